@@ -1,0 +1,32 @@
+# Two commands: `make run` and `make test`. Both create .venv and install the project first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	PARLEY_DEMO=$${PARLEY_DEMO:-true} $(BIN)/python -m uvicorn app:app --host 127.0.0.1 --port 8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/query.py
+
+clean:
+	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""LangGraph agent (issue 3)."""

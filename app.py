@@ -1,0 +1,112 @@
+"""The FastAPI application: create_app(settings) builds the services in its lifespan.
+
+`uvicorn app:app` serves it with settings from the environment (PARLEY_*).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from config import Settings
+from core.auth import KeyStore, load_or_create_admin_key
+from core.db import Database, make_engine
+from core.jobs import JobQueue, Worker
+from core.migrate import upgrade_to_head
+from core.routes import install_error_handlers
+from core.routes import router as core_router
+from core.services import CoreServices
+from core.tenancy import TenantStore
+from knowledge import demo
+from knowledge.routes import router as knowledge_router
+from knowledge.services import KnowledgeServices, build_knowledge
+
+log = logging.getLogger("parley")
+
+KnowledgeBuilder = Callable[[Settings, CoreServices], KnowledgeServices]
+
+
+def build_core(settings: Settings, *, schema: str | None = None) -> tuple[CoreServices, str, bool]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(make_engine(settings.resolved_database_url, schema=schema))
+    upgrade_to_head(db.engine)
+    admin_key, created = load_or_create_admin_key(settings.admin_key, settings.data_dir)
+    keys = KeyStore(db, admin_key)
+    core = CoreServices(db=db, keys=keys, tenants=TenantStore(db, keys), jobs=JobQueue(db))
+    return core, admin_key, created
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    knowledge_builder: KnowledgeBuilder | None = None,
+    db_schema: str | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        core, admin_key, created = build_core(settings, schema=db_schema)
+        knowledge = (knowledge_builder or build_knowledge)(settings, core)
+        app.state.settings = settings
+        app.state.core = core
+        app.state.knowledge = knowledge
+        app.state.admin_key = admin_key
+        worker = Worker(core.jobs) if settings.worker else None
+        if worker is not None:
+            worker.start()
+        if created:
+            log.warning("generated the platform admin key and stored it in %s", settings.data_dir / "admin_key")
+        if settings.demo:
+            tenant_key = demo.ensure_demo_tenant(core, knowledge, settings.data_dir)
+            _announce(admin_key, tenant_key)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            knowledge.close()
+            core.db.dispose()
+
+    app = FastAPI(
+        title="Parley",
+        version="0.1.0",
+        description="Self-hostable, multi-tenant AI agent for customer conversations.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(core_router)
+    app.include_router(knowledge_router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _announce(admin_key: str, tenant_key: str) -> None:
+    lines = [
+        "",
+        "Parley is running: http://127.0.0.1:8000  (API docs: http://127.0.0.1:8000/docs)",
+        f"  platform admin key : {admin_key}",
+        f"  demo tenant key    : {tenant_key}   ({demo.DEMO_TENANT})",
+        '  try: curl -s -H "Authorization: Bearer <demo tenant key>" -H "Content-Type: application/json" \\',
+        "         -d '{\"query\": \"豪華保濕面部護理幾多錢？\"}' http://127.0.0.1:8000/v1/knowledge/search",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn app:app` asks for `app`; build it on first access so importing this module has no side effects.
+    if name == "app":
+        logging.basicConfig(level=logging.INFO)
+        instance = create_app()
+        globals()["app"] = instance
+        return instance
+    raise AttributeError(name)

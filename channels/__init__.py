@@ -1,0 +1,1 @@
+"""Channel adapters and webhooks (issue 4)."""

@@ -1,0 +1,74 @@
+"""Settings: the one place that reads the environment (prefix PARLEY_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values people paste from examples; a secret equal to one of these is refused at start.
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "admin", "test", "xxx", "your-key-here"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default=Path("./data"), description="All embedded state lives under this folder.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset = SQLite file in the data dir. PostgreSQL: postgresql+psycopg://..."
+    )
+    qdrant_url: str | None = Field(default=None, description="Qdrant server URL; unset = Qdrant local mode.")
+    qdrant_api_key: str | None = None
+    qdrant_collection: str = Field(default="parley_knowledge", description="Shared collection in server mode.")
+
+    embeddings: Literal["local", "openai"] = "local"
+    embeddings_base_url: str = "https://api.openai.com/v1"
+    embeddings_api_key: str | None = None
+    embeddings_model: str = "text-embedding-3-small"
+    embeddings_batch_size: int = Field(default=32, ge=1, le=2048)
+
+    admin_key: str | None = Field(default=None, description="Platform admin key; generated and stored if unset.")
+
+    google_service_account_file: Path | None = None
+    google_api_base: str | None = Field(default=None, description="Override Google API endpoint (staging/tests).")
+
+    # Knowledge limits per tenant, as the product promises them.
+    max_sources: int = Field(default=10, ge=1)
+    max_total_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    max_pages_per_file: int = Field(default=1000, ge=1)
+    url_fetch_timeout: float = Field(default=20.0, gt=0)
+
+    demo: bool = Field(default=False, description="Create the demo tenant and its knowledge at start.")
+    worker: bool = Field(default=True, description="Run the in-process background worker.")
+
+    @field_validator("admin_key", "embeddings_api_key")
+    @classmethod
+    def _no_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("is a placeholder value; set a real secret or leave it unset")
+        return value
+
+    @field_validator("admin_key")
+    @classmethod
+    def _admin_key_strength(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 24:
+            raise ValueError("must be at least 24 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _openai_needs_key(self) -> Settings:
+        if self.embeddings == "openai" and not self.embeddings_api_key:
+            raise ValueError("PARLEY_EMBEDDINGS=openai needs PARLEY_EMBEDDINGS_API_KEY")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'parley.db').resolve()}"
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"

@@ -1,0 +1,1 @@
+"""Cross-cutting foundations: database, tenancy, auth, errors, background jobs. Imports no domain package."""

@@ -1,0 +1,18 @@
+"""The core services one app instance holds (built once in app.py's lifespan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.auth import KeyStore
+from core.db import Database
+from core.jobs import JobQueue
+from core.tenancy import TenantStore
+
+
+@dataclass
+class CoreServices:
+    db: Database
+    keys: KeyStore
+    tenants: TenantStore
+    jobs: JobQueue

@@ -1,0 +1,1 @@
+"""Contacts, tickets, leads, broadcasts (issue 5)."""

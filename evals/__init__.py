@@ -1,0 +1,1 @@
+"""Evals suite (issue 7)."""

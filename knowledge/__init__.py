@@ -1,0 +1,1 @@
+"""Knowledge: sources, ingestion, the hybrid Qdrant index and retrieval."""

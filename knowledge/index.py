@@ -1,0 +1,246 @@
+"""The Qdrant index: the one place that maps a tenant to where its vectors live.
+
+Local mode (embedded default): one collection per tenant, because local mode ignores payload
+indexes and would scan a shared collection linearly on every filtered query.
+Server mode: one shared collection with a `tenant_id` keyword payload index marked `is_tenant`
+(Qdrant co-locates each tenant's points), and every call carries a mandatory tenant filter.
+
+Each chunk is stored as several points: unit 0 is the whole chunk (dense + lexical sparse vector),
+units 1.. are its sentences or question (dense only); all carry the chunk's id and text.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from qdrant_client import QdrantClient, models
+
+from config import Settings
+
+DENSE = "dense"
+SPARSE = "lexical"
+_NAMESPACE = uuid.UUID("0b6c4a52-3c59-4d8e-9a43-6e0f2f1f6a11")
+
+
+@dataclass
+class IndexPoint:
+    chunk_id: str
+    unit: int
+    source_id: str
+    text: str
+    dense: Sequence[float]
+    sparse: tuple[list[int], list[float]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Hit:
+    chunk_id: str
+    source_id: str
+    text: str
+    unit: int
+    score: float
+
+
+class KnowledgeIndex:
+    def __init__(self, client: QdrantClient, *, dim: int, server: bool, shared_collection: str) -> None:
+        self.client = client
+        self.dim = dim
+        self.server = server
+        self._shared = shared_collection
+        self._ready: set[str] = set()
+        # Local mode keeps its state in Python objects without locking; calls from the API's
+        # threadpool and the worker thread must take turns. A server does its own locking.
+        self._lock: threading.Lock | None = None if server else threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, dim: int) -> KnowledgeIndex:
+        if settings.qdrant_url:
+            client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key, timeout=30)
+            return cls(client, dim=dim, server=True, shared_collection=settings.qdrant_collection)
+        settings.qdrant_path.mkdir(parents=True, exist_ok=True)
+        client = QdrantClient(path=str(settings.qdrant_path))
+        return cls(client, dim=dim, server=False, shared_collection=settings.qdrant_collection)
+
+    @classmethod
+    def in_memory(cls, dim: int) -> KnowledgeIndex:
+        return cls(QdrantClient(location=":memory:"), dim=dim, server=False, shared_collection="unused")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        if self._lock is None:
+            yield
+        else:
+            with self._lock:
+                yield
+
+    # --- the tenant mapping: the only code that decides where a tenant's points are -------------
+    def collection(self, tenant_id: str) -> str:
+        return self._shared if self.server else f"tenant_{tenant_id}"
+
+    def _filter(self, tenant_id: str, *conditions: models.Condition) -> models.Filter | None:
+        must: list[models.Condition] = list(conditions)
+        if self.server:
+            must.insert(0, models.FieldCondition(key="tenant_id", match=models.MatchValue(value=tenant_id)))
+        return models.Filter(must=must) if must else None
+
+    def _ensure(self, tenant_id: str) -> str:
+        name = self.collection(tenant_id)
+        if name in self._ready:
+            return name
+        if not self.client.collection_exists(name):
+            self.client.create_collection(
+                name,
+                vectors_config={DENSE: models.VectorParams(size=self.dim, distance=models.Distance.COSINE)},
+                sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            )
+            if self.server:
+                self.client.create_payload_index(
+                    name,
+                    "tenant_id",
+                    models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
+                )
+                for key in ("source_id", "chunk_id"):
+                    self.client.create_payload_index(name, key, models.PayloadSchemaType.KEYWORD)
+        self._ready.add(name)
+        return name
+
+    def _exists(self, tenant_id: str) -> bool:
+        name = self.collection(tenant_id)
+        return name in self._ready or self.client.collection_exists(name)
+
+    # --- writes ------------------------------------------------------------------------------------
+    @staticmethod
+    def point_id(tenant_id: str, chunk_id: str, unit: int) -> str:
+        return str(uuid.uuid5(_NAMESPACE, f"{tenant_id}/{chunk_id}/{unit}"))
+
+    def upsert(self, tenant_id: str, points: Sequence[IndexPoint], batch: int = 256) -> None:
+        with self._guard():
+            name = self._ensure(tenant_id)
+            structs = []
+            for p in points:
+                vector: dict[str, Any] = {DENSE: list(map(float, p.dense))}
+                if p.sparse is not None and p.sparse[0]:
+                    vector[SPARSE] = models.SparseVector(indices=p.sparse[0], values=p.sparse[1])
+                payload = {
+                    "tenant_id": tenant_id,
+                    "source_id": p.source_id,
+                    "chunk_id": p.chunk_id,
+                    "unit": p.unit,
+                    "text": p.text,
+                    **p.extra,
+                }
+                structs.append(
+                    models.PointStruct(
+                        id=self.point_id(tenant_id, p.chunk_id, p.unit), vector=vector, payload=payload
+                    )
+                )
+            for start in range(0, len(structs), batch):
+                self.client.upsert(name, structs[start : start + batch], wait=True)
+
+    def _delete(self, tenant_id: str, condition: models.Condition) -> None:
+        with self._guard():
+            if not self._exists(tenant_id):
+                return
+            selector = models.FilterSelector(filter=self._filter(tenant_id, condition))
+            self.client.delete(self.collection(tenant_id), points_selector=selector, wait=True)
+
+    def delete_chunks(self, tenant_id: str, chunk_ids: Sequence[str]) -> None:
+        if chunk_ids:
+            self._delete(
+                tenant_id, models.FieldCondition(key="chunk_id", match=models.MatchAny(any=list(chunk_ids)))
+            )
+
+    def delete_source(self, tenant_id: str, source_id: str) -> None:
+        self._delete(
+            tenant_id, models.FieldCondition(key="source_id", match=models.MatchValue(value=source_id))
+        )
+
+    def drop_tenant(self, tenant_id: str) -> None:
+        if self.server:
+            self._delete(
+                tenant_id, models.FieldCondition(key="tenant_id", match=models.MatchValue(value=tenant_id))
+            )
+            return
+        with self._guard():
+            name = self.collection(tenant_id)
+            self._ready.discard(name)
+            if self.client.collection_exists(name):
+                self.client.delete_collection(name)
+
+    # --- reads -------------------------------------------------------------------------------------
+    def count(self, tenant_id: str, source_id: str | None = None, *, chunks_only: bool = True) -> int:
+        with self._guard():
+            if not self._exists(tenant_id):
+                return 0
+            conditions: list[models.Condition] = []
+            if source_id:
+                conditions.append(
+                    models.FieldCondition(key="source_id", match=models.MatchValue(value=source_id))
+                )
+            if chunks_only:
+                conditions.append(models.FieldCondition(key="unit", match=models.MatchValue(value=0)))
+            result = self.client.count(
+                self.collection(tenant_id), count_filter=self._filter(tenant_id, *conditions)
+            )
+            return result.count
+
+    def search(
+        self,
+        tenant_id: str,
+        dense: Sequence[float] | None,
+        sparse: tuple[list[int], list[float]] | None,
+        *,
+        dense_limit: int,
+        sparse_limit: int,
+    ) -> tuple[list[Hit], list[Hit]]:
+        """Dense hits over all units and lexical hits over whole chunks, in one round trip."""
+        with self._guard():
+            if not self._exists(tenant_id):
+                return [], []
+            name = self.collection(tenant_id)
+            requests = []
+            if dense is not None:
+                requests.append(
+                    models.QueryRequest(
+                        query=list(map(float, dense)),
+                        using=DENSE,
+                        limit=dense_limit,
+                        filter=self._filter(tenant_id),
+                        with_payload=True,
+                    )
+                )
+            if sparse is not None and sparse[0]:
+                requests.append(
+                    models.QueryRequest(
+                        query=models.SparseVector(indices=sparse[0], values=sparse[1]),
+                        using=SPARSE,
+                        limit=sparse_limit,
+                        filter=self._filter(tenant_id),
+                        with_payload=True,
+                    )
+                )
+            responses = self.client.query_batch_points(name, requests) if requests else []
+        results = [[self._hit(p) for p in r.points] for r in responses]
+        dense_hits = results.pop(0) if dense is not None and results else []
+        sparse_hits = results.pop(0) if results else []
+        return dense_hits, sparse_hits
+
+    @staticmethod
+    def _hit(point: models.ScoredPoint) -> Hit:
+        payload = point.payload or {}
+        return Hit(
+            chunk_id=payload["chunk_id"],
+            source_id=payload["source_id"],
+            text=payload["text"],
+            unit=int(payload.get("unit", 0)),
+            score=float(point.score),
+        )
+
+    def close(self) -> None:
+        self.client.close()

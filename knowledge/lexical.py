@@ -1,0 +1,94 @@
+"""Lexical sparse vectors for Qdrant: English words and Chinese character n-grams, hashed to indices.
+
+Chinese has no spaces, so a word tokenizer would see one giant token per sentence. Character
+unigrams plus bigrams match Chinese words of any length without a dictionary (the usual trick of
+CJK search engines). Document values are BM25's saturated term frequency with length
+normalisation; Qdrant's IDF modifier supplies the inverse document frequency at query time,
+so the product is BM25.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from collections import Counter
+
+K1 = 1.2
+B = 0.75
+AVG_DOC_TOKENS = 80.0
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+EN_STOP = frozenset(
+    "a an and are as at be by can do does for from how i if in is it its me my of on or our so that the "
+    "their there this to was we what when where which who why will with you your".split()
+)
+# Function characters that carry no topic on their own (they still count inside bigrams).
+ZH_STOP = frozenset("的了是嗎吗呢我你您們们在有和及與与或也都就個个這这那之於于请請嘅咗唔係")
+
+
+def _stem(word: str) -> str:
+    """A light English stemmer: enough to match price/prices, open/opening, close/closed."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    for suffix in ("sses", "xes", "ches", "shes", "zes"):
+        if word.endswith(suffix):
+            return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    elif word.endswith("ing") and len(word) > 5:
+        word = word[:-3]
+    elif word.endswith("ed") and len(word) > 4:
+        word = word[:-2]
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+def tokens(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text).lower()
+    out: list[str] = []
+    for match in _TOKEN.finditer(text):
+        piece = match.group(0)
+        if _HAN.match(piece):
+            out.extend(ch for ch in piece if ch not in ZH_STOP)
+            out.extend(piece[i : i + 2] for i in range(len(piece) - 1))
+        elif piece not in EN_STOP:
+            out.append(_stem(piece.rstrip(".")))
+    return out
+
+
+def _index(token: str) -> int:
+    return zlib.crc32(token.encode()) & 0x7FFFFFFF
+
+
+def _to_sparse(weights: dict[int, float]) -> tuple[list[int], list[float]]:
+    indices = sorted(weights)
+    return indices, [weights[i] for i in indices]
+
+
+def document_vector(text: str) -> tuple[list[int], list[float]]:
+    counts = Counter(tokens(text))
+    length = sum(counts.values()) or 1
+    norm = K1 * (1 - B + B * length / AVG_DOC_TOKENS)
+    weights: dict[int, float] = {}
+    for token, tf in counts.items():
+        idx = _index(token)
+        weights[idx] = weights.get(idx, 0.0) + tf * (K1 + 1) / (tf + norm)
+    return _to_sparse(weights)
+
+
+def query_vector(text: str) -> tuple[list[int], list[float]]:
+    weights: dict[int, float] = {}
+    for token in set(tokens(text)):
+        weights[_index(token)] = 1.0
+    return _to_sparse(weights)
+
+
+def han_ratio(text: str) -> float:
+    """Share of Chinese characters among letters: which language a text is mostly in."""
+    han = len(_HAN.findall(text))
+    latin = len(re.findall(r"[A-Za-z]", text))
+    return han / (han + latin / 4) if (han or latin) else 0.0

@@ -1,0 +1,146 @@
+"""Web pages: an SSRF-safe fetch with httpx and main-text extraction with trafilatura.
+
+Every hop (the first URL and each redirect) is resolved and refused if any address is private,
+loopback, link-local, multicast or reserved; the request then goes to the address that was
+checked (the Host header and TLS SNI keep the name), so DNS rebinding between check and connect
+cannot redirect it to an internal service.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from knowledge.loaders import Extracted, Part, UnreadableSource
+
+Resolver = Callable[[str, int], list[str]]
+MAX_REDIRECTS = 5
+USER_AGENT = "ParleyBot/0.1 (+knowledge ingestion)"
+
+
+class UnsafeUrl(UnreadableSource):
+    code = "unsafe_url"
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UnreadableSource(f"the host {host!r} could not be resolved") from exc
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback)
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    host: str
+    address: str
+
+
+def check_url(url: str, resolver: Resolver = system_resolver) -> Target:
+    """Validate scheme and host and resolve to a public address, or raise UnsafeUrl/UnreadableSource."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeUrl("only http:// and https:// URLs can be indexed")
+    if not parts.hostname:
+        raise UnsafeUrl("the URL has no host name")
+    if parts.username or parts.password:
+        raise UnsafeUrl("URLs with embedded credentials are refused")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        addresses = resolver(host, port)
+    if not addresses:
+        raise UnreadableSource(f"the host {host!r} could not be resolved")
+    for address in addresses:
+        if not _is_public(address):
+            raise UnsafeUrl(
+                f"the URL's host {host!r} resolves to a private, loopback or link-local address ({address}); refused"
+            )
+    return Target(url=url.strip(), host=host, address=addresses[0])
+
+
+def _pinned_request(client: httpx.Client, target: Target) -> httpx.Request:
+    parts = urlsplit(target.url)
+    literal = f"[{target.address}]" if ":" in target.address else target.address
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    pinned = parts._replace(netloc=netloc).geturl()
+    host_header = parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
+    return client.build_request(
+        "GET",
+        pinned,
+        headers={
+            "Host": host_header,
+            "User-Agent": USER_AGENT,
+            "Accept": "text/html,text/plain,application/pdf,*/*",
+        },
+        extensions={"sni_hostname": target.host},
+    )
+
+
+def fetch(
+    url: str,
+    *,
+    max_bytes: int,
+    timeout: float,
+    resolver: Resolver = system_resolver,
+    transport: httpx.BaseTransport | None = None,
+) -> tuple[bytes, str, str]:
+    """GET a URL safely; returns (body, content type, final URL)."""
+    with httpx.Client(transport=transport, timeout=timeout, follow_redirects=False) as client:
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            target = check_url(current, resolver)
+            try:
+                with client.send(_pinned_request(client, target), stream=True) as response:
+                    if response.is_redirect and "location" in response.headers:
+                        current = urljoin(current, response.headers["location"])
+                        continue
+                    if response.status_code >= 400:
+                        raise UnreadableSource(f"the URL answered HTTP {response.status_code}")
+                    body = bytearray()
+                    for piece in response.iter_bytes():
+                        body.extend(piece)
+                        if len(body) > max_bytes:
+                            raise UnreadableSource(
+                                f"the page is larger than the {max_bytes} bytes left in the knowledge size limit"
+                            )
+                    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                    return bytes(body), content_type, current
+            except httpx.TimeoutException as exc:
+                raise UnreadableSource(f"the URL did not answer within {timeout:g} s") from exc
+            except httpx.HTTPError as exc:
+                raise UnreadableSource(f"the URL could not be fetched ({type(exc).__name__})") from exc
+        raise UnreadableSource(f"the URL redirected more than {MAX_REDIRECTS} times")
+
+
+def extract_html(html: bytes, url: str) -> Extracted:
+    import trafilatura
+
+    text = trafilatura.extract(
+        html,
+        url=url,
+        output_format="markdown",
+        include_tables=True,
+        include_comments=False,
+        favor_recall=True,
+    )
+    if not text or not text.strip():
+        raise UnreadableSource("no main text could be extracted from the page")
+    metadata = trafilatura.extract_metadata(html)
+    title = metadata.title if metadata is not None and metadata.title else None
+    return Extracted(parts=[Part(text=text)], title=title)

@@ -1,0 +1,66 @@
+"""The knowledge services of one app instance, built from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config import Settings
+from core.services import CoreServices
+from knowledge.docstore import SqlKVStore
+from knowledge.embeddings import Embedder, make_embedder
+from knowledge.index import KnowledgeIndex
+from knowledge.ingest import Ingester
+from knowledge.retrieval import Candidate, Retriever
+from knowledge.sources import Fetchers, SourceService
+
+
+@dataclass
+class SearchHit:
+    text: str
+    score: float
+    source_id: str
+    source_name: str
+    chunk_id: str
+
+
+@dataclass
+class KnowledgeServices:
+    embedder: Embedder
+    index: KnowledgeIndex
+    ingester: Ingester
+    sources: SourceService
+    retriever: Retriever
+
+    def search(self, tenant_id: str, query: str, k: int = 5) -> list[SearchHit]:
+        """The public Python API of retrieval: tenant-scoped hits with their source names."""
+        found: list[Candidate] = self.retriever.search(tenant_id, query, k)
+        names = self.sources.names(tenant_id, {c.source_id for c in found})
+        return [
+            SearchHit(
+                text=c.text,
+                score=round(c.score, 6),
+                source_id=c.source_id,
+                source_name=names.get(c.source_id, ""),
+                chunk_id=c.chunk_id,
+            )
+            for c in found
+            if c.source_id in names  # a source deleted a moment ago is not served
+        ]
+
+    def close(self) -> None:
+        self.index.close()
+
+
+def build_knowledge(
+    settings: Settings,
+    core: CoreServices,
+    *,
+    embedder: Embedder | None = None,
+    index: KnowledgeIndex | None = None,
+    fetchers: Fetchers | None = None,
+) -> KnowledgeServices:
+    embedder = embedder or make_embedder(settings)
+    index = index or KnowledgeIndex.from_settings(settings, embedder.dim)
+    ingester = Ingester(index, SqlKVStore(core.db), embedder)
+    sources = SourceService(core.db, core.jobs, ingester, settings, fetchers)
+    return KnowledgeServices(embedder, index, ingester, sources, Retriever(index, embedder))

@@ -1,0 +1,376 @@
+"""Knowledge sources: create, replace, delete, list, with the per-tenant limits; and the ingest job.
+
+Uploads are validated synchronously (type, limits, SSRF) so a bad request gets a 4xx at once;
+reading and indexing run in the background job `knowledge.ingest`, which records a status and,
+on failure, a reason. A failing source never touches another source's chunks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from config import Settings
+from core.db import Database, utcnow
+from core.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from core.jobs import JobQueue
+from knowledge.chunking import chunk_parts
+from knowledge.ingest import Ingester
+from knowledge.loaders import Extracted, UnreadableSource
+from knowledge.loaders import google as google_loader
+from knowledge.loaders import web
+from knowledge.loaders.pdf import count_pages, load_pdf
+from knowledge.loaders.spreadsheet import load_csv, load_xlsx
+from knowledge.loaders.text import load_text
+from knowledge.models import Source, SourceBlob
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "knowledge.ingest"
+FILE_TYPES = {".pdf": "pdf", ".xlsx": "xlsx", ".csv": "csv", ".txt": "txt", ".md": "md", ".markdown": "md"}
+REMOTE_KINDS = ("url", "google_doc", "google_sheet")
+
+
+class UnsupportedFileType(InvalidInput):
+    code = "unsupported_file_type"
+
+
+@dataclass
+class Fetchers:
+    """How remote sources are reached; tests swap in fakes (httpx MockTransport, HttpMock, a resolver)."""
+
+    resolver: web.Resolver = web.system_resolver
+    transport: httpx.BaseTransport | None = None
+    google: Callable[[], google_loader.GoogleServices] | None = None
+
+
+def file_type_of(filename: str) -> str:
+    suffix = PurePosixPath(filename.lower()).suffix
+    if suffix not in FILE_TYPES:
+        supported = ", ".join(sorted(FILE_TYPES))
+        raise UnsupportedFileType(f"unsupported file type {suffix or '(none)'!r}; supported: {supported}")
+    return FILE_TYPES[suffix]
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+class SourceService:
+    def __init__(
+        self,
+        db: Database,
+        jobs: JobQueue,
+        ingester: Ingester,
+        settings: Settings,
+        fetchers: Fetchers | None = None,
+    ) -> None:
+        self._db = db
+        self._jobs = jobs
+        self._ingester = ingester
+        self._settings = settings
+        self.fetchers = fetchers or Fetchers()
+        jobs.register(JOB_KIND, self.run_ingest)
+
+    # --- limits -----------------------------------------------------------------------------------
+    def _check_count(self, tenant_id: str) -> None:
+        with self._db.session() as session:
+            count = session.scalar(
+                select(func.count()).select_from(Source).where(Source.tenant_id == tenant_id)
+            )
+        if (count or 0) >= self._settings.max_sources:
+            raise Conflict(
+                f"source limit reached: at most {self._settings.max_sources} knowledge sources per tenant; "
+                "delete one first",
+                code="source_limit",
+            )
+
+    def _bytes_used(self, tenant_id: str, exclude: str | None = None) -> int:
+        with self._db.session() as session:
+            query = select(func.coalesce(func.sum(Source.size_bytes), 0)).where(Source.tenant_id == tenant_id)
+            if exclude:
+                query = query.where(Source.id != exclude)
+            return int(session.scalar(query) or 0)
+
+    def bytes_left(self, tenant_id: str, exclude: str | None = None) -> int:
+        return max(0, self._settings.max_total_bytes - self._bytes_used(tenant_id, exclude))
+
+    def _check_size(self, tenant_id: str, size: int, exclude: str | None = None) -> None:
+        used = self._bytes_used(tenant_id, exclude)
+        limit = self._settings.max_total_bytes
+        if used + size > limit:
+            raise LimitExceeded(
+                f"size limit: knowledge may total at most {_mb(limit)} per tenant; "
+                f"{_mb(used)} is used and this file is {_mb(size)}",
+                code="size_limit",
+            )
+
+    def _check_file(self, file_type: str, data: bytes) -> int | None:
+        if not data:
+            raise InvalidInput("the uploaded file is empty", code="empty_file")
+        if file_type != "pdf":
+            return None
+        try:
+            pages = count_pages(data)
+        except UnreadableSource:
+            return None  # the ingest job reports the exact reason as the source's error
+        if pages > self._settings.max_pages_per_file:
+            raise LimitExceeded(
+                f"page limit: the PDF has {pages} pages; at most {self._settings.max_pages_per_file} pages per file",
+                code="page_limit",
+            )
+        return pages
+
+    # --- commands ---------------------------------------------------------------------------------
+    def add_file(self, tenant_id: str, filename: str, data: bytes) -> Source:
+        file_type = file_type_of(filename)
+        self._check_count(tenant_id)
+        self._check_size(tenant_id, len(data))
+        pages = self._check_file(file_type, data)
+        source = Source(
+            tenant_id=tenant_id,
+            name=PurePosixPath(filename).name[:500],
+            kind="file",
+            file_type=file_type,
+            status="queued",
+            size_bytes=len(data),
+            pages=pages,
+            chunks=0,
+            version=1,
+        )
+        with self._db.session() as session:
+            session.add(source)
+            session.flush()
+            session.add(SourceBlob(source_id=source.id, data=data))
+        self._enqueue(source)
+        return source
+
+    def add_remote(self, tenant_id: str, kind: str, origin: str) -> Source:
+        origin = origin.strip()
+        self._validate_remote(kind, origin)
+        self._check_count(tenant_id)
+        source = Source(
+            tenant_id=tenant_id,
+            name=origin[:500],
+            kind=kind,
+            origin=origin,
+            status="queued",
+            size_bytes=0,
+            chunks=0,
+            version=1,
+        )
+        with self._db.session() as session:
+            session.add(source)
+        self._enqueue(source)
+        return source
+
+    def replace_file(self, tenant_id: str, source_id: str, filename: str, data: bytes) -> Source:
+        current = self.get(tenant_id, source_id)
+        if current.kind != "file":
+            raise InvalidInput(f"source {source_id} is a {current.kind}; send JSON to refresh it, not a file")
+        file_type = file_type_of(filename)
+        self._check_size(tenant_id, len(data), exclude=source_id)
+        pages = self._check_file(file_type, data)
+        with self._db.session() as session:
+            source = self._owned(session, tenant_id, source_id)
+            source.name = PurePosixPath(filename).name[:500]
+            source.file_type = file_type
+            source.size_bytes = len(data)
+            source.pages = pages
+            self._requeue(source)
+            blob = session.get(SourceBlob, source_id)
+            if blob is None:
+                session.add(SourceBlob(source_id=source_id, data=data))
+            else:
+                blob.data = data
+        self._enqueue(source)
+        return source
+
+    def refresh_remote(self, tenant_id: str, source_id: str, origin: str | None) -> Source:
+        current = self.get(tenant_id, source_id)
+        if current.kind == "file":
+            raise InvalidInput(f"source {source_id} is a file; upload the new file as multipart `file`")
+        if origin is not None:
+            self._validate_remote(current.kind, origin.strip())
+        with self._db.session() as session:
+            source = self._owned(session, tenant_id, source_id)
+            if origin is not None:
+                source.origin = origin.strip()
+                source.name = origin.strip()[:500]
+            self._requeue(source)
+        self._enqueue(source)
+        return source
+
+    def delete(self, tenant_id: str, source_id: str) -> None:
+        with self._db.session() as session:
+            session.delete(self._owned(session, tenant_id, source_id))
+        self._ingester.remove(tenant_id, source_id)
+
+    # --- queries ----------------------------------------------------------------------------------
+    def get(self, tenant_id: str, source_id: str) -> Source:
+        with self._db.session() as session:
+            return self._owned(session, tenant_id, source_id)
+
+    def list(self, tenant_id: str) -> list[Source]:
+        with self._db.session() as session:
+            return list(
+                session.scalars(
+                    select(Source).where(Source.tenant_id == tenant_id).order_by(Source.created_at)
+                )
+            )
+
+    def names(self, tenant_id: str, source_ids: set[str]) -> dict[str, str]:
+        if not source_ids:
+            return {}
+        with self._db.session() as session:
+            rows = session.execute(
+                select(Source.id, Source.name).where(Source.tenant_id == tenant_id, Source.id.in_(source_ids))
+            )
+            return {row.id: row.name for row in rows}
+
+    # --- internals --------------------------------------------------------------------------------
+    @staticmethod
+    def _owned(session: Any, tenant_id: str, source_id: str) -> Source:
+        source = session.scalar(select(Source).where(Source.id == source_id, Source.tenant_id == tenant_id))
+        if source is None:
+            raise NotFound(f"knowledge source {source_id} not found")
+        return source  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _requeue(source: Source) -> None:
+        source.status = "queued"
+        source.error = None
+        source.version += 1
+        source.updated_at = utcnow()
+
+    def _validate_remote(self, kind: str, origin: str) -> None:
+        if not origin:
+            raise InvalidInput(f"{kind} must not be empty")
+        if kind == "url":
+            web.check_url(origin, self.fetchers.resolver)  # refuses private/loopback/link-local (SSRF)
+        elif kind in ("google_doc", "google_sheet"):
+            if not all(ch.isalnum() or ch in "-_" for ch in origin) or len(origin) > 200:
+                raise InvalidInput(f"{kind}_id must be a Google file id (letters, digits, - and _)")
+            if self.fetchers.google is None and self._settings.google_service_account_file is None:
+                raise InvalidInput(
+                    "Google sources need a service account: set PARLEY_GOOGLE_SERVICE_ACCOUNT_FILE",
+                    code="google_not_configured",
+                )
+
+    def _enqueue(self, source: Source) -> None:
+        self._jobs.enqueue(
+            JOB_KIND,
+            {"tenant_id": source.tenant_id, "source_id": source.id, "version": source.version},
+            tenant_id=source.tenant_id,
+        )
+
+    def _set(self, source_id: str, **fields: Any) -> None:
+        with self._db.session() as session:
+            source = session.get(Source, source_id)
+            if source is not None:
+                for key, value in fields.items():
+                    setattr(source, key, value)
+                source.updated_at = utcnow()
+
+    # --- the background job -----------------------------------------------------------------------
+    def _extract(self, source: Source) -> tuple[Extracted, int]:
+        if source.kind == "file":
+            with self._db.session() as session:
+                blob = session.get(SourceBlob, source.id)
+            if blob is None:
+                raise UnreadableSource("the uploaded file is missing")
+            return self._extract_file(source.file_type or "", bytes(blob.data)), len(blob.data)
+        if source.kind == "url":
+            body, content_type, final_url = web.fetch(
+                source.origin or "",
+                max_bytes=self.bytes_left(source.tenant_id, exclude=source.id),
+                timeout=self._settings.url_fetch_timeout,
+                resolver=self.fetchers.resolver,
+                transport=self.fetchers.transport,
+            )
+            return self._extract_web(body, content_type, final_url), len(body)
+        services = self._google()
+        if source.kind == "google_doc":
+            extracted = google_loader.load_google_doc(services, source.origin or "")
+        else:
+            extracted = google_loader.load_google_sheet(services, source.origin or "")
+        size = sum(len(p.text.encode()) for p in extracted.parts)
+        if size > self.bytes_left(source.tenant_id, exclude=source.id):
+            raise UnreadableSource(
+                f"size limit: the document's text ({_mb(size)}) exceeds what is left of "
+                f"the {_mb(self._settings.max_total_bytes)} per-tenant limit"
+            )
+        return extracted, size
+
+    def _extract_file(self, file_type: str, data: bytes) -> Extracted:
+        if file_type == "pdf":
+            return load_pdf(data, max_pages=self._settings.max_pages_per_file)
+        if file_type == "xlsx":
+            return load_xlsx(data)
+        if file_type == "csv":
+            return load_csv(data)
+        return load_text(data, markdown=file_type == "md")
+
+    def _extract_web(self, body: bytes, content_type: str, url: str) -> Extracted:
+        if content_type in ("text/html", "application/xhtml+xml", ""):
+            return web.extract_html(body, url)
+        if content_type == "application/pdf":
+            return load_pdf(body, max_pages=self._settings.max_pages_per_file)
+        if content_type in ("text/plain", "text/markdown"):
+            return load_text(body, markdown=content_type == "text/markdown")
+        if content_type == "text/csv":
+            return load_csv(body)
+        raise UnreadableSource(f"the URL returned {content_type!r}, which cannot be indexed")
+
+    def _google(self) -> google_loader.GoogleServices:
+        if self.fetchers.google is not None:
+            return self.fetchers.google()
+        if self._settings.google_service_account_file is None:
+            raise UnreadableSource("Google sources need PARLEY_GOOGLE_SERVICE_ACCOUNT_FILE")
+        return google_loader.ServiceAccountServices(
+            self._settings.google_service_account_file, self._settings.google_api_base
+        )
+
+    def run_ingest(self, payload: dict[str, Any]) -> None:
+        tenant_id, source_id = payload["tenant_id"], payload["source_id"]
+        with self._db.session() as session:
+            source = session.get(Source, source_id)
+        if source is None or source.tenant_id != tenant_id:
+            return  # deleted before its turn came
+        if source.version != payload.get("version", source.version):
+            return  # superseded by a newer upload; that job will index it
+        self._set(source_id, status="indexing", error=None)
+        try:
+            extracted, size = self._extract(source)
+            chunks = chunk_parts(extracted.parts)
+            if not chunks:
+                raise UnreadableSource("no text to index was found")
+            report = self._ingester.ingest(tenant_id, source_id, chunks)
+        except UnreadableSource as exc:
+            self._set(source_id, status="failed", error=exc.message)
+            return
+        except Exception as exc:
+            log.exception("ingest of source %s failed", source_id)
+            self._set(source_id, status="failed", error=f"indexing failed: {type(exc).__name__}: {exc}")
+            return
+        updates: dict[str, Any] = {
+            "status": "ready",
+            "chunks": report.chunks,
+            "size_bytes": size,
+            "error": None,
+        }
+        if extracted.pages is not None:
+            updates["pages"] = extracted.pages
+        if source.kind != "file" and extracted.title:
+            updates["name"] = extracted.title[:500]
+        self._set(source_id, **updates)
+        with self._db.session() as session:
+            still_there = session.get(Source, source_id) is not None
+        if not still_there:  # deleted while we were indexing: take back what we wrote
+            self._ingester.remove(tenant_id, source_id)

@@ -1,0 +1,134 @@
+"""Shared fixtures: one app per test on SQLite (and on PostgreSQL when PARLEY_TEST_DATABASE_URL is set),
+Qdrant in memory, the bundled embedder, and a switch that forbids any non-loopback network call."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from config import Settings
+from core.services import CoreServices
+from knowledge.embeddings import LocalE5Embedder
+from knowledge.index import KnowledgeIndex
+from knowledge.services import KnowledgeServices, build_knowledge
+from knowledge.sources import Fetchers
+
+ADMIN_KEY = "pa_test-platform-admin-key-0123456789"
+PG_URL = os.environ.get("PARLEY_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+        if not (host.startswith("127.") or host in ("::1", "localhost")):
+            raise RuntimeError(f"tests must not reach the network (tried {address!r})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one switch: any connection off this machine fails the test (no network models, no web)."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> LocalE5Embedder:
+    return LocalE5Embedder()
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str | None, str | None]]:
+    """(url, schema): a fresh SQLite file, or a throwaway PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None, None
+        return
+    assert PG_URL
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield PG_URL, schema
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def fetchers() -> Fetchers:
+    # Public-looking names resolve to a documentation address; everything else uses the real resolver.
+    return Fetchers()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: tuple[str | None, str | None]) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database[0], admin_key=ADMIN_KEY)
+
+
+@pytest.fixture
+def app_factory(
+    settings: Settings, database: tuple[str | None, str | None], embedder: LocalE5Embedder, fetchers: Fetchers
+) -> Callable[..., Any]:
+    def make(**overrides: Any) -> Any:
+        cfg = settings.model_copy(update=overrides)
+
+        def knowledge(s: Settings, core: CoreServices) -> KnowledgeServices:
+            return build_knowledge(s, core, embedder=embedder, index=KnowledgeIndex.in_memory(embedder.dim),
+                                   fetchers=fetchers)
+
+        return create_app(cfg, knowledge_builder=knowledge, db_schema=database[1])
+
+    return make
+
+
+@pytest.fixture
+def client(app_factory: Callable[..., Any]) -> Iterator[TestClient]:
+    with TestClient(app_factory()) as test_client:
+        yield test_client
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def new_tenant(client: TestClient, name: str = "Acme") -> str:
+    response = client.post("/v1/tenants", json={"name": name}, headers=auth(ADMIN_KEY))
+    assert response.status_code == 201, response.text
+    return str(response.json()["api_key"])
+
+
+def upload(client: TestClient, key: str, filename: str, data: bytes) -> dict[str, Any]:
+    response = client.post("/v1/knowledge/sources", files={"file": (filename, data)}, headers=auth(key))
+    assert response.status_code == 202, response.text
+    return dict(response.json())
+
+
+def wait_for(client: TestClient, key: str, source_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll until the background ingest settles (ready or failed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/v1/knowledge/sources/{source_id}", headers=auth(key)).json()
+        if body["status"] in ("ready", "failed"):
+            return dict(body)
+        time.sleep(0.05)
+    raise AssertionError(f"source {source_id} still {body['status']} after {timeout}s")
+
+
+def search(client: TestClient, key: str, query: str, k: int = 5) -> list[dict[str, Any]]:
+    response = client.post("/v1/knowledge/search", json={"query": query, "k": k}, headers=auth(key))
+    assert response.status_code == 200, response.text
+    return list(response.json()["hits"])

@@ -1,0 +1,1 @@
+"""Static widget and admin pages (issue 3)."""
