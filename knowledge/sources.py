@@ -337,6 +337,11 @@ class SourceService:
             self._settings.google_service_account_file, self._settings.google_api_base
         )
 
+    def _fail(self, source: Source, reason: str) -> None:
+        if source.chunks:  # an earlier version was indexed: it stays searchable, say so
+            reason += f"; the previous version ({source.chunks} chunks) stays searchable"
+        self._set(source.id, status="failed", error=reason)
+
     def run_ingest(self, payload: dict[str, Any]) -> None:
         tenant_id, source_id = payload["tenant_id"], payload["source_id"]
         with self._db.session() as session:
@@ -353,11 +358,11 @@ class SourceService:
                 raise UnreadableSource("no text to index was found")
             report = self._ingester.ingest(tenant_id, source_id, chunks)
         except UnreadableSource as exc:
-            self._set(source_id, status="failed", error=exc.message)
+            self._fail(source, exc.message)
             return
         except Exception as exc:
             log.exception("ingest of source %s failed", source_id)
-            self._set(source_id, status="failed", error=f"indexing failed: {type(exc).__name__}: {exc}")
+            self._fail(source, f"indexing failed: {type(exc).__name__}: {exc}")
             return
         updates: dict[str, Any] = {
             "status": "ready",

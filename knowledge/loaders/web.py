@@ -106,25 +106,30 @@ def fetch(
         for _ in range(MAX_REDIRECTS + 1):
             target = check_url(current, resolver)
             try:
-                with client.send(_pinned_request(client, target), stream=True) as response:
-                    if response.is_redirect and "location" in response.headers:
-                        current = urljoin(current, response.headers["location"])
-                        continue
-                    if response.status_code >= 400:
-                        raise UnreadableSource(f"the URL answered HTTP {response.status_code}")
-                    body = bytearray()
-                    for piece in response.iter_bytes():
-                        body.extend(piece)
-                        if len(body) > max_bytes:
-                            raise UnreadableSource(
-                                f"the page is larger than the {max_bytes} bytes left in the knowledge size limit"
-                            )
-                    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-                    return bytes(body), content_type, current
+                response = client.send(_pinned_request(client, target), stream=True)
             except httpx.TimeoutException as exc:
                 raise UnreadableSource(f"the URL did not answer within {timeout:g} s") from exc
             except httpx.HTTPError as exc:
                 raise UnreadableSource(f"the URL could not be fetched ({type(exc).__name__})") from exc
+            try:
+                if response.is_redirect and "location" in response.headers:
+                    current = urljoin(current, response.headers["location"])
+                    continue
+                if response.status_code >= 400:
+                    raise UnreadableSource(f"the URL answered HTTP {response.status_code}")
+                body = bytearray()
+                for piece in response.iter_bytes():
+                    body.extend(piece)
+                    if len(body) > max_bytes:
+                        raise UnreadableSource(
+                            f"size limit: the page is larger than the {max_bytes} bytes left in the knowledge limit"
+                        )
+                content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                return bytes(body), content_type, current
+            except httpx.HTTPError as exc:
+                raise UnreadableSource(f"the URL could not be read ({type(exc).__name__})") from exc
+            finally:
+                response.close()
         raise UnreadableSource(f"the URL redirected more than {MAX_REDIRECTS} times")
 
 
