@@ -60,7 +60,9 @@ def create_app(
         if worker is not None:
             worker.start()
         if created:
-            log.warning("generated the platform admin key and stored it in %s", settings.data_dir / "admin_key")
+            log.warning(
+                "generated the platform admin key and stored it in %s", settings.data_dir / "admin_key"
+            )
         if settings.demo:
             tenant_key = demo.ensure_demo_tenant(core, knowledge, settings.data_dir)
             _announce(admin_key, tenant_key)
@@ -96,7 +98,7 @@ def _announce(admin_key: str, tenant_key: str) -> None:
         f"  platform admin key : {admin_key}",
         f"  demo tenant key    : {tenant_key}   ({demo.DEMO_TENANT})",
         '  try: curl -s -H "Authorization: Bearer <demo tenant key>" -H "Content-Type: application/json" \\',
-        "         -d '{\"query\": \"豪華保濕面部護理幾多錢？\"}' http://127.0.0.1:8000/v1/knowledge/search",
+        '         -d \'{"query": "豪華保濕面部護理幾多錢？"}\' http://127.0.0.1:8000/v1/knowledge/search',
         "",
     ]
     print("\n".join(lines), flush=True)

@@ -17,11 +17,14 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("./data"), description="All embedded state lives under this folder.")
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; unset = SQLite file in the data dir. PostgreSQL: postgresql+psycopg://..."
+        default=None,
+        description="SQLAlchemy URL; unset = SQLite file in the data dir. PostgreSQL: postgresql+psycopg://...",
     )
     qdrant_url: str | None = Field(default=None, description="Qdrant server URL; unset = Qdrant local mode.")
     qdrant_api_key: str | None = None
-    qdrant_collection: str = Field(default="parley_knowledge", description="Shared collection in server mode.")
+    qdrant_collection: str = Field(
+        default="parley_knowledge", description="Shared collection in server mode."
+    )
 
     embeddings: Literal["local", "openai"] = "local"
     embeddings_base_url: str = "https://api.openai.com/v1"
@@ -29,10 +32,14 @@ class Settings(BaseSettings):
     embeddings_model: str = "text-embedding-3-small"
     embeddings_batch_size: int = Field(default=32, ge=1, le=2048)
 
-    admin_key: str | None = Field(default=None, description="Platform admin key; generated and stored if unset.")
+    admin_key: str | None = Field(
+        default=None, description="Platform admin key; generated and stored if unset."
+    )
 
     google_service_account_file: Path | None = None
-    google_api_base: str | None = Field(default=None, description="Override Google API endpoint (staging/tests).")
+    google_api_base: str | None = Field(
+        default=None, description="Override Google API endpoint (staging/tests)."
+    )
 
     # Knowledge limits per tenant, as the product promises them.
     max_sources: int = Field(default=10, ge=1)

@@ -71,7 +71,9 @@ class KeyStore:
     def create(self, tenant_id: str, role: Role, name: str = "") -> tuple[ApiKey, str]:
         """Create a key; the plaintext is returned once and never stored."""
         plaintext = generate_key()
-        row = ApiKey(tenant_id=tenant_id, role=role, name=name, key_hash=hash_key(plaintext), prefix=plaintext[:10])
+        row = ApiKey(
+            tenant_id=tenant_id, role=role, name=name, key_hash=hash_key(plaintext), prefix=plaintext[:10]
+        )
         with self._db.session() as session:
             session.add(row)
         return row, plaintext
@@ -86,7 +88,9 @@ class KeyStore:
     def list(self, tenant_id: str) -> list[ApiKey]:
         with self._db.session() as session:
             return list(
-                session.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.created_at))
+                session.scalars(
+                    select(ApiKey).where(ApiKey.tenant_id == tenant_id).order_by(ApiKey.created_at)
+                )
             )
 
     def revoke(self, tenant_id: str, key_id: str) -> ApiKey:

@@ -15,7 +15,8 @@ _bearer = HTTPBearer(auto_error=False, description="A tenant API key, or the pla
 
 
 def get_core(request: Request) -> CoreServices:
-    return request.app.state.core  # type: ignore[no-any-return]
+    core: CoreServices = request.app.state.core
+    return core
 
 
 CoreDep = Annotated[CoreServices, Depends(get_core)]

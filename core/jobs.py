@@ -9,6 +9,7 @@ which is also how work resumes after a restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -53,7 +54,9 @@ class JobQueue:
             (Job.status == "running") & (Job.locked_until < now),  # lease expired: its worker died
         )
         with self._db.session() as session:
-            candidates = session.scalars(select(Job.id).where(claimable).order_by(Job.created_at).limit(5)).all()
+            candidates = session.scalars(
+                select(Job.id).where(claimable).order_by(Job.created_at).limit(5)
+            ).all()
             for job_id in candidates:
                 claimed = session.execute(
                     update(Job)
@@ -145,7 +148,5 @@ class Worker:
             if ran:
                 continue
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-            except TimeoutError:
-                pass

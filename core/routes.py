@@ -36,7 +36,9 @@ STATUS_BY_CODE: dict[str, int] = {
 def status_for(exc: ParleyError) -> int:
     if exc.code in STATUS_BY_CODE:
         return STATUS_BY_CODE[exc.code]
-    return next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), status.HTTP_400_BAD_REQUEST)
+    return next(
+        (s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), status.HTTP_400_BAD_REQUEST
+    )
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -56,7 +58,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
         for err in exc.errors():
-            field = ".".join(str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path"))
+            field = ".".join(
+                str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")
+            )
             problems.append(f"{field or 'request'}: {err.get('msg', 'invalid')}")
         return JSONResponse(error_body("invalid_input", "; ".join(problems)), status_code=422)
 

@@ -37,7 +37,9 @@ class TenantStore:
 
     def find_by_name(self, name: str) -> Tenant | None:
         with self._db.session() as session:
-            return session.scalar(select(Tenant).where(Tenant.name == name).order_by(Tenant.created_at).limit(1))
+            return session.scalar(
+                select(Tenant).where(Tenant.name == name).order_by(Tenant.created_at).limit(1)
+            )
 
     def list(self) -> list[Tenant]:
         with self._db.session() as session:

@@ -35,7 +35,7 @@ def estimate_tokens(text: str) -> int:
 
 
 def split_sentences(text: str) -> list[str]:
-    pieces = []
+    pieces: list[str] = []
     for line in text.split("\n"):
         pieces.extend(s.strip() for s in _SENTENCE.split(line) if s and s.strip())
     return [p for p in pieces if len(p) > 1]

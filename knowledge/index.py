@@ -24,6 +24,8 @@ from config import Settings
 
 DENSE = "dense"
 SPARSE = "lexical"
+LATENT = "latent"
+Sparse = tuple[list[int], list[float]]
 _NAMESPACE = uuid.UUID("0b6c4a52-3c59-4d8e-9a43-6e0f2f1f6a11")
 
 
@@ -34,7 +36,9 @@ class IndexPoint:
     source_id: str
     text: str
     dense: Sequence[float]
-    sparse: tuple[list[int], list[float]] | None = None
+    sparse: Sparse | None = None
+    latent: Sparse | None = None
+    lang: str = "en"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -45,6 +49,19 @@ class Hit:
     text: str
     unit: int
     score: float
+    lang: str = "en"
+
+
+@dataclass
+class Query:
+    """One hybrid lookup: each signal is optional; all run in one round trip."""
+
+    dense: Sequence[float] | None = None
+    latent: Sparse | None = None
+    lexical: Sparse | None = None
+    dense_limit: int = 60
+    latent_limit: int = 30
+    lexical_limit: int = 30
 
 
 class KnowledgeIndex:
@@ -83,10 +100,13 @@ class KnowledgeIndex:
     def collection(self, tenant_id: str) -> str:
         return self._shared if self.server else f"tenant_{tenant_id}"
 
-    def _filter(self, tenant_id: str, *conditions: models.Condition) -> models.Filter | None:
-        must: list[models.Condition] = list(conditions)
+    def _tenant_conditions(self, tenant_id: str) -> list[models.Condition]:
         if self.server:
-            must.insert(0, models.FieldCondition(key="tenant_id", match=models.MatchValue(value=tenant_id)))
+            return [models.FieldCondition(key="tenant_id", match=models.MatchValue(value=tenant_id))]
+        return []
+
+    def _filter(self, tenant_id: str, *conditions: models.Condition) -> models.Filter | None:
+        must = [*self._tenant_conditions(tenant_id), *conditions]
         return models.Filter(must=must) if must else None
 
     def _ensure(self, tenant_id: str) -> str:
@@ -97,7 +117,10 @@ class KnowledgeIndex:
             self.client.create_collection(
                 name,
                 vectors_config={DENSE: models.VectorParams(size=self.dim, distance=models.Distance.COSINE)},
-                sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+                sparse_vectors_config={
+                    SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF),
+                    LATENT: models.SparseVectorParams(),
+                },
             )
             if self.server:
                 self.client.create_payload_index(
@@ -105,7 +128,7 @@ class KnowledgeIndex:
                     "tenant_id",
                     models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
                 )
-                for key in ("source_id", "chunk_id"):
+                for key in ("source_id", "chunk_id", "lang"):
                     self.client.create_payload_index(name, key, models.PayloadSchemaType.KEYWORD)
         self._ready.add(name)
         return name
@@ -127,10 +150,13 @@ class KnowledgeIndex:
                 vector: dict[str, Any] = {DENSE: list(map(float, p.dense))}
                 if p.sparse is not None and p.sparse[0]:
                     vector[SPARSE] = models.SparseVector(indices=p.sparse[0], values=p.sparse[1])
+                if p.latent is not None and p.latent[0]:
+                    vector[LATENT] = models.SparseVector(indices=p.latent[0], values=p.latent[1])
                 payload = {
                     "tenant_id": tenant_id,
                     "source_id": p.source_id,
                     "chunk_id": p.chunk_id,
+                    "lang": p.lang,
                     "unit": p.unit,
                     "text": p.text,
                     **p.extra,
@@ -147,7 +173,9 @@ class KnowledgeIndex:
         with self._guard():
             if not self._exists(tenant_id):
                 return
-            selector = models.FilterSelector(filter=self._filter(tenant_id, condition))
+            selector = models.FilterSelector(
+                filter=models.Filter(must=[*self._tenant_conditions(tenant_id), condition])
+            )
             self.client.delete(self.collection(tenant_id), points_selector=selector, wait=True)
 
     def delete_chunks(self, tenant_id: str, chunk_ids: Sequence[str]) -> None:
@@ -190,46 +218,33 @@ class KnowledgeIndex:
             )
             return result.count
 
-    def search(
-        self,
-        tenant_id: str,
-        dense: Sequence[float] | None,
-        sparse: tuple[list[int], list[float]] | None,
-        *,
-        dense_limit: int,
-        sparse_limit: int,
-    ) -> tuple[list[Hit], list[Hit]]:
-        """Dense hits over all units and lexical hits over whole chunks, in one round trip."""
+    def search(self, tenant_id: str, query: Query) -> dict[str, list[Hit]]:
+        """Dense hits over all units; latent and lexical hits over whole chunks; one round trip."""
+        results: dict[str, list[Hit]] = {DENSE: [], LATENT: [], SPARSE: []}
+        wanted: list[tuple[str, Any, int]] = []
+        if query.dense is not None:
+            wanted.append((DENSE, list(map(float, query.dense)), query.dense_limit))
+        for name, vec, limit in (
+            (LATENT, query.latent, query.latent_limit),
+            (SPARSE, query.lexical, query.lexical_limit),
+        ):
+            if vec is not None and vec[0]:
+                wanted.append((name, models.SparseVector(indices=vec[0], values=vec[1]), limit))
+        if not wanted:
+            return results
         with self._guard():
             if not self._exists(tenant_id):
-                return [], []
-            name = self.collection(tenant_id)
-            requests = []
-            if dense is not None:
-                requests.append(
-                    models.QueryRequest(
-                        query=list(map(float, dense)),
-                        using=DENSE,
-                        limit=dense_limit,
-                        filter=self._filter(tenant_id),
-                        with_payload=True,
-                    )
+                return results
+            requests = [
+                models.QueryRequest(
+                    query=vec, using=name, limit=limit, filter=self._filter(tenant_id), with_payload=True
                 )
-            if sparse is not None and sparse[0]:
-                requests.append(
-                    models.QueryRequest(
-                        query=models.SparseVector(indices=sparse[0], values=sparse[1]),
-                        using=SPARSE,
-                        limit=sparse_limit,
-                        filter=self._filter(tenant_id),
-                        with_payload=True,
-                    )
-                )
-            responses = self.client.query_batch_points(name, requests) if requests else []
-        results = [[self._hit(p) for p in r.points] for r in responses]
-        dense_hits = results.pop(0) if dense is not None and results else []
-        sparse_hits = results.pop(0) if results else []
-        return dense_hits, sparse_hits
+                for name, vec, limit in wanted
+            ]
+            responses = self.client.query_batch_points(self.collection(tenant_id), requests)
+        for (name, _, _), response in zip(wanted, responses, strict=True):
+            results[name] = [self._hit(p) for p in response.points]
+        return results
 
     @staticmethod
     def _hit(point: models.ScoredPoint) -> Hit:
@@ -240,6 +255,7 @@ class KnowledgeIndex:
             text=payload["text"],
             unit=int(payload.get("unit", 0)),
             score=float(point.score),
+            lang=str(payload.get("lang", "en")),
         )
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ from knowledge import lexical
 from knowledge.chunking import Chunk
 from knowledge.docstore import SqlKVStore, docstore_for
 from knowledge.embeddings import Embedder
-from knowledge.index import IndexPoint, KnowledgeIndex
+from knowledge.index import DENSE, IndexPoint, KnowledgeIndex, Query
 
 
 class UnitEmbedding(TransformComponent):
@@ -53,6 +53,7 @@ class UnitEmbedding(TransformComponent):
                             "unit": i,
                             "chunk_text": chunk_text,
                             "source_id": node.metadata["source_id"],
+                            "lang": node.metadata.get("lang", "en"),
                         },
                         relationships={NodeRelationship.SOURCE: node.as_related_node_info()},
                     )
@@ -60,6 +61,12 @@ class UnitEmbedding(TransformComponent):
         vectors = self._embedder.passages([u.text for u in units])
         for unit, vector in zip(units, vectors, strict=True):
             unit.embedding = vector.tolist()
+        # Latent-term vectors describe whole chunks (unit 0), like the lexical vector.
+        heads = [u for u in units if u.metadata["unit"] == 0]
+        latent = self._embedder.latent([u.text for u in heads])
+        if latent is not None:
+            for unit, sparse in zip(heads, latent, strict=True):
+                unit.metadata["latent"] = sparse
         return units
 
 
@@ -93,6 +100,8 @@ class TenantVectorStore(BasePydanticVectorStore):
                     dense=node.get_embedding(),
                     # The lexical vector covers the whole chunk, so only unit 0 carries it.
                     sparse=lexical.document_vector(chunk_text) if unit == 0 else None,
+                    latent=node.metadata.get("latent"),
+                    lang=node.metadata.get("lang", "en"),
                 )
             )
         self._index.upsert(self._tenant_id, points)
@@ -106,9 +115,9 @@ class TenantVectorStore(BasePydanticVectorStore):
             raise ValueError(
                 "this store answers dense queries only; use knowledge.retrieval for hybrid search"
             )
-        hits, _ = self._index.search(
-            self._tenant_id, query.query_embedding, None, dense_limit=query.similarity_top_k, sparse_limit=0
-        )
+        hits = self._index.search(
+            self._tenant_id, Query(dense=query.query_embedding, dense_limit=query.similarity_top_k)
+        )[DENSE]
         nodes = [TextNode(id_=h.chunk_id, text=h.text, metadata={"source_id": h.source_id}) for h in hits]
         return VectorStoreQueryResult(
             nodes=nodes, similarities=[h.score for h in hits], ids=[h.chunk_id for h in hits]
@@ -126,9 +135,14 @@ def chunk_documents(source_id: str, chunks: Sequence[Chunk]) -> list[Document]:
             Document(
                 id_=f"{source_id}:{digest}:{seen[digest]}",
                 text=chunk.text,
-                metadata={"source_id": source_id, "kind": chunk.kind, "units": chunk.units},
-                excluded_embed_metadata_keys=["source_id", "kind", "units"],
-                excluded_llm_metadata_keys=["source_id", "kind", "units"],
+                metadata={
+                    "source_id": source_id,
+                    "kind": chunk.kind,
+                    "units": chunk.units,
+                    "lang": lexical.language(chunk.body),
+                },
+                excluded_embed_metadata_keys=["source_id", "kind", "units", "lang"],
+                excluded_llm_metadata_keys=["source_id", "kind", "units", "lang"],
             )
         )
     return documents

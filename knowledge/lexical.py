@@ -22,8 +22,53 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*|[\u3400-\u4dbf\u4e00-\u9fff\uf
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 EN_STOP = frozenset(
-    "a an and are as at be by can do does for from how i if in is it its me my of on or our so that the "
-    "their there this to was we what when where which who why will with you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "there",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
 )
 # Function characters that carry no topic on their own (they still count inside bigrams).
 ZH_STOP = frozenset("的了是嗎吗呢我你您們们在有和及與与或也都就個个這这那之於于请請嘅咗唔係")
@@ -92,3 +137,9 @@ def han_ratio(text: str) -> float:
     han = len(_HAN.findall(text))
     latin = len(re.findall(r"[A-Za-z]", text))
     return han / (han + latin / 4) if (han or latin) else 0.0
+
+
+def language(text: str) -> str:
+    """ "zh", "en" or "mixed": the retriever calibrates scores per language group."""
+    ratio = han_ratio(text)
+    return "zh" if ratio > 0.7 else "en" if ratio < 0.3 else "mixed"

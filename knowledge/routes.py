@@ -21,7 +21,8 @@ READ_CHUNK = 1024 * 1024
 
 
 def get_knowledge(request: Request) -> KnowledgeServices:
-    return request.app.state.knowledge  # type: ignore[no-any-return]
+    knowledge: KnowledgeServices = request.app.state.knowledge
+    return knowledge
 
 
 KnowledgeDep = Annotated[KnowledgeServices, Depends(get_knowledge)]

@@ -22,9 +22,8 @@ from core.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from core.jobs import JobQueue
 from knowledge.chunking import chunk_parts
 from knowledge.ingest import Ingester
-from knowledge.loaders import Extracted, UnreadableSource
+from knowledge.loaders import Extracted, UnreadableSource, web
 from knowledge.loaders import google as google_loader
-from knowledge.loaders import web
 from knowledge.loaders.pdf import count_pages, load_pdf
 from knowledge.loaders.spreadsheet import load_csv, load_xlsx
 from knowledge.loaders.text import load_text
@@ -240,7 +239,7 @@ class SourceService:
         source = session.scalar(select(Source).where(Source.id == source_id, Source.tenant_id == tenant_id))
         if source is None:
             raise NotFound(f"knowledge source {source_id} not found")
-        return source  # type: ignore[no-any-return]
+        return source
 
     @staticmethod
     def _requeue(source: Source) -> None:

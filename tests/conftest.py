@@ -32,9 +32,9 @@ _real_connect = socket.socket.connect
 
 def _loopback_only(self: socket.socket, address: Any) -> Any:
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
-        if not (host.startswith("127.") or host in ("::1", "localhost")):
-            raise RuntimeError(f"tests must not reach the network (tried {address!r})")
+    inet = self.family in (socket.AF_INET, socket.AF_INET6)
+    if inet and isinstance(host, str) and not (host.startswith("127.") or host in ("::1", "localhost")):
+        raise RuntimeError(f"tests must not reach the network (tried {address!r})")
     return _real_connect(self, address)
 
 
@@ -87,8 +87,9 @@ def app_factory(
         cfg = settings.model_copy(update=overrides)
 
         def knowledge(s: Settings, core: CoreServices) -> KnowledgeServices:
-            return build_knowledge(s, core, embedder=embedder, index=KnowledgeIndex.in_memory(embedder.dim),
-                                   fetchers=fetchers)
+            return build_knowledge(
+                s, core, embedder=embedder, index=KnowledgeIndex.in_memory(embedder.dim), fetchers=fetchers
+            )
 
         return create_app(cfg, knowledge_builder=knowledge, db_schema=database[1])
 
@@ -132,3 +133,8 @@ def search(client: TestClient, key: str, query: str, k: int = 5) -> list[dict[st
     response = client.post("/v1/knowledge/search", json={"query": query, "k": k}, headers=auth(key))
     assert response.status_code == 200, response.text
     return list(response.json()["hits"])
+
+
+def state(client: TestClient) -> Any:
+    """The app's state (core and knowledge services) for assertions beneath the HTTP surface."""
+    return client.app.state  # type: ignore[attr-defined]

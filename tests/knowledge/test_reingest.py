@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import auth, new_tenant, search, upload, wait_for
+from tests.conftest import auth, new_tenant, search, state, upload, wait_for
 
 SECTIONS = {
     "Hours": "We open from 10am to 8pm every day.",
@@ -35,15 +35,20 @@ class CountingEmbedder:
     def query(self, text: str) -> Any:
         return self.inner.query(text)
 
+    def latent(self, texts: Any) -> Any:
+        return self.inner.latent(texts)
+
 
 def put_file(client: TestClient, key: str, source_id: str, filename: str, data: bytes) -> dict[str, Any]:
-    response = client.put(f"/v1/knowledge/sources/{source_id}", files={"file": (filename, data)}, headers=auth(key))
+    response = client.put(
+        f"/v1/knowledge/sources/{source_id}", files={"file": (filename, data)}, headers=auth(key)
+    )
     assert response.status_code == 202, response.text
     return wait_for(client, key, source_id)
 
 
 def test_reupload_embeds_only_changed_chunks(client: TestClient) -> None:
-    knowledge = client.app.state.knowledge  # type: ignore[attr-defined]
+    knowledge = state(client).knowledge
     counter = CountingEmbedder(knowledge.embedder)
     knowledge.ingester._embedder = counter
     key = new_tenant(client)
@@ -62,7 +67,7 @@ def test_reupload_embeds_only_changed_chunks(client: TestClient) -> None:
     assert result["chunks"] == 3
     assert counter.passages_embedded == first + 1  # one changed chunk (a single sentence: one unit)
 
-    tenant = client.app.state.core.keys.resolve(key).tenant_id  # type: ignore[attr-defined]
+    tenant = state(client).core.keys.resolve(key).tenant_id
     assert knowledge.index.count(tenant, source["id"]) == 3
     assert "Alipay" in search(client, key, "Can I pay with Alipay?")[0]["text"]
     assert all("twelve months" not in h["text"] for h in search(client, key, "gift card validity", k=10))
@@ -86,11 +91,13 @@ def test_failed_reupload_keeps_the_previous_version_searchable(client: TestClien
 
 
 def test_delete_removes_every_vector_and_the_docstore(client: TestClient) -> None:
-    knowledge = client.app.state.knowledge  # type: ignore[attr-defined]
+    knowledge = state(client).knowledge
     key = new_tenant(client)
-    keep = wait_for(client, key, upload(client, key, "keep.md", b"# Ferry\n\nThe ferry leaves at noon.")["id"])
+    keep = wait_for(
+        client, key, upload(client, key, "keep.md", b"# Ferry\n\nThe ferry leaves at noon.")["id"]
+    )
     gone = wait_for(client, key, upload(client, key, "faq.md", markdown(SECTIONS))["id"])
-    tenant = client.app.state.core.keys.resolve(key).tenant_id  # type: ignore[attr-defined]
+    tenant = state(client).core.keys.resolve(key).tenant_id
     assert knowledge.index.count(tenant, gone["id"], chunks_only=False) >= 4
 
     response = client.delete(f"/v1/knowledge/sources/{gone['id']}", headers=auth(key))
@@ -98,7 +105,9 @@ def test_delete_removes_every_vector_and_the_docstore(client: TestClient) -> Non
     assert knowledge.index.count(tenant, gone["id"], chunks_only=False) == 0
     assert knowledge.ingester._kv.get_all(f"{tenant}/{gone['id']}/metadata") == {}
     assert client.get(f"/v1/knowledge/sources/{gone['id']}", headers=auth(key)).status_code == 404
-    assert all(h["source"]["id"] == keep["id"] for h in search(client, key, "payment parking gift hours", k=10))
+    assert all(
+        h["source"]["id"] == keep["id"] for h in search(client, key, "payment parking gift hours", k=10)
+    )
     assert client.delete(f"/v1/knowledge/sources/{gone['id']}", headers=auth(key)).status_code == 404
 
 
@@ -107,5 +116,7 @@ def test_put_of_unknown_source_is_a_404_and_kind_mismatch_a_422(client: TestClie
     missing = client.put("/v1/knowledge/sources/nope", files={"file": ("a.txt", b"x")}, headers=auth(key))
     assert missing.status_code == 404
     source = upload(client, key, "a.txt", b"hello")
-    wrong = client.put(f"/v1/knowledge/sources/{source['id']}", json={"url": "https://example.com"}, headers=auth(key))
+    wrong = client.put(
+        f"/v1/knowledge/sources/{source['id']}", json={"url": "https://example.com"}, headers=auth(key)
+    )
     assert wrong.status_code == 422 and "multipart" in wrong.json()["error"]["message"]

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from pypdf import PdfReader, PdfWriter
 
 from knowledge.demo import policy_pdf, price_list_xlsx
-from tests.conftest import auth, new_tenant, search, upload, wait_for
+from tests.conftest import auth, new_tenant, search, state, upload, wait_for
 
 
 def make_pdf(pages: list[str]) -> bytes:
@@ -67,7 +67,9 @@ def test_csv_rows_are_indexed(client: TestClient) -> None:
     key = new_tenant(client)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerows([["Product", "Price (HK$)", "Stock"], ["Rose Toner", "260", "12"], ["Vitamin C Serum", "540", "0"]])
+    writer.writerows(
+        [["Product", "Price (HK$)", "Stock"], ["Rose Toner", "260", "12"], ["Vitamin C Serum", "540", "0"]]
+    )
     source = ingest(client, key, "stock.csv", buffer.getvalue().encode())
     assert source["status"] == "ready" and source["chunks"] == 2
     hits = search(client, key, "How much is the vitamin C serum?")
@@ -103,7 +105,9 @@ def test_big5_text_is_decoded(client: TestClient) -> None:
         ("binary.txt", b"\x00\x01\x02\x03" * 50, "binary"),
     ],
 )
-def test_unreadable_files_fail_with_a_reason(client: TestClient, filename: str, data: bytes, reason: str) -> None:
+def test_unreadable_files_fail_with_a_reason(
+    client: TestClient, filename: str, data: bytes, reason: str
+) -> None:
     key = new_tenant(client)
     source = ingest(client, key, filename, data)
     assert source["status"] == "failed"
@@ -147,7 +151,9 @@ def test_multipart_without_file_and_other_media_types(client: TestClient) -> Non
     key = new_tenant(client)
     no_file = client.post("/v1/knowledge/sources", files={"document": ("a.txt", b"x")}, headers=auth(key))
     assert no_file.status_code == 422 and "`file`" in no_file.json()["error"]["message"]
-    plain = client.post("/v1/knowledge/sources", content=b"hello", headers={**auth(key), "Content-Type": "text/plain"})
+    plain = client.post(
+        "/v1/knowledge/sources", content=b"hello", headers={**auth(key), "Content-Type": "text/plain"}
+    )
     assert plain.status_code == 415
 
 
@@ -156,7 +162,9 @@ def test_source_count_limit(app_factory: Callable[..., Any]) -> None:
         key = new_tenant(client)
         upload(client, key, "a.txt", b"alpha")
         upload(client, key, "b.txt", b"beta")
-        response = client.post("/v1/knowledge/sources", files={"file": ("c.txt", b"gamma")}, headers=auth(key))
+        response = client.post(
+            "/v1/knowledge/sources", files={"file": ("c.txt", b"gamma")}, headers=auth(key)
+        )
         assert response.status_code == 409
         assert response.json()["error"]["code"] == "source_limit"
         assert "at most 2 knowledge sources" in response.json()["error"]["message"]
@@ -167,7 +175,9 @@ def test_total_size_limit(app_factory: Callable[..., Any]) -> None:
     with TestClient(app_factory(max_total_bytes=1000, worker=False)) as client:
         key = new_tenant(client)
         upload(client, key, "a.txt", b"a" * 600)
-        response = client.post("/v1/knowledge/sources", files={"file": ("b.txt", b"b" * 600)}, headers=auth(key))
+        response = client.post(
+            "/v1/knowledge/sources", files={"file": ("b.txt", b"b" * 600)}, headers=auth(key)
+        )
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "size_limit"
         assert "size limit" in response.json()["error"]["message"]
@@ -184,13 +194,20 @@ def test_page_limit(app_factory: Callable[..., Any]) -> None:
         )
         assert response.status_code == 413
         assert response.json()["error"]["code"] == "page_limit"
-        assert "4 pages" in response.json()["error"]["message"] and "at most 3" in response.json()["error"]["message"]
+        assert (
+            "4 pages" in response.json()["error"]["message"]
+            and "at most 3" in response.json()["error"]["message"]
+        )
         upload(client, key, "short.pdf", make_pdf(["page"] * 3))
 
 
 def test_default_limits_are_the_products_promise(client: TestClient) -> None:
-    settings = client.app.state.settings  # type: ignore[attr-defined]
-    assert (settings.max_sources, settings.max_total_bytes, settings.max_pages_per_file) == (10, 20 * 1024**2, 1000)
+    settings = state(client).settings
+    assert (settings.max_sources, settings.max_total_bytes, settings.max_pages_per_file) == (
+        10,
+        20 * 1024**2,
+        1000,
+    )
 
 
 def test_unknown_source_is_a_404(client: TestClient) -> None:

@@ -13,10 +13,15 @@ from googleapiclient.http import HttpMockSequence
 from knowledge.demo import policy_pdf
 from knowledge.loaders.google import HttpServices
 from knowledge.sources import Fetchers
-from tests.conftest import auth, new_tenant, search, wait_for
+from tests.conftest import auth, new_tenant, search, state, wait_for
 
-PUBLIC = {"shop.example": ["93.184.216.34"], "cdn.example": ["93.184.216.35"], "evil.example": ["10.0.0.7"],
-          "rebind.example": ["169.254.169.254"], "v6local.example": ["::1"]}
+PUBLIC = {
+    "shop.example": ["93.184.216.34"],
+    "cdn.example": ["93.184.216.35"],
+    "evil.example": ["10.0.0.7"],
+    "rebind.example": ["169.254.169.254"],
+    "v6local.example": ["::1"],
+}
 
 PAGE = b"""<!doctype html><html><head><title>Harbour Tea House - Menu</title></head><body>
 <nav>Home | Menu | Contact | Login</nav>
@@ -42,7 +47,9 @@ def handler(request: httpx.Request) -> httpx.Response:
     if host == "shop.example" and path == "/video":
         return httpx.Response(200, content=b"\x00\x00", headers={"content-type": "video/mp4"})
     if host == "shop.example" and path == "/empty":
-        return httpx.Response(200, content=b"<html><body></body></html>", headers={"content-type": "text/html"})
+        return httpx.Response(
+            200, content=b"<html><body></body></html>", headers={"content-type": "text/html"}
+        )
     return httpx.Response(404)
 
 
@@ -143,11 +150,15 @@ def test_put_refetches_a_url_and_can_point_it_elsewhere(client: TestClient) -> N
     assert again.status_code == 202
     assert wait_for(client, key, source["id"])["status"] == "ready"
     moved = client.put(
-        f"/v1/knowledge/sources/{source['id']}", json={"url": "https://shop.example/policies.pdf"}, headers=auth(key)
+        f"/v1/knowledge/sources/{source['id']}",
+        json={"url": "https://shop.example/policies.pdf"},
+        headers=auth(key),
     )
     assert moved.status_code == 202
     assert wait_for(client, key, source["id"])["pages"] == 1
-    refused = client.put(f"/v1/knowledge/sources/{source['id']}", json={"url": "http://10.0.0.1/"}, headers=auth(key))
+    refused = client.put(
+        f"/v1/knowledge/sources/{source['id']}", json={"url": "http://10.0.0.1/"}, headers=auth(key)
+    )
     assert refused.status_code == 422
     assert client.get(f"/v1/knowledge/sources/{source['id']}", headers=auth(key)).json()["status"] == "ready"
 
@@ -160,15 +171,47 @@ GOOGLE_DOC = {
     "body": {
         "content": [
             {"sectionBreak": {"sectionStyle": {}}},
-            {"paragraph": {"elements": [{"textRun": {"content": "Uniform policy\n"}}],
-                           "paragraphStyle": {"namedStyleType": "HEADING_1"}}},
-            {"paragraph": {"elements": [{"textRun": {"content": "Staff wear the lotus-green uniform "}},
-                                        {"textRun": {"content": "from Monday to Friday.\n", "textStyle": {"bold": True}}}],
-                           "paragraphStyle": {"namedStyleType": "NORMAL_TEXT"}}},
-            {"table": {"rows": 1, "columns": 2, "tableRows": [{"tableCells": [
-                {"content": [{"paragraph": {"elements": [{"textRun": {"content": "Locker deposit\n"}}]}}]},
-                {"content": [{"paragraph": {"elements": [{"textRun": {"content": "HK$150\n"}}]}}]},
-            ]}]}},
+            {
+                "paragraph": {
+                    "elements": [{"textRun": {"content": "Uniform policy\n"}}],
+                    "paragraphStyle": {"namedStyleType": "HEADING_1"},
+                }
+            },
+            {
+                "paragraph": {
+                    "elements": [
+                        {"textRun": {"content": "Staff wear the lotus-green uniform "}},
+                        {"textRun": {"content": "from Monday to Friday.\n", "textStyle": {"bold": True}}},
+                    ],
+                    "paragraphStyle": {"namedStyleType": "NORMAL_TEXT"},
+                }
+            },
+            {
+                "table": {
+                    "rows": 1,
+                    "columns": 2,
+                    "tableRows": [
+                        {
+                            "tableCells": [
+                                {
+                                    "content": [
+                                        {
+                                            "paragraph": {
+                                                "elements": [{"textRun": {"content": "Locker deposit\n"}}]
+                                            }
+                                        }
+                                    ]
+                                },
+                                {
+                                    "content": [
+                                        {"paragraph": {"elements": [{"textRun": {"content": "HK$150\n"}}]}}
+                                    ]
+                                },
+                            ]
+                        }
+                    ],
+                }
+            },
         ]
     },
 }
@@ -176,9 +219,17 @@ GOOGLE_DOC = {
 SHEET_META = {"properties": {"title": "Stock list"}, "sheets": [{"properties": {"title": "Serums"}}]}
 SHEET_VALUES = {
     "spreadsheetId": "1SheetIdXyZ",
-    "valueRanges": [{"range": "Serums!A1:C3", "majorDimension": "ROWS",
-                     "values": [["Product", "Price (HK$)", "In stock"], ["Peptide Serum", "620", "yes"],
-                                ["Retinol Night Serum", "580", "no"]]}],
+    "valueRanges": [
+        {
+            "range": "Serums!A1:C3",
+            "majorDimension": "ROWS",
+            "values": [
+                ["Product", "Price (HK$)", "In stock"],
+                ["Peptide Serum", "620", "yes"],
+                ["Retinol Night Serum", "580", "no"],
+            ],
+        }
+    ],
 }
 
 
@@ -187,9 +238,11 @@ def google_fetchers(responses: list[tuple[dict[str, str], str]]) -> Fetchers:
 
 
 def test_google_doc(client: TestClient) -> None:
-    client.app.state.knowledge.sources.fetchers = google_fetchers([({"status": "200"}, json.dumps(GOOGLE_DOC))])  # type: ignore[attr-defined]
+    state(client).knowledge.sources.fetchers = google_fetchers([({"status": "200"}, json.dumps(GOOGLE_DOC))])
     key = new_tenant(client)
-    created = client.post("/v1/knowledge/sources", json={"google_doc_id": "1AbCdEfGhIjKlMnOp"}, headers=auth(key))
+    created = client.post(
+        "/v1/knowledge/sources", json={"google_doc_id": "1AbCdEfGhIjKlMnOp"}, headers=auth(key)
+    )
     assert created.status_code == 202 and created.json()["kind"] == "google_doc"
     source = wait_for(client, key, created.json()["id"])
     assert source["status"] == "ready" and source["name"] == "Staff handbook"
@@ -198,7 +251,7 @@ def test_google_doc(client: TestClient) -> None:
 
 
 def test_google_sheet_rows(client: TestClient) -> None:
-    client.app.state.knowledge.sources.fetchers = google_fetchers(  # type: ignore[attr-defined]
+    state(client).knowledge.sources.fetchers = google_fetchers(
         [({"status": "200"}, json.dumps(SHEET_META)), ({"status": "200"}, json.dumps(SHEET_VALUES))]
     )
     key = new_tenant(client)
@@ -211,7 +264,7 @@ def test_google_sheet_rows(client: TestClient) -> None:
 
 def test_google_doc_not_shared(client: TestClient) -> None:
     error = {"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}}
-    client.app.state.knowledge.sources.fetchers = google_fetchers([({"status": "404"}, json.dumps(error))])  # type: ignore[attr-defined]
+    state(client).knowledge.sources.fetchers = google_fetchers([({"status": "404"}, json.dumps(error))])
     key = new_tenant(client)
     created = client.post("/v1/knowledge/sources", json={"google_doc_id": "missingDoc"}, headers=auth(key))
     source = wait_for(client, key, created.json()["id"])
@@ -221,6 +274,9 @@ def test_google_doc_not_shared(client: TestClient) -> None:
 def test_google_needs_a_service_account(client: TestClient) -> None:
     key = new_tenant(client)
     response = client.post("/v1/knowledge/sources", json={"google_doc_id": "1AbC"}, headers=auth(key))
-    assert response.status_code == 422 and "PARLEY_GOOGLE_SERVICE_ACCOUNT_FILE" in response.json()["error"]["message"]
+    assert (
+        response.status_code == 422
+        and "PARLEY_GOOGLE_SERVICE_ACCOUNT_FILE" in response.json()["error"]["message"]
+    )
     bad_id = client.post("/v1/knowledge/sources", json={"google_sheet_id": "../../etc"}, headers=auth(key))
     assert bad_id.status_code == 422 and "google_sheet_id" in bad_id.json()["error"]["message"]

@@ -25,7 +25,9 @@ def upgrade() -> None:
     op.create_table(
         "api_keys",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("tenant_id", sa.String(32), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "tenant_id", sa.String(32), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("role", sa.String(20), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
@@ -52,7 +54,9 @@ def upgrade() -> None:
     op.create_table(
         "knowledge_sources",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("tenant_id", sa.String(32), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "tenant_id", sa.String(32), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("name", sa.String(500), nullable=False),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("file_type", sa.String(10), nullable=True),
@@ -86,5 +90,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("knowledge_docstore", "knowledge_source_blobs", "knowledge_sources", "jobs", "api_keys", "tenants"):
+    for table in (
+        "knowledge_docstore",
+        "knowledge_source_blobs",
+        "knowledge_sources",
+        "jobs",
+        "api_keys",
+        "tenants",
+    ):
         op.drop_table(table)

@@ -1,0 +1,66 @@
+"""Shared set-up for the benchmarks: the shipped services on a throwaway data dir."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import build_core
+from config import Settings
+from core.services import CoreServices
+from knowledge.demo import demo_files
+from knowledge.embeddings import Embedder, LocalE5Embedder
+from knowledge.index import KnowledgeIndex
+from knowledge.services import KnowledgeServices, build_knowledge
+
+
+@dataclass
+class Env:
+    settings: Settings
+    core: CoreServices
+    knowledge: KnowledgeServices
+
+
+@contextmanager
+def environment(embedder: Embedder | None = None, *, in_memory_index: bool = False) -> Iterator[Env]:
+    """Embedded defaults (SQLite + Qdrant local mode) under a temporary data dir."""
+    with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
+        settings = Settings(data_dir=Path(tmp), admin_key="pa_bench-admin-key-0123456789abcdef")
+        core, _, _ = build_core(settings)
+        embedder = embedder or LocalE5Embedder()
+        index = KnowledgeIndex.in_memory(embedder.dim) if in_memory_index else None
+        knowledge = build_knowledge(settings, core, embedder=embedder, index=index)
+        try:
+            yield Env(settings, core, knowledge)
+        finally:
+            knowledge.close()
+            core.db.dispose()
+
+
+def load_demo(env: Env) -> str:
+    """A tenant with the demo knowledge, indexed synchronously; returns the tenant id."""
+    tenant, _ = env.core.tenants.create("Lotus Glow Beauty")
+    for name, data in demo_files().items():
+        env.knowledge.sources.add_file(tenant.id, name, data)
+    env.core.jobs.drain()
+    for source in env.knowledge.sources.list(tenant.id):
+        assert source.status == "ready", (source.name, source.error)
+    return tenant.id
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
