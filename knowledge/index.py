@@ -21,6 +21,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from config import Settings
+from knowledge.local_search import LocalSearcher
 
 DENSE = "dense"
 SPARSE = "lexical"
@@ -74,6 +75,7 @@ class KnowledgeIndex:
         # Local mode keeps its state in Python objects without locking; calls from the API's
         # threadpool and the worker thread must take turns. A server does its own locking.
         self._lock: threading.Lock | None = None if server else threading.Lock()
+        self._local = None if server else LocalSearcher(client, DENSE, [LATENT, SPARSE], idf_names=[SPARSE])
 
     @classmethod
     def from_settings(cls, settings: Settings, dim: int) -> KnowledgeIndex:
@@ -168,6 +170,7 @@ class KnowledgeIndex:
                 )
             for start in range(0, len(structs), batch):
                 self.client.upsert(name, structs[start : start + batch], wait=True)
+            self._changed(name)
 
     def _delete(self, tenant_id: str, condition: models.Condition) -> None:
         with self._guard():
@@ -177,6 +180,7 @@ class KnowledgeIndex:
                 filter=models.Filter(must=[*self._tenant_conditions(tenant_id), condition])
             )
             self.client.delete(self.collection(tenant_id), points_selector=selector, wait=True)
+            self._changed(self.collection(tenant_id))
 
     def delete_chunks(self, tenant_id: str, chunk_ids: Sequence[str]) -> None:
         if chunk_ids:
@@ -200,6 +204,11 @@ class KnowledgeIndex:
             self._ready.discard(name)
             if self.client.collection_exists(name):
                 self.client.delete_collection(name)
+            self._changed(name)
+
+    def _changed(self, collection: str) -> None:
+        if self._local is not None:
+            self._local.invalidate(collection)
 
     # --- reads -------------------------------------------------------------------------------------
     def count(self, tenant_id: str, source_id: str | None = None, *, chunks_only: bool = True) -> int:
@@ -229,32 +238,47 @@ class KnowledgeIndex:
             (SPARSE, query.lexical, query.lexical_limit),
         ):
             if vec is not None and vec[0]:
-                wanted.append((name, models.SparseVector(indices=vec[0], values=vec[1]), limit))
+                wanted.append((name, vec, limit))
         if not wanted:
             return results
         with self._guard():
             if not self._exists(tenant_id):
                 return results
+            if self._local is not None:
+                found = self._local.search(self.collection(tenant_id), self.dim, wanted)
+                for (name, _, _), rows in zip(wanted, found, strict=True):
+                    results[name] = [self._hit(score, payload) for score, payload in rows]
+                return results
+            tenant_only = self._filter(tenant_id)
+            assert tenant_only is not None  # server mode: the tenant condition is always there
             requests = [
                 models.QueryRequest(
-                    query=vec, using=name, limit=limit, filter=self._filter(tenant_id), with_payload=True
+                    query=vec if name == DENSE else models.SparseVector(indices=vec[0], values=vec[1]),
+                    using=name,
+                    limit=limit,
+                    filter=tenant_only,
+                    with_payload=True,
+                    # BM25's IDF from this tenant's chunks only: other tenants' documents neither skew
+                    # the ranking nor leak their term statistics into it.
+                    params=models.SearchParams(idf=models.IdfCorpusParams(corpus=tenant_only))
+                    if name == SPARSE
+                    else None,
                 )
                 for name, vec, limit in wanted
             ]
             responses = self.client.query_batch_points(self.collection(tenant_id), requests)
         for (name, _, _), response in zip(wanted, responses, strict=True):
-            results[name] = [self._hit(p) for p in response.points]
+            results[name] = [self._hit(float(p.score), p.payload or {}) for p in response.points]
         return results
 
     @staticmethod
-    def _hit(point: models.ScoredPoint) -> Hit:
-        payload = point.payload or {}
+    def _hit(score: float, payload: dict[str, Any]) -> Hit:
         return Hit(
             chunk_id=payload["chunk_id"],
             source_id=payload["source_id"],
             text=payload["text"],
             unit=int(payload.get("unit", 0)),
-            score=float(point.score),
+            score=score,
             lang=str(payload.get("lang", "en")),
         )
 

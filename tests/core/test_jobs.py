@@ -1,0 +1,89 @@
+"""The durable job queue: claiming, retries with backoff, and resuming work whose worker died."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from core.db import Database, make_engine, utcnow
+from core.jobs import MAX_ATTEMPTS, JobQueue
+from core.migrate import upgrade_to_head
+from core.models import Job
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = Database(make_engine(f"sqlite:///{tmp_path / 'jobs.db'}"))
+    upgrade_to_head(database.engine)
+    return database
+
+
+def status(db: Database, job_id: str) -> Job:
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        return job
+
+
+def test_jobs_run_once_in_order(db: Database) -> None:
+    queue = JobQueue(db)
+    seen: list[Any] = []
+    queue.register("echo", lambda payload: seen.append(payload["n"]))
+    ids = [queue.enqueue("echo", {"n": n}) for n in range(3)]
+    assert queue.drain() == 3
+    assert seen == [0, 1, 2]
+    assert all(status(db, i).status == "done" for i in ids)
+    assert queue.drain() == 0
+
+
+def test_a_failing_job_is_retried_with_backoff_then_marked_failed(db: Database) -> None:
+    queue = JobQueue(db)
+    calls = []
+
+    def flaky(payload: dict[str, Any]) -> None:
+        calls.append(1)
+        raise ValueError("boom")
+
+    queue.register("flaky", flaky)
+    job_id = queue.enqueue("flaky", {})
+    assert queue.run_one()
+    job = status(db, job_id)
+    assert job.status == "queued" and job.attempts == 1 and "boom" in (job.error or "")
+    assert job.locked_until is not None and job.locked_until > utcnow()
+    assert not queue.run_one()  # backing off: not ready yet
+    for _ in range(MAX_ATTEMPTS - 1):
+        with db.session() as session:
+            session.execute(
+                update(Job).where(Job.id == job_id).values(locked_until=utcnow() - timedelta(seconds=1))
+            )
+        assert queue.run_one()
+    assert status(db, job_id).status == "failed" and len(calls) == MAX_ATTEMPTS
+
+
+def test_a_job_whose_worker_died_is_resumed_after_its_lease(db: Database) -> None:
+    crashed = JobQueue(db, lease_seconds=60)
+    job_id = crashed.enqueue("work", {})
+    claimed = crashed._claim()  # a worker took it and then died (process killed)
+    assert claimed is not None and status(db, job_id).status == "running"
+
+    restarted = JobQueue(db)
+    done: list[str] = []
+    restarted.register("work", lambda payload: done.append("ok"))
+    assert not restarted.run_one()  # the lease still holds: nobody else runs it
+    with db.session() as session:
+        session.execute(
+            update(Job).where(Job.id == job_id).values(locked_until=utcnow() - timedelta(seconds=1))
+        )
+    assert restarted.run_one() and done == ["ok"]
+    assert status(db, job_id).status == "done" and status(db, job_id).attempts == 2
+
+
+def test_unknown_job_kind_fails_clearly(db: Database) -> None:
+    queue = JobQueue(db)
+    job_id = queue.enqueue("nobody-handles-this", {})
+    queue.run_one()
+    assert "no handler registered" in (status(db, job_id).error or "")
