@@ -19,6 +19,7 @@ from openpyxl import Workbook  # noqa: E402
 
 from bench.common import Timer, environment  # noqa: E402
 from knowledge.chunking import chunk_parts  # noqa: E402
+from knowledge.ingest_job import extract_file  # noqa: E402
 from knowledge.sources import SourceService  # noqa: E402
 
 TOPICS = [
@@ -96,7 +97,7 @@ def main() -> None:
         # The same texts the pipeline embeds: every unit densely, every chunk's latent terms.
         chunks = []
         for name, data in files.items():
-            chunks += chunk_parts(sources._extract_file(name.rsplit(".", 1)[1], data).parts)
+            chunks += chunk_parts(extract_file(name.rsplit(".", 1)[1], data, 1000).parts)
         unit_texts = [t for c in chunks for t in (c.text, *c.units)]
         with Timer() as raw:
             embedder.passages(unit_texts)

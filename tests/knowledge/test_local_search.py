@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import numpy as np
 from qdrant_client import QdrantClient, models
@@ -62,9 +63,13 @@ def test_local_scores_match_qdrants_own() -> None:
     )
     ours = local.search("t", query)
     collection = local.collection("t")
-    for name, vector in ((DENSE, query.dense), (LATENT, query.latent), (SPARSE, query.lexical)):
-        assert vector is not None
-        qdrant_query = vector if name == DENSE else models.SparseVector(indices=vector[0], values=vector[1])
+    assert query.dense is not None and query.latent is not None and query.lexical is not None
+    asked: list[tuple[str, Any]] = [
+        (DENSE, list(query.dense)),
+        (LATENT, models.SparseVector(indices=query.latent[0], values=query.latent[1])),
+        (SPARSE, models.SparseVector(indices=query.lexical[0], values=query.lexical[1])),
+    ]
+    for name, qdrant_query in asked:
         theirs = client.query_points(
             collection, query=qdrant_query, using=name, limit=10, with_payload=True
         ).points
