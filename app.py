@@ -11,7 +11,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from langchain_core.language_models import BaseChatModel
 
+from agent.memory import make_checkpointer
+from agent.models.factory import make_chat_model
+from agent.nodes import AgentDeps
+from agent.routes import router as agent_router
+from agent.service import AgentService
+from agent.settings import AgentSettingsStore
 from config import Settings
 from core.auth import KeyStore, load_or_create_admin_key
 from core.db import Database, make_engine
@@ -21,9 +28,11 @@ from core.routes import install_error_handlers
 from core.routes import router as core_router
 from core.services import CoreServices
 from core.tenancy import TenantStore
+from crm.inbox import InboxStore
 from knowledge import demo
 from knowledge.routes import router as knowledge_router
 from knowledge.services import KnowledgeServices, build_knowledge
+from tools.agent_tools import ToolDeps, make_tools
 
 log = logging.getLogger("parley")
 
@@ -40,10 +49,39 @@ def build_core(settings: Settings, *, schema: str | None = None) -> tuple[CoreSe
     return core, admin_key, created
 
 
+def build_agent(
+    settings: Settings,
+    core: CoreServices,
+    knowledge: KnowledgeServices,
+    *,
+    model: BaseChatModel | None = None,
+    schema: str | None = None,
+) -> AgentService:
+    inbox = InboxStore(core.db)
+    agent_settings = AgentSettingsStore(core.db)
+
+    def team_for(tenant_id: str, reason: str) -> str | None:
+        rules = agent_settings.get(tenant_id).handoff
+        return rules.complaint_team if rules.complaint_team and "complain" in reason.lower() else rules.team
+
+    tools = make_tools(ToolDeps(inbox=inbox, knowledge=knowledge, team_for=team_for))
+    deps = AgentDeps(
+        knowledge=knowledge,
+        settings=agent_settings,
+        inbox=inbox,
+        model=model or make_chat_model(settings),
+        tools=tools,
+        embedder=knowledge.embedder,
+    )
+    checkpointer, close = make_checkpointer(settings, schema=schema)
+    return AgentService(deps, checkpointer, close)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     knowledge_builder: KnowledgeBuilder | None = None,
+    chat_model: BaseChatModel | None = None,
     db_schema: str | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
@@ -55,6 +93,7 @@ def create_app(
         app.state.settings = settings
         app.state.core = core
         app.state.knowledge = knowledge
+        app.state.agent = build_agent(settings, core, knowledge, model=chat_model, schema=db_schema)
         app.state.admin_key = admin_key
         worker = Worker(core.jobs) if settings.worker else None
         if worker is not None:
@@ -71,6 +110,7 @@ def create_app(
         finally:
             if worker is not None:
                 await worker.stop()
+            app.state.agent.close()
             knowledge.close()
             core.db.dispose()
 
@@ -83,6 +123,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(core_router)
     app.include_router(knowledge_router)
+    app.include_router(agent_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

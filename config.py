@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     embeddings_model: str = "text-embedding-3-small"
     embeddings_batch_size: int = Field(default=32, ge=1, le=2048)
 
+    llm: Literal["local", "openai"] = Field(default="local", description="local = offline grounded responder")
+    llm_base_url: str = "https://api.openai.com/v1"
+    llm_api_key: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = Field(default=30.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+
     admin_key: str | None = Field(
         default=None, description="Platform admin key; generated and stored if unset."
     )
@@ -50,7 +57,7 @@ class Settings(BaseSettings):
     demo: bool = Field(default=False, description="Create the demo tenant and its knowledge at start.")
     worker: bool = Field(default=True, description="Run the in-process background worker.")
 
-    @field_validator("admin_key", "embeddings_api_key")
+    @field_validator("admin_key", "embeddings_api_key", "llm_api_key")
     @classmethod
     def _no_placeholder(cls, value: str | None) -> str | None:
         if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:
@@ -68,6 +75,10 @@ class Settings(BaseSettings):
     def _openai_needs_key(self) -> Settings:
         if self.embeddings == "openai" and not self.embeddings_api_key:
             raise ValueError("PARLEY_EMBEDDINGS=openai needs PARLEY_EMBEDDINGS_API_KEY")
+        if self.llm == "openai" and not self.llm_api_key:
+            raise ValueError(
+                "PARLEY_LLM=openai needs PARLEY_LLM_API_KEY (any non-empty value for servers without auth)"
+            )
         return self
 
     @property

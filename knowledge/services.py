@@ -21,6 +21,8 @@ class SearchHit:
     source_id: str
     source_name: str
     chunk_id: str
+    dense: float = 0.0
+    """Cosine similarity of the chunk's best unit to the query: a calibrated-enough relevance signal."""
 
 
 @dataclass
@@ -42,6 +44,7 @@ class KnowledgeServices:
                 source_id=c.source_id,
                 source_name=names.get(c.source_id, ""),
                 chunk_id=c.chunk_id,
+                dense=c.dense,
             )
             for c in found
             if c.source_id in names  # a source deleted a moment ago is not served

@@ -62,7 +62,7 @@ def fetchers() -> Fetchers:
     return Fetchers(resolver=resolver, transport=httpx.MockTransport(handler))
 
 
-def add_url(client: TestClient, key: str, url: str) -> httpx.Response:
+def add_url(client: TestClient, key: str, url: str) -> Any:
     return client.post("/v1/knowledge/sources", json={"url": url}, headers=auth(key))
 
 

@@ -1,0 +1,36 @@
+"""The conversation graph: input guardrails -> custom answers -> retrieve -> respond <-> tools -> finish.
+
+Only wiring lives here; the nodes are in agent/nodes.py. The output check runs inside `respond`
+(a reply that fails it never reaches the state as the model's answer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.prebuilt import ToolNode
+
+from agent.context import Context
+from agent.nodes import AgentDeps, AgentNodes
+from agent.state import State
+
+
+def build_graph(deps: AgentDeps) -> StateGraph[State, Context, Any, Any]:
+    nodes = AgentNodes(deps)
+    graph: StateGraph[State, Context, Any, Any] = StateGraph(State, context_schema=Context)
+    graph.add_node("guard_input", nodes.guard_input)
+    graph.add_node("custom_answer", nodes.custom_answer)
+    graph.add_node("retrieve", nodes.retrieve)
+    graph.add_node("respond", nodes.respond)
+    graph.add_node("tools", ToolNode(deps.tools))
+    graph.add_node("finish", nodes.finish)
+
+    graph.add_edge(START, "guard_input")
+    graph.add_conditional_edges("guard_input", nodes.after_guard)
+    graph.add_conditional_edges("custom_answer", nodes.after_custom)
+    graph.add_edge("retrieve", "respond")
+    graph.add_conditional_edges("respond", nodes.after_respond)
+    graph.add_edge("tools", "respond")
+    graph.add_edge("finish", END)
+    return graph

@@ -1,0 +1,1 @@
+"""Chat models: the offline grounded responder (default) and any OpenAI-compatible endpoint."""

@@ -1,0 +1,104 @@
+"""One customer turn end to end: persist the message, run the graph, persist and return the reply."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from agent.context import Context
+from agent.graph import build_graph
+from agent.models.local import customer_language
+from agent.nodes import SAFE_REPLY, AgentDeps
+from crm.inbox import ContactInfo, InboxStore
+
+log = logging.getLogger(__name__)
+
+# Fields one turn works out; reset at the start of every turn (the messages are kept).
+TURN_RESET: dict[str, Any] = {
+    "passages": [],
+    "confidence": 0.0,
+    "reply": "",
+    "route": "",
+    "handoff": False,
+    "handoff_reason": "",
+    "actions": [],
+}
+
+
+@dataclass
+class TurnResult:
+    conversation_id: str
+    message_id: str
+    reply: str
+    sources: list[dict[str, str]] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    handoff: bool = False
+    route: str = "model"
+
+
+class AgentService:
+    def __init__(
+        self, deps: AgentDeps, checkpointer: BaseCheckpointSaver[str], close: Callable[[], None]
+    ) -> None:
+        self.deps = deps
+        self.graph = build_graph(deps).compile(checkpointer=checkpointer)
+        self._close = close
+
+    @property
+    def inbox(self) -> InboxStore:
+        return self.deps.inbox
+
+    def chat(
+        self,
+        tenant_id: str,
+        message: str,
+        conversation_id: str | None = None,
+        contact: ContactInfo | None = None,
+        channel: str = "playground",
+    ) -> TurnResult:
+        conversation = self.inbox.open(tenant_id, conversation_id, contact, channel)
+        self.inbox.add_message(tenant_id, conversation.id, "customer", message)
+        context = Context(
+            tenant_id=tenant_id,
+            conversation_id=conversation.id,
+            contact_id=conversation.contact_id,
+            channel=channel,
+        )
+        config: RunnableConfig = {"configurable": {"thread_id": conversation.id}, "recursion_limit": 12}
+        try:
+            state = self.graph.invoke(
+                {"messages": [HumanMessage(message)], **TURN_RESET}, config, context=context
+            )
+        except Exception:  # a bug or a loop must still leave the customer with an answer and a human
+            log.exception("agent turn failed in conversation %s", conversation.id)
+            reply = SAFE_REPLY[customer_language(message)]
+            self.inbox.hand_off(tenant_id, conversation.id, "the agent failed", None)
+            state = {"reply": reply, "handoff": True, "actions": [], "passages": [], "route": "safe_reply"}
+        sources = [{"id": p["id"], "name": p["name"], "text": p["text"]} for p in state["passages"]]
+        if state["route"] in ("declined", "custom_answer", "safe_reply"):
+            sources = []
+        meta = {
+            "sources": sources,
+            "actions": state["actions"],
+            "handoff": state["handoff"],
+            "route": state["route"],
+        }
+        saved = self.inbox.add_message(tenant_id, conversation.id, "agent", state["reply"], meta)
+        return TurnResult(
+            conversation_id=conversation.id,
+            message_id=saved.id,
+            reply=state["reply"],
+            sources=sources,
+            actions=state["actions"],
+            handoff=state["handoff"],
+            route=state["route"],
+        )
+
+    def close(self) -> None:
+        self._close()

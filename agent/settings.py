@@ -1,0 +1,112 @@
+"""Per-tenant agent settings (persona, guardrails, custom answers, handoff rules) and their store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from sqlalchemy import JSON, ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, Database, UTCDateTime, utcnow
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+TONE_PRESETS = ("professional", "friendly", "casual")
+LANGUAGES = ("en", "zh")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Guardrail(Strict):
+    """A topic or kind of request to decline, with the message the customer gets instead."""
+
+    topic: Text200
+    keywords: list[Text200] = Field(default_factory=list, max_length=50)
+    message: Text2000
+
+
+class CustomAnswer(Strict):
+    """A question whose answer is fixed by the business and returned verbatim."""
+
+    question: Text2000
+    answer: Text2000
+
+
+class HandoffRules(Strict):
+    keywords: list[Text200] = Field(
+        default_factory=lambda: [
+            "speak to a human",
+            "talk to a person",
+            "real person",
+            "agent please",
+            "人工",
+            "真人",
+            "轉接客服",
+            "搵人",
+        ],
+        max_length=100,
+    )
+    on_complaint: bool = True
+    on_low_confidence: bool = True
+    max_failed_answers: int = Field(default=2, ge=1, le=20)
+    team: Text200 = "support"
+    complaint_team: Text200 | None = None
+
+
+class AgentSettings(Strict):
+    tone: str = Field(
+        default="friendly",
+        min_length=1,
+        max_length=300,
+        description="professional, friendly, casual, or free text describing the voice",
+    )
+    response_length: Literal["brief", "moderate", "detailed"] = "moderate"
+    objectives: list[Text200] = Field(default_factory=list, max_length=20)
+    guardrails: list[Guardrail] = Field(default_factory=list, max_length=100)
+    custom_answers: list[CustomAnswer] = Field(default_factory=list, max_length=500)
+    handoff: HandoffRules = Field(default_factory=HandoffRules)
+    languages: list[Literal["en", "zh"]] = Field(
+        default_factory=list,
+        max_length=2,
+        description="languages to answer in; empty = the customer's language",
+    )
+
+    @field_validator("tone")
+    @classmethod
+    def _tone(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+
+class AgentSettingsRow(Base):
+    __tablename__ = "agent_settings"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[dict[str, object]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AgentSettingsStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def get(self, tenant_id: str) -> AgentSettings:
+        with self._db.session() as session:
+            row = session.get(AgentSettingsRow, tenant_id)
+            return AgentSettings.model_validate(row.data) if row is not None else AgentSettings()
+
+    def put(self, tenant_id: str, settings: AgentSettings) -> AgentSettings:
+        with self._db.session() as session:
+            row = session.get(AgentSettingsRow, tenant_id)
+            if row is None:
+                session.add(AgentSettingsRow(tenant_id=tenant_id, data=settings.model_dump(mode="json")))
+            else:
+                row.data = settings.model_dump(mode="json")
+                row.updated_at = utcnow()
+        return settings

@@ -1,0 +1,31 @@
+"""Graph state: the conversation (kept by the checkpointer) plus what one turn works out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+
+@dataclass
+class State:
+    messages: Annotated[list[AnyMessage], add_messages] = field(default_factory=list)
+    """The conversation so far: customer turns, agent turns, tool calls and tool results."""
+    language: str = "en"
+    """The customer's language for this turn ("en" or "zh")."""
+    passages: list[dict[str, Any]] = field(default_factory=list)
+    """Knowledge retrieved for this turn: {"id", "name", "text", "score"}."""
+    confidence: float = 0.0
+    """Similarity of the best passage to the question; low means the knowledge has no answer."""
+    reply: str = ""
+    """The text to send the customer (set by a guardrail, a custom answer or the final node)."""
+    route: str = ""
+    """How this turn was answered: declined, custom_answer, model, handoff, safe_reply."""
+    handoff: bool = False
+    """Whether this turn handed the conversation to a human."""
+    handoff_reason: str = ""
+    """Why, when it did."""
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    """Tool calls made this turn: {"tool", "args", "result"}."""

@@ -1,0 +1,154 @@
+"""The inbox store: contacts, conversations, messages, handoff state and ratings, per tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from core.db import Database, utcnow
+from core.errors import InvalidInput, NotFound
+from crm.models import Contact, Conversation, Message, MessageFeedback
+
+
+@dataclass
+class ContactInfo:
+    external_id: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class InboxStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _contact(self, session: Any, tenant_id: str, info: ContactInfo | None) -> Contact:
+        info = info or ContactInfo()
+        if info.external_id:
+            found = session.scalar(
+                select(Contact).where(Contact.tenant_id == tenant_id, Contact.external_id == info.external_id)
+            )
+            if found is not None:
+                for field in ("name", "phone", "email"):
+                    if getattr(info, field):
+                        setattr(found, field, getattr(info, field))
+                return found
+        contact = Contact(
+            tenant_id=tenant_id,
+            external_id=info.external_id,
+            name=info.name,
+            phone=info.phone,
+            email=info.email,
+            attributes={},
+        )
+        session.add(contact)
+        session.flush()
+        return contact
+
+    def open(
+        self,
+        tenant_id: str,
+        conversation_id: str | None,
+        contact: ContactInfo | None,
+        channel: str = "playground",
+    ) -> Conversation:
+        """The conversation to continue (must belong to the tenant), or a new one with its contact."""
+        with self._db.session() as session:
+            if conversation_id:
+                found = self._owned(session, tenant_id, conversation_id)
+                return found
+            person = self._contact(session, tenant_id, contact)
+            conversation = Conversation(
+                tenant_id=tenant_id, contact_id=person.id, channel=channel, status="bot", failed_answers=0
+            )
+            session.add(conversation)
+            session.flush()
+            return conversation
+
+    @staticmethod
+    def _owned(session: Any, tenant_id: str, conversation_id: str) -> Conversation:
+        found = session.scalar(
+            select(Conversation).where(
+                Conversation.id == conversation_id, Conversation.tenant_id == tenant_id
+            )
+        )
+        if found is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        return found
+
+    def get(self, tenant_id: str, conversation_id: str) -> Conversation:
+        with self._db.session() as session:
+            return self._owned(session, tenant_id, conversation_id)
+
+    def add_message(
+        self, tenant_id: str, conversation_id: str, role: str, text: str, meta: dict[str, Any] | None = None
+    ) -> Message:
+        message = Message(
+            tenant_id=tenant_id, conversation_id=conversation_id, role=role, text=text, meta=meta or {}
+        )
+        with self._db.session() as session:
+            session.add(message)
+            conversation = self._owned(session, tenant_id, conversation_id)
+            conversation.updated_at = utcnow()
+        return message
+
+    def messages(self, tenant_id: str, conversation_id: str) -> list[Message]:
+        with self._db.session() as session:
+            self._owned(session, tenant_id, conversation_id)
+            return list(
+                session.scalars(
+                    select(Message)
+                    .where(Message.conversation_id == conversation_id)
+                    .order_by(Message.created_at)
+                )
+            )
+
+    def record_outcome(self, tenant_id: str, conversation_id: str, *, answered: bool) -> int:
+        """Count failed answers in a row (reset by a grounded answer); returns the current streak."""
+        with self._db.session() as session:
+            conversation = self._owned(session, tenant_id, conversation_id)
+            conversation.failed_answers = 0 if answered else conversation.failed_answers + 1
+            return conversation.failed_answers
+
+    def hand_off(self, tenant_id: str, conversation_id: str, reason: str, team: str | None) -> bool:
+        """Move the conversation to pending_human; idempotent (False when it already was)."""
+        with self._db.session() as session:
+            conversation = self._owned(session, tenant_id, conversation_id)
+            if conversation.status == "pending_human":
+                return False
+            conversation.status = "pending_human"
+            conversation.handoff_reason = reason
+            conversation.handoff_team = team
+            conversation.updated_at = utcnow()
+            return True
+
+    def rate(
+        self, tenant_id: str, message_id: str, rating: str, comment: str | None, correction: str | None
+    ) -> MessageFeedback:
+        with self._db.session() as session:
+            message = session.scalar(
+                select(Message).where(Message.id == message_id, Message.tenant_id == tenant_id)
+            )
+            if message is None:
+                raise NotFound(f"message {message_id} not found")
+            if message.role != "agent":
+                raise InvalidInput("only the agent's messages can be rated")
+            feedback = session.get(MessageFeedback, message_id)
+            if feedback is None:
+                feedback = MessageFeedback(message_id=message_id, tenant_id=tenant_id, rating=rating)
+                session.add(feedback)
+            feedback.rating, feedback.comment, feedback.correction = rating, comment, correction
+            feedback.created_at = utcnow()
+            return feedback
+
+    def feedback(self, tenant_id: str) -> list[MessageFeedback]:
+        with self._db.session() as session:
+            return list(
+                session.scalars(
+                    select(MessageFeedback)
+                    .where(MessageFeedback.tenant_id == tenant_id)
+                    .order_by(MessageFeedback.created_at)
+                )
+            )
