@@ -25,8 +25,10 @@ from knowledge.services import KnowledgeServices
 
 log = logging.getLogger(__name__)
 
-# Below this similarity the best passage does not answer the question (e5 scores unrelated text ~0.75-0.80).
-MIN_PASSAGE_SIMILARITY = 0.82
+# Below this cosine a passage is not offered to the model. On the demo set it keeps 45 of 46 answerable
+# questions' passages, but off-topic questions near the business's domain pass it too (e5 scores them
+# 0.82-0.88): the local responder then answers from the nearest passage; a real model judges relevance.
+MIN_PASSAGE_SIMILARITY = 0.80
 SAFE_REPLY = {
     "en": "Sorry, I can't answer that right now. I've asked a colleague to help you.",
     "zh": "抱歉，我暫時未能回答，已請同事跟進。",

@@ -83,7 +83,7 @@ def settings(tmp_path: Path, database: tuple[str | None, str | None]) -> Setting
 def app_factory(
     settings: Settings, database: tuple[str | None, str | None], embedder: LocalE5Embedder, fetchers: Fetchers
 ) -> Callable[..., Any]:
-    def make(**overrides: Any) -> Any:
+    def make(chat_model: Any = None, **overrides: Any) -> Any:
         cfg = settings.model_copy(update=overrides)
 
         def knowledge(s: Settings, core: CoreServices) -> KnowledgeServices:
@@ -91,7 +91,7 @@ def app_factory(
                 s, core, embedder=embedder, index=KnowledgeIndex.in_memory(embedder.dim), fetchers=fetchers
             )
 
-        return create_app(cfg, knowledge_builder=knowledge, db_schema=database[1])
+        return create_app(cfg, knowledge_builder=knowledge, chat_model=chat_model, db_schema=database[1])
 
     return make
 
