@@ -19,6 +19,8 @@ from agent.nodes import AgentDeps
 from agent.routes import router as agent_router
 from agent.service import AgentService
 from agent.settings import AgentSettingsStore
+from channels.livechat.routes import router as livechat_router
+from channels.livechat.store import LivechatStore
 from config import Settings
 from core.auth import KeyStore, load_or_create_admin_key
 from core.db import Database, make_engine
@@ -94,6 +96,9 @@ def create_app(
         app.state.core = core
         app.state.knowledge = knowledge
         app.state.agent = build_agent(settings, core, knowledge, model=chat_model, schema=db_schema)
+        app.state.livechat = LivechatStore(core.db, app.state.agent.inbox)
+        app.state.livechat_locks = {}
+        app.state.demo_widget_key = None
         app.state.admin_key = admin_key
         worker = Worker(core.jobs) if settings.worker else None
         if worker is not None:
@@ -104,6 +109,8 @@ def create_app(
             )
         if settings.demo:
             tenant_key = demo.ensure_demo_tenant(core, knowledge, settings.data_dir)
+            demo_tenant = core.keys.resolve(tenant_key).tenant_id
+            app.state.demo_widget_key = app.state.livechat.widget(demo_tenant).widget_key
             _announce(admin_key, tenant_key)
         try:
             yield
@@ -124,6 +131,7 @@ def create_app(
     app.include_router(core_router)
     app.include_router(knowledge_router)
     app.include_router(agent_router)
+    app.include_router(livechat_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -136,6 +144,7 @@ def _announce(admin_key: str, tenant_key: str) -> None:
     lines = [
         "",
         "Parley is running: http://127.0.0.1:8000  (API docs: http://127.0.0.1:8000/docs)",
+        "  live-chat demo     : http://127.0.0.1:8000/demo",
         f"  platform admin key : {admin_key}",
         f"  demo tenant key    : {tenant_key}   ({demo.DEMO_TENANT})",
         '  try: curl -s -H "Authorization: Bearer <demo tenant key>" -H "Content-Type: application/json" \\',

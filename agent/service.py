@@ -61,9 +61,10 @@ class AgentService:
         conversation_id: str | None = None,
         contact: ContactInfo | None = None,
         channel: str = "playground",
+        customer_meta: dict[str, Any] | None = None,
     ) -> TurnResult:
         conversation = self.inbox.open(tenant_id, conversation_id, contact, channel)
-        self.inbox.add_message(tenant_id, conversation.id, "customer", message)
+        self.inbox.add_message(tenant_id, conversation.id, "customer", message, customer_meta)
         context = Context(
             tenant_id=tenant_id,
             conversation_id=conversation.id,

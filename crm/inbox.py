@@ -67,6 +67,28 @@ class InboxStore:
             session.flush()
             return conversation
 
+    def latest(self, tenant_id: str, external_id: str, channel: str) -> Conversation | None:
+        """A known contact's most recent conversation on a channel (to continue it on another device)."""
+        with self._db.session() as session:
+            return session.scalar(
+                select(Conversation)
+                .join(Contact, Contact.id == Conversation.contact_id)
+                .where(
+                    Contact.tenant_id == tenant_id,
+                    Contact.external_id == external_id,
+                    Conversation.channel == channel,
+                )
+                .order_by(Conversation.created_at.desc())
+                .limit(1)
+            )
+
+    def find_by_client_id(self, tenant_id: str, conversation_id: str, client_id: str) -> Message | None:
+        """The customer message a client already sent under this id (resent after a reconnect)."""
+        for message in self.messages(tenant_id, conversation_id):
+            if message.role == "customer" and message.meta.get("client_id") == client_id:
+                return message
+        return None
+
     @staticmethod
     def _owned(session: Any, tenant_id: str, conversation_id: str) -> Conversation:
         found = session.scalar(

@@ -98,6 +98,14 @@ def test_uvicorn_serves_the_demo_tenant_and_survives_a_restart(tmp_path: Path) -
         )
         assert created.status_code == 201
         assert httpx.get(f"{base}/docs").status_code == 200
+        page = httpx.get(f"{base}/demo")
+        assert page.status_code == 200 and 'data-widget-key="wk_' in page.text
+        reply = httpx.post(
+            f"{base}/v1/agent/chat",
+            json={"message": "八號風球會唔會開門？"},
+            headers={"Authorization": f"Bearer {demo_key}"},
+        ).json()
+        assert "Typhoon Signal No. 8" in reply["reply"] and reply["sources"]
     output = proc.stdout.read() if proc.stdout else ""
     assert admin_key in output and demo_key in output and "http://127.0.0.1:8000" in output
 

@@ -1,0 +1,217 @@
+"""Live chat over a WebSocket, the widget script, the demo page, and the widget's admin settings.
+
+Wire protocol (JSON frames). The server opens with {"type": "session", "token"?, "conversation_id"}
+and {"type": "history", "messages": [...]}. The client sends {"type": "message", "text", "client_id"};
+the server answers {"type": "ack", "client_id", "id"}, {"type": "typing", "on": true}, the agent's
+{"type": "message", ...} and {"type": "typing", "on": false}. A message resent after a reconnect
+(same client_id) is acknowledged again and never answered twice; {"type": "resume", "after": id}
+returns what the visitor missed while disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import BaseModel
+
+from agent.service import AgentService
+from channels.livechat.store import LivechatStore, Session
+from core.deps import AdminDep
+from core.errors import ParleyError
+from crm.models import Message
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["live chat"])
+WEB = Path(__file__).resolve().parents[2] / "web"
+MAX_TEXT = 4000
+
+
+def get_livechat(request: Request) -> LivechatStore:
+    store: LivechatStore = request.app.state.livechat
+    return store
+
+
+LivechatDep = Annotated[LivechatStore, Depends(get_livechat)]
+
+
+class WidgetOut(BaseModel):
+    widget_key: str
+    identity_secret: str
+    require_identity: bool
+    snippet: str
+
+
+class WidgetIn(BaseModel):
+    require_identity: bool | None = None
+    rotate_key: bool = False
+
+
+def _widget_out(request: Request, store: LivechatStore, tenant_id: str, **changes: Any) -> WidgetOut:
+    widget = store.update(tenant_id, **changes) if changes else store.widget(tenant_id)
+    src = str(request.base_url).rstrip("/") + "/widget.js"
+    snippet = f'<script src="{src}" data-widget-key="{widget.widget_key}" async></script>'
+    return WidgetOut(
+        widget_key=widget.widget_key,
+        identity_secret=widget.identity_secret,
+        require_identity=widget.require_identity,
+        snippet=snippet,
+    )
+
+
+@router.get("/v1/livechat/widget", response_model=WidgetOut)
+def get_widget(request: Request, principal: AdminDep, store: LivechatDep) -> WidgetOut:
+    return _widget_out(request, store, principal.tenant_id)
+
+
+@router.put("/v1/livechat/widget", response_model=WidgetOut)
+def put_widget(body: WidgetIn, request: Request, principal: AdminDep, store: LivechatDep) -> WidgetOut:
+    return _widget_out(
+        request,
+        store,
+        principal.tenant_id,
+        require_identity=body.require_identity,
+        rotate_key=body.rotate_key,
+    )
+
+
+@router.get("/widget.js", include_in_schema=False)
+def widget_js() -> FileResponse:
+    return FileResponse(
+        WEB / "widget.js",
+        media_type="application/javascript",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@router.get("/demo", include_in_schema=False)
+def demo_page(request: Request) -> HTMLResponse:
+    widget_key = getattr(request.app.state, "demo_widget_key", None)
+    if not widget_key:
+        return HTMLResponse(
+            "<h1>No demo tenant</h1><p>Start with PARLEY_DEMO=true (make run).</p>", status_code=404
+        )
+    page = (WEB / "demo.html").read_text().replace("{{WIDGET_KEY}}", widget_key)
+    return HTMLResponse(page)
+
+
+def _frame(message: Message) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": message.id,
+        "role": message.role,
+        "text": message.text,
+        "handoff": bool(message.meta.get("handoff", False)),
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+class Connection:
+    """One visitor's socket: frames in order, one agent turn at a time per conversation."""
+
+    def __init__(self, ws: WebSocket, session: Session, agent: AgentService, locks: dict[str, asyncio.Lock]):
+        self.ws = ws
+        self.session = session
+        self.agent = agent
+        self.lock = locks.setdefault(session.conversation_id, asyncio.Lock())
+
+    async def history(self, after: str | None = None) -> list[dict[str, Any]]:
+        messages = await run_in_threadpool(
+            self.agent.inbox.messages, self.session.tenant_id, self.session.conversation_id
+        )
+        if after:
+            ids = [m.id for m in messages]
+            messages = messages[ids.index(after) + 1 :] if after in ids else messages
+        return [_frame(m) for m in messages]
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        text = str(frame.get("text", "")).strip()
+        client_id = str(frame.get("client_id", ""))[:64]
+        if not text or len(text) > MAX_TEXT:
+            await self.ws.send_json(
+                {
+                    "type": "error",
+                    "client_id": client_id,
+                    "message": f"text must be 1 to {MAX_TEXT} characters",
+                }
+            )
+            return
+        async with self.lock:
+            inbox, tenant, conversation = (
+                self.agent.inbox,
+                self.session.tenant_id,
+                self.session.conversation_id,
+            )
+            if client_id:
+                seen = await run_in_threadpool(inbox.find_by_client_id, tenant, conversation, client_id)
+                if seen is not None:  # resent after a reconnect: acknowledge, do not answer twice
+                    await self.ws.send_json({"type": "ack", "client_id": client_id, "id": seen.id})
+                    return
+            await self.ws.send_json({"type": "typing", "on": True})
+            result = await run_in_threadpool(
+                self.agent.chat,
+                tenant,
+                text,
+                conversation,
+                None,
+                "livechat",
+                {"client_id": client_id} if client_id else None,
+            )
+            messages = await run_in_threadpool(inbox.messages, tenant, conversation)
+            customer = next((m for m in reversed(messages) if m.role == "customer"), None)
+            reply = next(m for m in messages if m.id == result.message_id)
+            await self.ws.send_json(
+                {"type": "ack", "client_id": client_id, "id": customer.id if customer else ""}
+            )
+            await self.ws.send_json(_frame(reply))
+            await self.ws.send_json({"type": "typing", "on": False})
+
+
+@router.websocket("/v1/livechat/ws")
+async def livechat_socket(ws: WebSocket) -> None:
+    params = ws.query_params
+    store: LivechatStore = ws.app.state.livechat
+    await ws.accept()
+    try:
+        session = await run_in_threadpool(
+            store.open,
+            params.get("widget_key", ""),
+            params.get("token"),
+            params.get("identifier"),
+            params.get("identifier_hash"),
+        )
+    except ParleyError as exc:
+        await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        await ws.close(code=4401 if exc.code == "unauthorized" else 4403)
+        return
+    connection = Connection(ws, session, ws.app.state.agent, ws.app.state.livechat_locks)
+    opening: dict[str, Any] = {"type": "session", "conversation_id": session.conversation_id}
+    if session.token:
+        opening["token"] = session.token
+    await ws.send_json(opening)
+    await ws.send_json({"type": "history", "messages": await connection.history()})
+    try:
+        while True:
+            frame = await ws.receive_json()
+            kind = frame.get("type") if isinstance(frame, dict) else None
+            if kind == "message":
+                await connection.on_message(frame)
+            elif kind == "resume":
+                await ws.send_json(
+                    {"type": "history", "messages": await connection.history(frame.get("after"))}
+                )
+            elif kind == "ping":
+                await ws.send_json({"type": "pong"})
+            else:
+                await ws.send_json(
+                    {"type": "error", "message": "unknown frame type; use message, resume or ping"}
+                )
+    except WebSocketDisconnect:
+        return
+    except ValueError:  # not JSON
+        await ws.close(code=1003)

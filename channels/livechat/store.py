@@ -1,0 +1,116 @@
+"""Widget keys, visitor sessions and HMAC identity verification (as Chatwoot's widget does it).
+
+A widget key is public: it appears in the page's script tag and only allows chatting. A visitor
+gets a random session token (kept by the browser) that maps to one contact and conversation.
+A site that knows who its visitor is signs the visitor's identifier with the widget's identity
+secret (HMAC-SHA256, computed on the site's server); a valid signature makes the visitor a known
+contact whose conversation follows them across devices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from channels.livechat.models import Visitor, Widget
+from core.db import Database
+from core.errors import Forbidden, Unauthorized
+from crm.inbox import ContactInfo, InboxStore
+
+
+@dataclass(frozen=True)
+class Session:
+    tenant_id: str
+    conversation_id: str
+    contact_id: str
+    token: str | None  # set when a new token was issued
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def identity_hash(secret: str, identifier: str) -> str:
+    return hmac.new(secret.encode(), identifier.encode(), hashlib.sha256).hexdigest()
+
+
+class LivechatStore:
+    def __init__(self, db: Database, inbox: InboxStore) -> None:
+        self._db = db
+        self._inbox = inbox
+
+    def widget(self, tenant_id: str) -> Widget:
+        """The tenant's widget (created on first use)."""
+        with self._db.session() as session:
+            widget = session.get(Widget, tenant_id)
+            if widget is None:
+                widget = Widget(
+                    tenant_id=tenant_id,
+                    widget_key="wk_" + secrets.token_urlsafe(18),
+                    identity_secret=secrets.token_hex(32),
+                    require_identity=False,
+                )
+                session.add(widget)
+            return widget
+
+    def update(
+        self, tenant_id: str, *, require_identity: bool | None = None, rotate_key: bool = False
+    ) -> Widget:
+        self.widget(tenant_id)
+        with self._db.session() as session:
+            widget = session.get(Widget, tenant_id)
+            assert widget is not None
+            if require_identity is not None:
+                widget.require_identity = require_identity
+            if rotate_key:
+                widget.widget_key = "wk_" + secrets.token_urlsafe(18)
+            return widget
+
+    def tenant_for(self, widget_key: str) -> Widget:
+        with self._db.session() as session:
+            widget = session.scalar(select(Widget).where(Widget.widget_key == widget_key))
+        if widget is None:
+            raise Unauthorized("unknown widget key")
+        return widget
+
+    def open(
+        self,
+        widget_key: str,
+        token: str | None,
+        identifier: str | None = None,
+        identifier_hash: str | None = None,
+    ) -> Session:
+        """Resume the visitor's session, or start one; verify the identity when one is claimed."""
+        widget = self.tenant_for(widget_key)
+        external_id = None
+        if identifier or identifier_hash:
+            expected = identity_hash(widget.identity_secret, identifier or "")
+            if not identifier or not identifier_hash or not hmac.compare_digest(expected, identifier_hash):
+                raise Forbidden("identity verification failed: identifier_hash does not match the identifier")
+            external_id = f"livechat:{identifier}"
+        elif widget.require_identity:
+            raise Forbidden("this widget requires a verified identity (identifier and identifier_hash)")
+        with self._db.session() as session:
+            if token:
+                visitor = session.get(Visitor, _hash(token))
+                if visitor is not None and visitor.tenant_id == widget.tenant_id:
+                    return Session(widget.tenant_id, visitor.conversation_id, visitor.contact_id, None)
+        new_token = "vt_" + secrets.token_urlsafe(24)
+        known = self._inbox.latest(widget.tenant_id, external_id, "livechat") if external_id else None
+        conversation = known or self._inbox.open(
+            widget.tenant_id, None, ContactInfo(external_id=external_id), "livechat"
+        )
+        with self._db.session() as session:
+            session.add(
+                Visitor(
+                    token_hash=_hash(new_token),
+                    tenant_id=widget.tenant_id,
+                    contact_id=conversation.contact_id,
+                    conversation_id=conversation.id,
+                )
+            )
+        return Session(widget.tenant_id, conversation.id, conversation.contact_id, new_token)
