@@ -99,7 +99,7 @@ def test_messages_keep_their_order(client: TestClient, shop: tuple[str, dict[str
         ws.receive_json()
         for i in range(3):
             ws.send_json({"type": "message", "text": f"question {i} about milk tea", "client_id": f"c-{i}"})
-        replies = []
+        replies: list[dict[str, Any]] = []
         while len(replies) < 3:
             frame = ws.receive_json()
             if frame["type"] == "message":
