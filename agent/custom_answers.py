@@ -18,7 +18,9 @@ from knowledge import lexical
 from knowledge.embeddings import Embedder
 
 SAME_LANGUAGE_SIMILARITY = 0.93
-CROSS_LANGUAGE_SIMILARITY = 0.86
+# Across languages e5 alone scores paraphrases (~0.83-0.86) like unrelated questions, so the
+# language-neutral latent terms are added: paraphrases reached 1.09-1.17, unrelated pairs <= 1.07.
+CROSS_LANGUAGE_COMBINED = 1.08
 MARGIN = 0.03
 OVERLAP = 0.75
 
@@ -35,12 +37,48 @@ def _normal(text: str) -> str:
     return re.sub(r"[\s\W_]+", " ", text).strip()
 
 
+_FILLER = frozenset(
+    {"have", "has", "there", "any", "please", "can", "could", "would", "salon", "shop", "store", "here"}
+)
+
+
+def _content(text: str) -> set[str]:
+    """Topic words: English stems and single Chinese characters, without fillers."""
+    return {t for t in lexical.tokens(text) if len(t) == 1 or (t.isascii() and t not in _FILLER)}
+
+
+def _conflicting(a: str, b: str) -> bool:
+    """Each side has a topic word the other lacks (dog/friend, open/close, 開/關): likely not a paraphrase.
+
+    e5 cannot tell these apart (opening vs closing hours score 0.93, 開門 vs 關門 0.96)."""
+    ta, tb = _content(a), _content(b)
+    return bool(ta - tb) and bool(tb - ta)
+
+
 def _overlap(a: str, b: str) -> float:
     ta, tb = set(lexical.tokens(a)), set(lexical.tokens(b))
     return len(ta & tb) / len(ta | tb) if ta and tb else 0.0
 
 
 _VECTORS: dict[tuple[str, str], np.ndarray] = {}
+_LATENT: dict[tuple[str, str], dict[int, float]] = {}
+
+
+def _latent(embedder: Embedder, text: str) -> dict[int, float]:
+    key = (embedder.name, text)
+    if key not in _LATENT:
+        found = embedder.latent([text])
+        vector = dict(zip(*found[0], strict=True)) if found else {}
+        norm = float(np.sqrt(sum(v * v for v in vector.values()))) or 1.0
+        if len(_LATENT) > 20_000:
+            _LATENT.clear()
+        _LATENT[key] = {k: v / norm for k, v in vector.items()}
+    return _LATENT[key]
+
+
+def _latent_cosine(embedder: Embedder, a: str, b: str) -> float:
+    va, vb = _latent(embedder, a), _latent(embedder, b)
+    return sum(v * vb.get(k, 0.0) for k, v in va.items())
 
 
 def _vector(embedder: Embedder, text: str) -> np.ndarray:
@@ -64,12 +102,25 @@ def find(question: str, answers: list[CustomAnswer], embedder: Embedder) -> Matc
     if _overlap(question, best.question) >= OVERLAP:
         return Match(best, "overlap", _overlap(question, best.question))
     query = embedder.query(question)
-    scores = [float(np.dot(query, _vector(embedder, a.question))) for a in answers]
-    order = sorted(range(len(answers)), key=lambda i: scores[i], reverse=True)
-    top = order[0]
-    runner_up = scores[order[1]] if len(order) > 1 else 0.0
-    same_language = lexical.language(question) == lexical.language(answers[top].question)
-    needed = SAME_LANGUAGE_SIMILARITY if same_language else CROSS_LANGUAGE_SIMILARITY
-    if scores[top] >= needed and scores[top] - runner_up >= MARGIN:
-        return Match(answers[top], "similar", scores[top])
-    return None
+    language = lexical.language(question)
+    excess = []  # how far each custom question clears the bar for its language pair
+    for answer in answers:
+        score = float(np.dot(query, _vector(embedder, answer.question)))
+        if lexical.language(answer.question) == language:
+            conflict = _conflicting(question, answer.question)
+            excess.append(score - SAME_LANGUAGE_SIMILARITY if not conflict else -1.0)
+        else:
+            excess.append(
+                score + _latent_cosine(embedder, question, answer.question) - CROSS_LANGUAGE_COMBINED
+            )
+    passing = [i for i in range(len(answers)) if excess[i] >= 0]
+    # A bilingual business often keeps the same question in both languages: prefer the customer's.
+    same = [i for i in passing if lexical.language(answers[i].question) == language]
+    group = same or passing
+    if not group:
+        return None
+    group.sort(key=lambda i: excess[i], reverse=True)
+    best = group[0]
+    if len(group) > 1 and excess[best] - excess[group[1]] < MARGIN:
+        return None  # two different custom answers fit about equally: too ambiguous to answer verbatim
+    return Match(answers[best], "similar", excess[best])

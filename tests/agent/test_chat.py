@@ -131,6 +131,12 @@ def test_custom_answer_returned_verbatim(client: TestClient) -> None:
     assert client.put("/v1/agent/settings", json=settings, headers=auth(key)).status_code == 200
     assert chat(client, key, "do you have FREE WiFi")["reply"] == answer
     assert chat(client, key, "Is there free wifi at the salon?")["reply"] == answer
+    hours = "Mon-Sat 10:00-20:00, Sun 11:00-18:00."
+    settings["custom_answers"].append({"question": "What are your opening hours?", "answer": hours})
+    assert client.put("/v1/agent/settings", json=settings, headers=auth(key)).status_code == 200
+    assert chat(client, key, "你們幾點開門？")["reply"] == hours  # across languages
+    assert chat(client, key, "How much is a facial?")["reply"] not in (hours, answer)
+    assert chat(client, key, "Can I bring my friend?")["reply"] != "Only guide dogs, sorry."
 
 
 def test_settings_round_trip_and_validation(client: TestClient) -> None:
