@@ -120,7 +120,7 @@ def find(question: str, answers: list[CustomAnswer], embedder: Embedder) -> Matc
     if not group:
         return None
     group.sort(key=lambda i: excess[i], reverse=True)
-    best = group[0]
-    if len(group) > 1 and excess[best] - excess[group[1]] < MARGIN:
+    chosen = group[0]
+    if len(group) > 1 and excess[chosen] - excess[group[1]] < MARGIN:
         return None  # two different custom answers fit about equally: too ambiguous to answer verbatim
-    return Match(answers[best], "similar", excess[best])
+    return Match(answers[chosen], "similar", excess[chosen])
