@@ -80,6 +80,9 @@ def clean_passages(passages: list[str]) -> list[str]:
 SECRET_PATTERN = re.compile(r"\b(pk_|pa_)[A-Za-z0-9_\-]{20,}|\bsk-[A-Za-z0-9]{20,}|\bAKIA[0-9A-Z]{16}\b")
 
 
+TENANT_LINES = ("Objectives:", "Handoff phrases:", "Tone:")
+
+
 def check_output(reply: str, system_prompt: str, canary: str) -> Verdict:
     """Refuse replies that leak the system prompt (its canary or a long verbatim stretch) or a key."""
     if canary and canary in reply:
@@ -87,8 +90,13 @@ def check_output(reply: str, system_prompt: str, canary: str) -> Verdict:
     if SECRET_PATTERN.search(reply):
         return Verdict(True, "leak", "credential")
     instructions = system_prompt.split("<knowledge>")[0]
+    said = " ".join(reply.split()).lower()
     for line in instructions.splitlines():
-        line = line.strip()
-        if len(line) > 40 and line in reply:
-            return Verdict(True, "leak", "system prompt text")
+        if line.startswith(TENANT_LINES):
+            continue  # the tenant's own objectives and phrases are not secret and may be echoed
+        words = line.split()
+        # Any run of eight consecutive words of the instructions, quoted back, is a leak.
+        for start in range(0, max(0, len(words) - 7)):
+            if " ".join(words[start : start + 8]).lower() in said:
+                return Verdict(True, "leak", "system prompt text")
     return OK

@@ -105,6 +105,11 @@ class GroundedChatModel(BaseChatModel):
         prompt = next((str(m.content) for m in messages if isinstance(m, SystemMessage)), "")
         question = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
         language = customer_language(question)
+        allowed = [
+            code.strip() for code in _field(prompt, "Answer in", "").split(",") if code.strip() in TEXT
+        ]
+        if allowed and language not in allowed:
+            language = allowed[0]  # the business answers only in these languages
         words = TEXT[language]
         last = messages[-1] if messages else None
         if isinstance(last, ToolMessage):
