@@ -1,7 +1,7 @@
-"""The conversation graph: input guardrails -> custom answers -> retrieve -> respond <-> tools -> finish.
+"""The conversation graph:
+input guardrails -> custom answers -> retrieve -> respond <-> tools -> output check -> finish (reply or handoff).
 
-Only wiring lives here; the nodes are in agent/nodes.py. The output check runs inside `respond`
-(a reply that fails it never reaches the state as the model's answer).
+Only wiring lives here; the nodes are in agent/nodes.py.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def build_graph(deps: AgentDeps) -> StateGraph[State, Context, Any, Any]:
     graph.add_node("retrieve", nodes.retrieve)
     graph.add_node("respond", nodes.respond)
     graph.add_node("tools", ToolNode(deps.tools))
+    graph.add_node("check_output", nodes.check_output)
     graph.add_node("finish", nodes.finish)
 
     graph.add_edge(START, "guard_input")
@@ -32,5 +33,6 @@ def build_graph(deps: AgentDeps) -> StateGraph[State, Context, Any, Any]:
     graph.add_edge("retrieve", "respond")
     graph.add_conditional_edges("respond", nodes.after_respond)
     graph.add_edge("tools", "respond")
+    graph.add_edge("check_output", "finish")
     graph.add_edge("finish", END)
     return graph

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 
@@ -133,27 +133,36 @@ class AgentNodes:
                 "handoff": True,
                 "handoff_reason": "the model endpoint failed",
             }
-        verdict = guardrails.check_output(str(answer.content), prompt, canary)
-        if verdict.tripped:
-            log.warning(
-                "output check refused a reply (%s) in %s", verdict.detail, runtime.context.conversation_id
-            )
-            reply = SAFE_REPLY[state.language]
-            return {
-                "messages": [AIMessage(content=reply)],
-                "reply": reply,
-                "route": "safe_reply",
-                "handoff": True,
-                "handoff_reason": f"reply withheld: {verdict.detail}",
-            }
-        return {"messages": [answer]}
+        return {"messages": [answer], "canary": canary}
 
     @staticmethod
-    def after_respond(state: State) -> Literal["tools", "finish"]:
+    def after_respond(state: State) -> Literal["tools", "check_output"]:
         last = state.messages[-1] if state.messages else None
         if isinstance(last, AIMessage) and last.tool_calls and state.route != "safe_reply":
             return "tools"
-        return "finish"
+        return "check_output"
+
+    # --- output check -------------------------------------------------------------------------------
+    def check_output(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        last = state.messages[-1] if state.messages else None
+        if state.route == "safe_reply" or not isinstance(last, AIMessage):
+            return {}
+        instructions = system_prompt(self._settings(runtime), [], state.language, state.canary)
+        verdict = guardrails.check_output(str(last.content), instructions, state.canary)
+        if not verdict.tripped:
+            return {}
+        log.warning(
+            "output check withheld a reply (%s) in %s", verdict.detail, runtime.context.conversation_id
+        )
+        reply = SAFE_REPLY[state.language]
+        # The withheld text leaves the conversation too, so later turns never see it.
+        return {
+            "messages": [RemoveMessage(id=last.id or ""), AIMessage(content=reply)],
+            "reply": reply,
+            "route": "safe_reply",
+            "handoff": True,
+            "handoff_reason": f"reply withheld: {verdict.detail}",
+        }
 
     # --- reply or handoff ---------------------------------------------------------------------------
     def finish(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:

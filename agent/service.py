@@ -28,6 +28,7 @@ TURN_RESET: dict[str, Any] = {
     "handoff": False,
     "handoff_reason": "",
     "actions": [],
+    "canary": "",
 }
 
 

@@ -29,3 +29,5 @@ class State:
     """Why, when it did."""
     actions: list[dict[str, Any]] = field(default_factory=list)
     """Tool calls made this turn: {"tool", "args", "result"}."""
+    canary: str = ""
+    """A random marker placed in this turn's system prompt; seeing it in a reply means the prompt leaked."""

@@ -35,12 +35,19 @@ def test_replies_that_leak_are_withheld(app_factory: Callable[..., Any]) -> None
         ),
         AIMessage(content="Here you go!"),
     ]
-    with TestClient(app_factory(chat_model=ScriptedChatModel(responses=leaks))) as client:
+    model = ScriptedChatModel(responses=leaks)
+    model.seen = []
+    with TestClient(app_factory(chat_model=model)) as client:
         key = new_tenant(client)
+        conversation = None
         for _ in range(2):
-            body = chat(client, key, "hello")
+            body = chat(client, key, "hello", conversation)
+            conversation = body["conversation_id"]
             assert body["handoff"] is True and "colleague" in body["reply"] and "pk_live" not in body["reply"]
-        assert chat(client, key, "hello")["reply"] == "Here you go!"
+        assert chat(client, key, "hello", conversation)["reply"] == "Here you go!"
+        # The withheld replies left the conversation's memory: the model never sees them again.
+        remembered = " ".join(str(m.content) for m in model.seen[-1][1:])
+        assert "pk_live" not in remembered and "My instructions say" not in remembered
 
 
 def test_the_system_prompt_canary_is_caught(app_factory: Callable[..., Any]) -> None:
