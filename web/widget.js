@@ -26,7 +26,7 @@
 
   var css = el("style", {}, [
     "#parley-bubble{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;",
-    "background:#2f7d6d;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 12px rgba(0,0,0,.25);z-index:2147483000}",
+    "background:#2f7d6d;color:#fff;display:flex;align-items:center;justify-content:center;cursor:pointer;box-shadow:0 4px 12px rgba(0,0,0,.25);z-index:2147483000}",
     "#parley-panel{position:fixed;right:20px;bottom:88px;width:340px;max-width:calc(100vw - 40px);height:460px;",
     "display:none;flex-direction:column;background:#fff;border-radius:12px;box-shadow:0 8px 28px rgba(0,0,0,.25);",
     "font:14px/1.4 system-ui,sans-serif;z-index:2147483000;overflow:hidden}",
@@ -38,7 +38,10 @@
     "#parley-form{display:flex;border-top:1px solid #e3e3e3}#parley-input{flex:1;border:0;padding:12px;font:inherit;outline:none}",
     "#parley-send{border:0;background:none;color:#2f7d6d;font-weight:600;padding:0 14px;cursor:pointer}",
   ].join(""));
-  var bubble = el("button", { id: "parley-bubble", "aria-label": "Chat with us", type: "button" }, "💬");
+  var bubble = el("button", { id: "parley-bubble", "aria-label": "Chat with us", type: "button" });
+  // An inline SVG icon: emoji fonts are missing on many systems.
+  bubble.innerHTML = '<svg viewBox="0 0 24 24" width="26" height="26" fill="#fff" aria-hidden="true">' +
+    '<path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
   var panel = el("div", { id: "parley-panel", role: "dialog", "aria-label": "Chat" });
   var head = el("div", { id: "parley-head" }, script.getAttribute("data-title") || "Chat with us");
   var log = el("div", { id: "parley-log", "aria-live": "polite" });

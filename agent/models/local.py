@@ -156,6 +156,8 @@ class GroundedChatModel(BaseChatModel):
         chosen = sorted(c for c in candidates if c[1] == best_rank)[-SENTENCES.get(length, 2) :]
         text = " ".join(s for _, _, _, s in sorted(chosen, key=lambda c: c[2]))
         lead = words["foreign"] if customer_language(text) != language else ""
+        if text and text[-1] not in ".!?。！？":
+            text += "。" if customer_language(text) == "zh" else "."  # spreadsheet rows carry no full stop
         close = "" if length == "brief" else words["close"][tone].strip()
         gap = " " if close and text[-1:].isascii() else ""
         return f"{words['open'][tone]}{lead}{text}{gap}{close}".strip()
