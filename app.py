@@ -21,8 +21,12 @@ from agent.service import AgentService
 from agent.settings import AgentSettingsStore
 from channels.livechat.routes import router as livechat_router
 from channels.livechat.store import LivechatStore
+from channels.processing import WhatsAppProcessor
+from channels.routes import router as channels_router
+from channels.store import ChannelStore
 from config import Settings
 from core.auth import KeyStore, load_or_create_admin_key
+from core.crypto import SecretBox
 from core.db import Database, make_engine
 from core.jobs import JobQueue, Worker
 from core.migrate import upgrade_to_head
@@ -99,6 +103,12 @@ def create_app(
         app.state.livechat = LivechatStore(core.db, app.state.agent.inbox)
         app.state.livechat_locks = {}
         app.state.demo_widget_key = None
+        app.state.channels = ChannelStore(
+            core.db, SecretBox.from_settings(settings.secret_key, settings.data_dir)
+        )
+        app.state.whatsapp = WhatsAppProcessor(
+            core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, settings
+        )
         app.state.admin_key = admin_key
         worker = Worker(core.jobs) if settings.worker else None
         if worker is not None:
@@ -132,6 +142,7 @@ def create_app(
     app.include_router(knowledge_router)
     app.include_router(agent_router)
     app.include_router(livechat_router)
+    app.include_router(channels_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     max_pages_per_file: int = Field(default=1000, ge=1)
     url_fetch_timeout: float = Field(default=20.0, gt=0)
 
+    secret_key: str | None = Field(
+        default=None,
+        description="Fernet key for channel secrets at rest; generated into the data dir if unset.",
+    )
+    whatsapp_api_base: str = Field(
+        default="https://graph.facebook.com/v21.0", description="Meta Graph API base URL."
+    )
+    whatsapp_messages_per_second: int = Field(default=80, ge=1, le=1000)
+
     demo: bool = Field(default=False, description="Create the demo tenant and its knowledge at start.")
     worker: bool = Field(default=True, description="Run the in-process background worker.")
 

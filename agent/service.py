@@ -64,8 +64,21 @@ class AgentService:
         channel: str = "playground",
         customer_meta: dict[str, Any] | None = None,
     ) -> TurnResult:
+        """Store the customer's message and answer it."""
         conversation = self.inbox.open(tenant_id, conversation_id, contact, channel)
         self.inbox.add_message(tenant_id, conversation.id, "customer", message, customer_meta)
+        return self.answer(tenant_id, conversation.id, message, channel)
+
+    def answer(
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        message: str,
+        channel: str,
+        reply_meta: dict[str, Any] | None = None,
+    ) -> TurnResult:
+        """Run one turn for a customer message already stored; store and return the agent's reply."""
+        conversation = self.inbox.get(tenant_id, conversation_id)
         context = Context(
             tenant_id=tenant_id,
             conversation_id=conversation.id,
@@ -90,6 +103,7 @@ class AgentService:
             "actions": state["actions"],
             "handoff": state["handoff"],
             "route": state["route"],
+            **(reply_meta or {}),
         }
         saved = self.inbox.add_message(tenant_id, conversation.id, "agent", state["reply"], meta)
         return TurnResult(

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from core.db import Database, utcnow
 from core.models import Job
@@ -39,13 +40,30 @@ class JobQueue:
     def on_enqueue(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 
-    def enqueue(self, kind: str, payload: dict[str, Any], *, tenant_id: str | None = None) -> str:
+    def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        tenant_id: str | None = None,
+        session: Session | None = None,
+    ) -> str:
+        """Queue a job; with `session`, in the caller's transaction (the work and its job commit together)."""
         job = Job(kind=kind, payload=payload, tenant_id=tenant_id, status="queued", attempts=0)
-        with self._db.session() as session:
+        if session is not None:
             session.add(job)
+            session.flush()
+            return job.id
+        with self._db.session() as own:
+            own.add(job)
         for listener in self._listeners:
             listener()
         return job.id
+
+    def notify(self) -> None:
+        """Wake the workers after jobs were queued inside a caller's transaction (and it committed)."""
+        for listener in self._listeners:
+            listener()
 
     def _claim(self) -> Job | None:
         now = utcnow()

@@ -116,6 +116,15 @@ class InboxStore:
             conversation.updated_at = utcnow()
         return message
 
+    def update_meta(self, tenant_id: str, message_id: str, **fields: Any) -> None:
+        with self._db.session() as session:
+            message = session.scalar(
+                select(Message).where(Message.id == message_id, Message.tenant_id == tenant_id)
+            )
+            if message is None:
+                raise NotFound(f"message {message_id} not found")
+            message.meta = {**message.meta, **fields}
+
     def messages(self, tenant_id: str, conversation_id: str) -> list[Message]:
         with self._db.session() as session:
             self._owned(session, tenant_id, conversation_id)

@@ -1,0 +1,140 @@
+"""Channel setup (/v1/channels) and the WhatsApp webhook. Handlers verify, store and acknowledge;
+they never wait for the agent."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from channels import whatsapp
+from channels.models import Channel
+from channels.processing import WhatsAppProcessor
+from channels.store import ChannelStore
+from core.deps import AdminDep
+from core.errors import InvalidInput, LimitExceeded
+
+router = APIRouter(tags=["channels"])
+MAX_WEBHOOK_BYTES = 1024 * 1024  # Meta's deliveries are a few KB; anything near this is not theirs
+
+
+def get_channels(request: Request) -> ChannelStore:
+    store: ChannelStore = request.app.state.channels
+    return store
+
+
+def get_processor(request: Request) -> WhatsAppProcessor:
+    processor: WhatsAppProcessor = request.app.state.whatsapp
+    return processor
+
+
+ChannelsDep = Annotated[ChannelStore, Depends(get_channels)]
+ProcessorDep = Annotated[WhatsAppProcessor, Depends(get_processor)]
+
+
+class Template(BaseModel):
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(default="en", min_length=2, max_length=10)
+
+
+class WhatsAppIn(BaseModel):
+    kind: str = Field(pattern="^whatsapp$", description="only whatsapp so far")
+    name: str = Field(min_length=1, max_length=200)
+    phone_number_id: str = Field(min_length=1, max_length=64, pattern=r"^\d+$")
+    access_token: str = Field(min_length=10, max_length=1000)
+    app_secret: str = Field(min_length=8, max_length=200)
+    verify_token: str = Field(min_length=8, max_length=200)
+    messages_per_second: int = Field(default=80, ge=1, le=1000)
+    fallback_template: Template | None = Field(
+        default=None, description="sent when the 24-hour window is closed"
+    )
+
+
+class ChannelOut(BaseModel):
+    id: str
+    kind: str
+    name: str
+    config: dict[str, Any]
+    webhook_path: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, channel: Channel) -> ChannelOut:
+        return cls(
+            id=channel.id,
+            kind=channel.kind,
+            name=channel.name,
+            config=channel.config,
+            webhook_path=f"/webhooks/{channel.kind}/{channel.id}",
+            created_at=channel.created_at,
+        )
+
+
+@router.post("/v1/channels", status_code=status.HTTP_201_CREATED, response_model=ChannelOut)
+def create_channel(body: WhatsAppIn, principal: AdminDep, channels: ChannelsDep) -> ChannelOut:
+    config = {
+        "phone_number_id": body.phone_number_id,
+        "messages_per_second": body.messages_per_second,
+        "fallback_template": body.fallback_template.model_dump() if body.fallback_template else None,
+    }
+    secrets = {
+        "access_token": body.access_token,
+        "app_secret": body.app_secret,
+        "verify_token": body.verify_token,
+    }
+    return ChannelOut.of(channels.create(principal.tenant_id, body.kind, body.name, config, secrets))
+
+
+@router.get("/v1/channels", response_model=list[ChannelOut])
+def list_channels(principal: AdminDep, channels: ChannelsDep) -> list[ChannelOut]:
+    return [ChannelOut.of(c) for c in channels.list(principal.tenant_id)]
+
+
+@router.get("/v1/channels/{channel_id}", response_model=ChannelOut)
+def get_channel(channel_id: str, principal: AdminDep, channels: ChannelsDep) -> ChannelOut:
+    return ChannelOut.of(channels.get(channel_id, principal.tenant_id))
+
+
+@router.delete("/v1/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_channel(channel_id: str, principal: AdminDep, channels: ChannelsDep) -> Response:
+    channels.delete(principal.tenant_id, channel_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/webhooks/whatsapp/{channel_id}", response_class=PlainTextResponse)
+def whatsapp_handshake(channel_id: str, request: Request, channels: ChannelsDep) -> str:
+    channel = channels.get(channel_id)
+    params = request.query_params
+    return whatsapp.handshake(
+        params.get("hub.mode"),
+        params.get("hub.verify_token"),
+        params.get("hub.challenge"),
+        channels.secrets(channel)["verify_token"],
+    )
+
+
+@router.post("/webhooks/whatsapp/{channel_id}")
+async def whatsapp_webhook(
+    channel_id: str, request: Request, channels: ChannelsDep, processor: ProcessorDep
+) -> dict[str, Any]:
+    raw = bytearray()
+    async for piece in request.stream():
+        raw.extend(piece)
+        if len(raw) > MAX_WEBHOOK_BYTES:
+            raise LimitExceeded(f"webhook body larger than {MAX_WEBHOOK_BYTES} bytes", code="body_too_large")
+    channel = await run_in_threadpool(channels.get, channel_id)
+    secrets = await run_in_threadpool(channels.secrets, channel)
+    whatsapp.verify_signature(bytes(raw), request.headers.get("x-hub-signature-256"), secrets["app_secret"])
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput("the body is not JSON", code="bad_json") from exc
+    if not isinstance(payload, dict):
+        raise InvalidInput("the body is not a JSON object", code="bad_json")
+    counts = await run_in_threadpool(processor.receive, channel, bytes(raw), payload)
+    return {"status": "ok", **counts}

@@ -1,0 +1,54 @@
+"""Channel accounts per tenant: public settings in the clear, secrets sealed at rest and never returned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from channels.models import Channel
+from core.crypto import SecretBox
+from core.db import Database
+from core.errors import NotFound
+
+
+class ChannelStore:
+    def __init__(self, db: Database, box: SecretBox) -> None:
+        self._db = db
+        self._box = box
+
+    def create(
+        self, tenant_id: str, kind: str, name: str, config: dict[str, Any], secrets: dict[str, Any]
+    ) -> Channel:
+        channel = Channel(
+            tenant_id=tenant_id, kind=kind, name=name, config=config, secrets=self._box.seal(secrets)
+        )
+        with self._db.session() as session:
+            session.add(channel)
+        return channel
+
+    def get(self, channel_id: str, tenant_id: str | None = None) -> Channel:
+        """By id; with a tenant, only that tenant's channel (webhooks look up without one)."""
+        with self._db.session() as session:
+            channel = session.get(Channel, channel_id)
+        if channel is None or (tenant_id is not None and channel.tenant_id != tenant_id):
+            raise NotFound(f"channel {channel_id} not found")
+        return channel
+
+    def secrets(self, channel: Channel) -> dict[str, Any]:
+        return self._box.open(channel.secrets)
+
+    def list(self, tenant_id: str) -> list[Channel]:
+        with self._db.session() as session:
+            return list(
+                session.scalars(
+                    select(Channel).where(Channel.tenant_id == tenant_id).order_by(Channel.created_at)
+                )
+            )
+
+    def delete(self, tenant_id: str, channel_id: str) -> None:
+        with self._db.session() as session:
+            channel = session.get(Channel, channel_id)
+            if channel is None or channel.tenant_id != tenant_id:
+                raise NotFound(f"channel {channel_id} not found")
+            session.delete(channel)
