@@ -1,0 +1,84 @@
+"""A fake Meta Graph API on loopback: records every send and can answer with Meta's error codes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+
+class FakeGraph:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.errors: list[int] = []  # error codes to answer with, one per call, before succeeding
+        self.tokens: list[str] = []
+        app = FastAPI()
+
+        @app.post("/v21.0/{phone_number_id}/messages")
+        async def send(phone_number_id: str, request: Request) -> JSONResponse:
+            body = await request.json()
+            self.tokens.append(request.headers.get("authorization", ""))
+            if self.errors:
+                code = self.errors.pop(0)
+                return JSONResponse(
+                    {
+                        "error": {
+                            "message": f"error {code}",
+                            "type": "OAuthException",
+                            "code": code,
+                            "error_data": {"messaging_product": "whatsapp", "details": "fake"},
+                            "fbtrace_id": "AbCdEf",
+                        }
+                    },
+                    status_code=400,
+                )
+            body["phone_number_id"] = phone_number_id
+            self.sent.append(body)
+            wamid = f"wamid.out{len(self.sent)}"
+            return JSONResponse(
+                {
+                    "messaging_product": "whatsapp",
+                    "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                    "messages": [{"id": wamid}],
+                }
+            )
+
+        @app.get("/v21.0/{media_id}")
+        async def media_info(media_id: str) -> JSONResponse:
+            return JSONResponse(
+                {
+                    "messaging_product": "whatsapp",
+                    "url": f"{self.base}/media-download/{media_id}",
+                    "mime_type": "image/jpeg",
+                    "sha256": "abc",
+                    "file_size": 3,
+                    "id": media_id,
+                }
+            )
+
+        @app.get("/media-download/{media_id}")
+        async def media_bytes(media_id: str) -> Response:
+            return Response(b"\xff\xd8\xff", media_type="image/jpeg")
+
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+        self.url = f"{self.base}/v21.0"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(self.sent) < count:
+            time.sleep(0.05)
+        return self.sent
