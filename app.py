@@ -19,11 +19,14 @@ from agent.nodes import AgentDeps
 from agent.routes import router as agent_router
 from agent.service import AgentService
 from agent.settings import AgentSettingsStore
+from channels.base import Adapter
 from channels.livechat.routes import router as livechat_router
 from channels.livechat.store import LivechatStore
-from channels.processing import WhatsAppProcessor
+from channels.processing import ChannelProcessor
 from channels.routes import router as channels_router
 from channels.store import ChannelStore
+from channels.telegram import TelegramAdapter
+from channels.whatsapp import WhatsAppAdapter
 from config import Settings
 from core.auth import KeyStore, load_or_create_admin_key
 from core.crypto import SecretBox
@@ -106,8 +109,12 @@ def create_app(
         app.state.channels = ChannelStore(
             core.db, SecretBox.from_settings(settings.secret_key, settings.data_dir)
         )
-        app.state.whatsapp = WhatsAppProcessor(
-            core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, settings
+        adapters: dict[str, Adapter] = {
+            "whatsapp": WhatsAppAdapter(settings.whatsapp_api_base, settings.whatsapp_messages_per_second),
+            "telegram": TelegramAdapter(settings.telegram_api_base),
+        }
+        app.state.channel_processor = ChannelProcessor(
+            core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters
         )
         app.state.admin_key = admin_key
         worker = Worker(core.jobs) if settings.worker else None

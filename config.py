@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     whatsapp_api_base: str = Field(
         default="https://graph.facebook.com/v21.0", description="Meta Graph API base URL."
     )
+    telegram_api_base: str = Field(
+        default="https://api.telegram.org", description="Telegram Bot API base URL."
+    )
     whatsapp_messages_per_second: int = Field(default=80, ge=1, le=1000)
 
     demo: bool = Field(default=False, description="Create the demo tenant and its knowledge at start.")

@@ -1,4 +1,4 @@
-"""Durable, at-least-once processing of channel messages.
+"""Durable, at-least-once processing of channel messages, the same for every channel adapter.
 
 Receiving (in the webhook request): each inbound message is stored with its platform id, its inbox
 message and a reply job in one transaction, so a message is either wholly stored or not at all; a
@@ -19,11 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from agent.service import AgentService
-from channels import whatsapp
+from channels.base import Adapter, Inbound, SendError, StatusUpdate
 from channels.models import Channel, ChannelEvent, ChannelMessage
 from channels.store import ChannelStore
-from channels.window import may_send_free_form
-from config import Settings
+from channels.window import POLICIES, may_send_free_form
 from core.db import Database, utcnow
 from core.jobs import JobQueue
 from crm.inbox import ContactInfo, InboxStore
@@ -31,9 +30,17 @@ from crm.models import Message
 
 log = logging.getLogger(__name__)
 JOB_KIND = "channels.reply"
+STATUS_RANK = {"pending": 0, "sent": 1, "failed": 1, "delivered": 2, "read": 3}
 
 
-class WhatsAppProcessor:
+def forward(current: str, new: str) -> bool:
+    """Statuses only move forward (sent -> delivered -> read); failed only overrides pending or sent."""
+    if new == "failed":
+        return current in ("pending", "sent")
+    return STATUS_RANK.get(new, -1) > STATUS_RANK.get(current, -1)
+
+
+class ChannelProcessor:
     def __init__(
         self,
         db: Database,
@@ -41,32 +48,29 @@ class WhatsAppProcessor:
         inbox: InboxStore,
         agent: AgentService,
         jobs: JobQueue,
-        settings: Settings,
+        adapters: dict[str, Adapter],
     ) -> None:
         self._db = db
         self._channels = channels
         self._inbox = inbox
         self._agent = agent
         self._jobs = jobs
-        self._settings = settings
-        self._clients: dict[str, whatsapp.WhatsAppClient] = {}
+        self.adapters = adapters
         jobs.register(JOB_KIND, self.run_reply)
 
     # --- receiving ----------------------------------------------------------------------------------
-    def receive(self, channel: Channel, raw: bytes, payload: dict[str, Any]) -> dict[str, int]:
-        inbound, statuses = whatsapp.parse(payload)
+    def receive(self, channel: Channel, raw: bytes) -> dict[str, int]:
+        inbound, statuses = self.adapters[channel.kind].parse(raw)
         with self._db.session() as session:
             session.add(ChannelEvent(channel_id=channel.id, body=raw.decode("utf-8", "replace")))
-        stored = 0
-        for message in inbound:
-            stored += self._store(channel, message)
+        stored = sum(self._store(channel, message) for message in inbound)
         for status in statuses:
             self._apply_status(channel, status)
         if stored:
             self._jobs.notify()
         return {"messages": len(inbound), "stored": stored, "statuses": len(statuses)}
 
-    def _store(self, channel: Channel, message: whatsapp.Inbound) -> int:
+    def _store(self, channel: Channel, message: Inbound) -> int:
         with self._db.session() as session:
             seen = session.scalar(
                 select(ChannelMessage.id).where(
@@ -77,12 +81,12 @@ class WhatsAppProcessor:
             )
         if seen:
             return 0
-        external = f"whatsapp:{message.sender}"
-        conversation = self._inbox.latest(channel.tenant_id, external, "whatsapp") or self._inbox.open(
+        external = f"{channel.kind}:{message.sender}"
+        conversation = self._inbox.latest(channel.tenant_id, external, channel.kind) or self._inbox.open(
             channel.tenant_id,
             None,
             ContactInfo(external_id=external, name=message.name, phone=message.phone),
-            "whatsapp",
+            channel.kind,
         )
         meta = {
             "channel_id": channel.id,
@@ -90,7 +94,7 @@ class WhatsAppProcessor:
             "kind": message.kind,
             "sent_at": message.sent_at.isoformat(),
             "answerable": message.answerable,
-            "to": message.phone or message.sender,
+            "to": message.reply_to or message.sender,
             **message.data,
         }
         try:
@@ -126,8 +130,7 @@ class WhatsAppProcessor:
             return 0  # stored a moment ago by a concurrent delivery of the same message
         return 1
 
-    def _apply_status(self, channel: Channel, status: whatsapp.StatusUpdate) -> None:
-        """Statuses arrive out of order and `delivered` may be skipped: only ever move forward."""
+    def _apply_status(self, channel: Channel, status: StatusUpdate) -> None:
         with self._db.session() as session:
             record = session.scalar(
                 select(ChannelMessage).where(
@@ -145,37 +148,17 @@ class WhatsAppProcessor:
                         external_id=status.external_id,
                         status=status.status,
                         error_code=status.error_code,
-                        error=self._reason(status),
+                        error=status.error,
                     )
                 )
                 return
-            if _forward(record.status, status.status):
+            if forward(record.status, status.status):
                 record.status = status.status
                 record.updated_at = utcnow()
                 if status.status == "failed":
-                    record.error_code, record.error = status.error_code, self._reason(status)
-
-    @staticmethod
-    def _reason(status: whatsapp.StatusUpdate) -> str | None:
-        if status.status != "failed":
-            return None
-        return whatsapp.SendError(status.error_code, status.error or "").reason
+                    record.error_code, record.error = status.error_code, status.error
 
     # --- replying -----------------------------------------------------------------------------------
-    def _client(self, channel: Channel) -> whatsapp.WhatsAppClient:
-        if channel.id not in self._clients:
-            secrets = self._channels.secrets(channel)
-            per_second = int(
-                channel.config.get("messages_per_second", self._settings.whatsapp_messages_per_second)
-            )
-            self._clients[channel.id] = whatsapp.WhatsAppClient(
-                self._settings.whatsapp_api_base,
-                channel.config["phone_number_id"],
-                secrets["access_token"],
-                per_second=per_second,
-            )
-        return self._clients[channel.id]
-
     def run_reply(self, payload: dict[str, Any]) -> None:
         channel = self._channels.get(payload["channel_id"])
         tenant, conversation = channel.tenant_id, payload["conversation_id"]
@@ -196,7 +179,7 @@ class WhatsAppProcessor:
                     tenant,
                     conversation,
                     message.text,
-                    "whatsapp",
+                    channel.kind,
                     reply_meta={"in_reply_to": message.id, "delivery": "pending"},
                 )
                 reply = next(
@@ -210,6 +193,8 @@ class WhatsAppProcessor:
         self, channel: Channel, conversation: str, question: Message, reply: Message, history: list[Message]
     ) -> None:
         tenant = channel.tenant_id
+        adapter = self.adapters[channel.kind]
+        secrets = self._channels.secrets(channel)
         last_customer = max(
             (
                 datetime.fromisoformat(m.meta["sent_at"])
@@ -219,25 +204,27 @@ class WhatsAppProcessor:
             default=None,
         )
         to = str(question.meta.get("to"))
-        client = self._client(channel)
         try:
-            if may_send_free_form("whatsapp", last_customer, utcnow()):
-                wamid = asyncio.run(client.send_text(to, reply.text, reply_to=None))
-            elif channel.config.get("fallback_template"):
-                template = channel.config["fallback_template"]
-                wamid = asyncio.run(
-                    client.send_template(to, template["name"], template.get("language", "en"), [])
-                )
+            if may_send_free_form(channel.kind, last_customer, utcnow()):
+                external_id = asyncio.run(adapter.send_text(channel.config, secrets, to, reply.text))
             else:  # the agent never attempts a free-form send outside the window
-                self._inbox.update_meta(
-                    tenant,
-                    reply.id,
-                    delivery="skipped",
-                    delivery_error="window closed: no free-form message after 24 hours and no "
-                    "fallback template is configured",
-                )
-                return
-        except whatsapp.SendError as exc:
+                outside = getattr(adapter, "send_outside_window", None)
+                sent = asyncio.run(outside(channel.config, secrets, to)) if outside else None
+                if sent is None:
+                    policy = POLICIES[channel.kind]
+                    hint = "; configure a fallback template" if policy.outside == "template" else ""
+                    self._inbox.update_meta(
+                        tenant,
+                        reply.id,
+                        delivery="skipped",
+                        delivery_error=(
+                            f"window closed: free-form messages only within {policy.free_form} of the customer's "
+                            f"last message{hint}"
+                        ),
+                    )
+                    return
+                external_id = sent
+        except SendError as exc:
             if exc.retryable:
                 raise  # the job backs off and retries; the reply is stored, so it is not produced again
             self._inbox.update_meta(tenant, reply.id, delivery="failed", delivery_error=exc.reason)
@@ -245,8 +232,8 @@ class WhatsAppProcessor:
                 channel, conversation, reply.id, f"failed:{reply.id}", "failed", exc.code, exc.reason
             )
             return
-        self._record_out(channel, conversation, reply.id, wamid, "sent", None, None)
-        self._inbox.update_meta(tenant, reply.id, delivery="sent", external_id=wamid)
+        self._record_out(channel, conversation, reply.id, external_id, "sent", None, None)
+        self._inbox.update_meta(tenant, reply.id, delivery="sent", external_id=external_id)
 
     def _record_out(
         self,
@@ -282,12 +269,5 @@ class WhatsAppProcessor:
                 )
             else:  # a status webhook arrived first: keep whichever status is further along
                 record.conversation_id, record.message_id = conversation, message_id
-                if _forward(record.status, status):
+                if forward(record.status, status):
                     record.status = status
-
-
-def _forward(current: str, new: str) -> bool:
-    rank = whatsapp.STATUS_RANK
-    if new == "failed":
-        return current in ("pending", "sent")
-    return rank.get(new, -1) > rank.get(current, -1)

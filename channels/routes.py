@@ -3,9 +3,8 @@ they never wait for the agent."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -14,10 +13,10 @@ from pydantic import BaseModel, Field
 
 from channels import whatsapp
 from channels.models import Channel
-from channels.processing import WhatsAppProcessor
+from channels.processing import ChannelProcessor
 from channels.store import ChannelStore
 from core.deps import AdminDep
-from core.errors import InvalidInput, LimitExceeded
+from core.errors import LimitExceeded, NotFound
 
 router = APIRouter(tags=["channels"])
 MAX_WEBHOOK_BYTES = 1024 * 1024  # Meta's deliveries are a few KB; anything near this is not theirs
@@ -28,13 +27,13 @@ def get_channels(request: Request) -> ChannelStore:
     return store
 
 
-def get_processor(request: Request) -> WhatsAppProcessor:
-    processor: WhatsAppProcessor = request.app.state.whatsapp
+def get_processor(request: Request) -> ChannelProcessor:
+    processor: ChannelProcessor = request.app.state.channel_processor
     return processor
 
 
 ChannelsDep = Annotated[ChannelStore, Depends(get_channels)]
-ProcessorDep = Annotated[WhatsAppProcessor, Depends(get_processor)]
+ProcessorDep = Annotated[ChannelProcessor, Depends(get_processor)]
 
 
 class Template(BaseModel):
@@ -43,7 +42,7 @@ class Template(BaseModel):
 
 
 class WhatsAppIn(BaseModel):
-    kind: str = Field(pattern="^whatsapp$", description="only whatsapp so far")
+    kind: Literal["whatsapp"]
     name: str = Field(min_length=1, max_length=200)
     phone_number_id: str = Field(min_length=1, max_length=64, pattern=r"^\d+$")
     access_token: str = Field(min_length=10, max_length=1000)
@@ -53,6 +52,21 @@ class WhatsAppIn(BaseModel):
     fallback_template: Template | None = Field(
         default=None, description="sent when the 24-hour window is closed"
     )
+
+
+class TelegramIn(BaseModel):
+    kind: Literal["telegram"]
+    name: str = Field(min_length=1, max_length=200)
+    bot_token: str = Field(min_length=20, max_length=200, pattern=r"^\d+:[A-Za-z0-9_-]+$")
+    secret_token: str = Field(
+        min_length=16,
+        max_length=256,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="the secret_token given to setWebhook",
+    )
+
+
+ChannelIn = Annotated[WhatsAppIn | TelegramIn, Field(discriminator="kind")]
 
 
 class ChannelOut(BaseModel):
@@ -76,17 +90,21 @@ class ChannelOut(BaseModel):
 
 
 @router.post("/v1/channels", status_code=status.HTTP_201_CREATED, response_model=ChannelOut)
-def create_channel(body: WhatsAppIn, principal: AdminDep, channels: ChannelsDep) -> ChannelOut:
-    config = {
-        "phone_number_id": body.phone_number_id,
-        "messages_per_second": body.messages_per_second,
-        "fallback_template": body.fallback_template.model_dump() if body.fallback_template else None,
-    }
-    secrets = {
-        "access_token": body.access_token,
-        "app_secret": body.app_secret,
-        "verify_token": body.verify_token,
-    }
+def create_channel(body: ChannelIn, principal: AdminDep, channels: ChannelsDep) -> ChannelOut:
+    if isinstance(body, WhatsAppIn):
+        config: dict[str, Any] = {
+            "phone_number_id": body.phone_number_id,
+            "messages_per_second": body.messages_per_second,
+            "fallback_template": body.fallback_template.model_dump() if body.fallback_template else None,
+        }
+        secrets = {
+            "access_token": body.access_token,
+            "app_secret": body.app_secret,
+            "verify_token": body.verify_token,
+        }
+    else:
+        config = {"bot_id": body.bot_token.split(":", 1)[0]}
+        secrets = {"bot_token": body.bot_token, "secret_token": body.secret_token}
     return ChannelOut.of(channels.create(principal.tenant_id, body.kind, body.name, config, secrets))
 
 
@@ -118,23 +136,20 @@ def whatsapp_handshake(channel_id: str, request: Request, channels: ChannelsDep)
     )
 
 
-@router.post("/webhooks/whatsapp/{channel_id}")
-async def whatsapp_webhook(
-    channel_id: str, request: Request, channels: ChannelsDep, processor: ProcessorDep
+@router.post("/webhooks/{kind}/{channel_id}")
+async def webhook(
+    kind: str, channel_id: str, request: Request, channels: ChannelsDep, processor: ProcessorDep
 ) -> dict[str, Any]:
+    """Verify, store, acknowledge: the agent answers in the background."""
     raw = bytearray()
     async for piece in request.stream():
         raw.extend(piece)
         if len(raw) > MAX_WEBHOOK_BYTES:
             raise LimitExceeded(f"webhook body larger than {MAX_WEBHOOK_BYTES} bytes", code="body_too_large")
     channel = await run_in_threadpool(channels.get, channel_id)
+    if channel.kind != kind or kind not in processor.adapters:
+        raise NotFound(f"no {kind} channel {channel_id}")
     secrets = await run_in_threadpool(channels.secrets, channel)
-    whatsapp.verify_signature(bytes(raw), request.headers.get("x-hub-signature-256"), secrets["app_secret"])
-    try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInput("the body is not JSON", code="bad_json") from exc
-    if not isinstance(payload, dict):
-        raise InvalidInput("the body is not a JSON object", code="bad_json")
-    counts = await run_in_threadpool(processor.receive, channel, bytes(raw), payload)
+    processor.adapters[kind].verify(request.headers, bytes(raw), secrets)
+    counts = await run_in_threadpool(processor.receive, channel, bytes(raw))
     return {"status": "ok", **counts}

@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from channels.base import Inbound, SendError, StatusUpdate
 from core.errors import Forbidden, InvalidInput, Unauthorized
-
-STATUS_RANK = {"pending": 0, "sent": 1, "failed": 1, "delivered": 2, "read": 3}
 
 # Meta's error codes by meaning: (readable reason, retry with back-off?)
 ERRORS: dict[int, tuple[str, bool]] = {
@@ -41,38 +41,10 @@ ERRORS: dict[int, tuple[str, bool]] = {
 }
 
 
-@dataclass
-class Inbound:
-    external_id: str
-    sender: str
-    """Stable customer id: the business-scoped user id when given, else the WhatsApp id."""
-    phone: str | None
-    name: str | None
-    kind: str
-    text: str
-    """What the agent reads (a caption, a button title, a location description, ...)."""
-    sent_at: datetime
-    answerable: bool = True
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class StatusUpdate:
-    external_id: str
-    status: str
-    sent_at: datetime
-    recipient: str | None
-    error_code: int | None = None
-    error: str | None = None
-
-
-class SendError(Exception):
-    def __init__(self, code: int | None, title: str) -> None:
-        reason, retry = ERRORS.get(code or 0, (title or "the Graph API refused the message", False))
-        super().__init__(f"{reason} (code {code})" if code else reason)
-        self.code = code
-        self.reason = f"{reason} (code {code})" if code else reason
-        self.retryable = retry
+def meta_error(code: int | None, title: str) -> SendError:
+    """A Graph API error by meaning: a readable reason, and whether backing off can help."""
+    reason, retry = ERRORS.get(code or 0, (title or "the Graph API refused the message", False))
+    return SendError(f"{reason} (code {code})" if code else reason, code=code, retryable=retry)
 
 
 # --- verification -------------------------------------------------------------------------------------
@@ -170,6 +142,7 @@ def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
                 inbound.append(
                     Inbound(
                         external_id=message["id"],
+                        reply_to=wa_id or contact.get("wa_id") or user_id or "",
                         sender=user_id or wa_id or "unknown",
                         phone=wa_id or contact.get("wa_id"),
                         name=contact.get("profile", {}).get("name"),
@@ -189,7 +162,11 @@ def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
                         sent_at=_when(status.get("timestamp")),
                         recipient=status.get("recipient_id"),
                         error_code=error.get("code"),
-                        error=error.get("title") or error.get("message"),
+                        error=meta_error(
+                            error.get("code"), error.get("title") or error.get("message") or ""
+                        ).reason
+                        if status.get("status") == "failed"
+                        else None,
                     )
                 )
     return inbound, statuses
@@ -243,13 +220,15 @@ class WhatsAppClient:
                     f"{self._base}/{self._phone}/messages", json=payload, headers=self._headers
                 )
             except httpx.HTTPError as exc:
-                raise SendError(None, f"the Graph API could not be reached ({type(exc).__name__})") from exc
+                raise SendError(
+                    f"the Graph API could not be reached ({type(exc).__name__})", retryable=True
+                ) from exc
         body = (
             response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
         )
         if response.status_code >= 400 or "error" in body:
             error = body.get("error", {})
-            raise SendError(error.get("code"), error.get("message", f"HTTP {response.status_code}"))
+            raise meta_error(error.get("code"), error.get("message", f"HTTP {response.status_code}"))
         return str(body["messages"][0]["id"])
 
     def _base_payload(self, to: str, kind: str, reply_to: str | None = None) -> dict[str, Any]:
@@ -313,8 +292,54 @@ class WhatsAppClient:
         async with httpx.AsyncClient(timeout=self._timeout) as client:
             meta = await client.get(f"{self._base}/{media_id}", headers=self._headers)
             if meta.status_code >= 400:
-                raise SendError(meta.json().get("error", {}).get("code"), "media lookup failed")
+                raise meta_error(meta.json().get("error", {}).get("code"), "media lookup failed")
             info = meta.json()
             media = await client.get(info["url"], headers=self._headers)
             media.raise_for_status()
             return media.content, str(info.get("mime_type", media.headers.get("content-type", "")))
+
+
+class WhatsAppAdapter:
+    """The Adapter interface for WhatsApp (see channels/base.py)."""
+
+    kind = "whatsapp"
+
+    def __init__(self, api_base: str, default_per_second: int = 80) -> None:
+        self._base = api_base
+        self._default_rate = default_per_second
+        self._clients: dict[str, WhatsAppClient] = {}  # one per phone number: its rate limit is shared
+
+    def client(self, config: Mapping[str, Any], secrets: Mapping[str, Any]) -> WhatsAppClient:
+        phone = str(config["phone_number_id"])
+        if phone not in self._clients:
+            rate = int(config.get("messages_per_second") or self._default_rate)
+            self._clients[phone] = WhatsAppClient(self._base, phone, secrets["access_token"], per_second=rate)
+        return self._clients[phone]
+
+    def verify(self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any]) -> None:
+        verify_signature(raw, headers.get("x-hub-signature-256"), secrets["app_secret"])
+
+    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
+        try:
+            payload = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidInput("the body is not JSON", code="bad_json") from exc
+        if not isinstance(payload, dict):
+            raise InvalidInput("the body is not a JSON object", code="bad_json")
+        return parse(payload)
+
+    async def send_text(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
+    ) -> str:
+        return await self.client(config, secrets).send_text(to, text)
+
+    async def send_outside_window(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str
+    ) -> str | None:
+        """Outside the 24-hour window only an approved template may go: the channel's fallback, if any."""
+        template = config.get("fallback_template")
+        if not template:
+            return None
+        return await self.client(config, secrets).send_template(
+            to, template["name"], template.get("language", "en"), []
+        )

@@ -120,9 +120,9 @@ def test_other_payloads_are_refused(payload: dict[str, object]) -> None:
 
 def test_error_codes_have_meanings() -> None:
     for code in (131047, 130429, 131056, 131026, 131049, 131048, 368, 131057):
-        error = whatsapp.SendError(code, "x")
+        error = whatsapp.meta_error(code, "x")
         assert str(code) in error.reason and len(error.reason) > 30
-    assert whatsapp.SendError(130429, "").retryable and whatsapp.SendError(131056, "").retryable
+    assert whatsapp.meta_error(130429, "").retryable and whatsapp.meta_error(131056, "").retryable
     assert (
-        not whatsapp.SendError(131047, "").retryable and "template" in whatsapp.SendError(131047, "").reason
+        not whatsapp.meta_error(131047, "").retryable and "template" in whatsapp.meta_error(131047, "").reason
     )

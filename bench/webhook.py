@@ -1,0 +1,215 @@
+"""WhatsApp webhook acknowledgement under load vs a bare FastAPI endpoint, measured in one run.
+
+A load generator on loopback posts signed WhatsApp text messages at a rising rate (steps of 12 s)
+against the running server (embedded default, 1 in-process worker, local model, replies sent to a
+fake Graph API), then against a bare endpoint that only returns 200. For each it prints the ack
+latency p50/p99 per step and the sustained rate: the highest step whose p99 <= 250 ms. Afterwards
+it waits for the backlog and checks that every acknowledged message was answered exactly once.
+
+    .venv/bin/python bench/webhook.py [seconds]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+
+from bench.common import percentile  # noqa: E402
+from tests.channels.fake_graph import FakeGraph  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-app-secret-123"
+RATES = [10, 20, 40, 80, 160]
+BARE = """
+from fastapi import FastAPI, Request
+app = FastAPI()
+@app.post("/webhook")
+async def hook(request: Request) -> dict:
+    await request.body()
+    return {"status": "ok"}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def signed(n: int) -> tuple[bytes, str]:
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "1",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {"phone_number_id": "106540352242922"},
+                                "contacts": [{"profile": {"name": f"Visitor {n}"}, "wa_id": f"8529{n:07d}"}],
+                                "messages": [
+                                    {
+                                        "from": f"8529{n:07d}",
+                                        "id": f"wamid.bench{n}",
+                                        "timestamp": str(int(time.time())),
+                                        "type": "text",
+                                        "text": {"body": "How much is a gel manicure?"},
+                                    }
+                                ],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    return body, "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def _post(
+    client: httpx.AsyncClient, url: str, n: int, latencies: list[float], acked: list[int]
+) -> None:
+    body, sig = signed(n)
+    start = time.perf_counter()
+    response = await client.post(
+        url, content=body, headers={"Content-Type": "application/json", "X-Hub-Signature-256": sig}
+    )
+    latencies.append((time.perf_counter() - start) * 1000)
+    if response.status_code == 200:
+        acked.append(n)
+
+
+async def load(url: str, step_seconds: float) -> list[tuple[int, float, float, int]]:
+    """Per step: (rate, p50 ms, p99 ms, acknowledged)."""
+    results = []
+    counter = 0
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        for rate in RATES:
+            latencies: list[float] = []
+            acked: list[int] = []
+            tasks = []
+            begin = time.perf_counter()
+            for i in range(int(rate * step_seconds)):
+                delay = begin + i / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(_post(client, url, counter, latencies, acked)))
+                counter += 1
+            await asyncio.gather(*tasks)
+            results.append((rate, percentile(latencies, 0.5), percentile(latencies, 0.99), len(acked)))
+    return results
+
+
+def report(name: str, steps: list[tuple[int, float, float, int]]) -> int:
+    print(f"{name}:")
+    sustained = 0
+    for rate, p50, p99, acked in steps:
+        ok = p99 <= 250
+        sustained = rate if ok else sustained
+        print(
+            f"  {rate:4d}/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  acknowledged {acked}{'' if ok else '  (p99 > 250 ms)'}"
+        )
+    print(f"  sustained rate with p99 <= 250 ms: {sustained}/s")
+    return sustained
+
+
+def serve(args: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", *args, "--port", str(port), "--log-level", "warning"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(f"{base}/docs", timeout=1)
+            return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def main(seconds: float) -> None:
+    step = seconds / len(RATES)
+    graph = FakeGraph()
+    with tempfile.TemporaryDirectory(prefix="parley-webhook-") as tmp:
+        env = {
+            **os.environ,
+            "PARLEY_DATA_DIR": tmp,
+            "PARLEY_DEMO": "true",
+            "PARLEY_WHATSAPP_API_BASE": graph.url,
+            "PARLEY_WHATSAPP_MESSAGES_PER_SECOND": "1000",
+        }
+        proc, base = serve(["app:app"], env, ROOT)
+        try:
+            key = ""
+            for _ in range(100):
+                if (Path(tmp) / "demo_tenant_key").exists():
+                    key = (Path(tmp) / "demo_tenant_key").read_text().strip()
+                    break
+                time.sleep(0.1)
+            channel = httpx.post(
+                f"{base}/v1/channels",
+                headers={"Authorization": f"Bearer {key}"},
+                json={
+                    "kind": "whatsapp",
+                    "name": "bench",
+                    "phone_number_id": "106540352242922",
+                    "access_token": "EAAG-bench-token",
+                    "app_secret": SECRET,
+                    "verify_token": "bench-verify-token",
+                    "messages_per_second": 1000,
+                },
+            ).json()
+            parley = asyncio.run(load(f"{base}/webhooks/whatsapp/{channel['id']}", step))
+            acknowledged = sum(s[3] for s in parley)
+            deadline = time.monotonic() + 900
+            while len(graph.sent) < acknowledged and time.monotonic() < deadline:
+                time.sleep(1)
+            time.sleep(3)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    with tempfile.TemporaryDirectory(prefix="parley-bare-") as tmp:
+        (Path(tmp) / "bare.py").write_text(BARE)
+        proc, base = serve(["bare:app"], dict(os.environ), Path(tmp))
+        try:
+            bare = asyncio.run(load(f"{base}/webhook", step))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    graph.stop()
+    ours = report(
+        "Parley WhatsApp webhook (verify, store, acknowledge; agent answering in the background)", parley
+    )
+    theirs = report("bare FastAPI endpoint (returns 200)", bare)
+    recipients = [m["to"] for m in graph.sent]
+    print(f"sustained rate: {ours}/s vs {theirs}/s bare = {ours / max(theirs, 1):.0%} (target >= 50%)")
+    print(
+        f"acknowledged {acknowledged}, answered {len(recipients)}, answered twice {len(recipients) - len(set(recipients))} "
+        f"(target: all answered exactly once)"
+    )
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 60.0)

@@ -1,0 +1,137 @@
+"""Telegram Bot API adapter: webhook updates verified by the secret token set with setWebhook.
+
+Telegram signs nothing; it sends the `secret_token` given to setWebhook in the
+X-Telegram-Bot-Api-Secret-Token header. Updates carry an `update_id`, the dedupe key (Telegram
+re-delivers an update until it gets a 200). Replies go through POST /bot<token>/sendMessage.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from channels.base import Inbound, SendError, StatusUpdate
+from core.errors import InvalidInput, Unauthorized
+
+
+def _message_text(message: dict[str, Any]) -> tuple[str, str, bool, dict[str, Any]]:
+    """(kind, text for the agent, answerable, data to keep)."""
+    if "text" in message:
+        return "text", message["text"], True, {}
+    caption = message.get("caption", "")
+    for kind in ("photo", "document", "voice", "audio", "video", "sticker"):
+        if kind in message:
+            media = message[kind][-1] if isinstance(message[kind], list) else message[kind]
+            data = {"file_id": media.get("file_id"), "mime_type": media.get("mime_type")}
+            return kind, caption or f"[{kind}]", kind != "sticker", data
+    if "location" in message:
+        loc = message["location"]
+        return (
+            "location",
+            f"[location] ({loc.get('latitude')}, {loc.get('longitude')})",
+            True,
+            {"location": loc},
+        )
+    if "contact" in message:
+        contact = message["contact"]
+        name = " ".join(filter(None, (contact.get("first_name"), contact.get("last_name"))))
+        return "contact", f"[shared contact] {name}", True, {"contact": contact}
+    return "unsupported", "[unsupported message]", False, {}
+
+
+def parse_update(update: dict[str, Any]) -> list[Inbound]:
+    if not isinstance(update.get("update_id"), int):
+        raise InvalidInput("not a Telegram update (update_id missing)")
+    external_id = str(update["update_id"])
+    if "callback_query" in update:  # an inline keyboard button press
+        query = update["callback_query"]
+        sender = query.get("from", {})
+        chat = (query.get("message") or {}).get("chat", {})
+        return [
+            Inbound(
+                external_id=external_id,
+                sender=str(sender.get("id")),
+                phone=None,
+                name=sender.get("first_name"),
+                kind="button",
+                text=str(query.get("data", "")),
+                sent_at=datetime.now(UTC),
+                reply_to=str(chat.get("id", sender.get("id"))),
+                data={"callback_query_id": query.get("id")},
+            )
+        ]
+    message = update.get("message") or update.get("edited_message")
+    if not message:
+        return []  # channel posts, polls, member updates: nothing for the agent
+    sender = message.get("from", {})
+    kind, text, answerable, data = _message_text(message)
+    if "reply_to_message" in message:
+        data["reply_to"] = message["reply_to_message"].get("message_id")
+    if "edited_message" in update:
+        data["edited"] = True
+        answerable = False  # an edit of a message already answered
+    return [
+        Inbound(
+            external_id=external_id,
+            sender=str(sender.get("id")),
+            phone=None,
+            name=" ".join(filter(None, (sender.get("first_name"), sender.get("last_name")))) or None,
+            kind=kind,
+            text=text,
+            sent_at=datetime.fromtimestamp(int(message.get("date", 0)), UTC),
+            answerable=answerable,
+            reply_to=str(message.get("chat", {}).get("id", sender.get("id"))),
+            data=data,
+        )
+    ]
+
+
+class TelegramAdapter:
+    kind = "telegram"
+
+    def __init__(self, api_base: str) -> None:
+        self._base = api_base.rstrip("/")
+
+    def verify(self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any]) -> None:
+        given = headers.get("x-telegram-bot-api-secret-token")
+        if not given or not hmac.compare_digest(given, str(secrets["secret_token"])):
+            raise Unauthorized("missing or wrong X-Telegram-Bot-Api-Secret-Token")
+
+    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
+        try:
+            update = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidInput("the body is not JSON", code="bad_json") from exc
+        if not isinstance(update, dict):
+            raise InvalidInput("the body is not a JSON object", code="bad_json")
+        return parse_update(update), []
+
+    async def send_text(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
+    ) -> str:
+        url = f"{self._base}/bot{secrets['bot_token']}/sendMessage"
+        async with httpx.AsyncClient(timeout=10) as client:
+            try:
+                response = await client.post(url, json={"chat_id": to, "text": text[:4096]})
+            except httpx.HTTPError as exc:
+                raise SendError(
+                    f"Telegram could not be reached ({type(exc).__name__})", retryable=True
+                ) from exc
+        body = response.json()
+        if not body.get("ok"):
+            code = int(body.get("error_code", response.status_code))
+            description = str(body.get("description", "refused"))
+            if code == 429:
+                retry_after = body.get("parameters", {}).get("retry_after")
+                raise SendError(
+                    f"Telegram rate limit; retry after {retry_after} s", code=code, retryable=True
+                )
+            if code == 403:
+                raise SendError(f"the customer blocked the bot ({description})", code=code)
+            raise SendError(f"Telegram refused the message: {description}", code=code, retryable=code >= 500)
+        return str(body["result"]["message_id"])
