@@ -1,4 +1,5 @@
-"""A fake Meta Graph API on loopback: records every send and can answer with Meta's error codes."""
+"""A fake platform API on loopback (Meta Graph API and Telegram Bot API): records every send and can
+answer with the platforms' error codes."""
 
 from __future__ import annotations
 
@@ -44,6 +45,38 @@ class FakeGraph:
                     "messaging_product": "whatsapp",
                     "contacts": [{"input": body["to"], "wa_id": body["to"]}],
                     "messages": [{"id": wamid}],
+                }
+            )
+
+        @app.post("/bot{token}/sendMessage")
+        async def telegram_send(token: str, request: Request) -> JSONResponse:
+            body = await request.json()
+            self.tokens.append(token)
+            if self.errors:
+                code = self.errors.pop(0)
+                description = {
+                    429: "Too Many Requests: retry after 1",
+                    403: "Forbidden: bot was blocked by the user",
+                }
+                return JSONResponse(
+                    {
+                        "ok": False,
+                        "error_code": code,
+                        "description": description.get(code, "Bad Request"),
+                        **({"parameters": {"retry_after": 1}} if code == 429 else {}),
+                    },
+                    status_code=code,
+                )
+            self.sent.append(body)
+            return JSONResponse(
+                {
+                    "ok": True,
+                    "result": {
+                        "message_id": 1000 + len(self.sent),
+                        "date": 1764000000,
+                        "chat": {"id": body["chat_id"], "type": "private"},
+                        "text": body["text"],
+                    },
                 }
             )
 
