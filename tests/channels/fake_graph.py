@@ -39,6 +39,10 @@ class FakeGraph:
                 )
             body["phone_number_id"] = phone_number_id
             self.sent.append(body)
+            if "recipient" in body:  # Messenger/Instagram Send API
+                return JSONResponse(
+                    {"recipient_id": body["recipient"]["id"], "message_id": f"m_out{len(self.sent)}"}
+                )
             wamid = f"wamid.out{len(self.sent)}"
             return JSONResponse(
                 {
