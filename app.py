@@ -22,6 +22,7 @@ from agent.settings import AgentSettingsStore
 from channels.base import Adapter
 from channels.livechat.routes import router as livechat_router
 from channels.livechat.store import LivechatStore
+from channels.messenger import MessengerAdapter
 from channels.processing import ChannelProcessor
 from channels.routes import router as channels_router
 from channels.store import ChannelStore
@@ -112,6 +113,8 @@ def create_app(
         adapters: dict[str, Adapter] = {
             "whatsapp": WhatsAppAdapter(settings.whatsapp_api_base, settings.whatsapp_messages_per_second),
             "telegram": TelegramAdapter(settings.telegram_api_base),
+            "messenger": MessengerAdapter("messenger", settings.messenger_api_base),
+            "instagram": MessengerAdapter("instagram", settings.messenger_api_base),
         }
         app.state.channel_processor = ChannelProcessor(
             core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters

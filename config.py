@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     whatsapp_api_base: str = Field(
         default="https://graph.facebook.com/v21.0", description="Meta Graph API base URL."
     )
+    messenger_api_base: str = Field(
+        default="https://graph.facebook.com/v21.0",
+        description="Graph API base URL for Messenger and Instagram.",
+    )
     telegram_api_base: str = Field(
         default="https://api.telegram.org", description="Telegram Bot API base URL."
     )

@@ -66,7 +66,16 @@ class TelegramIn(BaseModel):
     )
 
 
-ChannelIn = Annotated[WhatsAppIn | TelegramIn, Field(discriminator="kind")]
+class MetaPageIn(BaseModel):
+    kind: Literal["messenger", "instagram"]
+    name: str = Field(min_length=1, max_length=200)
+    page_id: str = Field(min_length=1, max_length=64, pattern=r"^\d+$")
+    access_token: str = Field(min_length=10, max_length=1000)
+    app_secret: str = Field(min_length=8, max_length=200)
+    verify_token: str = Field(min_length=8, max_length=200)
+
+
+ChannelIn = Annotated[WhatsAppIn | TelegramIn | MetaPageIn, Field(discriminator="kind")]
 
 
 class ChannelOut(BaseModel):
@@ -102,9 +111,16 @@ def create_channel(body: ChannelIn, principal: AdminDep, channels: ChannelsDep) 
             "app_secret": body.app_secret,
             "verify_token": body.verify_token,
         }
-    else:
+    elif isinstance(body, TelegramIn):
         config = {"bot_id": body.bot_token.split(":", 1)[0]}
         secrets = {"bot_token": body.bot_token, "secret_token": body.secret_token}
+    else:
+        config = {"page_id": body.page_id}
+        secrets = {
+            "access_token": body.access_token,
+            "app_secret": body.app_secret,
+            "verify_token": body.verify_token,
+        }
     return ChannelOut.of(channels.create(principal.tenant_id, body.kind, body.name, config, secrets))
 
 
@@ -124,9 +140,12 @@ def delete_channel(channel_id: str, principal: AdminDep, channels: ChannelsDep) 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/webhooks/whatsapp/{channel_id}", response_class=PlainTextResponse)
-def whatsapp_handshake(channel_id: str, request: Request, channels: ChannelsDep) -> str:
+@router.get("/webhooks/{kind}/{channel_id}", response_class=PlainTextResponse)
+def meta_handshake(kind: str, channel_id: str, request: Request, channels: ChannelsDep) -> str:
+    """Meta's subscription check (WhatsApp, Messenger, Instagram)."""
     channel = channels.get(channel_id)
+    if channel.kind != kind or kind not in ("whatsapp", "messenger", "instagram"):
+        raise NotFound(f"no {kind} channel {channel_id} with a verification handshake")
     params = request.query_params
     return whatsapp.handshake(
         params.get("hub.mode"),

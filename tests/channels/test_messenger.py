@@ -31,7 +31,7 @@ def fake() -> Iterator[FakeGraph]:
 
 @pytest.fixture
 def client(app_factory: Callable[..., Any], fake: FakeGraph) -> Iterator[TestClient]:
-    with TestClient(app_factory(whatsapp_api_base=fake.url)) as test_client:
+    with TestClient(app_factory(messenger_api_base=fake.url)) as test_client:
         yield test_client
 
 

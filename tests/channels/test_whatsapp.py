@@ -180,6 +180,9 @@ def test_a_message_is_answered_through_the_graph_api(client: TestClient, graph: 
     assert len(sent) == 1 and sent[0]["to"] == "85291234567" and sent[0]["type"] == "text"
     assert "HK$28" in sent[0]["text"]["body"] and sent[0]["phone_number_id"] == "106540352242922"
     assert graph.tokens[0] == f"Bearer {ACCESS}"
+    deadline = time.monotonic() + 10
+    while not records(client, "out") and time.monotonic() < deadline:  # recorded right after the send returns
+        time.sleep(0.02)
     out = records(client, "out")
     assert [(r.external_id, r.status) for r in out] == [("wamid.out1", "sent")]
 
