@@ -120,7 +120,7 @@ def create_app(
             core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters
         )
         app.state.admin_key = admin_key
-        worker = Worker(core.jobs) if settings.worker else None
+        worker = Worker(core.jobs, concurrency=settings.worker_concurrency) if settings.worker else None
         if worker is not None:
             worker.start()
         if created:

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
 
     demo: bool = Field(default=False, description="Create the demo tenant and its knowledge at start.")
     worker: bool = Field(default=True, description="Run the in-process background worker.")
+    worker_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Jobs the in-process worker runs at once."
+    )
 
     @field_validator("admin_key", "embeddings_api_key", "llm_api_key")
     @classmethod

@@ -24,12 +24,13 @@ from channels.models import Channel, ChannelEvent, ChannelMessage
 from channels.store import ChannelStore
 from channels.window import POLICIES, may_send_free_form
 from core.db import Database, utcnow
-from core.jobs import JobQueue
+from core.jobs import JobQueue, RetryLater
 from crm.inbox import ContactInfo, InboxStore
 from crm.models import Message
 
 log = logging.getLogger(__name__)
 JOB_KIND = "channels.reply"
+LEASE_SECONDS = 300.0  # longer than any turn; a dead worker's lease expires and another takes over
 STATUS_RANK = {"pending": 0, "sent": 1, "failed": 1, "delivered": 2, "read": 3}
 
 
@@ -161,7 +162,17 @@ class ChannelProcessor:
     # --- replying -----------------------------------------------------------------------------------
     def run_reply(self, payload: dict[str, Any]) -> None:
         channel = self._channels.get(payload["channel_id"])
-        tenant, conversation = channel.tenant_id, payload["conversation_id"]
+        conversation = payload["conversation_id"]
+        # One worker at a time per conversation keeps its replies in order; others work in parallel.
+        if not self._inbox.lease(conversation, LEASE_SECONDS):
+            raise RetryLater(0.5)
+        try:
+            self._reply_all(channel, conversation)
+        finally:
+            self._inbox.release(conversation)
+
+    def _reply_all(self, channel: Channel, conversation: str) -> None:
+        tenant = channel.tenant_id
         messages = self._inbox.messages(tenant, conversation)
         replies = {
             m.meta.get("in_reply_to"): m for m in messages if m.role == "agent" and m.meta.get("in_reply_to")

@@ -24,6 +24,17 @@ from core.models import Job
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
+
+
+class RetryLater(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by a handler that cannot run yet (e.g. another worker holds its conversation): retry after
+    `seconds` without counting an attempt."""
+
+    def __init__(self, seconds: float = 1.0) -> None:
+        super().__init__(f"retry in {seconds} s")
+        self.seconds = seconds
+
+
 MAX_ATTEMPTS = 3
 
 
@@ -97,6 +108,18 @@ class JobQueue:
             if handler is None:
                 raise RuntimeError(f"no handler registered for job kind {job.kind!r}")
             handler(job.payload)
+        except RetryLater as later:
+            with self._db.session() as session:
+                session.execute(
+                    update(Job)
+                    .where(Job.id == job.id)
+                    .values(
+                        status="queued",
+                        attempts=Job.attempts - 1,
+                        locked_until=utcnow() + timedelta(seconds=later.seconds),
+                    )
+                )
+            return True
         except Exception as exc:  # a handler's unexpected failure: retry with backoff, then give up
             log.exception("job %s (%s) failed", job.id, job.kind)
             final = job.attempts >= MAX_ATTEMPTS
@@ -128,21 +151,25 @@ class JobQueue:
 
 
 class Worker:
-    """The in-process worker of the embedded default: one asyncio task, handlers in a thread."""
+    """The in-process worker of the embedded default: asyncio tasks, each running handlers in a thread."""
 
-    def __init__(self, queue: JobQueue, *, poll_seconds: float = 1.0) -> None:
+    def __init__(self, queue: JobQueue, *, poll_seconds: float = 1.0, concurrency: int = 1) -> None:
         self._queue = queue
         self._poll = poll_seconds
+        self._concurrency = concurrency
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         queue.on_enqueue(self.wake)
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name="parley-worker")
+        # Several tasks, each running one job at a time in a thread: different conversations proceed in parallel.
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"parley-worker-{i}") for i in range(self._concurrency)
+        ]
 
     def wake(self) -> None:
         # Enqueue may happen in a threadpool thread (sync routes): hop onto the worker's loop.
@@ -152,8 +179,8 @@ class Worker:
     async def stop(self) -> None:
         self._stopping = True
         self.wake()
-        if self._task is not None:
-            await self._task
+        for task in self._tasks:
+            await task
 
     async def _run(self) -> None:
         assert self._wake is not None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from core.db import Database, utcnow
 from core.errors import InvalidInput, NotFound
@@ -134,6 +135,26 @@ class InboxStore:
                     .where(Message.conversation_id == conversation_id)
                     .order_by(Message.created_at)
                 )
+            )
+
+    def lease(self, conversation_id: str, seconds: float) -> bool:
+        """Take the conversation for one worker (False if another holds it); it expires if that worker dies."""
+        now = utcnow()
+        with self._db.session() as session:
+            taken = session.execute(
+                update(Conversation)
+                .where(
+                    Conversation.id == conversation_id,
+                    or_(Conversation.reply_lock_until.is_(None), Conversation.reply_lock_until < now),
+                )
+                .values(reply_lock_until=now + timedelta(seconds=seconds))
+            )
+            return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+    def release(self, conversation_id: str) -> None:
+        with self._db.session() as session:
+            session.execute(
+                update(Conversation).where(Conversation.id == conversation_id).values(reply_lock_until=None)
             )
 
     def record_outcome(self, tenant_id: str, conversation_id: str, *, answered: bool) -> int:

@@ -36,6 +36,7 @@ class Conversation(Base):
     handoff_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     handoff_team: Mapped[str | None] = mapped_column(String(100), nullable=True)
     failed_answers: Mapped[int] = mapped_column(Integer, default=0)
+    reply_lock_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

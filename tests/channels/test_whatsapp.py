@@ -295,3 +295,31 @@ def test_media_is_downloaded_through_the_graph_api(graph: FakeGraph) -> None:
     client = WhatsAppClient(graph.url, "106540352242922", ACCESS)
     data, mime = asyncio.run(client.download_media("2754859441498128"))
     assert data == b"\xff\xd8\xff" and mime == "image/jpeg"
+
+
+def test_one_worker_per_conversation_many_in_parallel(client: TestClient, graph: FakeGraph) -> None:
+    from core.jobs import RetryLater
+
+    channel = setup_channel(client, shop(client))
+    inbox = state(client).agent.inbox
+    senders = [f"8529000000{i}" for i in range(4)]
+    post(
+        client,
+        channel["id"],
+        delivery(
+            [
+                text_message(f"wamid.p{i}", "How much is the milk tea?", sender=s)
+                for i, s in enumerate(senders)
+            ]
+        ),
+    )
+    assert len(graph.wait_for(4)) == 4 and {m["to"] for m in graph.sent} == set(senders)
+    conversation = records(client, "in")[0].conversation_id or ""
+    assert inbox.lease(conversation, 60)
+    try:  # while one worker holds a conversation, another backs off instead of answering out of order
+        with pytest.raises(RetryLater):
+            state(client).channel_processor.run_reply(
+                {"channel_id": channel["id"], "conversation_id": conversation}
+            )
+    finally:
+        inbox.release(conversation)

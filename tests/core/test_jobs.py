@@ -87,3 +87,21 @@ def test_unknown_job_kind_fails_clearly(db: Database) -> None:
     job_id = queue.enqueue("nobody-handles-this", {})
     queue.run_one()
     assert "no handler registered" in (status(db, job_id).error or "")
+
+
+def test_retry_later_does_not_use_up_attempts(db: Database) -> None:
+    from core.jobs import RetryLater
+
+    queue = JobQueue(db)
+    calls: list[int] = []
+
+    def busy_then_done(payload: dict[str, Any]) -> None:
+        calls.append(1)
+        if len(calls) <= MAX_ATTEMPTS + 1:
+            raise RetryLater(0.0)
+
+    queue.register("busy", busy_then_done)
+    job_id = queue.enqueue("busy", {})
+    while queue.run_one():
+        pass
+    assert status(db, job_id).status == "done" and len(calls) == MAX_ATTEMPTS + 2
