@@ -20,6 +20,7 @@ from agent.routes import router as agent_router
 from agent.service import AgentService
 from agent.settings import AgentSettingsStore
 from channels.base import Adapter
+from channels.line import LineAdapter
 from channels.livechat.routes import router as livechat_router
 from channels.livechat.store import LivechatStore
 from channels.messenger import MessengerAdapter
@@ -27,6 +28,8 @@ from channels.processing import ChannelProcessor
 from channels.routes import router as channels_router
 from channels.store import ChannelStore
 from channels.telegram import TelegramAdapter
+from channels.twilio_sms import TwilioSmsAdapter
+from channels.viber import ViberAdapter
 from channels.whatsapp import WhatsAppAdapter
 from config import Settings
 from core.auth import KeyStore, load_or_create_admin_key
@@ -115,6 +118,9 @@ def create_app(
             "telegram": TelegramAdapter(settings.telegram_api_base),
             "messenger": MessengerAdapter("messenger", settings.messenger_api_base),
             "instagram": MessengerAdapter("instagram", settings.messenger_api_base),
+            "line": LineAdapter(settings.line_api_base),
+            "viber": ViberAdapter(settings.viber_api_base),
+            "sms": TwilioSmsAdapter(settings.twilio_api_base),
         }
         app.state.channel_processor = ChannelProcessor(
             core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters

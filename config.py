@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         default="https://graph.facebook.com/v21.0",
         description="Graph API base URL for Messenger and Instagram.",
     )
+    line_api_base: str = Field(default="https://api.line.me", description="LINE Messaging API base URL.")
+    viber_api_base: str = Field(default="https://chatapi.viber.com", description="Viber bot API base URL.")
+    twilio_api_base: str = Field(default="https://api.twilio.com", description="Twilio REST API base URL.")
+    public_url: str | None = Field(
+        default=None,
+        description="This server's public base URL, when a proxy changes it (Twilio signs the URL).",
+    )
     telegram_api_base: str = Field(
         default="https://api.telegram.org", description="Telegram Bot API base URL."
     )

@@ -54,8 +54,10 @@ class SendError(Exception):
 class Adapter(Protocol):
     kind: str
 
-    def verify(self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any]) -> None:
-        """Raise Unauthorized unless the request really comes from the platform."""
+    def verify(
+        self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
+    ) -> None:
+        """Raise Unauthorized unless the request really comes from the platform (`url`: as the platform called it)."""
         ...
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:

@@ -121,7 +121,9 @@ class MessengerAdapter:
         self.kind = kind
         self._base = api_base.rstrip("/")
 
-    def verify(self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any]) -> None:
+    def verify(
+        self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
+    ) -> None:
         verify_signature(raw, headers.get("x-hub-signature-256"), secrets["app_secret"])
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:

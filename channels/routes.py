@@ -75,7 +75,35 @@ class MetaPageIn(BaseModel):
     verify_token: str = Field(min_length=8, max_length=200)
 
 
-ChannelIn = Annotated[WhatsAppIn | TelegramIn | MetaPageIn, Field(discriminator="kind")]
+class LineIn(BaseModel):
+    kind: Literal["line"]
+    name: str = Field(min_length=1, max_length=200)
+    channel_secret: str = Field(min_length=16, max_length=200)
+    access_token: str = Field(min_length=10, max_length=1000)
+
+
+class ViberIn(BaseModel):
+    kind: Literal["viber"]
+    name: str = Field(min_length=1, max_length=200)
+    auth_token: str = Field(min_length=10, max_length=200)
+    bot_name: str = Field(default="Bot", min_length=1, max_length=28)
+
+
+class SmsIn(BaseModel):
+    kind: Literal["sms"]
+    name: str = Field(min_length=1, max_length=200)
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: str = Field(min_length=16, max_length=200)
+    from_number: str = Field(pattern=r"^\+[1-9]\d{6,14}$", description="the Twilio number, E.164")
+
+
+ChannelIn = Annotated[
+    WhatsAppIn | TelegramIn | MetaPageIn | LineIn | ViberIn | SmsIn, Field(discriminator="kind")
+]
+
+# What each kind keeps in the clear (config) and sealed (secrets).
+PUBLIC_FIELDS = {"line": (), "viber": ("bot_name",), "sms": ("account_sid", "from_number")}
+SECRET_FIELDS = {"line": ("channel_secret", "access_token"), "viber": ("auth_token",), "sms": ("auth_token",)}
 
 
 class ChannelOut(BaseModel):
@@ -98,6 +126,14 @@ class ChannelOut(BaseModel):
         )
 
 
+def public_url(request: Request) -> str:
+    """The URL the platform called (Twilio signs it); PARLEY_PUBLIC_URL replaces the host behind a proxy."""
+    base: str | None = request.app.state.settings.public_url
+    if base:
+        return base.rstrip("/") + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return str(request.url)
+
+
 @router.post("/v1/channels", status_code=status.HTTP_201_CREATED, response_model=ChannelOut)
 def create_channel(body: ChannelIn, principal: AdminDep, channels: ChannelsDep) -> ChannelOut:
     if isinstance(body, WhatsAppIn):
@@ -114,13 +150,16 @@ def create_channel(body: ChannelIn, principal: AdminDep, channels: ChannelsDep) 
     elif isinstance(body, TelegramIn):
         config = {"bot_id": body.bot_token.split(":", 1)[0]}
         secrets = {"bot_token": body.bot_token, "secret_token": body.secret_token}
-    else:
+    elif isinstance(body, MetaPageIn):
         config = {"page_id": body.page_id}
         secrets = {
             "access_token": body.access_token,
             "app_secret": body.app_secret,
             "verify_token": body.verify_token,
         }
+    else:
+        config = {name: getattr(body, name) for name in PUBLIC_FIELDS[body.kind]}
+        secrets = {name: getattr(body, name) for name in SECRET_FIELDS[body.kind]}
     return ChannelOut.of(channels.create(principal.tenant_id, body.kind, body.name, config, secrets))
 
 
@@ -158,7 +197,7 @@ def meta_handshake(kind: str, channel_id: str, request: Request, channels: Chann
 @router.post("/webhooks/{kind}/{channel_id}")
 async def webhook(
     kind: str, channel_id: str, request: Request, channels: ChannelsDep, processor: ProcessorDep
-) -> dict[str, Any]:
+) -> Any:
     """Verify, store, acknowledge: the agent answers in the background."""
     raw = bytearray()
     async for piece in request.stream():
@@ -169,6 +208,8 @@ async def webhook(
     if channel.kind != kind or kind not in processor.adapters:
         raise NotFound(f"no {kind} channel {channel_id}")
     secrets = await run_in_threadpool(channels.secrets, channel)
-    processor.adapters[kind].verify(request.headers, bytes(raw), secrets)
+    processor.adapters[kind].verify(request.headers, bytes(raw), secrets, public_url(request))
     counts = await run_in_threadpool(processor.receive, channel, bytes(raw))
+    if kind == "sms":  # Twilio reads the answer as TwiML: an empty response sends nothing now
+        return Response("<Response/>", media_type="text/xml")
     return {"status": "ok", **counts}

@@ -97,7 +97,9 @@ class TelegramAdapter:
     def __init__(self, api_base: str) -> None:
         self._base = api_base.rstrip("/")
 
-    def verify(self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any]) -> None:
+    def verify(
+        self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
+    ) -> None:
         given = headers.get("x-telegram-bot-api-secret-token")
         if not given or not hmac.compare_digest(given, str(secrets["secret_token"])):
             raise Unauthorized("missing or wrong X-Telegram-Bot-Api-Secret-Token")

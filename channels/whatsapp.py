@@ -316,7 +316,9 @@ class WhatsAppAdapter:
             self._clients[phone] = WhatsAppClient(self._base, phone, secrets["access_token"], per_second=rate)
         return self._clients[phone]
 
-    def verify(self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any]) -> None:
+    def verify(
+        self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
+    ) -> None:
         verify_signature(raw, headers.get("x-hub-signature-256"), secrets["app_secret"])
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:

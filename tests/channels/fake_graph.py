@@ -84,6 +84,38 @@ class FakeGraph:
                 }
             )
 
+        @app.post("/v2/bot/message/{mode}")
+        async def line_send(mode: str, request: Request) -> JSONResponse:
+            body = await request.json()
+            self.tokens.append(request.headers.get("authorization", ""))
+            self.sent.append({"api": f"line-{mode}", **body})
+            return JSONResponse({"sentMessages": [{"id": f"line{len(self.sent)}", "quoteToken": "q"}]})
+
+        @app.post("/pa/send_message")
+        async def viber_send(request: Request) -> JSONResponse:
+            body = await request.json()
+            self.tokens.append(request.headers.get("x-viber-auth-token", ""))
+            if self.errors:
+                code = self.errors.pop(0)
+                return JSONResponse({"status": code, "status_message": "notSubscribed"})
+            self.sent.append({"api": "viber", **body})
+            return JSONResponse({"status": 0, "status_message": "ok", "message_token": 5000 + len(self.sent)})
+
+        @app.post("/2010-04-01/Accounts/{sid}/Messages.json")
+        async def twilio_send(sid: str, request: Request) -> JSONResponse:
+            form = dict(await request.form())
+            self.tokens.append(request.headers.get("authorization", ""))
+            if self.errors:
+                code = self.errors.pop(0)
+                return JSONResponse(
+                    {"code": code, "message": "Attempt to send to unsubscribed recipient", "status": 400},
+                    status_code=400,
+                )
+            self.sent.append({"api": "twilio", **form})
+            return JSONResponse(
+                {"sid": f"SM{len(self.sent):032d}", "status": "queued", "to": form.get("To")}, status_code=201
+            )
+
         @app.get("/v21.0/{media_id}")
         async def media_info(media_id: str) -> JSONResponse:
             return JSONResponse(

@@ -1,0 +1,129 @@
+"""LINE Messaging API adapter.
+
+Webhooks are signed: x-line-signature = base64(HMAC-SHA256(channel secret, body)); each event has a
+`webhookEventId` (the dedupe key; redeliveries keep it). A reply token is valid for about a minute,
+so a reply that comes later goes through the push API instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from channels.base import Inbound, SendError, StatusUpdate
+from core.errors import InvalidInput, Unauthorized
+
+REPLY_TOKEN_SECONDS = 50  # LINE accepts a reply token for about a minute; leave a margin
+
+
+def _address(user_id: str, reply_token: str | None, timestamp_ms: int) -> str:
+    """Where a reply goes: the user, plus the reply token while it is fresh (opaque outside this adapter)."""
+    return json.dumps({"to": user_id, "token": reply_token, "at": timestamp_ms})
+
+
+def parse_events(payload: dict[str, Any]) -> list[Inbound]:
+    if not isinstance(payload.get("events"), list):
+        raise InvalidInput("not a LINE webhook (events[] missing)")
+    inbound = []
+    for event in payload["events"]:
+        source = event.get("source", {})
+        user = str(source.get("userId") or source.get("groupId") or source.get("roomId") or "")
+        when_ms = int(event.get("timestamp", time.time() * 1000))
+        address = _address(user, event.get("replyToken"), when_ms)
+        common: dict[str, Any] = {
+            "external_id": str(event.get("webhookEventId") or uuid.uuid4()),
+            "sender": user,
+            "phone": None,
+            "name": None,
+            "sent_at": datetime.fromtimestamp(when_ms / 1000, UTC),
+            "reply_to": address,
+        }
+        kind = event.get("type")
+        if kind == "message":
+            message = event.get("message", {})
+            mtype = message.get("type", "unknown")
+            data: dict[str, Any] = {"message_id": message.get("id")}
+            if mtype == "text":
+                text, answerable = message.get("text", ""), True
+            elif mtype == "location":
+                text = f"[location] {message.get('title') or ''} {message.get('address') or ''}".strip()
+                answerable, data["location"] = True, message
+            elif mtype == "sticker":
+                text, answerable = "[sticker]", False
+            else:  # image, video, audio, file: content via GET /v2/bot/message/{id}/content
+                text, answerable = f"[{mtype}]", True
+            inbound.append(Inbound(kind=mtype, text=text, answerable=answerable, data=data, **common))
+        elif kind == "postback":
+            postback = event.get("postback", {})
+            inbound.append(
+                Inbound(
+                    kind="postback", text=str(postback.get("data", "")), data={"postback": postback}, **common
+                )
+            )
+        elif kind in ("follow", "unfollow", "join", "leave"):
+            inbound.append(Inbound(kind=kind, text=f"[{kind}]", answerable=False, **common))
+    return inbound
+
+
+class LineAdapter:
+    kind = "line"
+
+    def __init__(self, api_base: str) -> None:
+        self._base = api_base.rstrip("/")
+
+    def verify(
+        self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
+    ) -> None:
+        given = headers.get("x-line-signature")
+        expected = base64.b64encode(
+            hmac.new(str(secrets["channel_secret"]).encode(), raw, hashlib.sha256).digest()
+        )
+        if not given or not hmac.compare_digest(expected.decode(), given):
+            raise Unauthorized("missing or bad x-line-signature")
+
+    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
+        try:
+            payload = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidInput("the body is not JSON", code="bad_json") from exc
+        if not isinstance(payload, dict):
+            raise InvalidInput("the body is not a JSON object", code="bad_json")
+        return parse_events(payload), []
+
+    async def send_text(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
+    ) -> str:
+        address = json.loads(to)
+        fresh = address.get("token") and time.time() * 1000 - int(address["at"]) < REPLY_TOKEN_SECONDS * 1000
+        messages = [{"type": "text", "text": text[:5000]}]
+        if fresh:
+            path, body = "/v2/bot/message/reply", {"replyToken": address["token"], "messages": messages}
+        else:  # the agent was slow: the reply token has expired, push instead
+            path, body = "/v2/bot/message/push", {"to": address["to"], "messages": messages}
+        retry_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{address['to']}:{address['at']}:{text}"))
+        headers = {"Authorization": f"Bearer {secrets['access_token']}", "X-Line-Retry-Key": retry_key}
+        async with httpx.AsyncClient(timeout=10) as client:
+            try:
+                response = await client.post(self._base + path, json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                raise SendError(f"LINE could not be reached ({type(exc).__name__})", retryable=True) from exc
+        if response.status_code == 409:  # the retry key was used: this message was already sent
+            return f"line:{retry_key}"
+        if response.status_code >= 400:
+            detail = response.json().get("message", "refused") if response.content else "refused"
+            raise SendError(
+                f"LINE refused the message: {detail} (HTTP {response.status_code})",
+                code=response.status_code,
+                retryable=response.status_code in (429, 500, 502, 503),
+            )
+        sent = response.json().get("sentMessages") or [{}]
+        return str(sent[0].get("id") or f"line:{retry_key}")

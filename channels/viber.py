@@ -1,0 +1,114 @@
+"""Viber bot adapter: X-Viber-Content-Signature = hex HMAC-SHA256(auth token, body).
+
+Callbacks carry a `message_token` (the dedupe key); delivered/seen/failed callbacks update our own
+messages. Replies go through POST /pa/send_message with the X-Viber-Auth-Token header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from channels.base import Inbound, SendError, StatusUpdate
+from core.errors import InvalidInput, Unauthorized
+
+STATUSES = {"delivered": "delivered", "seen": "read", "failed": "failed"}
+ERRORS = {
+    6: "the receiver is not subscribed to the bot",
+    5: "the receiver is not registered to Viber",
+    12: "the bot sent too many messages (rate limit); retried",
+}
+
+
+def parse_callback(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
+    event = payload.get("event")
+    if not isinstance(event, str):
+        raise InvalidInput("not a Viber callback (event missing)")
+    when = datetime.fromtimestamp(int(payload.get("timestamp", 0)) / 1000, UTC)
+    token = str(payload.get("message_token", ""))
+    if event in STATUSES:
+        return [], [
+            StatusUpdate(
+                external_id=token,
+                status=STATUSES[event],
+                sent_at=when,
+                recipient=payload.get("user_id"),
+                error=payload.get("desc"),
+            )
+        ]
+    if event != "message":
+        return [], []  # webhook set-up check, subscribed, conversation_started: nothing to answer
+    sender = payload.get("sender", {})
+    message = payload.get("message", {})
+    mtype = message.get("type", "text")
+    text = message.get("text") or (f"[{mtype}]" if mtype != "text" else "")
+    data = {k: message[k] for k in ("media", "location", "contact", "tracking_data") if k in message}
+    return [
+        Inbound(
+            external_id=token,
+            sender=str(sender.get("id", "")),
+            phone=None,
+            name=sender.get("name"),
+            kind=mtype,
+            text=text,
+            sent_at=when,
+            answerable=mtype != "sticker" and bool(text),
+            reply_to=str(sender.get("id", "")),
+            data=data,
+        )
+    ], []
+
+
+class ViberAdapter:
+    kind = "viber"
+
+    def __init__(self, api_base: str) -> None:
+        self._base = api_base.rstrip("/")
+
+    def verify(
+        self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
+    ) -> None:
+        given = headers.get("x-viber-content-signature")
+        expected = hmac.new(str(secrets["auth_token"]).encode(), raw, hashlib.sha256).hexdigest()
+        if not given or not hmac.compare_digest(expected, given):
+            raise Unauthorized("missing or bad X-Viber-Content-Signature")
+
+    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
+        try:
+            payload = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidInput("the body is not JSON", code="bad_json") from exc
+        if not isinstance(payload, dict):
+            raise InvalidInput("the body is not a JSON object", code="bad_json")
+        return parse_callback(payload)
+
+    async def send_text(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
+    ) -> str:
+        body = {
+            "receiver": to,
+            "type": "text",
+            "text": text[:7000],
+            "sender": {"name": config.get("bot_name", "Bot")},
+        }
+        async with httpx.AsyncClient(timeout=10) as client:
+            try:
+                response = await client.post(
+                    f"{self._base}/pa/send_message",
+                    json=body,
+                    headers={"X-Viber-Auth-Token": str(secrets["auth_token"])},
+                )
+            except httpx.HTTPError as exc:
+                raise SendError(f"Viber could not be reached ({type(exc).__name__})", retryable=True) from exc
+        result = response.json()
+        status = int(result.get("status", -1))
+        if status != 0:
+            reason = ERRORS.get(status, result.get("status_message", "Viber refused the message"))
+            raise SendError(f"{reason} (status {status})", code=status, retryable=status == 12)
+        return str(result["message_token"])
