@@ -30,6 +30,7 @@ from channels.store import ChannelStore
 from channels.telegram import TelegramAdapter
 from channels.twilio_sms import TwilioSmsAdapter
 from channels.viber import ViberAdapter
+from channels.wechat import WeChatAdapter
 from channels.whatsapp import WhatsAppAdapter
 from config import Settings
 from core.auth import KeyStore, load_or_create_admin_key
@@ -121,6 +122,7 @@ def create_app(
             "line": LineAdapter(settings.line_api_base),
             "viber": ViberAdapter(settings.viber_api_base),
             "sms": TwilioSmsAdapter(settings.twilio_api_base),
+            "wechat": WeChatAdapter(settings.wechat_api_base),
         }
         app.state.channel_processor = ChannelProcessor(
             core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters

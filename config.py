@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     )
     line_api_base: str = Field(default="https://api.line.me", description="LINE Messaging API base URL.")
     viber_api_base: str = Field(default="https://chatapi.viber.com", description="Viber bot API base URL.")
+    wechat_api_base: str = Field(
+        default="https://api.weixin.qq.com", description="WeChat Official Account API base URL."
+    )
     twilio_api_base: str = Field(default="https://api.twilio.com", description="Twilio REST API base URL.")
     public_url: str | None = Field(
         default=None,

@@ -224,12 +224,13 @@ class ChannelProcessor:
                 if sent is None:
                     policy = POLICIES[channel.kind]
                     hint = "; configure a fallback template" if policy.outside == "template" else ""
+                    hours = int(policy.free_form.total_seconds() // 3600) if policy.free_form else 0
                     self._inbox.update_meta(
                         tenant,
                         reply.id,
                         delivery="skipped",
                         delivery_error=(
-                            f"window closed: free-form messages only within {policy.free_form} of the customer's "
+                            f"window closed: free-form messages only within {hours} hours of the customer's "
                             f"last message{hint}"
                         ),
                     )

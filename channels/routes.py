@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from channels import whatsapp
+from channels import wechat, whatsapp
 from channels.models import Channel
 from channels.processing import ChannelProcessor
 from channels.store import ChannelStore
@@ -97,13 +97,33 @@ class SmsIn(BaseModel):
     from_number: str = Field(pattern=r"^\+[1-9]\d{6,14}$", description="the Twilio number, E.164")
 
 
+class WeChatIn(BaseModel):
+    kind: Literal["wechat"]
+    name: str = Field(min_length=1, max_length=200)
+    app_id: str = Field(pattern=r"^wx[0-9a-zA-Z]{10,30}$")
+    app_secret: str = Field(min_length=16, max_length=200)
+    token: str = Field(
+        min_length=3, max_length=32, pattern=r"^[A-Za-z0-9]+$", description="the server token set in WeChat"
+    )
+
+
 ChannelIn = Annotated[
-    WhatsAppIn | TelegramIn | MetaPageIn | LineIn | ViberIn | SmsIn, Field(discriminator="kind")
+    WhatsAppIn | TelegramIn | MetaPageIn | LineIn | ViberIn | SmsIn | WeChatIn, Field(discriminator="kind")
 ]
 
 # What each kind keeps in the clear (config) and sealed (secrets).
-PUBLIC_FIELDS = {"line": (), "viber": ("bot_name",), "sms": ("account_sid", "from_number")}
-SECRET_FIELDS = {"line": ("channel_secret", "access_token"), "viber": ("auth_token",), "sms": ("auth_token",)}
+PUBLIC_FIELDS = {
+    "line": (),
+    "viber": ("bot_name",),
+    "sms": ("account_sid", "from_number"),
+    "wechat": ("app_id",),
+}
+SECRET_FIELDS = {
+    "line": ("channel_secret", "access_token"),
+    "viber": ("auth_token",),
+    "sms": ("auth_token",),
+    "wechat": ("app_secret", "token"),
+}
 
 
 class ChannelOut(BaseModel):
@@ -183,6 +203,8 @@ def delete_channel(channel_id: str, principal: AdminDep, channels: ChannelsDep) 
 def meta_handshake(kind: str, channel_id: str, request: Request, channels: ChannelsDep) -> str:
     """Meta's subscription check (WhatsApp, Messenger, Instagram)."""
     channel = channels.get(channel_id)
+    if channel.kind == kind == "wechat":
+        return wechat.handshake(channels.secrets(channel)["token"], request.query_params)
     if channel.kind != kind or kind not in ("whatsapp", "messenger", "instagram"):
         raise NotFound(f"no {kind} channel {channel_id} with a verification handshake")
     params = request.query_params
@@ -212,4 +234,6 @@ async def webhook(
     counts = await run_in_threadpool(processor.receive, channel, bytes(raw))
     if kind == "sms":  # Twilio reads the answer as TwiML: an empty response sends nothing now
         return Response("<Response/>", media_type="text/xml")
+    if kind == "wechat":  # "success": no passive reply; the agent's answer follows through the API
+        return PlainTextResponse("success")
     return {"status": "ok", **counts}

@@ -116,6 +116,20 @@ class FakeGraph:
                 {"sid": f"SM{len(self.sent):032d}", "status": "queued", "to": form.get("To")}, status_code=201
             )
 
+        @app.get("/cgi-bin/token")
+        async def wechat_token(appid: str, secret: str) -> JSONResponse:
+            self.tokens.append(f"{appid}:{secret}")
+            return JSONResponse({"access_token": f"wx-token-{len(self.tokens)}", "expires_in": 7200})
+
+        @app.post("/cgi-bin/message/custom/send")
+        async def wechat_send(access_token: str, request: Request) -> JSONResponse:
+            body = await request.json()
+            if self.errors:
+                code = self.errors.pop(0)
+                return JSONResponse({"errcode": code, "errmsg": "fake error"})
+            self.sent.append({"api": "wechat", "access_token": access_token, **body})
+            return JSONResponse({"errcode": 0, "errmsg": "ok"})
+
         @app.get("/v21.0/{media_id}")
         async def media_info(media_id: str) -> JSONResponse:
             return JSONResponse(

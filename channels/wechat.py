@@ -1,0 +1,170 @@
+"""WeChat Official Account adapter (XML).
+
+Requests are signed in the query string: signature = sha1 of the sorted token, timestamp and nonce.
+The GET handshake echoes `echostr`. WeChat waits 5 s for a passive reply; Parley always answers
+"success" at once and sends the agent's reply asynchronously through the customer-service message
+API, which allows replies within 48 hours of the customer's last message (5 per message).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from channels.base import Inbound, SendError, StatusUpdate
+from core.errors import Forbidden, InvalidInput, Unauthorized
+
+ERRORS = {
+    45015: "more than 48 hours since the customer's last message",
+    45047: "more than 5 replies to one message",
+    43004: "the customer does not follow the account",
+    40003: "invalid openid",
+}
+TOKEN_ERRORS = (40001, 42001, 40014)  # expired or invalid access token: fetch a new one and retry
+
+
+def check_signature(token: str, query: Mapping[str, str]) -> None:
+    parts = sorted([token, query.get("timestamp", ""), query.get("nonce", "")])
+    expected = hashlib.sha1("".join(parts).encode()).hexdigest()
+    if not hmac.compare_digest(expected, query.get("signature", "")):
+        raise Unauthorized("bad or missing WeChat signature")
+
+
+def handshake(token: str, query: Mapping[str, str]) -> str:
+    try:
+        check_signature(token, query)
+    except Unauthorized as exc:
+        raise Forbidden("WeChat server verification failed: wrong token") from exc
+    return query.get("echostr", "")
+
+
+def _text(root: ET.Element, name: str) -> str:
+    node = root.find(name)
+    return (node.text or "") if node is not None else ""
+
+
+def parse_xml(raw: bytes) -> list[Inbound]:
+    try:
+        root = ET.fromstring(raw)
+    except ET.ParseError as exc:
+        raise InvalidInput("the body is not WeChat XML", code="bad_xml") from exc
+    if root.tag != "xml" or not _text(root, "FromUserName"):
+        raise InvalidInput("not a WeChat message (FromUserName missing)")
+    sender = _text(root, "FromUserName")
+    created = _text(root, "CreateTime")
+    when = datetime.fromtimestamp(int(created or 0), UTC)
+    kind = _text(root, "MsgType")
+    external_id = _text(root, "MsgId") or f"{sender}:{created}:{kind}"
+    data: dict[str, Any] = {}
+    if kind == "text":
+        text, answerable = _text(root, "Content"), True
+    elif kind in ("image", "voice", "video", "shortvideo"):
+        data["media_id"] = _text(root, "MediaId")
+        recognition = _text(root, "Recognition")  # voice-to-text, when enabled
+        text, answerable = recognition or f"[{kind}]", True
+    elif kind == "location":
+        text, answerable = (
+            f"[location] {_text(root, 'Label')} ({_text(root, 'Location_X')}, {_text(root, 'Location_Y')})",
+            True,
+        )
+    elif kind == "link":
+        text, answerable = f"[link] {_text(root, 'Title')} {_text(root, 'Url')}", True
+    elif kind == "event":
+        event = _text(root, "Event")
+        data["event"] = event
+        text, answerable = f"[{event}]", False
+    else:
+        text, answerable = "[unsupported message]", False
+    return [
+        Inbound(
+            external_id=external_id,
+            sender=sender,
+            phone=None,
+            name=None,
+            kind=kind,
+            text=text,
+            sent_at=when,
+            answerable=answerable and bool(text.strip()),
+            reply_to=sender,
+            data=data,
+        )
+    ]
+
+
+class WeChatAdapter:
+    kind = "wechat"
+
+    def __init__(self, api_base: str) -> None:
+        self._base = api_base.rstrip("/")
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def verify(
+        self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
+    ) -> None:
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        check_signature(str(secrets["token"]), query)
+
+    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
+        return parse_xml(raw), []
+
+    async def _access_token(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], refresh: bool = False
+    ) -> str:
+        app_id = str(config["app_id"])
+        with self._lock:
+            cached = self._tokens.get(app_id)
+        if cached and cached[1] > time.time() and not refresh:
+            return cached[0]
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(
+                f"{self._base}/cgi-bin/token",
+                params={"grant_type": "client_credential", "appid": app_id, "secret": secrets["app_secret"]},
+            )
+        body = response.json()
+        if "access_token" not in body:
+            raise SendError(
+                f"WeChat refused the app credentials: {body.get('errmsg')} (errcode {body.get('errcode')})",
+                code=body.get("errcode"),
+            )
+        with self._lock:
+            self._tokens[app_id] = (
+                body["access_token"],
+                time.time() + int(body.get("expires_in", 7200)) - 300,
+            )
+        return str(body["access_token"])
+
+    async def send_text(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
+    ) -> str:
+        payload = {"touser": to, "msgtype": "text", "text": {"content": text[:2000]}}
+        for attempt in range(2):
+            token = await self._access_token(config, secrets, refresh=attempt > 0)
+            async with httpx.AsyncClient(timeout=10) as client:
+                try:
+                    response = await client.post(
+                        f"{self._base}/cgi-bin/message/custom/send",
+                        params={"access_token": token},
+                        json=payload,
+                    )
+                except httpx.HTTPError as exc:
+                    raise SendError(
+                        f"WeChat could not be reached ({type(exc).__name__})", retryable=True
+                    ) from exc
+            body = response.json()
+            code = int(body.get("errcode", 0))
+            if code == 0:
+                return f"wechat:{to}:{int(time.time() * 1000)}"
+            if code not in TOKEN_ERRORS:
+                reason = ERRORS.get(code, body.get("errmsg", "WeChat refused the message"))
+                raise SendError(f"{reason} (errcode {code})", code=code, retryable=code == -1)
+        raise SendError("WeChat kept refusing a fresh access token", retryable=True)
