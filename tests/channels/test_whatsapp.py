@@ -323,3 +323,54 @@ def test_one_worker_per_conversation_many_in_parallel(client: TestClient, graph:
             )
     finally:
         inbox.release(conversation)
+
+
+def test_outbound_message_shapes(graph: FakeGraph) -> None:
+    import asyncio
+
+    from channels.whatsapp import WhatsAppClient
+
+    client = WhatsAppClient(graph.url, "106540352242922", ACCESS)
+
+    async def send_all() -> None:
+        await client.send_buttons("85291234567", "Book a facial?", [("yes", "Yes please"), ("no", "Not now")])
+        await client.send_list(
+            "85291234567",
+            "Pick a treatment",
+            "Treatments",
+            [("F01", "Express Glow"), ("F02", "Deep Hydrating")],
+        )
+        await client.send_media(
+            "85291234567", "image", "https://cdn.example/price-list.jpg", caption="Our prices"
+        )
+        await client.send_template("85291234567", "booking_reminder", "zh_HK", ["Kerry", "3pm"])
+
+    asyncio.run(send_all())
+    buttons, listing, media, template = graph.sent
+    assert buttons["interactive"]["type"] == "button"
+    assert [b["reply"]["id"] for b in buttons["interactive"]["action"]["buttons"]] == ["yes", "no"]
+    assert listing["interactive"]["action"]["sections"][0]["rows"][1] == {
+        "id": "F02",
+        "title": "Deep Hydrating",
+    }
+    assert media["image"] == {"link": "https://cdn.example/price-list.jpg", "caption": "Our prices"}
+    assert template["template"]["name"] == "booking_reminder" and template["template"]["language"] == {
+        "code": "zh_HK"
+    }
+    assert [p["text"] for p in template["template"]["components"][0]["parameters"]] == ["Kerry", "3pm"]
+
+
+def test_send_rate_never_exceeds_the_ceiling(graph: FakeGraph) -> None:
+    import asyncio
+
+    from channels.whatsapp import WhatsAppClient
+
+    client = WhatsAppClient(graph.url, "106540352242922", ACCESS, per_second=20)
+
+    async def burst() -> float:
+        start = time.perf_counter()
+        await asyncio.gather(*(client.send_text("85291234567", f"m{i}") for i in range(30)))
+        return time.perf_counter() - start
+
+    elapsed = asyncio.run(burst())
+    assert len(graph.sent) == 30 and elapsed >= 29 / 20 - 0.05  # 30 sends at 20/s need at least 1.45 s
