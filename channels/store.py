@@ -16,6 +16,9 @@ class ChannelStore:
     def __init__(self, db: Database, box: SecretBox) -> None:
         self._db = db
         self._box = box
+        # Webhooks look a channel and its secrets up on every delivery: keep them (dropped on delete).
+        self._channels: dict[str, Channel] = {}
+        self._secrets: dict[str, dict[str, Any]] = {}
 
     def create(
         self, tenant_id: str, kind: str, name: str, config: dict[str, Any], secrets: dict[str, Any]
@@ -29,14 +32,20 @@ class ChannelStore:
 
     def get(self, channel_id: str, tenant_id: str | None = None) -> Channel:
         """By id; with a tenant, only that tenant's channel (webhooks look up without one)."""
-        with self._db.session() as session:
-            channel = session.get(Channel, channel_id)
+        channel = self._channels.get(channel_id)
+        if channel is None:
+            with self._db.session() as session:
+                channel = session.get(Channel, channel_id)
+            if channel is not None:
+                self._channels[channel_id] = channel
         if channel is None or (tenant_id is not None and channel.tenant_id != tenant_id):
             raise NotFound(f"channel {channel_id} not found")
         return channel
 
     def secrets(self, channel: Channel) -> dict[str, Any]:
-        return self._box.open(channel.secrets)
+        if channel.id not in self._secrets:
+            self._secrets[channel.id] = self._box.open(channel.secrets)
+        return self._secrets[channel.id]
 
     def list(self, tenant_id: str) -> list[Channel]:
         with self._db.session() as session:
@@ -52,3 +61,5 @@ class ChannelStore:
             if channel is None or channel.tenant_id != tenant_id:
                 raise NotFound(f"channel {channel_id} not found")
             session.delete(channel)
+        self._channels.pop(channel_id, None)
+        self._secrets.pop(channel_id, None)
