@@ -239,3 +239,99 @@ def test_twilio_sms(client: TestClient, fake: FakeGraph) -> None:
     assert post_sms(client, channel, status).status_code == 200
     failed = outgoing(client)[0]
     assert failed.status == "failed" and "unreachable" in (failed.error or "")
+
+
+def test_line_event_kinds() -> None:
+    from channels.line import parse_events
+
+    def event(kind: str, **body: Any) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "timestamp": 1764000000000,
+            "webhookEventId": f"ev-{kind}-{len(body)}",
+            "replyToken": "rt",
+            "source": {"type": "user", "userId": "U1"},
+            **body,
+        }
+
+    payload = {
+        "destination": "U0",
+        "events": [
+            event("message", message={"id": "1", "type": "image", "contentProvider": {"type": "line"}}),
+            event(
+                "message",
+                message={
+                    "id": "2",
+                    "type": "location",
+                    "title": "Lee Garden",
+                    "address": "Causeway Bay",
+                    "latitude": 22.28,
+                    "longitude": 114.18,
+                },
+            ),
+            event("message", message={"id": "3", "type": "sticker", "packageId": "1", "stickerId": "1"}),
+            event("postback", postback={"data": "action=book&item=F02"}),
+            event("follow"),
+        ],
+    }
+    image, location, sticker, postback, follow = parse_events(payload)
+    assert image.text == "[image]" and image.data["message_id"] == "1"
+    assert "Lee Garden" in location.text and location.data["location"]["latitude"] == 22.28
+    assert sticker.answerable is False and follow.answerable is False
+    assert postback.text == "action=book&item=F02"
+
+
+def test_viber_and_twilio_kinds() -> None:
+    from urllib.parse import urlencode
+
+    from channels.twilio_sms import TwilioSmsAdapter
+    from channels.viber import parse_callback
+
+    picture = {
+        "event": "message",
+        "timestamp": 1764000000000,
+        "message_token": 77,
+        "sender": {"id": "v1", "name": "A"},
+        "message": {"type": "picture", "text": "is this yours?", "media": "https://viber/x.jpg"},
+    }
+    location = {
+        "event": "message",
+        "timestamp": 1764000000000,
+        "message_token": 78,
+        "sender": {"id": "v1"},
+        "message": {"type": "location", "location": {"lat": 22.28, "lon": 114.18}},
+    }
+    subscribed = {
+        "event": "subscribed",
+        "timestamp": 1764000000000,
+        "user": {"id": "v1"},
+        "message_token": 79,
+    }
+    failed = {
+        "event": "failed",
+        "timestamp": 1764000000000,
+        "message_token": 80,
+        "user_id": "v1",
+        "desc": "not subscribed",
+    }
+    assert parse_callback(picture)[0][0].data["media"] == "https://viber/x.jpg"
+    assert parse_callback(location)[0][0].text == "[location]"
+    assert parse_callback(subscribed) == ([], [])
+    assert parse_callback(failed)[1][0].status == "failed"
+    mms = urlencode(
+        {
+            "MessageSid": "MM1",
+            "From": "+85291234567",
+            "To": "+85230001234",
+            "Body": "",
+            "NumMedia": "1",
+            "MediaUrl0": "https://api.twilio.com/media/1",
+            "MediaContentType0": "image/jpeg",
+        }
+    )
+    (message,), _ = TwilioSmsAdapter("https://api.twilio.com").parse(mms.encode())
+    assert (
+        message.kind == "mms"
+        and message.text == "[media]"
+        and message.data["media"] == ["https://api.twilio.com/media/1"]
+    )
