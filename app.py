@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -129,6 +130,10 @@ def create_app(
         )
         app.state.admin_key = admin_key
         worker = Worker(core.jobs, concurrency=settings.worker_concurrency) if settings.worker else None
+        if worker is not None:
+            # The worker's CPU-bound agent turns would hold the GIL in 5 ms slices; shorter slices keep
+            # webhook acknowledgements and API calls responsive while the agent works.
+            sys.setswitchinterval(0.001)
         if worker is not None:
             worker.start()
         if created:

@@ -7,10 +7,13 @@ the inbox and the agent only see these types. Messaging windows live in channels
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from core.errors import InvalidInput
 
 
 @dataclass
@@ -39,6 +42,17 @@ class StatusUpdate:
     recipient: str | None
     error_code: int | None = None
     error: str | None = None
+
+
+def json_body(raw: bytes) -> dict[str, Any]:
+    """The JSON object a webhook posted, or InvalidInput (a 4xx) naming what is wrong."""
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput("the body is not JSON", code="bad_json") from exc
+    if not isinstance(payload, dict):
+        raise InvalidInput("the body is not a JSON object", code="bad_json")
+    return payload
 
 
 class SendError(Exception):

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from channels.base import Inbound, SendError, StatusUpdate
+from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import InvalidInput, Unauthorized
 
 REPLY_TOKEN_SECONDS = 50  # LINE accepts a reply token for about a minute; leave a margin
@@ -91,12 +91,7 @@ class LineAdapter:
             raise Unauthorized("missing or bad x-line-signature")
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
-        try:
-            payload = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidInput("the body is not JSON", code="bad_json") from exc
-        if not isinstance(payload, dict):
-            raise InvalidInput("the body is not a JSON object", code="bad_json")
+        payload = json_body(raw)
         return parse_events(payload), []
 
     async def send_text(

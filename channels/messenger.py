@@ -8,14 +8,13 @@ handshake. Echoes of the page's own messages are ignored. Replies go through the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from channels.base import Inbound, SendError, StatusUpdate
+from channels.base import Inbound, SendError, StatusUpdate, json_body
 from channels.whatsapp import verify_signature
 from core.errors import InvalidInput
 
@@ -127,12 +126,7 @@ class MessengerAdapter:
         verify_signature(raw, headers.get("x-hub-signature-256"), secrets["app_secret"])
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
-        try:
-            payload = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidInput("the body is not JSON", code="bad_json") from exc
-        if not isinstance(payload, dict):
-            raise InvalidInput("the body is not a JSON object", code="bad_json")
+        payload = json_body(raw)
         return parse_events(payload, self.kind)
 
     async def send_text(

@@ -8,14 +8,13 @@ re-delivers an update until it gets a 200). Replies go through POST /bot<token>/
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from channels.base import Inbound, SendError, StatusUpdate
+from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import InvalidInput, Unauthorized
 
 
@@ -105,12 +104,7 @@ class TelegramAdapter:
             raise Unauthorized("missing or wrong X-Telegram-Bot-Api-Secret-Token")
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
-        try:
-            update = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidInput("the body is not JSON", code="bad_json") from exc
-        if not isinstance(update, dict):
-            raise InvalidInput("the body is not a JSON object", code="bad_json")
+        update = json_body(raw)
         return parse_update(update), []
 
     async def send_text(

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from channels.base import Inbound, SendError, StatusUpdate
+from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import InvalidInput, Unauthorized
 
 STATUSES = {"delivered": "delivered", "seen": "read", "failed": "failed"}
@@ -80,12 +79,7 @@ class ViberAdapter:
             raise Unauthorized("missing or bad X-Viber-Content-Signature")
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
-        try:
-            payload = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidInput("the body is not JSON", code="bad_json") from exc
-        if not isinstance(payload, dict):
-            raise InvalidInput("the body is not a JSON object", code="bad_json")
+        payload = json_body(raw)
         return parse_callback(payload)
 
     async def send_text(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import threading
 import time
 from collections.abc import Mapping
@@ -19,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from channels.base import Inbound, SendError, StatusUpdate
+from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import Forbidden, InvalidInput, Unauthorized
 
 # Meta's error codes by meaning: (readable reason, retry with back-off?)
@@ -322,12 +321,7 @@ class WhatsAppAdapter:
         verify_signature(raw, headers.get("x-hub-signature-256"), secrets["app_secret"])
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
-        try:
-            payload = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidInput("the body is not JSON", code="bad_json") from exc
-        if not isinstance(payload, dict):
-            raise InvalidInput("the body is not a JSON object", code="bad_json")
+        payload = json_body(raw)
         return parse(payload)
 
     async def send_text(

@@ -27,13 +27,6 @@ TWILIO_TOKEN = "twilio-auth-token-0123456"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeGraph]:
-    server = FakeGraph()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def client(app_factory: Callable[..., Any], fake: FakeGraph) -> Iterator[TestClient]:
     app = app_factory(line_api_base=fake.base, viber_api_base=fake.base, twilio_api_base=fake.base)
     with TestClient(app) as test_client:

@@ -23,13 +23,6 @@ APP_SECRET = "meta-app-secret-123"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeGraph]:
-    server = FakeGraph()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def client(app_factory: Callable[..., Any], fake: FakeGraph) -> Iterator[TestClient]:
     with TestClient(app_factory(messenger_api_base=fake.url)) as test_client:
         yield test_client

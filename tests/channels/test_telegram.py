@@ -19,13 +19,6 @@ SECRET = "telegram-secret-token-0123"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeGraph]:
-    server = FakeGraph()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def client(app_factory: Callable[..., Any], fake: FakeGraph) -> Iterator[TestClient]:
     with TestClient(app_factory(telegram_api_base=fake.base)) as test_client:
         yield test_client

@@ -20,13 +20,6 @@ OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeGraph]:
-    server = FakeGraph()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def client(app_factory: Callable[..., Any], fake: FakeGraph) -> Iterator[TestClient]:
     with TestClient(app_factory(wechat_api_base=fake.base)) as test_client:
         yield test_client
