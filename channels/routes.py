@@ -1,4 +1,4 @@
-"""Channel setup (/v1/channels) and the WhatsApp webhook. Handlers verify, store and acknowledge;
+"""Channel setup (/v1/channels) and every channel's webhook. Handlers verify, store and acknowledge;
 they never wait for the agent."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""WhatsApp Business Cloud API adapter: verify, parse, send. Nothing of its wire format leaves this file.
+"""WhatsApp Business Cloud API adapter: verify, parse, send (the HTTP client is whatsapp_client.py).
 
 Webhooks: GET handshake (hub.mode / hub.verify_token / hub.challenge); POST signed with
 X-Hub-Signature-256 = "sha256=" + HMAC-SHA256(app secret, raw body). One delivery may carry several
@@ -7,44 +7,15 @@ entries, changes, messages and statuses. Sending: POST /{phone-number-id}/messag
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import threading
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
-from channels.base import Inbound, SendError, StatusUpdate, json_body
+from channels.base import Inbound, StatusUpdate, json_body
+from channels.whatsapp_client import WhatsAppClient, meta_error
 from core.errors import Forbidden, InvalidInput, Unauthorized
-
-# Meta's error codes by meaning: (readable reason, retry with back-off?)
-ERRORS: dict[int, tuple[str, bool]] = {
-    131047: (
-        "window closed: the customer last wrote more than 24 hours ago; only an approved template may be sent",
-        False,
-    ),
-    130429: ("throughput limit of the phone number reached; retried with back-off", True),
-    131056: (
-        "too many messages to this customer in a short time (pair rate limit); retried with back-off",
-        True,
-    ),
-    131026: ("undeliverable: the number may not use WhatsApp or has not accepted the latest terms", False),
-    131049: ("not delivered by Meta to keep ecosystem engagement healthy (marketing message limit)", False),
-    131048: ("spam rate limit: too many of this number's messages were blocked or reported", False),
-    368: ("the WhatsApp Business account is temporarily restricted for policy violations", False),
-    131057: ("the WhatsApp Business account is in maintenance mode", False),
-}
-
-
-def meta_error(code: int | None, title: str) -> SendError:
-    """A Graph API error by meaning: a readable reason, and whether backing off can help."""
-    reason, retry = ERRORS.get(code or 0, (title or "the Graph API refused the message", False))
-    return SendError(f"{reason} (code {code})" if code else reason, code=code, retryable=retry)
-
 
 # --- verification -------------------------------------------------------------------------------------
 
@@ -169,133 +140,6 @@ def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
                     )
                 )
     return inbound, statuses
-
-
-# --- sending ------------------------------------------------------------------------------------------
-
-
-class RateLimiter:
-    """Never exceed the number's throughput: each send reserves the next free slot, 1/rate apart.
-
-    Slots are reserved under a thread lock (senders may run on several threads and event loops);
-    the wait itself is an asyncio sleep.
-    """
-
-    def __init__(self, per_second: int) -> None:
-        self._interval = 1.0 / per_second
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    async def wait(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-
-class WhatsAppClient:
-    def __init__(
-        self,
-        base_url: str,
-        phone_number_id: str,
-        access_token: str,
-        *,
-        per_second: int = 80,
-        timeout: float = 10.0,
-    ) -> None:
-        self._base = base_url.rstrip("/")
-        self._phone = phone_number_id
-        self._headers = {"Authorization": f"Bearer {access_token}"}
-        self._timeout = timeout
-        self._limiter = RateLimiter(per_second)
-
-    async def _post(self, payload: dict[str, Any]) -> str:
-        await self._limiter.wait()
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
-            try:
-                response = await client.post(
-                    f"{self._base}/{self._phone}/messages", json=payload, headers=self._headers
-                )
-            except httpx.HTTPError as exc:
-                raise SendError(
-                    f"the Graph API could not be reached ({type(exc).__name__})", retryable=True
-                ) from exc
-        body = (
-            response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-        )
-        if response.status_code >= 400 or "error" in body:
-            error = body.get("error", {})
-            raise meta_error(error.get("code"), error.get("message", f"HTTP {response.status_code}"))
-        return str(body["messages"][0]["id"])
-
-    def _base_payload(self, to: str, kind: str, reply_to: str | None = None) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": to,
-            "type": kind,
-        }
-        if reply_to:
-            payload["context"] = {"message_id": reply_to}
-        return payload
-
-    async def send_text(self, to: str, text: str, reply_to: str | None = None) -> str:
-        payload = self._base_payload(to, "text", reply_to)
-        payload["text"] = {"body": text[:4096], "preview_url": False}
-        return await self._post(payload)
-
-    async def send_buttons(self, to: str, text: str, buttons: list[tuple[str, str]]) -> str:
-        payload = self._base_payload(to, "interactive")
-        payload["interactive"] = {
-            "type": "button",
-            "body": {"text": text},
-            "action": {
-                "buttons": [{"type": "reply", "reply": {"id": i, "title": t[:20]}} for i, t in buttons[:3]]
-            },
-        }
-        return await self._post(payload)
-
-    async def send_list(self, to: str, text: str, button: str, rows: list[tuple[str, str]]) -> str:
-        payload = self._base_payload(to, "interactive")
-        payload["interactive"] = {
-            "type": "list",
-            "body": {"text": text},
-            "action": {
-                "button": button[:20],
-                "sections": [
-                    {"title": button[:24], "rows": [{"id": i, "title": t[:24]} for i, t in rows[:10]]}
-                ],
-            },
-        }
-        return await self._post(payload)
-
-    async def send_media(self, to: str, kind: str, link: str, caption: str | None = None) -> str:
-        payload = self._base_payload(to, kind)
-        payload[kind] = {"link": link, **({"caption": caption} if caption else {})}
-        return await self._post(payload)
-
-    async def send_template(self, to: str, name: str, language: str, body_parameters: list[str]) -> str:
-        payload = self._base_payload(to, "template")
-        template: dict[str, Any] = {"name": name, "language": {"code": language}}
-        if body_parameters:
-            template["components"] = [
-                {"type": "body", "parameters": [{"type": "text", "text": p} for p in body_parameters]}
-            ]
-        payload["template"] = template
-        return await self._post(payload)
-
-    async def download_media(self, media_id: str) -> tuple[bytes, str]:
-        """GET /{media-id} gives a short-lived URL; fetching it needs the same token."""
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
-            meta = await client.get(f"{self._base}/{media_id}", headers=self._headers)
-            if meta.status_code >= 400:
-                raise meta_error(meta.json().get("error", {}).get("code"), "media lookup failed")
-            info = meta.json()
-            media = await client.get(info["url"], headers=self._headers)
-            media.raise_for_status()
-            return media.content, str(info.get("mime_type", media.headers.get("content-type", "")))
 
 
 class WhatsAppAdapter:
