@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -24,6 +26,8 @@ from core.models import Job
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
+BACKGROUND_NICE = 10
+_thread_state = threading.local()
 
 
 class RetryLater(Exception):  # noqa: N818 (a signal, not an error)
@@ -182,11 +186,20 @@ class Worker:
         for task in self._tasks:
             await task
 
+    def _run_one_in_background(self) -> bool:
+        """Run a job at a lower CPU priority than the API (Linux lets a thread raise its own nice value):
+        webhook acknowledgements and API calls come first; background work takes what is left."""
+        if not getattr(_thread_state, "niced", False):
+            with contextlib.suppress(AttributeError, OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+            _thread_state.niced = True
+        return self._queue.run_one()
+
     async def _run(self) -> None:
         assert self._wake is not None
         while not self._stopping:
             try:
-                ran = await asyncio.to_thread(self._queue.run_one)
+                ran = await asyncio.to_thread(self._run_one_in_background)
             except Exception:  # database hiccup: log, wait, try again
                 log.exception("worker loop error")
                 ran = False
