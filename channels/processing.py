@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from agent.service import AgentService
 from channels.base import Adapter, Inbound, SendError, StatusUpdate
@@ -61,34 +61,44 @@ class ChannelProcessor:
 
     # --- receiving ----------------------------------------------------------------------------------
     def receive(self, channel: Channel, raw: bytes) -> dict[str, int]:
+        """One transaction per delivery: the raw event, each new message with its inbox message and its reply
+        job. A duplicate id is skipped; if two deliveries of one message race, the loser's transaction fails
+        on the unique key and the platform's retry finds the message already stored."""
         inbound, statuses = self.adapters[channel.kind].parse(raw)
+        stored = 0
         with self._db.session() as session:
             session.add(ChannelEvent(channel_id=channel.id, body=raw.decode("utf-8", "replace")))
-        stored = sum(self._store(channel, message) for message in inbound)
+            seen: set[str] = set()
+            for message in inbound:
+                if message.external_id in seen or self._known(session, channel, message.external_id):
+                    continue
+                seen.add(message.external_id)
+                self._store(session, channel, message)
+                stored += 1
         for status in statuses:
             self._apply_status(channel, status)
         if stored:
             self._jobs.notify()
         return {"messages": len(inbound), "stored": stored, "statuses": len(statuses)}
 
-    def _store(self, channel: Channel, message: Inbound) -> int:
-        with self._db.session() as session:
-            seen = session.scalar(
+    @staticmethod
+    def _known(session: Session, channel: Channel, external_id: str) -> bool:
+        return (
+            session.scalar(
                 select(ChannelMessage.id).where(
                     ChannelMessage.channel_id == channel.id,
                     ChannelMessage.direction == "in",
-                    ChannelMessage.external_id == message.external_id,
+                    ChannelMessage.external_id == external_id,
                 )
             )
-        if seen:
-            return 0
-        external = f"{channel.kind}:{message.sender}"
-        conversation = self._inbox.latest(channel.tenant_id, external, channel.kind) or self._inbox.open(
-            channel.tenant_id,
-            None,
-            ContactInfo(external_id=external, name=message.name, phone=message.phone),
-            channel.kind,
+            is not None
         )
+
+    def _store(self, session: Session, channel: Channel, message: Inbound) -> None:
+        contact = ContactInfo(
+            external_id=f"{channel.kind}:{message.sender}", name=message.name, phone=message.phone
+        )
+        conversation = self._inbox.conversation_for(session, channel.tenant_id, contact, channel.kind)
         meta = {
             "channel_id": channel.id,
             "external_id": message.external_id,
@@ -98,38 +108,33 @@ class ChannelProcessor:
             "to": message.reply_to or message.sender,
             **message.data,
         }
-        try:
-            with self._db.session() as session:
-                record = Message(
-                    tenant_id=channel.tenant_id,
-                    conversation_id=conversation.id,
-                    role="customer",
-                    text=message.text,
-                    meta=meta,
-                )
-                session.add(record)
-                session.flush()
-                session.add(
-                    ChannelMessage(
-                        tenant_id=channel.tenant_id,
-                        channel_id=channel.id,
-                        conversation_id=conversation.id,
-                        message_id=record.id,
-                        direction="in",
-                        external_id=message.external_id,
-                        status="received",
-                    )
-                )
-                if message.answerable:
-                    self._jobs.enqueue(
-                        JOB_KIND,
-                        {"channel_id": channel.id, "conversation_id": conversation.id},
-                        tenant_id=channel.tenant_id,
-                        session=session,
-                    )
-        except IntegrityError:
-            return 0  # stored a moment ago by a concurrent delivery of the same message
-        return 1
+        record = Message(
+            tenant_id=channel.tenant_id,
+            conversation_id=conversation.id,
+            role="customer",
+            text=message.text,
+            meta=meta,
+        )
+        session.add(record)
+        session.flush()
+        session.add(
+            ChannelMessage(
+                tenant_id=channel.tenant_id,
+                channel_id=channel.id,
+                conversation_id=conversation.id,
+                message_id=record.id,
+                direction="in",
+                external_id=message.external_id,
+                status="received",
+            )
+        )
+        if message.answerable:
+            self._jobs.enqueue(
+                JOB_KIND,
+                {"channel_id": channel.id, "conversation_id": conversation.id},
+                tenant_id=channel.tenant_id,
+                session=session,
+            )
 
     def _apply_status(self, channel: Channel, status: StatusUpdate) -> None:
         with self._db.session() as session:

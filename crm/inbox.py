@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import Session
 
 from core.db import Database, utcnow
 from core.errors import InvalidInput, NotFound
@@ -68,20 +69,40 @@ class InboxStore:
             session.flush()
             return conversation
 
+    def conversation_for(
+        self, session: Session, tenant_id: str, contact: ContactInfo, channel: str
+    ) -> Conversation:
+        """In the caller's transaction: the contact's latest conversation on the channel, or a new one."""
+        assert contact.external_id
+        found = session.scalar(self._latest_query(tenant_id, contact.external_id, channel))
+        if found is not None:
+            return found
+        person = self._contact(session, tenant_id, contact)
+        conversation = Conversation(
+            tenant_id=tenant_id, contact_id=person.id, channel=channel, status="bot", failed_answers=0
+        )
+        session.add(conversation)
+        session.flush()
+        return conversation
+
+    @staticmethod
+    def _latest_query(tenant_id: str, external_id: str, channel: str) -> Select[Conversation]:
+        return (
+            select(Conversation)
+            .join(Contact, Contact.id == Conversation.contact_id)
+            .where(
+                Contact.tenant_id == tenant_id,
+                Contact.external_id == external_id,
+                Conversation.channel == channel,
+            )
+            .order_by(Conversation.created_at.desc())
+            .limit(1)
+        )
+
     def latest(self, tenant_id: str, external_id: str, channel: str) -> Conversation | None:
         """A known contact's most recent conversation on a channel (to continue it on another device)."""
         with self._db.session() as session:
-            return session.scalar(
-                select(Conversation)
-                .join(Contact, Contact.id == Conversation.contact_id)
-                .where(
-                    Contact.tenant_id == tenant_id,
-                    Contact.external_id == external_id,
-                    Conversation.channel == channel,
-                )
-                .order_by(Conversation.created_at.desc())
-                .limit(1)
-            )
+            return session.scalar(self._latest_query(tenant_id, external_id, channel))
 
     def find_by_client_id(self, tenant_id: str, conversation_id: str, client_id: str) -> Message | None:
         """The customer message a client already sent under this id (resent after a reconnect)."""
