@@ -1,8 +1,8 @@
 """Durable, at-least-once processing of channel messages, the same for every channel adapter.
 
-Receiving (in the webhook request): each inbound message is stored with its platform id, its inbox
-message and a reply job in one transaction, so a message is either wholly stored or not at all; a
-platform id seen before (retries, replays, duplicates inside one delivery) is skipped.
+Receiving (in the webhook request): a delivery is stored in one transaction, the raw event and, for each
+new message, its platform id, its inbox message and a reply job, so it is either wholly stored or not at
+all; a platform id seen before (retries, replays, duplicates inside one delivery) is skipped.
 Replying (a background job per conversation): the conversation's unanswered customer messages are
 answered oldest first; each reply is stored before it is sent and marked after, so a crash between
 receiving and replying produces the reply once and sends it once on restart.
