@@ -106,7 +106,6 @@ class AgentNodes:
     # --- retrieval (mandatory: every answer is grounded or handed off) ------------------------------
     def retrieve(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         hits = self.deps.knowledge.search(runtime.context.tenant_id, _question(state), k=5)
-        confidence = max((h.dense for h in hits), default=0.0)
         usable = [h for h in hits if h.dense >= MIN_PASSAGE_SIMILARITY]
         texts = guardrails.clean_passages([h.text for h in usable])
         passages = [
@@ -114,7 +113,7 @@ class AgentNodes:
             for h in usable
             if h.text in texts
         ]
-        return {"passages": passages, "confidence": confidence}
+        return {"passages": passages}
 
     # --- the model, with tools ----------------------------------------------------------------------
     def respond(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:

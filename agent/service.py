@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 # Fields one turn works out; reset at the start of every turn (the messages are kept).
 TURN_RESET: dict[str, Any] = {
     "passages": [],
-    "confidence": 0.0,
     "reply": "",
     "route": "",
     "handoff": False,

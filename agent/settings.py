@@ -13,8 +13,6 @@ from core.db import Base, Database, UTCDateTime, utcnow
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-TONE_PRESETS = ("professional", "friendly", "casual")
-LANGUAGES = ("en", "zh")
 
 
 class Strict(BaseModel):

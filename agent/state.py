@@ -17,8 +17,6 @@ class State:
     """The customer's language for this turn ("en" or "zh")."""
     passages: list[dict[str, Any]] = field(default_factory=list)
     """Knowledge retrieved for this turn: {"id", "name", "text", "score"}."""
-    confidence: float = 0.0
-    """Similarity of the best passage to the question; low means the knowledge has no answer."""
     reply: str = ""
     """The text to send the customer (set by a guardrail, a custom answer or the final node)."""
     route: str = ""

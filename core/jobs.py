@@ -149,10 +149,6 @@ class JobQueue:
             count += 1
         return count
 
-    def pending(self) -> int:
-        with self._db.session() as session:
-            return len(session.scalars(select(Job.id).where(Job.status.in_(("queued", "running")))).all())
-
 
 class Worker:
     """The in-process worker of the embedded default: asyncio tasks, each running handlers in a thread."""

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from core.auth import KeyStore
 from core.db import Database
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput
 from core.models import Tenant
 
 
@@ -28,19 +28,8 @@ class TenantStore:
         _, key = self._keys.create(tenant.id, "admin", name="first admin key")
         return tenant, key
 
-    def get(self, tenant_id: str) -> Tenant:
-        with self._db.session() as session:
-            tenant = session.get(Tenant, tenant_id)
-        if tenant is None:
-            raise NotFound(f"tenant {tenant_id} not found")
-        return tenant
-
     def find_by_name(self, name: str) -> Tenant | None:
         with self._db.session() as session:
             return session.scalar(
                 select(Tenant).where(Tenant.name == name).order_by(Tenant.created_at).limit(1)
             )
-
-    def list(self) -> list[Tenant]:
-        with self._db.session() as session:
-            return list(session.scalars(select(Tenant).order_by(Tenant.created_at)))

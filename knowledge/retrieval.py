@@ -16,7 +16,6 @@ Measured on the demo set (bench/retrieval.py): dense alone reaches R@5 0.83; thi
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 from dataclasses import dataclass, field
 from typing import Literal
@@ -68,9 +67,6 @@ class Retriever:
         if mode == "sparse":
             return _rank_raw(hits[SPARSE])[:k]
         return fuse(query, hits)[:k]
-
-    async def asearch(self, tenant_id: str, query: str, k: int = 5) -> list[Candidate]:
-        return await asyncio.to_thread(self.search, tenant_id, query, k)
 
 
 def _best_per_chunk(hits: list[Hit]) -> dict[str, Hit]:
