@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from agent.settings import AgentSettings
 
 
 @dataclass(frozen=True)
@@ -15,3 +17,5 @@ class Context:
     """The customer in the conversation."""
     channel: str = "playground"
     """Where the message came from (playground, livechat, whatsapp, ...)."""
+    settings: AgentSettings = field(default_factory=AgentSettings)
+    """The tenant's agent settings, read once per turn (every node consults them)."""

@@ -59,8 +59,9 @@ class AgentNodes:
         self.deps = deps
         self._bound = deps.model.bind_tools(deps.tools)
 
-    def _settings(self, runtime: Runtime[Context]) -> AgentSettings:
-        return self.deps.settings.get(runtime.context.tenant_id)
+    @staticmethod
+    def _settings(runtime: Runtime[Context]) -> AgentSettings:
+        return runtime.context.settings
 
     # --- input guardrails ---------------------------------------------------------------------------
     def guard_input(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:

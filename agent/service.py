@@ -83,6 +83,7 @@ class AgentService:
             conversation_id=conversation.id,
             contact_id=conversation.contact_id,
             channel=channel,
+            settings=self.deps.settings.get(tenant_id),
         )
         config: RunnableConfig = {"configurable": {"thread_id": conversation.id}, "recursion_limit": 12}
         try:
