@@ -36,6 +36,7 @@ class TurnResult:
     conversation_id: str
     message_id: str
     reply: str
+    customer_message_id: str = ""
     sources: list[dict[str, str]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     handoff: bool = False
@@ -65,8 +66,10 @@ class AgentService:
     ) -> TurnResult:
         """Store the customer's message and answer it."""
         conversation = self.inbox.open(tenant_id, conversation_id, contact, channel)
-        self.inbox.add_message(tenant_id, conversation.id, "customer", message, customer_meta)
-        return self.answer(tenant_id, conversation.id, message, channel)
+        customer = self.inbox.add_message(tenant_id, conversation.id, "customer", message, customer_meta)
+        result = self.answer(tenant_id, conversation.id, message, channel)
+        result.customer_message_id = customer.id
+        return result
 
     def answer(
         self,

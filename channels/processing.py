@@ -100,13 +100,13 @@ class ChannelProcessor:
         )
         conversation = self._inbox.conversation_for(session, channel.tenant_id, contact, channel.kind)
         meta = {
+            **message.data,  # first, so an adapter's data never overwrites the processor's own keys
             "channel_id": channel.id,
             "external_id": message.external_id,
             "kind": message.kind,
             "sent_at": message.sent_at.isoformat(),
             "answerable": message.answerable,
             "to": message.reply_to or message.sender,
-            **message.data,
         }
         record = Message(
             tenant_id=channel.tenant_id,
@@ -198,9 +198,7 @@ class ChannelProcessor:
                     channel.kind,
                     reply_meta={"in_reply_to": message.id, "delivery": "pending"},
                 )
-                reply = next(
-                    m for m in self._inbox.messages(tenant, conversation) if m.id == result.message_id
-                )
+                reply = self._inbox.message(tenant, result.message_id)
             if reply.meta.get("delivery") == "pending":
                 self._deliver(channel, conversation, message, reply, messages)
             self._inbox.update_meta(tenant, message.id, answered=True)

@@ -61,22 +61,11 @@ class InboxStore:
             if conversation_id:
                 found = self._owned(session, tenant_id, conversation_id)
                 return found
-            person = self._contact(session, tenant_id, contact)
-            conversation = Conversation(
-                tenant_id=tenant_id, contact_id=person.id, channel=channel, status="bot", failed_answers=0
-            )
-            session.add(conversation)
-            session.flush()
-            return conversation
+            return self._new_conversation(session, tenant_id, contact, channel)
 
-    def conversation_for(
-        self, session: Session, tenant_id: str, contact: ContactInfo, channel: str
+    def _new_conversation(
+        self, session: Session, tenant_id: str, contact: ContactInfo | None, channel: str
     ) -> Conversation:
-        """In the caller's transaction: the contact's latest conversation on the channel, or a new one."""
-        assert contact.external_id
-        found = session.scalar(self._latest_query(tenant_id, contact.external_id, channel))
-        if found is not None:
-            return found
         person = self._contact(session, tenant_id, contact)
         conversation = Conversation(
             tenant_id=tenant_id, contact_id=person.id, channel=channel, status="bot", failed_answers=0
@@ -84,6 +73,14 @@ class InboxStore:
         session.add(conversation)
         session.flush()
         return conversation
+
+    def conversation_for(
+        self, session: Session, tenant_id: str, contact: ContactInfo, channel: str
+    ) -> Conversation:
+        """In the caller's transaction: the contact's latest conversation on the channel, or a new one."""
+        assert contact.external_id
+        found = session.scalar(self._latest_query(tenant_id, contact.external_id, channel))
+        return found or self._new_conversation(session, tenant_id, contact, channel)
 
     @staticmethod
     def _latest_query(tenant_id: str, external_id: str, channel: str) -> Select[Conversation]:
@@ -138,13 +135,22 @@ class InboxStore:
             conversation.updated_at = utcnow()
         return message
 
+    @staticmethod
+    def _message(session: Session, tenant_id: str, message_id: str) -> Message:
+        found = session.scalar(
+            select(Message).where(Message.id == message_id, Message.tenant_id == tenant_id)
+        )
+        if found is None:
+            raise NotFound(f"message {message_id} not found")
+        return found
+
+    def message(self, tenant_id: str, message_id: str) -> Message:
+        with self._db.session() as session:
+            return self._message(session, tenant_id, message_id)
+
     def update_meta(self, tenant_id: str, message_id: str, **fields: Any) -> None:
         with self._db.session() as session:
-            message = session.scalar(
-                select(Message).where(Message.id == message_id, Message.tenant_id == tenant_id)
-            )
-            if message is None:
-                raise NotFound(f"message {message_id} not found")
+            message = self._message(session, tenant_id, message_id)
             message.meta = {**message.meta, **fields}
 
     def messages(self, tenant_id: str, conversation_id: str) -> list[Message]:
@@ -201,11 +207,7 @@ class InboxStore:
         self, tenant_id: str, message_id: str, rating: str, comment: str | None, correction: str | None
     ) -> MessageFeedback:
         with self._db.session() as session:
-            message = session.scalar(
-                select(Message).where(Message.id == message_id, Message.tenant_id == tenant_id)
-            )
-            if message is None:
-                raise NotFound(f"message {message_id} not found")
+            message = self._message(session, tenant_id, message_id)
             if message.role != "agent":
                 raise InvalidInput("only the agent's messages can be rated")
             feedback = session.get(MessageFeedback, message_id)

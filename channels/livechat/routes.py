@@ -162,12 +162,8 @@ class Connection:
                 "livechat",
                 {"client_id": client_id} if client_id else None,
             )
-            messages = await run_in_threadpool(inbox.messages, tenant, conversation)
-            customer = next((m for m in reversed(messages) if m.role == "customer"), None)
-            reply = next(m for m in messages if m.id == result.message_id)
-            await self.ws.send_json(
-                {"type": "ack", "client_id": client_id, "id": customer.id if customer else ""}
-            )
+            reply = await run_in_threadpool(inbox.message, tenant, result.message_id)
+            await self.ws.send_json({"type": "ack", "client_id": client_id, "id": result.customer_message_id})
             await self.ws.send_json(_frame(reply))
             await self.ws.send_json({"type": "typing", "on": False})
 
