@@ -15,8 +15,6 @@ import asyncio
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +27,7 @@ import numpy as np  # noqa: E402
 import websockets  # noqa: E402
 
 from app import build_agent  # noqa: E402
-from bench.common import environment, load_demo, percentile  # noqa: E402
+from bench.common import environment, load_demo, percentile, served  # noqa: E402
 from bench.query import synthetic_points  # noqa: E402
 
 QUESTIONS = [
@@ -70,12 +68,6 @@ def turn_latency(rounds: int = 120) -> None:
         print(f"  {name:22s} p50 {percentile(values, 0.5):7.1f} ms   p95 {percentile(values, 0.95):7.1f} ms")
     overhead = percentile(turns, 0.5) - percentile(retrievals, 0.5)
     print(f"  graph overhead beyond retrieval (p50): {overhead:.1f} ms (target <= 20 ms)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def visitor(url: str, seconds: float, number: int) -> tuple[int, int, str]:
@@ -131,31 +123,13 @@ async def soak(base: str, widget_key: str, seconds: float, visitors: int = 50) -
 
 def live_chat_soak(seconds: float) -> None:
     with tempfile.TemporaryDirectory(prefix="parley-turn-") as tmp:
-        port = free_port()
         env = {**os.environ, "PARLEY_DATA_DIR": tmp, "PARLEY_DEMO": "true"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
+        with served(["app:app"], env, ROOT) as base:
             key = (Path(tmp) / "demo_tenant_key").read_text().strip()
             widget_key = httpx.get(
                 f"{base}/v1/livechat/widget", headers={"Authorization": f"Bearer {key}"}
             ).json()["widget_key"]
             asyncio.run(soak(base, widget_key, seconds))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from bench.common import percentile  # noqa: E402
+from bench.common import percentile, served  # noqa: E402
 from tests.channels.fake_graph import FakeGraph  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,12 +40,6 @@ async def hook(request: Request) -> dict:
     await request.body()
     return {"status": "ok"}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def signed(n: int) -> tuple[bytes, str]:
@@ -133,25 +125,6 @@ def report(name: str, steps: list[tuple[int, float, float, int]]) -> int:
     return sustained
 
 
-def serve(args: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *args, "--port", str(port), "--log-level", "warning"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            httpx.get(f"{base}/docs", timeout=1)
-            return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start")
-
-
 def main(seconds: float) -> None:
     step = seconds / len(RATES)
     graph = FakeGraph()
@@ -163,8 +136,7 @@ def main(seconds: float) -> None:
             "PARLEY_WHATSAPP_API_BASE": graph.url,
             "PARLEY_WHATSAPP_MESSAGES_PER_SECOND": "1000",
         }
-        proc, base = serve(["app:app"], env, ROOT)
-        try:
+        with served(["app:app"], env, ROOT) as base:
             key = ""
             for _ in range(100):
                 if (Path(tmp) / "demo_tenant_key").exists():
@@ -190,17 +162,10 @@ def main(seconds: float) -> None:
             while len(graph.sent) < acknowledged and time.monotonic() < deadline:
                 time.sleep(1)
             time.sleep(3)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
     with tempfile.TemporaryDirectory(prefix="parley-bare-") as tmp:
         (Path(tmp) / "bare.py").write_text(BARE)
-        proc, base = serve(["bare:app"], dict(os.environ), Path(tmp))
-        try:
+        with served(["bare:app"], dict(os.environ), Path(tmp)) as base:
             bare = asyncio.run(load(f"{base}/webhook", step))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
     graph.stop()
     ours = report(
         "Parley WhatsApp webhook (verify, store, acknowledge; agent answering in the background)", parley

@@ -31,11 +31,8 @@ class ScriptedChatModel(FakeMessagesListChatModel):
         return super()._generate(messages, stop, run_manager, **kwargs)
 
 
-class BrokenChatModel(FakeMessagesListChatModel):
+class BrokenChatModel(ScriptedChatModel):
     """An endpoint that is down."""
-
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
-        return self
 
     def _generate(
         self,

@@ -51,10 +51,9 @@ def test_replies_that_leak_are_withheld(app_factory: Callable[..., Any]) -> None
 
 
 def test_the_system_prompt_canary_is_caught(app_factory: Callable[..., Any]) -> None:
-    model = ScriptedChatModel(responses=[AIMessage(content="placeholder")])
-    model.seen = []
-
     class Echo(ScriptedChatModel):
+        """Quotes the first line of its system prompt back (the line carrying the canary)."""
+
         def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Any:
             first_line = str(messages[0].content).splitlines()[0]
             self.responses = [AIMessage(content=f"Fine. {first_line}")]
