@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from channels.livechat.models import Visitor, Widget
+from core.auth import hash_key
 from core.db import Database
 from core.errors import Forbidden, Unauthorized
 from crm.inbox import ContactInfo, InboxStore
@@ -28,10 +29,6 @@ class Session:
     conversation_id: str
     contact_id: str
     token: str | None  # set when a new token was issued
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def identity_hash(secret: str, identifier: str) -> str:
@@ -96,7 +93,7 @@ class LivechatStore:
             raise Forbidden("this widget requires a verified identity (identifier and identifier_hash)")
         with self._db.session() as session:
             if token:
-                visitor = session.get(Visitor, _hash(token))
+                visitor = session.get(Visitor, hash_key(token))
                 if visitor is not None and visitor.tenant_id == widget.tenant_id:
                     return Session(widget.tenant_id, visitor.conversation_id, visitor.contact_id, None)
         new_token = "vt_" + secrets.token_urlsafe(24)
@@ -107,7 +104,7 @@ class LivechatStore:
         with self._db.session() as session:
             session.add(
                 Visitor(
-                    token_hash=_hash(new_token),
+                    token_hash=hash_key(new_token),
                     tenant_id=widget.tenant_id,
                     contact_id=conversation.contact_id,
                     conversation_id=conversation.id,
