@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, new_id, utcnow
@@ -27,11 +27,13 @@ class ChannelEvent(Base):
     """A webhook delivery exactly as received (after its signature was verified)."""
 
     __tablename__ = "channel_events"
+    __table_args__ = (Index("ix_channel_events_pending", "channel_id", "processed_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # once ingested
 
 
 class ChannelMessage(Base):
@@ -47,6 +49,9 @@ class ChannelMessage(Base):
     channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     message_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the inbox message
+    event_id: Mapped[str | None] = mapped_column(
+        String(32), nullable=True, index=True
+    )  # inbound: its delivery
     direction: Mapped[str] = mapped_column(String(10))  # in | out
     external_id: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))  # received | pending | sent | delivered | read | failed

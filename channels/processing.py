@@ -1,8 +1,9 @@
 """Durable, at-least-once processing of channel messages, the same for every channel adapter.
 
-Receiving (in the webhook request): a delivery is stored in one transaction, the raw event and, for each
-new message, its platform id, its inbox message and a reply job, so it is either wholly stored or not at
-all; a platform id seen before (retries, replays, duplicates inside one delivery) is skipped.
+Receiving happens in the webhook request (channels/intake.py): the raw delivery and the message ids it
+claims are stored, with a keyed ingest job, before the platform gets its acknowledgement.
+Ingesting (a background job, one run per channel at a time): deliveries in arrival order become inbox
+messages in their conversations, each answerable one with a reply job; statuses update sent messages.
 Replying (a background job per conversation): the conversation's unanswered customer messages are
 answered oldest first; each reply is stored before it is sent and marked after, so a crash between
 receiving and replying produces the reply once and sends it once on restart.
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from agent.service import AgentService
 from channels.base import Adapter, Inbound, SendError, StatusUpdate
+from channels.intake import INGEST_KIND
 from channels.models import Channel, ChannelEvent, ChannelMessage
 from channels.store import ChannelStore
 from channels.window import POLICIES, may_send_free_form
@@ -30,6 +32,7 @@ from crm.models import Message
 
 log = logging.getLogger(__name__)
 JOB_KIND = "channels.reply"
+INGEST_BATCH = 100
 LEASE_SECONDS = 300.0  # longer than any turn; a dead worker's lease expires and another takes over
 STATUS_RANK = {"pending": 0, "sent": 1, "failed": 1, "delivered": 2, "read": 3}
 
@@ -57,44 +60,57 @@ class ChannelProcessor:
         self._agent = agent
         self._jobs = jobs
         self.adapters = adapters
+        jobs.register(INGEST_KIND, self.run_ingest)
         jobs.register(JOB_KIND, self.run_reply)
 
-    # --- receiving ----------------------------------------------------------------------------------
-    def receive(self, channel: Channel, raw: bytes) -> dict[str, int]:
-        """One transaction per delivery: the raw event, each new message with its inbox message and its reply
-        job. A duplicate id is skipped; if two deliveries of one message race, the loser's transaction fails
-        on the unique key and the platform's retry finds the message already stored."""
-        inbound, statuses = self.adapters[channel.kind].parse(raw)
-        stored = 0
+    # --- ingesting (a background job per channel, one run at a time, deliveries in arrival order) --------
+    def run_ingest(self, payload: dict[str, Any]) -> None:
+        """Ingest up to INGEST_BATCH waiting deliveries; if more wait, queue the next run (jobs stay short,
+        so a restart or a shutdown never waits for a whole backlog)."""
+        channel = self._channels.get(payload["channel_id"])
         with self._db.session() as session:
-            session.add(ChannelEvent(channel_id=channel.id, body=raw.decode("utf-8", "replace")))
-            seen: set[str] = set()
+            pending = session.scalars(
+                select(ChannelEvent.id)
+                .where(ChannelEvent.channel_id == channel.id, ChannelEvent.processed_at.is_(None))
+                .order_by(ChannelEvent.received_at, ChannelEvent.id)
+                .limit(INGEST_BATCH)
+            ).all()
+        for event_id in pending:
+            self._ingest(channel, event_id)
+        if len(pending) == INGEST_BATCH:
+            self._jobs.enqueue_once(
+                INGEST_KIND, payload, key=f"{INGEST_KIND}:{channel.id}", tenant_id=channel.tenant_id
+            )
+
+    def _ingest(self, channel: Channel, event_id: str) -> None:
+        """One delivery in one transaction: its claimed messages into the inbox (each with a reply job) and
+        its statuses; marked processed in the same transaction, so a crash repeats it whole or not at all."""
+        stored = False
+        with self._db.session() as session:
+            event = session.get(ChannelEvent, event_id)
+            if event is None or event.processed_at is not None:
+                return
+            inbound, statuses = self.adapters[channel.kind].parse(event.body.encode())
+            claimed = {
+                row.external_id: row
+                for row in session.scalars(
+                    select(ChannelMessage).where(
+                        ChannelMessage.event_id == event_id, ChannelMessage.message_id.is_(None)
+                    )
+                )
+            }
             for message in inbound:
-                if message.external_id in seen or self._known(session, channel, message.external_id):
-                    continue
-                seen.add(message.external_id)
-                self._store(session, channel, message)
-                stored += 1
-        for status in statuses:
-            self._apply_status(channel, status)
+                row = claimed.pop(message.external_id, None)
+                if row is not None:  # otherwise an earlier delivery brought it
+                    self._store(session, channel, message, row)
+                    stored = True
+            for status in statuses:
+                self._apply_status(session, channel, status)
+            event.processed_at = utcnow()
         if stored:
             self._jobs.notify()
-        return {"messages": len(inbound), "stored": stored, "statuses": len(statuses)}
 
-    @staticmethod
-    def _known(session: Session, channel: Channel, external_id: str) -> bool:
-        return (
-            session.scalar(
-                select(ChannelMessage.id).where(
-                    ChannelMessage.channel_id == channel.id,
-                    ChannelMessage.direction == "in",
-                    ChannelMessage.external_id == external_id,
-                )
-            )
-            is not None
-        )
-
-    def _store(self, session: Session, channel: Channel, message: Inbound) -> None:
+    def _store(self, session: Session, channel: Channel, message: Inbound, row: ChannelMessage) -> None:
         contact = ContactInfo(
             external_id=f"{channel.kind}:{message.sender}", name=message.name, phone=message.phone
         )
@@ -117,17 +133,7 @@ class ChannelProcessor:
         )
         session.add(record)
         session.flush()
-        session.add(
-            ChannelMessage(
-                tenant_id=channel.tenant_id,
-                channel_id=channel.id,
-                conversation_id=conversation.id,
-                message_id=record.id,
-                direction="in",
-                external_id=message.external_id,
-                status="received",
-            )
-        )
+        row.conversation_id, row.message_id = conversation.id, record.id
         if message.answerable:
             self._jobs.enqueue(
                 JOB_KIND,
@@ -136,33 +142,34 @@ class ChannelProcessor:
                 session=session,
             )
 
-    def _apply_status(self, channel: Channel, status: StatusUpdate) -> None:
-        with self._db.session() as session:
-            record = session.scalar(
-                select(ChannelMessage).where(
-                    ChannelMessage.channel_id == channel.id,
-                    ChannelMessage.direction == "out",
-                    ChannelMessage.external_id == status.external_id,
+    @staticmethod
+    def _apply_status(session: Session, channel: Channel, status: StatusUpdate) -> None:
+        record = session.scalar(
+            select(ChannelMessage).where(
+                ChannelMessage.channel_id == channel.id,
+                ChannelMessage.direction == "out",
+                ChannelMessage.external_id == status.external_id,
+            )
+        )
+        if record is None:  # the status beat our own record of the send: keep it for when that lands
+            session.add(
+                ChannelMessage(
+                    tenant_id=channel.tenant_id,
+                    channel_id=channel.id,
+                    direction="out",
+                    external_id=status.external_id,
+                    status=status.status,
+                    error_code=status.error_code,
+                    error=status.error,
                 )
             )
-            if record is None:  # the status beat our own record of the send: keep it for when that lands
-                session.add(
-                    ChannelMessage(
-                        tenant_id=channel.tenant_id,
-                        channel_id=channel.id,
-                        direction="out",
-                        external_id=status.external_id,
-                        status=status.status,
-                        error_code=status.error_code,
-                        error=status.error,
-                    )
-                )
-                return
-            if forward(record.status, status.status):
-                record.status = status.status
-                record.updated_at = utcnow()
-                if status.status == "failed":
-                    record.error_code, record.error = status.error_code, status.error
+            session.flush()
+            return
+        if forward(record.status, status.status):
+            record.status = status.status
+            record.updated_at = utcnow()
+            if status.status == "failed":
+                record.error_code, record.error = status.error_code, status.error
 
     # --- replying -----------------------------------------------------------------------------------
     def run_reply(self, payload: dict[str, Any]) -> None:

@@ -42,6 +42,13 @@ class ChannelStore:
             raise NotFound(f"channel {channel_id} not found")
         return channel
 
+    def cached(self, channel_id: str) -> tuple[Channel, dict[str, Any]] | None:
+        """A channel and its opened secrets if this process has seen them (no database, no decryption)."""
+        channel = self._channels.get(channel_id)
+        if channel is None or channel_id not in self._secrets:
+            return None
+        return channel, self._secrets[channel_id]
+
     def secrets(self, channel: Channel) -> dict[str, Any]:
         if channel.id not in self._secrets:
             self._secrets[channel.id] = self._box.open(channel.secrets)

@@ -11,9 +11,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, Insert, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from core import sqlite_writes
+from core.priority import step_aside
 
 
 def new_id() -> str:
@@ -45,6 +49,15 @@ class Base(DeclarativeBase):
     pass
 
 
+def insert_ignoring_duplicates(bind: Session | Connection, model: type[Base]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id on either engine: a row whose unique key exists is
+    skipped, and the result has a row only when the insert happened (rowcount is not reliable for this on
+    every driver), with no read before the write and no failed transaction."""
+    dialect = (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(model).on_conflict_do_nothing().returning(model.__table__.c.id)
+
+
 def make_engine(url: str, *, schema: str | None = None) -> Engine:
     """Create an engine; `schema` pins PostgreSQL's search_path (tests isolate themselves that way)."""
     if url.startswith("sqlite"):
@@ -63,11 +76,18 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        return engine
-    connect_args: dict[str, Any] = {}
-    if schema:
-        connect_args["options"] = f"-csearch_path={schema}"
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
+        sqlite_writes.install(engine)
+
+    else:
+        connect_args: dict[str, Any] = {}
+        if schema:
+            connect_args["options"] = f"-csearch_path={schema}"
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args
+        )
+    # A session starting is a point where background work holds no lock: let requests in flight go first.
+    event.listen(engine, "checkout", lambda *_: step_aside())
+    return engine
 
 
 class Database:

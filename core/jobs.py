@@ -4,6 +4,10 @@ The embedded default runs one in-process worker (an asyncio task that runs handl
 Claiming is an optimistic conditional UPDATE, so several worker processes against PostgreSQL never
 run the same job twice at once; a job whose worker died is picked up again when its lease expires,
 which is also how work resumes after a restart.
+
+A job may carry a key: at most one job per key waits in the queue (enqueueing another is a no-op) and
+jobs with one key never run at the same time. A handler that drains "everything pending for X" under
+the key X therefore runs once per burst, in order, however many times it was asked for.
 """
 
 from __future__ import annotations
@@ -14,14 +18,17 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
 
-from core.db import Database, utcnow
+from core.db import Database, insert_ignoring_duplicates, new_id, utcnow
 from core.models import Job
+from core.priority import mark_background, step_aside
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,28 @@ class JobQueue:
             listener()
         return job.id
 
+    def enqueue_once(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        key: str,
+        tenant_id: str | None = None,
+        session: Session | Connection | None = None,
+    ) -> bool:
+        """Queue a keyed job unless one with `key` is already waiting (then False: that one will do it).
+        With `session`, in the caller's transaction; call notify() after it commits."""
+        values = {"id": new_id(), "kind": kind, "key": key, "payload": payload, "tenant_id": tenant_id}
+        if session is not None:
+            return (
+                session.execute(insert_ignoring_duplicates(session, Job).values(**values)).first() is not None
+            )
+        with self._db.session() as own:
+            queued = own.execute(insert_ignoring_duplicates(own, Job).values(**values)).first() is not None
+        if queued:
+            self.notify()
+        return queued
+
     def notify(self) -> None:
         """Wake the workers after jobs were queued inside a caller's transaction (and it committed)."""
         for listener in self._listeners:
@@ -86,6 +115,14 @@ class JobQueue:
             (Job.status == "queued") & or_(Job.locked_until.is_(None), Job.locked_until <= now),
             (Job.status == "running") & (Job.locked_until < now),  # lease expired: its worker died
         )
+        sibling = aliased(Job)
+        key_busy = exists().where(
+            sibling.key == Job.key,
+            sibling.id != Job.id,
+            sibling.status == "running",
+            sibling.locked_until >= now,
+        )
+        claimable = claimable & or_(Job.key.is_(None), ~key_busy)
         with self._db.session() as session:
             candidates = session.scalars(
                 select(Job.id).where(claimable).order_by(Job.created_at).limit(5)
@@ -113,34 +150,39 @@ class JobQueue:
                 raise RuntimeError(f"no handler registered for job kind {job.kind!r}")
             handler(job.payload)
         except RetryLater as later:
-            with self._db.session() as session:
-                session.execute(
-                    update(Job)
-                    .where(Job.id == job.id)
-                    .values(
-                        status="queued",
-                        attempts=Job.attempts - 1,
-                        locked_until=utcnow() + timedelta(seconds=later.seconds),
-                    )
-                )
+            self._settle(
+                job,
+                status="queued",
+                attempts=Job.attempts - 1,
+                locked_until=utcnow() + timedelta(seconds=later.seconds),
+            )
             return True
         except Exception as exc:  # a handler's unexpected failure: retry with backoff, then give up
             log.exception("job %s (%s) failed", job.id, job.kind)
             final = job.attempts >= MAX_ATTEMPTS
+            self._settle(
+                job,
+                status="failed" if final else "queued",
+                error=f"{type(exc).__name__}: {exc}",
+                locked_until=None if final else utcnow() + timedelta(seconds=2**job.attempts),
+            )
+            return True
+        self._settle(job, status="done", locked_until=None)
+        return True
+
+    def _settle(self, job: Job, **values: Any) -> None:
+        try:
+            with self._db.session() as session:
+                session.execute(update(Job).where(Job.id == job.id).values(**values))
+        except IntegrityError:
+            # A keyed job going back to the queue while a newer job with its key waits there: the newer one
+            # does the same work, so this one is finished.
             with self._db.session() as session:
                 session.execute(
                     update(Job)
                     .where(Job.id == job.id)
-                    .values(
-                        status="failed" if final else "queued",
-                        error=f"{type(exc).__name__}: {exc}",
-                        locked_until=None if final else utcnow() + timedelta(seconds=2**job.attempts),
-                    )
+                    .values(status="done", locked_until=None, error="superseded by a queued job with its key")
                 )
-            return True
-        with self._db.session() as session:
-            session.execute(update(Job).where(Job.id == job.id).values(status="done", locked_until=None))
-        return True
 
     def drain(self) -> int:
         """Run every ready job synchronously (CLI, benchmarks, tests of the queue itself)."""
@@ -160,11 +202,14 @@ class Worker:
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._threads: ThreadPoolExecutor | None = None
         self._stopping = False
         queue.on_enqueue(self.wake)
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        # Threads of its own: they are niced and marked background, which must not leak to other work.
+        self._threads = ThreadPoolExecutor(self._concurrency, thread_name_prefix="parley-worker")
         self._wake = asyncio.Event()
         # Several tasks, each running one job at a time in a thread: different conversations proceed in parallel.
         self._tasks = [
@@ -181,21 +226,27 @@ class Worker:
         self.wake()
         for task in self._tasks:
             await task
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
 
     def _run_one_in_background(self) -> bool:
-        """Run a job at a lower CPU priority than the API (Linux lets a thread raise its own nice value):
-        webhook acknowledgements and API calls come first; background work takes what is left."""
+        """Run a job behind the API: at a lower CPU priority (Linux lets a thread raise its own nice value)
+        and stepping aside for requests in flight (core/priority.py): webhook acknowledgements and API
+        calls come first; background work takes what is left."""
         if not getattr(_thread_state, "niced", False):
             with contextlib.suppress(AttributeError, OSError):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+            mark_background()
             _thread_state.niced = True
+        step_aside()
         return self._queue.run_one()
 
     async def _run(self) -> None:
         assert self._wake is not None
         while not self._stopping:
             try:
-                ran = await asyncio.to_thread(self._run_one_in_background)
+                assert self._loop is not None and self._threads is not None
+                ran = await self._loop.run_in_executor(self._threads, self._run_one_in_background)
             except Exception:  # database hiccup: log, wait, try again
                 log.exception("worker loop error")
                 ran = False

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 
 from app import create_app
+from channels.models import ChannelEvent
 from config import Settings
 from core.services import CoreServices
 from knowledge.embeddings import LocalE5Embedder
@@ -127,6 +128,20 @@ def wait_for(client: TestClient, key: str, source_id: str, timeout: float = 60.0
             return dict(body)
         time.sleep(0.05)
     raise AssertionError(f"source {source_id} still {body['status']} after {timeout}s")
+
+
+def ingested(client: TestClient, timeout: float = 30.0) -> None:
+    """Wait until every webhook delivery so far was ingested (its messages and statuses applied)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with state(client).core.db.session() as session:
+            pending = session.scalar(
+                select(func.count()).select_from(ChannelEvent).where(ChannelEvent.processed_at.is_(None))
+            )
+        if not pending:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{pending} webhook deliveries still not ingested after {timeout}s")
 
 
 def search(client: TestClient, key: str, query: str, k: int = 5) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 MAX_TEXT = 4000
 
 
-def get_livechat(request: Request) -> LivechatStore:
+async def get_livechat(request: Request) -> LivechatStore:
     store: LivechatStore = request.app.state.livechat
     return store
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from channels.models import ChannelMessage
 from channels.twilio_sms import signature as twilio_signature
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, new_tenant, state, upload, wait_for
+from tests.conftest import auth, ingested, new_tenant, state, upload, wait_for
 
 LINE_SECRET = "line-channel-secret-0123"
 VIBER_TOKEN = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9"
@@ -162,6 +162,7 @@ def test_viber_message_and_statuses(client: TestClient, fake: FakeGraph) -> None
             channel,
             {"event": event, "timestamp": 1, "message_token": int(token), "user_id": "01234567890A="},
         )
+    ingested(client)
     assert outgoing(client)[0].status == "read"
 
 
@@ -230,6 +231,7 @@ def test_twilio_sms(client: TestClient, fake: FakeGraph) -> None:
         "AccountSid": TWILIO_SID,
     }
     assert post_sms(client, channel, status).status_code == 200
+    ingested(client)
     failed = outgoing(client)[0]
     assert failed.status == "failed" and "unreachable" in (failed.error or "")
 

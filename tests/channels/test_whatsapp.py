@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from channels.models import Channel, ChannelMessage
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, new_tenant, state, upload, wait_for
+from tests.conftest import auth, ingested, new_tenant, state, upload, wait_for
 
 APP_SECRET = "app-secret-123456"
 VERIFY = "verify-token-123"
@@ -197,6 +197,7 @@ def test_a_message_is_answered_through_the_graph_api(client: TestClient, graph: 
                 ]
             ),
         )
+    ingested(client)
     assert records(client, "out")[0].status == "read"
 
 
@@ -227,6 +228,7 @@ def test_no_free_form_send_outside_the_window(wa_app: Callable[..., Any], graph:
         plain = setup_channel(client, key)
         old = int(time.time()) - 25 * 3600
         post(client, plain["id"], delivery([text_message("wamid.old", "How much is the milk tea?", at=old)]))
+        ingested(client)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             replies = [

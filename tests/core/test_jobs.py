@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from core.db import Database, make_engine, utcnow
-from core.jobs import MAX_ATTEMPTS, JobQueue
+from core.jobs import MAX_ATTEMPTS, JobQueue, RetryLater
 from core.migrate import upgrade_to_head
 from core.models import Job
 
@@ -90,7 +90,6 @@ def test_unknown_job_kind_fails_clearly(db: Database) -> None:
 
 
 def test_retry_later_does_not_use_up_attempts(db: Database) -> None:
-    from core.jobs import RetryLater
 
     queue = JobQueue(db)
     calls: list[int] = []
@@ -105,3 +104,42 @@ def test_retry_later_does_not_use_up_attempts(db: Database) -> None:
     while queue.run_one():
         pass
     assert status(db, job_id).status == "done" and len(calls) == MAX_ATTEMPTS + 2
+
+
+def test_keyed_jobs_queue_once_and_never_run_at_the_same_time(db: Database) -> None:
+    queue, other_worker = JobQueue(db), JobQueue(db)
+    runs: list[int] = []
+
+    def drain_channel(payload: dict[str, Any]) -> None:
+        runs.append(payload["n"])
+        if payload["n"] == 0:  # while this run holds the key, new work queues once and waits for it
+            assert queue.enqueue_once("drain", {"n": 1}, key="channel-1")
+            assert not queue.enqueue_once("drain", {"n": 2}, key="channel-1")
+            assert not other_worker.run_one()  # another worker finds nothing it may run
+
+    queue.register("drain", drain_channel)
+    other_worker.register("drain", drain_channel)
+    assert queue.enqueue_once("drain", {"n": 0}, key="channel-1")
+    assert not queue.enqueue_once("drain", {"n": 9}, key="channel-1")  # one is already waiting
+    assert queue.drain() == 2
+    assert runs == [0, 1]
+    assert queue.enqueue_once("drain", {"n": 5}, key="channel-2")  # other keys are independent
+    assert queue.enqueue_once("drain", {"n": 6}, key="channel-3")
+    assert queue.drain() == 2 and runs == [0, 1, 5, 6]
+
+
+def test_a_keyed_job_sent_back_to_the_queue_gives_way_to_a_newer_one(db: Database) -> None:
+    queue = JobQueue(db)
+    ids: list[str] = []
+
+    def busy(payload: dict[str, Any]) -> None:
+        if payload["n"] == 0:
+            queue.enqueue_once("busy", {"n": 1}, key="k")
+            raise RetryLater(0.0)
+
+    queue.register("busy", busy)
+    queue.enqueue_once("busy", {"n": 0}, key="k")
+    assert queue.drain() == 2
+    with db.session() as session:
+        ids = list(session.scalars(select(Job.error).order_by(Job.created_at)))
+    assert ids == ["superseded by a queued job with its key", None]
