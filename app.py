@@ -21,6 +21,7 @@ from agent.routes import router as agent_router
 from agent.service import AgentService
 from agent.settings import AgentSettingsStore
 from channels.base import Adapter
+from channels.intake import DeliveryIntake
 from channels.line import LineAdapter
 from channels.livechat.routes import router as livechat_router
 from channels.livechat.store import LivechatStore
@@ -39,6 +40,7 @@ from core.crypto import SecretBox
 from core.db import Database, make_engine
 from core.jobs import JobQueue, Worker
 from core.migrate import upgrade_to_head
+from core.priority import ForegroundMiddleware
 from core.routes import install_error_handlers
 from core.routes import router as core_router
 from core.services import CoreServices
@@ -128,6 +130,7 @@ def create_app(
         app.state.channel_processor = ChannelProcessor(
             core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters
         )
+        app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
         app.state.admin_key = admin_key
         worker = Worker(core.jobs, concurrency=settings.worker_concurrency) if settings.worker else None
         if worker is not None:
@@ -161,6 +164,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(ForegroundMiddleware)  # the worker steps aside while requests are served
     app.include_router(core_router)
     app.include_router(knowledge_router)
     app.include_router(agent_router)

@@ -15,7 +15,7 @@ from crm.inbox import ContactInfo
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
 
 
-def get_agent(request: Request) -> AgentService:
+async def get_agent(request: Request) -> AgentService:
     agent: AgentService = request.app.state.agent
     return agent
 

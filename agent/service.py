@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -15,9 +16,18 @@ from agent.context import Context
 from agent.graph import build_graph
 from agent.models.local import customer_language
 from agent.nodes import SAFE_REPLY, AgentDeps
+from core.priority import step_aside
 from crm.inbox import ContactInfo, InboxStore
 
 log = logging.getLogger(__name__)
+
+
+class StepAside(BaseCallbackHandler):
+    """Between graph steps, a turn run by the background worker lets HTTP requests in flight go first."""
+
+    def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, **kwargs: Any) -> None:
+        step_aside()
+
 
 # Fields one turn works out; reset at the start of every turn (the messages are kept).
 TURN_RESET: dict[str, Any] = {
@@ -88,7 +98,11 @@ class AgentService:
             channel=channel,
             settings=self.deps.settings.get(tenant_id),
         )
-        config: RunnableConfig = {"configurable": {"thread_id": conversation.id}, "recursion_limit": 12}
+        config: RunnableConfig = {
+            "configurable": {"thread_id": conversation.id},
+            "recursion_limit": 12,
+            "callbacks": [StepAside()],
+        }
         try:
             state = self.graph.invoke(
                 {"messages": [HumanMessage(message)], **TURN_RESET}, config, context=context

@@ -1,4 +1,7 @@
-"""FastAPI dependencies shared by every router: who is calling, and the core services."""
+"""FastAPI dependencies shared by every router: who is calling, and the core services.
+
+A dependency that does no I/O is `async def`: FastAPI runs a plain `def` dependency in its thread pool,
+and that hop costs more than the work (webhooks feel it). One that reads the database stays `def`."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from core.services import CoreServices
 _bearer = HTTPBearer(auto_error=False, description="A tenant API key, or the platform admin key")
 
 
-def get_core(request: Request) -> CoreServices:
+async def get_core(request: Request) -> CoreServices:
     core: CoreServices = request.app.state.core
     return core
 
@@ -36,7 +39,7 @@ def get_principal(core: CoreDep, credentials: BearerDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_admin(principal: PrincipalDep) -> Principal:
+async def get_admin(principal: PrincipalDep) -> Principal:
     principal.require_admin()
     return principal
 

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/knowledge", tags=["knowledge"])
 READ_CHUNK = 1024 * 1024
 
 
-def get_knowledge(request: Request) -> KnowledgeServices:
+async def get_knowledge(request: Request) -> KnowledgeServices:
     knowledge: KnowledgeServices = request.app.state.knowledge
     return knowledge
 
