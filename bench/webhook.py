@@ -27,11 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 
 from bench.common import percentile, served  # noqa: E402
+from bench.http_load import Load, request_bytes  # noqa: E402
 from tests.channels.fake_graph import FakeGraph  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-app-secret-123"
-RATES = [10, 20, 40, 60, 80, 120, 160, 240, 320, 480, 640]
+# Both servers keep idle connections open across steps, as Meta's senders do (uvicorn's 5 s default
+# closes them between steps and the next request on a closed connection fails).
+KEEP_ALIVE = ["--timeout-keep-alive", "75"]
+RATES = [10, 20, 40, 80, 160, 240, 320, 400, 480, 640, 800, 960, 1280, 1600]
 BARE = """
 from fastapi import FastAPI, Request
 app = FastAPI()
@@ -75,38 +79,29 @@ def signed(n: int) -> tuple[bytes, str]:
     return body, "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
-async def _post(
-    client: httpx.AsyncClient, url: str, n: int, latencies: list[float], acked: list[int]
-) -> None:
-    body, sig = signed(n)
-    start = time.perf_counter()
-    response = await client.post(
-        url, content=body, headers={"Content-Type": "application/json", "X-Hub-Signature-256": sig}
-    )
-    latencies.append((time.perf_counter() - start) * 1000)
-    if response.status_code == 200:
-        acked.append(n)
-
-
-async def load(url: str, step_seconds: float) -> list[tuple[int, float, float, int]]:
+async def load(base: str, path: str, step_seconds: float) -> list[tuple[int, float, float, int]]:
     """Per step: (rate, p50 ms, p99 ms, acknowledged)."""
-    results = []
+    host, port = base.removeprefix("http://").split(":")
+    results: list[tuple[int, float, float, int]] = []
     counter = 0
-    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+
+    def make(n: int) -> bytes:
+        body, sig = signed(n)
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sig}
+        return request_bytes(f"{host}:{port}", path, body, headers)
+
+    async with Load(host, int(port)) as generator:
         for rate in RATES:
-            latencies: list[float] = []
-            acked: list[int] = []
-            tasks = []
-            begin = time.perf_counter()
-            for i in range(int(rate * step_seconds)):
-                delay = begin + i / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(_post(client, url, counter, latencies, acked)))
-                counter += 1
-            await asyncio.gather(*tasks)
-            results.append((rate, percentile(latencies, 0.5), percentile(latencies, 0.99), len(acked)))
+            step = await generator.offer(rate, step_seconds, make, first=counter)
+            counter += int(rate * step_seconds)
+            results.append(
+                (
+                    rate,
+                    percentile(step.latencies_ms, 0.5),
+                    percentile(step.latencies_ms, 0.99),
+                    len(step.acknowledged),
+                )
+            )
             if len(results) >= 2 and all(r[2] > 250 for r in results[-2:]):
                 break  # saturated twice in a row: the ceiling is found, stop piling up work
     return results
@@ -136,7 +131,7 @@ def main(seconds: float) -> None:
             "PARLEY_WHATSAPP_API_BASE": graph.url,
             "PARLEY_WHATSAPP_MESSAGES_PER_SECOND": "1000",
         }
-        with served(["app:app"], env, ROOT) as base:
+        with served(["app:app", *KEEP_ALIVE], env, ROOT) as base:
             key = ""
             for _ in range(100):
                 if (Path(tmp) / "demo_tenant_key").exists():
@@ -156,7 +151,7 @@ def main(seconds: float) -> None:
                     "messages_per_second": 1000,
                 },
             ).json()
-            parley = asyncio.run(load(f"{base}/webhooks/whatsapp/{channel['id']}", step))
+            parley = asyncio.run(load(base, f"/webhooks/whatsapp/{channel['id']}", step))
             acknowledged = sum(s[3] for s in parley)
             deadline = time.monotonic() + 900
             while len(graph.sent) < acknowledged and time.monotonic() < deadline:
@@ -164,8 +159,8 @@ def main(seconds: float) -> None:
             time.sleep(3)
     with tempfile.TemporaryDirectory(prefix="parley-bare-") as tmp:
         (Path(tmp) / "bare.py").write_text(BARE)
-        with served(["bare:app"], dict(os.environ), Path(tmp)) as base:
-            bare = asyncio.run(load(f"{base}/webhook", step))
+        with served(["bare:app", *KEEP_ALIVE], dict(os.environ), Path(tmp)) as base:
+            bare = asyncio.run(load(base, "/webhook", step))
     graph.stop()
     ours = report(
         "Parley WhatsApp webhook (verify, store, acknowledge; agent answering in the background)", parley
