@@ -1,7 +1,7 @@
 """WhatsApp webhook acknowledgement under load vs a bare FastAPI endpoint, measured in one run.
 
-A load generator on loopback posts signed WhatsApp text messages at a rising rate (equal steps, stopping
-after two saturated steps)
+A load generator on loopback (bench/http_load.py) posts signed WhatsApp text messages at a rising rate
+(equal steps, stopping after two saturated steps)
 against the running server (embedded default, 1 in-process worker, local model, replies sent to a
 fake Graph API), then against a bare endpoint that only returns 200. For each it prints the ack
 latency p50/p99 per step and the sustained rate: the highest step whose p99 <= 250 ms. Afterwards
@@ -35,7 +35,7 @@ SECRET = "bench-app-secret-123"
 # Both servers keep idle connections open across steps, as Meta's senders do (uvicorn's 5 s default
 # closes them between steps and the next request on a closed connection fails).
 KEEP_ALIVE = ["--timeout-keep-alive", "75"]
-RATES = [10, 20, 40, 80, 160, 240, 320, 400, 480, 640, 800, 960, 1280, 1600]
+RATES = [10, 40, 160, 320, 640, 960, 1280, 1600, 2000, 2500, 3200, 4000, 5000, 6400, 8000, 10000]
 BARE = """
 from fastapi import FastAPI, Request
 app = FastAPI()
@@ -153,10 +153,13 @@ def main(seconds: float) -> None:
             ).json()
             parley = asyncio.run(load(base, f"/webhooks/whatsapp/{channel['id']}", step))
             acknowledged = sum(s[3] for s in parley)
-            deadline = time.monotonic() + 900
-            while len(graph.sent) < acknowledged and time.monotonic() < deadline:
+            drain_start, answered, last_progress = time.monotonic(), len(graph.sent), time.monotonic()
+            while len(graph.sent) < acknowledged and time.monotonic() - last_progress < 120:
                 time.sleep(1)
-            time.sleep(3)
+                if len(graph.sent) > answered:
+                    answered, last_progress = len(graph.sent), time.monotonic()
+            drained = time.monotonic() - drain_start
+            time.sleep(3)  # anything sent twice would arrive now
     with tempfile.TemporaryDirectory(prefix="parley-bare-") as tmp:
         (Path(tmp) / "bare.py").write_text(BARE)
         with served(["bare:app", *KEEP_ALIVE], dict(os.environ), Path(tmp)) as base:
@@ -166,11 +169,13 @@ def main(seconds: float) -> None:
         "Parley WhatsApp webhook (verify, store, acknowledge; agent answering in the background)", parley
     )
     theirs = report("bare FastAPI endpoint (returns 200)", bare)
+    if theirs == RATES[-1]:
+        print(f"  (the bare endpoint never saturated: its ceiling is above {theirs}/s)")
     recipients = [m["to"] for m in graph.sent]
     print(f"sustained rate: {ours}/s vs {theirs}/s bare = {ours / max(theirs, 1):.0%} (target >= 50%)")
     print(
         f"acknowledged {acknowledged}, answered {len(recipients)}, answered twice {len(recipients) - len(set(recipients))} "
-        f"(target: all answered exactly once)"
+        f"(target: all answered exactly once); the backlog took {drained:.0f} s to answer after the load stopped"
     )
 
 

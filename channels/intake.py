@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Connection, insert
+from sqlalchemy import insert
 
 from channels.models import Channel, ChannelEvent, ChannelMessage
 from core.db import Database, insert_ignoring_duplicates, new_id, utcnow
@@ -80,48 +81,57 @@ class DeliveryIntake:
                 self._jobs.notify()
 
     def _write_batch(self, deliveries: list[Delivery]) -> list[Receipt]:
-        with self._db.engine.begin() as connection:
-            return [self._write(connection, delivery) for delivery in deliveries]
-
-    def _write(self, connection: Connection, delivery: Delivery) -> Receipt:
-        channel = delivery.channel
-        event_id = new_id()
-        stored = 0
-        for external_id in dict.fromkeys(delivery.message_ids):
-            claimed = connection.execute(
-                insert_ignoring_duplicates(connection, ChannelMessage),
-                {
-                    "id": new_id(),
-                    "tenant_id": channel.tenant_id,
-                    "channel_id": channel.id,
-                    "event_id": event_id,
-                    "direction": "in",
-                    "external_id": external_id,
-                    "status": "received",
-                },
-            )
-            stored += claimed.first() is not None
-        to_ingest = bool(stored or delivery.statuses)
-        connection.execute(
-            insert(ChannelEvent),
+        """Three statements for the whole batch, however many deliveries it holds: claim every message id
+        (the ones already known come back unclaimed), store every event, queue each channel's ingest."""
+        event_ids = [new_id() for _ in deliveries]
+        claims = [
             {
-                "id": event_id,
-                "channel_id": channel.id,
-                "body": delivery.raw.decode("utf-8", "replace"),
-                "received_at": utcnow(),
-                # a delivery that brings nothing new (a retry, a replay) is kept and needs no ingesting
-                "processed_at": None if to_ingest else utcnow(),
-            },
-        )
-        if to_ingest:
-            self._jobs.enqueue_once(
-                INGEST_KIND,
-                {"channel_id": channel.id},
-                key=f"{INGEST_KIND}:{channel.id}",
-                tenant_id=channel.tenant_id,
-                session=connection,
-            )
-        return Receipt(messages=len(delivery.message_ids), stored=stored, statuses=delivery.statuses)
+                "id": new_id(),
+                "tenant_id": delivery.channel.tenant_id,
+                "channel_id": delivery.channel.id,
+                "event_id": event_id,
+                "direction": "in",
+                "external_id": external_id,
+                "status": "received",
+            }
+            for delivery, event_id in zip(deliveries, event_ids, strict=True)
+            for external_id in dict.fromkeys(delivery.message_ids)
+        ]
+        with self._db.engine.begin() as connection:
+            stored: Counter[str] = Counter()
+            if claims:
+                claim = insert_ignoring_duplicates(connection, ChannelMessage).returning(
+                    ChannelMessage.event_id
+                )
+                stored.update(row.event_id for row in connection.execute(claim, claims))
+            events, channels = [], {}
+            for delivery, event_id in zip(deliveries, event_ids, strict=True):
+                to_ingest = bool(stored[event_id] or delivery.statuses)
+                events.append(
+                    {
+                        "id": event_id,
+                        "channel_id": delivery.channel.id,
+                        "body": delivery.raw.decode("utf-8", "replace"),
+                        "received_at": utcnow(),  # arrival order: the order ingest follows
+                        # a delivery that brings nothing new (a retry, a replay) needs no ingesting
+                        "processed_at": None if to_ingest else utcnow(),
+                    }
+                )
+                if to_ingest:
+                    channels[delivery.channel.id] = delivery.channel.tenant_id
+            connection.execute(insert(ChannelEvent), events)
+            for channel_id, tenant_id in channels.items():
+                self._jobs.enqueue_once(
+                    INGEST_KIND,
+                    {"channel_id": channel_id},
+                    key=f"{INGEST_KIND}:{channel_id}",
+                    tenant_id=tenant_id,
+                    session=connection,
+                )
+        return [
+            Receipt(messages=len(delivery.message_ids), stored=stored[event_id], statuses=delivery.statuses)
+            for delivery, event_id in zip(deliveries, event_ids, strict=True)
+        ]
 
 
 def _settle(
