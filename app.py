@@ -35,6 +35,7 @@ from channels.viber import ViberAdapter
 from channels.wechat import WeChatAdapter
 from channels.whatsapp import WhatsAppAdapter
 from config import Settings
+from core.audit import AuditLog
 from core.auth import KeyStore, load_or_create_admin_key
 from core.crypto import SecretBox
 from core.db import Database, make_engine
@@ -46,6 +47,8 @@ from core.routes import router as core_router
 from core.services import CoreServices
 from core.tenancy import TenantStore
 from crm.inbox import InboxStore
+from crm.routes import router as crm_router
+from crm.services import CrmServices
 from knowledge import demo
 from knowledge.routes import router as knowledge_router
 from knowledge.services import KnowledgeServices, build_knowledge
@@ -62,7 +65,9 @@ def build_core(settings: Settings, *, schema: str | None = None) -> tuple[CoreSe
     upgrade_to_head(db.engine)
     admin_key, created = load_or_create_admin_key(settings.admin_key, settings.data_dir)
     keys = KeyStore(db, admin_key)
-    core = CoreServices(db=db, keys=keys, tenants=TenantStore(db, keys), jobs=JobQueue(db))
+    core = CoreServices(
+        db=db, keys=keys, tenants=TenantStore(db, keys), jobs=JobQueue(db), audit=AuditLog(db)
+    )
     return core, admin_key, created
 
 
@@ -111,6 +116,7 @@ def create_app(
         app.state.core = core
         app.state.knowledge = knowledge
         app.state.agent = build_agent(settings, core, knowledge, model=chat_model, schema=db_schema)
+        app.state.crm = CrmServices.build(core.db, core.audit)
         app.state.livechat = LivechatStore(core.db, app.state.agent.inbox)
         app.state.livechat_locks = {}
         app.state.demo_widget_key = None
@@ -170,6 +176,7 @@ def create_app(
     app.include_router(agent_router)
     app.include_router(livechat_router)
     app.include_router(channels_router)
+    app.include_router(crm_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -133,6 +133,7 @@ class ChannelProcessor:
         )
         session.add(record)
         session.flush()
+        self._inbox.contacted(session, conversation.contact_id, message.sent_at)
         row.conversation_id, row.message_id = conversation.id, record.id
         if message.answerable:
             self._jobs.enqueue(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request, status
+from fastapi import APIRouter, FastAPI, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -119,3 +120,39 @@ def revoke_key(key_id: str, core: CoreDep, principal: AdminDep) -> KeyOut:
     if key_id == principal.key_id:
         raise InvalidInput("a key cannot revoke itself; use another admin key")
     return KeyOut.model_validate(core.keys.revoke(principal.tenant_id, key_id), from_attributes=True)
+
+
+class AuditOut(BaseModel):
+    id: str
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    at: datetime
+
+
+@router.get("/audit", response_model=list[AuditOut], tags=["audit"])
+def audit_log(
+    principal: AdminDep,
+    core: CoreDep,
+    entity: Annotated[str | None, Query(max_length=40)] = None,
+    entity_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AuditOut]:
+    """Who changed what, newest first (admins only)."""
+    events = core.audit.list(principal.tenant_id, entity=entity, entity_id=entity_id, limit=limit)
+    return [
+        AuditOut(
+            id=e.id,
+            actor=e.actor,
+            action=e.action,
+            entity=e.entity,
+            entity_id=e.entity_id,
+            before=e.before,
+            after=e.after,
+            at=e.at,
+        )
+        for e in events
+    ]

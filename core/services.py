@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.audit import AuditLog
 from core.auth import KeyStore
 from core.db import Database
 from core.jobs import JobQueue
@@ -16,3 +17,4 @@ class CoreServices:
     keys: KeyStore
     tenants: TenantStore
     jobs: JobQueue
+    audit: AuditLog

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, or_, select, update
@@ -133,7 +133,16 @@ class InboxStore:
             session.add(message)
             conversation = self._owned(session, tenant_id, conversation_id)
             conversation.updated_at = utcnow()
+            if role == "customer":
+                self.contacted(session, conversation.contact_id)
         return message
+
+    @staticmethod
+    def contacted(session: Session, contact_id: str, at: datetime | None = None) -> None:
+        """The contact's "last contacted" is the time of their latest message."""
+        session.execute(
+            update(Contact).where(Contact.id == contact_id).values(last_contacted_at=at or utcnow())
+        )
 
     @staticmethod
     def _message(session: Session, tenant_id: str, message_id: str) -> Message:

@@ -1,0 +1,217 @@
+"""CRM over HTTP: custom attributes (/v1/attributes) and contacts (/v1/contacts) with tags, notes and a
+timeline. Staff and admins work with contacts; defining attributes is for admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.audit import key_actor
+from core.deps import AdminDep, PrincipalDep
+from crm.attributes import AttributeDefinition, AttributeType
+from crm.contacts import FIELDS
+from crm.models import Contact, ContactNote
+from crm.services import CrmServices
+
+router = APIRouter(prefix="/v1", tags=["crm"])
+
+
+async def get_crm(request: Request) -> CrmServices:
+    crm: CrmServices = request.app.state.crm
+    return crm
+
+
+CrmDep = Annotated[CrmServices, Depends(get_crm)]
+
+
+# --- attributes -------------------------------------------------------------------------------------
+class AttributeIn(BaseModel):
+    key: str = Field(min_length=1, max_length=40, description="lowercase letters, digits and _")
+    label: str = Field(min_length=1, max_length=100)
+    type: AttributeType
+    options: list[str] = Field(default_factory=list, max_length=200)
+
+
+class AttributeOut(BaseModel):
+    key: str
+    label: str
+    type: str
+    options: list[str]
+
+    @classmethod
+    def of(cls, d: AttributeDefinition) -> AttributeOut:
+        return cls(key=d.key, label=d.label, type=d.type, options=d.options)
+
+
+@router.post("/attributes", status_code=status.HTTP_201_CREATED, response_model=AttributeOut)
+def create_attribute(body: AttributeIn, principal: AdminDep, crm: CrmDep) -> AttributeOut:
+    actor = key_actor(principal.key_id)
+    return AttributeOut.of(
+        crm.attributes.create(principal.tenant_id, actor, body.key, body.label, body.type, body.options)
+    )
+
+
+@router.get("/attributes", response_model=list[AttributeOut])
+def list_attributes(principal: PrincipalDep, crm: CrmDep) -> list[AttributeOut]:
+    return [AttributeOut.of(d) for d in crm.attributes.all(principal.tenant_id)]
+
+
+@router.delete("/attributes/{key}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_attribute(key: str, principal: AdminDep, crm: CrmDep) -> Response:
+    crm.attributes.delete(principal.tenant_id, key_actor(principal.key_id), key)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- contacts ---------------------------------------------------------------------------------------
+class ContactFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not silently dropped
+
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    name: str | None = Field(default=None, max_length=200, description="display name, if not first + last")
+    phone: str | None = Field(default=None, max_length=50)
+    email: str | None = Field(default=None, max_length=320)
+    country: str | None = Field(default=None, max_length=60)
+    company: str | None = Field(default=None, max_length=200)
+    job_title: str | None = Field(default=None, max_length=200)
+    owner: str | None = Field(
+        default=None, max_length=200, description="the staff member who owns the contact"
+    )
+    tags: list[str] | None = Field(default=None, max_length=50)
+    attributes: dict[str, Any] | None = Field(default=None, description="custom attributes by key")
+
+
+class ContactOut(BaseModel):
+    id: str
+    first_name: str | None
+    last_name: str | None
+    name: str | None
+    phone: str | None
+    email: str | None
+    country: str | None
+    company: str | None
+    job_title: str | None
+    owner: str | None
+    tags: list[str]
+    attributes: dict[str, Any]
+    created_at: datetime
+    last_contacted_at: datetime | None
+
+    @classmethod
+    def of(cls, c: Contact) -> ContactOut:
+        return cls(
+            id=c.id,
+            **{field: getattr(c, field) for field in FIELDS},
+            tags=list(c.tags or []),
+            attributes=dict(c.attributes or {}),
+            created_at=c.created_at,
+            last_contacted_at=c.last_contacted_at,
+        )
+
+
+class ContactList(BaseModel):
+    items: list[ContactOut]
+    total: int
+
+
+class TagsIn(BaseModel):
+    tags: list[str] = Field(min_length=1, max_length=50)
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class NoteOut(BaseModel):
+    id: str
+    author: str
+    text: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, n: ContactNote) -> NoteOut:
+        return cls(id=n.id, author=n.author, text=n.text, created_at=n.created_at)
+
+
+@router.post("/contacts", status_code=status.HTTP_201_CREATED, response_model=ContactOut)
+def create_contact(body: ContactFields, principal: PrincipalDep, crm: CrmDep) -> ContactOut:
+    fields = body.model_dump(exclude_unset=True)
+    return ContactOut.of(crm.contacts.create(principal.tenant_id, key_actor(principal.key_id), fields))
+
+
+@router.get("/contacts", response_model=ContactList)
+def list_contacts(
+    request: Request,
+    principal: PrincipalDep,
+    crm: CrmDep,
+    q: Annotated[
+        str | None, Query(max_length=200, description="name, email, phone or company contains")
+    ] = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ContactList:
+    """Custom attributes filter as `attr.<key>=<value>` (e.g. `attr.plan=premium`)."""
+    attributes = {
+        k.removeprefix("attr."): v for k, v in request.query_params.items() if k.startswith("attr.")
+    }
+    page = crm.contacts.search(
+        principal.tenant_id, q=q, tag=tag, owner=owner, attributes=attributes, limit=limit, offset=offset
+    )
+    return ContactList(items=[ContactOut.of(c) for c in page.items], total=page.total)
+
+
+@router.get("/contacts/{contact_id}", response_model=ContactOut)
+def get_contact(contact_id: str, principal: PrincipalDep, crm: CrmDep) -> ContactOut:
+    return ContactOut.of(crm.contacts.get(principal.tenant_id, contact_id))
+
+
+@router.patch("/contacts/{contact_id}", response_model=ContactOut)
+def update_contact(contact_id: str, body: ContactFields, principal: PrincipalDep, crm: CrmDep) -> ContactOut:
+    patch = body.model_dump(exclude_unset=True)
+    actor = key_actor(principal.key_id)
+    return ContactOut.of(crm.contacts.update(principal.tenant_id, actor, contact_id, patch))
+
+
+@router.delete("/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_contact(contact_id: str, principal: AdminDep, crm: CrmDep) -> Response:
+    crm.contacts.delete(principal.tenant_id, key_actor(principal.key_id), contact_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/contacts/{contact_id}/tags", response_model=ContactOut)
+def add_tags(contact_id: str, body: TagsIn, principal: PrincipalDep, crm: CrmDep) -> ContactOut:
+    actor = key_actor(principal.key_id)
+    return ContactOut.of(crm.contacts.add_tags(principal.tenant_id, actor, contact_id, body.tags))
+
+
+@router.delete("/contacts/{contact_id}/tags/{tag}", response_model=ContactOut)
+def remove_tag(contact_id: str, tag: str, principal: PrincipalDep, crm: CrmDep) -> ContactOut:
+    actor = key_actor(principal.key_id)
+    return ContactOut.of(crm.contacts.remove_tag(principal.tenant_id, actor, contact_id, tag))
+
+
+@router.post("/contacts/{contact_id}/notes", status_code=status.HTTP_201_CREATED, response_model=NoteOut)
+def add_note(contact_id: str, body: NoteIn, principal: PrincipalDep, crm: CrmDep) -> NoteOut:
+    actor = key_actor(principal.key_id)
+    return NoteOut.of(crm.contacts.add_note(principal.tenant_id, actor, contact_id, body.text))
+
+
+@router.get("/contacts/{contact_id}/notes", response_model=list[NoteOut])
+def list_notes(contact_id: str, principal: PrincipalDep, crm: CrmDep) -> list[NoteOut]:
+    return [NoteOut.of(n) for n in crm.contacts.notes(principal.tenant_id, contact_id)]
+
+
+@router.get("/contacts/{contact_id}/timeline")
+def timeline(
+    contact_id: str,
+    principal: PrincipalDep,
+    crm: CrmDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, list[dict[str, Any]]]:
+    """Messages, staff notes and changes (attributes, tags, tickets), newest first."""
+    return {"entries": crm.contacts.timeline(principal.tenant_id, contact_id, limit)}

@@ -1,0 +1,22 @@
+"""The CRM services one app instance holds (built once in app.py's lifespan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.audit import AuditLog
+from core.db import Database
+from crm.attributes import AttributeStore
+from crm.contacts import ContactStore
+
+
+@dataclass
+class CrmServices:
+    audit: AuditLog
+    attributes: AttributeStore
+    contacts: ContactStore
+
+    @classmethod
+    def build(cls, db: Database, audit: AuditLog) -> CrmServices:
+        attributes = AttributeStore(db, audit)
+        return cls(audit=audit, attributes=attributes, contacts=ContactStore(db, attributes, audit))
