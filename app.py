@@ -49,6 +49,7 @@ from core.tenancy import TenantStore
 from crm.inbox import InboxStore
 from crm.routes import router as crm_router
 from crm.services import CrmServices
+from crm.ticket_routes import router as tickets_router
 from knowledge import demo
 from knowledge.routes import router as knowledge_router
 from knowledge.services import KnowledgeServices, build_knowledge
@@ -177,6 +178,7 @@ def create_app(
     app.include_router(livechat_router)
     app.include_router(channels_router)
     app.include_router(crm_router)
+    app.include_router(tickets_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

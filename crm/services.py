@@ -8,6 +8,7 @@ from core.audit import AuditLog
 from core.db import Database
 from crm.attributes import AttributeStore
 from crm.contacts import ContactStore
+from crm.tickets import TicketStore
 
 
 @dataclass
@@ -15,8 +16,14 @@ class CrmServices:
     audit: AuditLog
     attributes: AttributeStore
     contacts: ContactStore
+    tickets: TicketStore
 
     @classmethod
     def build(cls, db: Database, audit: AuditLog) -> CrmServices:
         attributes = AttributeStore(db, audit)
-        return cls(audit=audit, attributes=attributes, contacts=ContactStore(db, attributes, audit))
+        return cls(
+            audit=audit,
+            attributes=attributes,
+            contacts=ContactStore(db, attributes, audit),
+            tickets=TicketStore(db, audit),
+        )

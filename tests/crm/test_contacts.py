@@ -240,7 +240,9 @@ def test_another_tenant_can_neither_read_nor_change_contacts(client: TestClient)
     assert client.get(f"/v1/contacts/{cid}", headers=auth(mine)).json()["name"] == "Kerry"
 
 
-def test_a_customer_message_shows_on_the_contacts_timeline_and_sets_last_contacted(client: TestClient) -> None:
+def test_a_customer_message_shows_on_the_contacts_timeline_and_sets_last_contacted(
+    client: TestClient,
+) -> None:
     admin = new_tenant(client)
     chat = client.post(
         "/v1/agent/chat",
