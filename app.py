@@ -79,6 +79,7 @@ def build_agent(
     *,
     model: BaseChatModel | None = None,
     schema: str | None = None,
+    crm: CrmServices | None = None,
 ) -> AgentService:
     inbox = InboxStore(core.db)
     agent_settings = AgentSettingsStore(core.db)
@@ -87,7 +88,8 @@ def build_agent(
         rules = agent_settings.get(tenant_id).handoff
         return rules.complaint_team if rules.complaint_team and "complain" in reason.lower() else rules.team
 
-    tools = make_tools(ToolDeps(inbox=inbox, knowledge=knowledge, team_for=team_for))
+    crm = crm or CrmServices.build(core.db, core.audit)
+    tools = make_tools(ToolDeps(inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm))
     deps = AgentDeps(
         knowledge=knowledge,
         settings=agent_settings,
@@ -116,8 +118,10 @@ def create_app(
         app.state.settings = settings
         app.state.core = core
         app.state.knowledge = knowledge
-        app.state.agent = build_agent(settings, core, knowledge, model=chat_model, schema=db_schema)
         app.state.crm = CrmServices.build(core.db, core.audit)
+        app.state.agent = build_agent(
+            settings, core, knowledge, model=chat_model, schema=db_schema, crm=app.state.crm
+        )
         app.state.livechat = LivechatStore(core.db, app.state.agent.inbox)
         app.state.livechat_locks = {}
         app.state.demo_widget_key = None

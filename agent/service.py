@@ -100,7 +100,7 @@ class AgentService:
         )
         config: RunnableConfig = {
             "configurable": {"thread_id": conversation.id},
-            "recursion_limit": 12,
+            "recursion_limit": 20,  # about 7 rounds of tool calls (a model correcting a refused call)
             "callbacks": [StepAside()],
         }
         try:

@@ -9,7 +9,11 @@ from typing import Any, Protocol, cast
 from langchain_core.tools import BaseTool, tool
 from langgraph.prebuilt import ToolRuntime
 
+from core.audit import AGENT
+from core.errors import ParleyError
 from crm.inbox import InboxStore
+from crm.services import CrmServices
+from crm.ticket_models import Priority, TicketType
 
 
 class TurnContext(Protocol):
@@ -33,6 +37,12 @@ class ToolDeps:
     inbox: InboxStore
     knowledge: KnowledgeSearch
     team_for: TeamChooser
+    crm: CrmServices
+
+
+def _correctable(exc: ParleyError) -> str:
+    """A refused call goes back to the model as text it can act on (ask again, fix the argument)."""
+    return f"error: {exc.message}. Nothing was changed; correct the arguments or ask the customer."
 
 
 def make_tools(deps: ToolDeps) -> list[BaseTool]:
@@ -65,4 +75,80 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
             return "no results"
         return "\n".join(f"[{i + 1}] ({h.source_name}) {h.text}" for i, h in enumerate(hits))
 
-    return [handoff_to_human, search_knowledge]
+    @tool(parse_docstring=True)
+    def create_ticket(type: TicketType, priority: Priority, summary: str, runtime: ToolRuntime) -> str:
+        """Open a support ticket for this customer, for a problem a colleague must resolve.
+
+        Use for refunds, billing problems, faults and requests you cannot complete in the chat. Tell the
+        customer the ticket number from the result.
+
+        Args:
+            type: One of bug_report, feature_request, billing, refund, general_support.
+            priority: urgent, high, medium or low (money lost or a broken order is high).
+            summary: One line describing the problem in the customer's words.
+        """
+        ctx = cast(TurnContext, runtime.context)
+        if not summary.strip():
+            return "error: summary is empty. Nothing was created; describe the problem in one line."
+        fields = {
+            "type": type,
+            "priority": priority,
+            "subject": summary.strip()[:300],
+            "conversation_id": ctx.conversation_id,
+            "contact_id": ctx.contact_id,
+        }
+        try:
+            ticket = deps.crm.tickets.create(ctx.tenant_id, AGENT, fields)
+        except ParleyError as exc:
+            return _correctable(exc)
+        return f"created ticket #{ticket.number} ({ticket.type}, {ticket.priority} priority)"
+
+    @tool(parse_docstring=True)
+    def update_contact(fields: dict[str, Any], runtime: ToolRuntime) -> str:
+        """Save details the customer has just given about themselves to their contact record.
+
+        Only record what the customer stated in this conversation; never guess.
+
+        Args:
+            fields: The details, e.g. {"email": "kerry@example.com"} or {"first_name": "Kerry"}. Allowed:
+                first_name, last_name, phone, email, country, company, job_title, and the business's
+                custom attributes as {"attributes": {"key": value}}.
+        """
+        ctx = cast(TurnContext, runtime.context)
+        allowed = {
+            "first_name",
+            "last_name",
+            "phone",
+            "email",
+            "country",
+            "company",
+            "job_title",
+            "attributes",
+        }
+        refused = sorted(set(fields) - allowed)
+        if refused or not fields:
+            return f"error: cannot set {refused or 'nothing'}; allowed fields are {sorted(allowed)}."
+        try:
+            contact = deps.crm.contacts.update(ctx.tenant_id, AGENT, ctx.contact_id, fields)
+        except ParleyError as exc:
+            return _correctable(exc)
+        saved = {k: getattr(contact, k) for k in fields if k != "attributes"}
+        if "attributes" in fields:
+            saved["attributes"] = {k: contact.attributes.get(k) for k in fields["attributes"]}
+        return f"contact updated: {saved}"
+
+    @tool(parse_docstring=True)
+    def add_tag(tag: str, runtime: ToolRuntime) -> str:
+        """Tag this customer's contact record (e.g. "interested-in-facials", "vip").
+
+        Args:
+            tag: A short label: letters, digits, spaces and - _ : .
+        """
+        ctx = cast(TurnContext, runtime.context)
+        try:
+            contact = deps.crm.contacts.add_tags(ctx.tenant_id, AGENT, ctx.contact_id, [tag])
+        except ParleyError as exc:
+            return _correctable(exc)
+        return f"tags now: {contact.tags}"
+
+    return [handoff_to_human, search_knowledge, create_ticket, update_contact, add_tag]

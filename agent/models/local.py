@@ -4,7 +4,8 @@ It sees only what a real model would see (the system prompt with the retrieved k
 conversation, tool results) and answers only from the knowledge: it picks the sentences that
 best answer the question, prefers the customer's language when the knowledge has it, follows the
 configured tone and length, says it does not know (and offers a colleague) when the knowledge is
-empty, and calls handoff_to_human for clear intents (asking for a person, a complaint).
+empty, and calls tools for clear intents: handoff_to_human (asking for a person, a complaint),
+create_ticket (a refund or a broken order) and update_contact (the customer gives their email).
 It never writes a fact that is not in the knowledge.
 """
 
@@ -30,6 +31,16 @@ COMPLAINT = re.compile(
     r"|投訴|投诉|好差|很差|差勁|唔滿意|不滿|不满|離譜|激嬲|太過份",
     re.IGNORECASE,
 )
+REFUND = re.compile(
+    r"\b(refund|money back|reimburse(ment)?|charge ?back)\b|退款|退錢|退钱|退貨|退货", re.IGNORECASE
+)
+BROKEN = re.compile(
+    r"\b(broken|damaged|defective|faulty|cracked|smashed|arrived (broken|damaged))\b|壞咗|壞了|損壞|损坏|爛咗|破咗",
+    re.IGNORECASE,
+)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+SELF_DETAIL = re.compile(r"\b(my|mine)\b|我|電郵|电邮", re.IGNORECASE)
+TICKET_RESULT = re.compile(r"created ticket #(\d+)")
 KNOWLEDGE_LINE = re.compile(r"^\[(\d+)\] \((.*?)\) (.*)$")
 SENTENCES = {"brief": 1, "moderate": 2, "detailed": 4}
 
@@ -37,6 +48,9 @@ TEXT: dict[str, dict[str, Any]] = {
     "en": {
         "unknown": "I'm sorry, I don't have that information. Would you like me to connect you with a colleague?",
         "handoff": "I've asked a colleague from our {team} team to take over. They will reply here as soon as they can.",
+        "ticket": "I'm sorry about that. I've opened ticket #{number} for you, and a colleague will follow up.",
+        "saved": "Thank you, I've saved your {fields}.",
+        "not_saved": "Sorry, that doesn't look right ({reason}). Could you check it and send it again?",
         "foreign": "From our information (in Chinese): ",
         "open": {"friendly": "Sure! ", "professional": "", "casual": ""},
         "close": {
@@ -48,6 +62,9 @@ TEXT: dict[str, dict[str, Any]] = {
     "zh": {
         "unknown": "抱歉，我暫時沒有這方面的資料。需要我為你轉介同事跟進嗎？",
         "handoff": "我已請{team}團隊的同事跟進，他們會盡快在這裡回覆你。",
+        "ticket": "很抱歉遇到這個問題。我已為你開立個案 #{number}，同事會盡快跟進。",
+        "saved": "謝謝，已為你記錄{fields}。",
+        "not_saved": "抱歉，資料好像不正確（{reason}）。可以檢查一下再發一次嗎？",
         "foreign": "根據我們的資料（英文）：",
         "open": {"friendly": "好的！", "professional": "", "casual": ""},
         "close": {
@@ -113,9 +130,22 @@ class GroundedChatModel(BaseChatModel):
         words = TEXT[language]
         last = messages[-1] if messages else None
         if isinstance(last, ToolMessage):
+            result = str(last.content)
             if last.name == "handoff_to_human":
-                team = re.search(r"team: ([^;]+)", str(last.content))
+                team = re.search(r"team: ([^;]+)", result)
                 return AIMessage(content=words["handoff"].format(team=team.group(1) if team else "support"))
+            if last.name == "create_ticket":
+                number = TICKET_RESULT.search(result)
+                if number:
+                    return AIMessage(content=words["ticket"].format(number=number.group(1)))
+                return AIMessage(content=words["unknown"])
+            if last.name == "update_contact":
+                if result.startswith("error:"):
+                    reason = result.removeprefix("error: ").split(". Nothing")[0]
+                    return AIMessage(content=words["not_saved"].format(reason=reason))
+                return AIMessage(
+                    content=words["saved"].format(fields="email" if "email" in result else "details")
+                )
             return AIMessage(content=self._answer(question, _knowledge(str(last.content)), prompt, language))
 
         if "handoff_to_human" in tool_names:
@@ -126,6 +156,17 @@ class GroundedChatModel(BaseChatModel):
                 return self._call("handoff_to_human", {"reason": "customer asked for a human"}, question)
             if _field(prompt, "Complaint handoff", "on") == "on" and COMPLAINT.search(question):
                 return self._call("handoff_to_human", {"reason": "complaint"}, question)
+        if "create_ticket" in tool_names and (REFUND.search(question) or BROKEN.search(question)):
+            refund = bool(REFUND.search(question))
+            args = {
+                "type": "refund" if refund else "general_support",
+                "priority": "high",
+                "summary": question.strip()[:200],
+            }
+            return self._call("create_ticket", args, question)
+        email = EMAIL.search(question)
+        if "update_contact" in tool_names and email and SELF_DETAIL.search(question):
+            return self._call("update_contact", {"fields": {"email": email.group(0)}}, question)
         return AIMessage(content=self._answer(question, _knowledge(prompt), prompt, language))
 
     @staticmethod
