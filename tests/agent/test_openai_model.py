@@ -96,12 +96,15 @@ def test_answers_come_from_the_endpoint_with_prompt_and_tools(
     assert request["messages"][0]["role"] == "system" and "<knowledge>" in request["messages"][0]["content"]
     assert request["messages"][-1] == {"role": "user", "content": "When do you open?"}
     names = {t["function"]["name"] for t in request["tools"]}
-    assert names == {"handoff_to_human", "search_knowledge"}
+    assert names == {"handoff_to_human", "search_knowledge", "create_ticket", "update_contact", "add_tag"}
     params = next(t for t in request["tools"] if t["function"]["name"] == "handoff_to_human")["function"][
         "parameters"
     ]
     # Tenant and conversation are injected, never asked of the model.
     assert set(params["properties"]) == {"reason"}
+    ticket = next(t for t in request["tools"] if t["function"]["name"] == "create_ticket")["function"]
+    assert set(ticket["parameters"]["properties"]) == {"type", "priority", "summary"}
+    assert "refund" in ticket["parameters"]["properties"]["type"]["enum"]
     assert fake_openai.headers[-1]["authorization"] == "Bearer test-llm-key-123"
 
 
