@@ -21,6 +21,7 @@ from agent.routes import router as agent_router
 from agent.service import AgentService
 from agent.settings import AgentSettingsStore
 from channels.base import Adapter
+from channels.human_replies import HumanReplies, VisitorSockets
 from channels.intake import DeliveryIntake
 from channels.line import LineAdapter
 from channels.livechat.routes import router as livechat_router
@@ -50,6 +51,9 @@ from crm.inbox import InboxStore
 from crm.routes import router as crm_router
 from crm.services import CrmServices
 from crm.ticket_routes import router as tickets_router
+from inbox.hub import StaffHub
+from inbox.routes import router as inbox_router
+from inbox.service import InboxService
 from knowledge import demo
 from knowledge.routes import router as knowledge_router
 from knowledge.services import KnowledgeServices, build_knowledge
@@ -81,7 +85,7 @@ def build_agent(
     schema: str | None = None,
     crm: CrmServices | None = None,
 ) -> AgentService:
-    inbox = InboxStore(core.db)
+    inbox = InboxStore(core.db, core.audit)
     agent_settings = AgentSettingsStore(core.db)
 
     def team_for(tenant_id: str, reason: str) -> str | None:
@@ -142,6 +146,9 @@ def create_app(
             core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters
         )
         app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
+        app.state.livechat_visitors = VisitorSockets()
+        replier = HumanReplies(app.state.agent.inbox, core.jobs, app.state.livechat_visitors)
+        app.state.inbox = InboxService(app.state.agent.inbox, app.state.crm.tickets, replier, StaffHub())
         app.state.admin_key = admin_key
         worker = Worker(core.jobs, concurrency=settings.worker_concurrency) if settings.worker else None
         if worker is not None:
@@ -183,6 +190,7 @@ def create_app(
     app.include_router(channels_router)
     app.include_router(crm_router)
     app.include_router(tickets_router)
+    app.include_router(inbox_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -50,7 +50,9 @@ class ActionOut(BaseModel):
 
 class ChatOut(BaseModel):
     conversation_id: str
-    message_id: str
+    message_id: str | None = Field(
+        description="null when the agent stayed silent: a person owns the conversation"
+    )
     reply: str
     sources: list[SourceOut]
     actions: list[ActionOut]
@@ -84,7 +86,7 @@ def chat(body: ChatIn, principal: PrincipalDep, agent: AgentDep) -> ChatOut:
     result = agent.chat(principal.tenant_id, body.message, body.conversation_id, contact)
     return ChatOut(
         conversation_id=result.conversation_id,
-        message_id=result.message_id,
+        message_id=result.message_id or None,
         reply=result.reply,
         sources=[SourceOut(**s) for s in result.sources],
         actions=[ActionOut(**a) for a in result.actions],

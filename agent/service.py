@@ -17,6 +17,7 @@ from agent.graph import build_graph
 from agent.models.local import customer_language
 from agent.nodes import SAFE_REPLY, AgentDeps
 from core.priority import step_aside
+from crm.handoff import HUMAN_OWNED
 from crm.inbox import ContactInfo, InboxStore
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ class StepAside(BaseCallbackHandler):
     def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, **kwargs: Any) -> None:
         step_aside()
 
+
+BOT_BACK = {
+    "en": "I'm back. How can I help you?",
+    "zh": "我回來了，有甚麼可以幫你？",
+}
 
 # Fields one turn works out; reset at the start of every turn (the messages are kept).
 TURN_RESET: dict[str, Any] = {
@@ -89,14 +95,31 @@ class AgentService:
         channel: str,
         reply_meta: dict[str, Any] | None = None,
     ) -> TurnResult:
-        """Run one turn for a customer message already stored; store and return the agent's reply."""
+        """Run one turn for a customer message already stored; store and return the agent's reply.
+
+        While a person owns the conversation the agent stays silent (an empty reply, nothing stored),
+        unless the customer asks for the bot back and the tenant allows it."""
         conversation = self.inbox.get(tenant_id, conversation_id)
+        settings = self.deps.settings.get(tenant_id)
+        if conversation.status == "resolved":
+            self.inbox.handoff.customer_returned(tenant_id, conversation.id)
+        elif conversation.status in HUMAN_OWNED:
+            rules = settings.handoff
+            asked = any(k.lower() in message.lower() for k in rules.bot_return_keywords)
+            if not (rules.customer_can_return_to_bot and asked):
+                return TurnResult(conversation.id, "", "", handoff=True, route="silent")
+            self.inbox.handoff.move(tenant_id, "customer", conversation.id, "bot")
+            back = BOT_BACK[customer_language(message)]
+            saved = self.inbox.add_message(
+                tenant_id, conversation.id, "agent", back, {"route": "bot_back", **(reply_meta or {})}
+            )
+            return TurnResult(conversation.id, saved.id, back, route="bot_back")
         context = Context(
             tenant_id=tenant_id,
             conversation_id=conversation.id,
             contact_id=conversation.contact_id,
             channel=channel,
-            settings=self.deps.settings.get(tenant_id),
+            settings=settings,
         )
         config: RunnableConfig = {
             "configurable": {"thread_id": conversation.id},

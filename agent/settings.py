@@ -53,6 +53,18 @@ class HandoffRules(Strict):
     max_failed_answers: int = Field(default=2, ge=1, le=20)
     team: Text200 = "support"
     complaint_team: Text200 | None = None
+    customer_can_return_to_bot: bool = True
+    bot_return_keywords: list[Text200] = Field(
+        default_factory=lambda: [
+            "back to the bot",
+            "back to bot",
+            "talk to the bot",
+            "返回機械人",
+            "轉返機械人",
+        ],
+        max_length=50,
+        description="what a customer says to have the AI answer again while waiting for a person",
+    )
 
 
 class AgentSettings(Strict):

@@ -133,6 +133,24 @@ class MessengerAdapter:
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
     ) -> str:
         payload = {"recipient": {"id": to}, "messaging_type": "RESPONSE", "message": {"text": text[:2000]}}
+        return await self._send(config, secrets, payload)
+
+    async def send_human_text(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
+    ) -> str:
+        """A message a person wrote, after the 24-hour window (up to 7 days): the HUMAN_AGENT tag. Never
+        used for AI replies."""
+        payload = {
+            "recipient": {"id": to},
+            "messaging_type": "MESSAGE_TAG",
+            "tag": "HUMAN_AGENT",
+            "message": {"text": text[:2000]},
+        }
+        return await self._send(config, secrets, payload)
+
+    async def _send(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], payload: dict[str, Any]
+    ) -> str:
         async with httpx.AsyncClient(timeout=10) as client:
             try:
                 response = await client.post(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from agent.service import AgentService
 from channels.base import Adapter, Inbound, SendError, StatusUpdate
+from channels.human_replies import HUMAN_REPLY_KIND, last_customer_message, sent_at
 from channels.intake import INGEST_KIND
 from channels.models import Channel, ChannelEvent, ChannelMessage
 from channels.store import ChannelStore
@@ -62,6 +63,7 @@ class ChannelProcessor:
         self.adapters = adapters
         jobs.register(INGEST_KIND, self.run_ingest)
         jobs.register(JOB_KIND, self.run_reply)
+        jobs.register(HUMAN_REPLY_KIND, self.run_human_reply)
 
     # --- ingesting (a background job per channel, one run at a time, deliveries in arrival order) --------
     def run_ingest(self, payload: dict[str, Any]) -> None:
@@ -206,10 +208,49 @@ class ChannelProcessor:
                     channel.kind,
                     reply_meta={"in_reply_to": message.id, "delivery": "pending"},
                 )
+                if not result.message_id:  # a person owns the conversation: the agent stays silent
+                    self._inbox.update_meta(tenant, message.id, answered=True, silent=True)
+                    continue
                 reply = self._inbox.message(tenant, result.message_id)
             if reply.meta.get("delivery") == "pending":
                 self._deliver(channel, conversation, message, reply, messages)
             self._inbox.update_meta(tenant, message.id, answered=True)
+
+    def run_human_reply(self, payload: dict[str, Any]) -> None:
+        """Send a person's inbox reply: free-form in the window, Messenger's HUMAN_AGENT tag up to 7 days."""
+        channel = self._channels.get(payload["channel_id"])
+        tenant, conversation = channel.tenant_id, payload["conversation_id"]
+        message = self._inbox.message(tenant, payload["message_id"])
+        if message.meta.get("delivery") != "pending":
+            return  # sent before a crash: not again
+        last = last_customer_message(self._inbox.messages(tenant, conversation))
+        if last is None:
+            return
+        adapter, secrets, to, now = (
+            self.adapters[channel.kind],
+            self._channels.secrets(channel),
+            str(last.meta.get("to")),
+            utcnow(),
+        )
+        try:
+            if may_send_free_form(channel.kind, sent_at(last), now):
+                external_id = asyncio.run(adapter.send_text(channel.config, secrets, to, message.text))
+            elif may_send_free_form(channel.kind, sent_at(last), now, by_human=True) and hasattr(
+                adapter, "send_human_text"
+            ):
+                external_id = asyncio.run(adapter.send_human_text(channel.config, secrets, to, message.text))
+            else:
+                self._inbox.update_meta(
+                    tenant, message.id, delivery="skipped", delivery_error="window closed"
+                )
+                return
+        except SendError as exc:
+            if exc.retryable:
+                raise
+            self._inbox.update_meta(tenant, message.id, delivery="failed", delivery_error=exc.reason)
+            return
+        self._record_out(channel, conversation, message.id, external_id, "sent", None, None)
+        self._inbox.update_meta(tenant, message.id, delivery="sent", external_id=external_id)
 
     def _deliver(
         self, channel: Channel, conversation: str, question: Message, reply: Message, history: list[Message]

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.audit import AGENT, AuditLog
 from core.db import Database, utcnow
 from core.errors import InvalidInput, NotFound
+from crm.handoff import Handoff
 from crm.models import Contact, Conversation, Message, MessageFeedback
 
 
@@ -23,8 +25,9 @@ class ContactInfo:
 
 
 class InboxStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, audit: AuditLog | None = None) -> None:
         self._db = db
+        self.handoff = Handoff(db, audit or AuditLog(db))
 
     def _contact(self, session: Any, tenant_id: str, info: ContactInfo | None) -> Contact:
         info = info or ContactInfo()
@@ -201,16 +204,8 @@ class InboxStore:
             return conversation.failed_answers
 
     def hand_off(self, tenant_id: str, conversation_id: str, reason: str, team: str | None) -> bool:
-        """Move the conversation to pending_human; idempotent (False when it already was)."""
-        with self._db.session() as session:
-            conversation = self._owned(session, tenant_id, conversation_id)
-            if conversation.status == "pending_human":
-                return False
-            conversation.status = "pending_human"
-            conversation.handoff_reason = reason
-            conversation.handoff_team = team
-            conversation.updated_at = utcnow()
-            return True
+        """The agent asks for a person; idempotent (False when a person has it or it is already asked for)."""
+        return self.handoff.request(tenant_id, AGENT, conversation_id, reason, team)
 
     def rate(
         self, tenant_id: str, message_id: str, rating: str, comment: str | None, correction: str | None

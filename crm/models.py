@@ -55,9 +55,12 @@ class Conversation(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(30), default="playground")
-    status: Mapped[str] = mapped_column(String(20), default="bot")  # bot | pending_human
+    status: Mapped[str] = mapped_column(
+        String(20), default="bot"
+    )  # crm/handoff.py: bot | pending_human | ...
     handoff_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    handoff_team: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    handoff_team: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the team it is routed to
+    assignee: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the staff member who owns it
     failed_answers: Mapped[int] = mapped_column(Integer, default=0)
     reply_lock_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

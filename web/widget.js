@@ -33,7 +33,7 @@
     "#parley-panel.open{display:flex}#parley-head{background:#2f7d6d;color:#fff;padding:12px 14px;font-weight:600}",
     "#parley-log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px}",
     ".parley-msg{max-width:80%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}",
-    ".parley-customer{align-self:flex-end;background:#2f7d6d;color:#fff}.parley-agent{align-self:flex-start;background:#eef2f1}",
+    ".parley-customer{align-self:flex-end;background:#2f7d6d;color:#fff}.parley-agent,.parley-human{align-self:flex-start;background:#eef2f1}",
     ".parley-pending{opacity:.6}#parley-typing{padding:0 12px 6px;color:#777;font-size:12px;min-height:18px}",
     "#parley-form{display:flex;border-top:1px solid #e3e3e3}#parley-input{flex:1;border:0;padding:12px;font:inherit;outline:none}",
     "#parley-send{border:0;background:none;color:#2f7d6d;font-weight:600;padding:0 14px;cursor:pointer}",

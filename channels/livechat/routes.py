@@ -21,10 +21,10 @@ from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel
 
 from agent.service import AgentService
+from channels.livechat.frames import message_frame
 from channels.livechat.store import LivechatStore, Session
 from core.deps import AdminDep
 from core.errors import ParleyError
-from crm.models import Message
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["live chat"])
@@ -100,17 +100,6 @@ def demo_page(request: Request) -> HTMLResponse:
     return HTMLResponse(page)
 
 
-def _frame(message: Message) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "id": message.id,
-        "role": message.role,
-        "text": message.text,
-        "handoff": bool(message.meta.get("handoff", False)),
-        "created_at": message.created_at.isoformat(),
-    }
-
-
 class Connection:
     """One visitor's socket: frames in order, one agent turn at a time per conversation."""
 
@@ -127,7 +116,7 @@ class Connection:
         if after:
             ids = [m.id for m in messages]
             messages = messages[ids.index(after) + 1 :] if after in ids else messages
-        return [_frame(m) for m in messages]
+        return [message_frame(m) for m in messages]
 
     async def on_message(self, frame: dict[str, Any]) -> None:
         text = str(frame.get("text", "")).strip()
@@ -162,9 +151,10 @@ class Connection:
                 "livechat",
                 {"client_id": client_id} if client_id else None,
             )
-            reply = await run_in_threadpool(inbox.message, tenant, result.message_id)
             await self.ws.send_json({"type": "ack", "client_id": client_id, "id": result.customer_message_id})
-            await self.ws.send_json(_frame(reply))
+            if result.message_id:  # empty while a person owns the conversation: they answer instead
+                reply = await run_in_threadpool(inbox.message, tenant, result.message_id)
+                await self.ws.send_json(message_frame(reply))
             await self.ws.send_json({"type": "typing", "on": False})
 
 
@@ -191,6 +181,8 @@ async def livechat_socket(ws: WebSocket) -> None:
         opening["token"] = session.token
     await ws.send_json(opening)
     await ws.send_json({"type": "history", "messages": await connection.history()})
+    visitors = ws.app.state.livechat_visitors  # a person's replies from the inbox arrive through it
+    visitors.add(session.conversation_id, ws)
     try:
         while True:
             frame = await ws.receive_json()
@@ -211,3 +203,5 @@ async def livechat_socket(ws: WebSocket) -> None:
         return
     except ValueError:  # not JSON
         await ws.close(code=1003)
+    finally:
+        visitors.remove(session.conversation_id, ws)

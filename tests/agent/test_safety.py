@@ -44,6 +44,9 @@ def test_replies_that_leak_are_withheld(app_factory: Callable[..., Any]) -> None
             body = chat(client, key, "hello", conversation)
             conversation = body["conversation_id"]
             assert body["handoff"] is True and "colleague" in body["reply"] and "pk_live" not in body["reply"]
+            # a person gives the conversation back to the agent (it stays silent while they own it)
+            back = {"status": "bot"}
+            client.post(f"/v1/inbox/conversations/{conversation}/status", json=back, headers=auth(key))
         assert chat(client, key, "hello", conversation)["reply"] == "Here you go!"
         # The withheld replies left the conversation's memory: the model never sees them again.
         remembered = " ".join(str(m.content) for m in model.seen[-1][1:])

@@ -1,0 +1,104 @@
+"""Replies written by a person in the inbox, delivered on the conversation's own channel.
+
+The inbox asks first whether the channel's window allows a human reply now (a 409 for the staff member
+if not, rather than a message that silently never arrives), then hands the stored message over: live
+chat pushes it to the visitor's open sockets; other channels send it from a durable background job
+(channels.human_reply), with Messenger's HUMAN_AGENT tag between 24 hours and 7 days.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from fastapi import WebSocket
+
+from channels.livechat.frames import message_frame
+from channels.window import POLICIES, may_send_free_form
+from core.db import utcnow
+from core.errors import Conflict
+from core.jobs import JobQueue
+from crm.inbox import InboxStore
+from crm.models import Conversation, Message
+
+log = logging.getLogger(__name__)
+HUMAN_REPLY_KIND = "channels.human_reply"
+
+
+def last_customer_message(messages: list[Message]) -> Message | None:
+    return next((m for m in reversed(messages) if m.role == "customer"), None)
+
+
+def sent_at(message: Message) -> datetime:
+    stamp = message.meta.get("sent_at")
+    return datetime.fromisoformat(stamp) if stamp else message.created_at
+
+
+class VisitorSockets:
+    """Open live-chat sockets by conversation, so a person's reply reaches the visitor at once."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[str, set[WebSocket]] = {}
+
+    def add(self, conversation_id: str, ws: WebSocket) -> None:
+        self._sockets.setdefault(conversation_id, set()).add(ws)
+
+    def remove(self, conversation_id: str, ws: WebSocket) -> None:
+        sockets = self._sockets.get(conversation_id)
+        if sockets is not None:
+            sockets.discard(ws)
+            if not sockets:
+                del self._sockets[conversation_id]
+
+    async def push(self, conversation_id: str, frame: dict[str, Any]) -> int:
+        sent = 0
+        for ws in list(self._sockets.get(conversation_id, ())):
+            try:
+                await ws.send_json(frame)
+                sent += 1
+            except Exception:  # a socket closing under us: the visitor gets it from history on resume
+                self.remove(conversation_id, ws)
+        return sent
+
+
+class HumanReplies:
+    def __init__(self, inbox: InboxStore, jobs: JobQueue, visitors: VisitorSockets) -> None:
+        self._inbox = inbox
+        self._jobs = jobs
+        self._visitors = visitors
+
+    def check(self, tenant_id: str, conversation: Conversation) -> None:
+        """Raise Conflict when the channel's window forbids a person's reply now."""
+        policy = POLICIES.get(conversation.channel)
+        if policy is None or policy.free_form is None:
+            return
+        last = last_customer_message(self._inbox.messages(tenant_id, conversation.id))
+        if last is None or not may_send_free_form(
+            conversation.channel, sent_at(last), utcnow(), by_human=True
+        ):
+            window = policy.human_agent or policy.free_form
+            hours = int(window.total_seconds() // 3600)
+            outside = " (only an approved template may be sent now)" if policy.outside == "template" else ""
+            raise Conflict(
+                f"the {conversation.channel} window is closed: replies only within {hours} hours of the "
+                f"customer's last message{outside}",
+                code="window_closed",
+            )
+
+    async def deliver(self, tenant_id: str, conversation: Conversation, message: Message) -> None:
+        if conversation.channel == "livechat":
+            await self._visitors.push(conversation.id, message_frame(message))
+            await asyncio.to_thread(self._inbox.update_meta, tenant_id, message.id, delivery="sent")
+            return
+        if conversation.channel not in POLICIES:  # the playground: nothing to send
+            return
+        last = last_customer_message(
+            await asyncio.to_thread(self._inbox.messages, tenant_id, conversation.id)
+        )
+        channel_id = last.meta.get("channel_id") if last else None
+        if not channel_id:
+            return
+        payload = {"channel_id": channel_id, "conversation_id": conversation.id, "message_id": message.id}
+        await asyncio.to_thread(self._jobs.enqueue, HUMAN_REPLY_KIND, payload, tenant_id=tenant_id)

@@ -1,0 +1,118 @@
+"""A person's inbox reply on the conversation's own channel: WhatsApp inside its 24-hour window (a closed
+window is refused with 409, nothing stored), the agent silent on inbound messages meanwhile, and
+Messenger's HUMAN_AGENT tag between 24 hours and 7 days."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from core.models import Job
+from tests.channels import test_messenger as messenger
+from tests.channels.fake_graph import FakeGraph
+from tests.channels.test_whatsapp import delivery, post, setup_channel, shop, text_message
+from tests.conftest import auth, ingested, new_tenant, state
+
+
+def conversation_of(client: TestClient, key: str, status: str | None = None) -> str:
+    params = {"status": status} if status else {}
+    [conversation] = client.get("/v1/inbox/conversations", params=params, headers=auth(key)).json()["items"]
+    return str(conversation["id"])
+
+
+def settle(client: TestClient) -> None:
+    """Wait until deliveries are ingested and no job is queued or running."""
+    ingested(client)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with state(client).core.db.session() as session:
+            busy = session.scalar(
+                select(func.count()).select_from(Job).where(Job.status.in_(("queued", "running")))
+            )
+        if not busy:
+            return
+        time.sleep(0.05)
+
+
+def test_whatsapp_human_reply_inside_the_window_and_silence_meanwhile(
+    app_factory: Callable[..., Any], fake: FakeGraph
+) -> None:
+    with TestClient(app_factory(whatsapp_api_base=fake.url)) as client:
+        key = shop(client)
+        channel = setup_channel(client, key)["id"]
+        post(client, channel, delivery([text_message("wamid.h1", "I want to talk to a person")]))
+        assert "colleague" in fake.wait_for(1)[0]["text"]["body"]
+        post(client, channel, delivery([text_message("wamid.h2", "How much is the milk tea?")]))
+        settle(client)
+        assert len(fake.sent) == 1  # the agent did not answer: a person owns the conversation now
+        conversation = conversation_of(client, key, "pending_human")
+        reply = client.post(
+            f"/v1/inbox/conversations/{conversation}/reply",
+            json={"text": "Hi, Mandy here."},
+            headers=auth(key),
+        )
+        assert reply.status_code == 201
+        sent = fake.wait_for(2)[1]
+        assert sent["to"] == "85291234567" and sent["text"]["body"] == "Hi, Mandy here."
+        settle(client)
+        detail = client.get(f"/v1/inbox/conversations/{conversation}", headers=auth(key)).json()
+        assert [m["delivery"] for m in detail["messages"] if m["role"] == "human"] == ["sent"]
+
+
+def test_whatsapp_human_reply_outside_the_window_is_refused(
+    app_factory: Callable[..., Any], fake: FakeGraph
+) -> None:
+    with TestClient(app_factory(whatsapp_api_base=fake.url)) as client:
+        key = shop(client)
+        channel = setup_channel(client, key)["id"]
+        old = int(time.time()) - 25 * 3600
+        post(client, channel, delivery([text_message("wamid.o1", "hello", at=old)]))
+        settle(client)
+        conversation = conversation_of(client, key)
+        refused = client.post(
+            f"/v1/inbox/conversations/{conversation}/reply",
+            json={"text": "Sorry for the wait"},
+            headers=auth(key),
+        )
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "window_closed"
+        assert (
+            "24 hours" in refused.json()["error"]["message"]
+            and "template" in refused.json()["error"]["message"]
+        )
+        detail = client.get(f"/v1/inbox/conversations/{conversation}", headers=auth(key)).json()
+        assert all(m["role"] != "human" for m in detail["messages"]) and detail["status"] == "bot"
+
+
+def test_messenger_human_reply_after_a_day_uses_the_human_agent_tag(
+    app_factory: Callable[..., Any], fake: FakeGraph
+) -> None:
+    with TestClient(app_factory(messenger_api_base=fake.url)) as client:
+        key = new_tenant(client)
+        page = {
+            "kind": "messenger",
+            "name": "Page",
+            "page_id": "106540352242922",
+            "access_token": "EAAG-page-token-123",
+            "app_secret": messenger.APP_SECRET,
+            "verify_token": "verify-token-123",
+        }
+        channel = client.post("/v1/channels", json=page, headers=auth(key)).json()["id"]
+        thirty_hours_ago = int((time.time() - 30 * 3600) * 1000)
+        raw = messenger.body("messenger", [messenger.event("m_old", "hello", at_ms=thirty_hours_ago)])
+        assert messenger.post(client, "messenger", channel, raw).status_code == 200
+        settle(client)
+        assert fake.sent == []  # the AI may not answer after 24 hours
+        conversation = conversation_of(client, key)
+        reply = client.post(
+            f"/v1/inbox/conversations/{conversation}/reply",
+            json={"text": "Sorry for the delay!"},
+            headers=auth(key),
+        )
+        assert reply.status_code == 201
+        [sent] = fake.wait_for(1)
+        assert sent["messaging_type"] == "MESSAGE_TAG" and sent["tag"] == "HUMAN_AGENT"
+        assert sent["message"]["text"] == "Sorry for the delay!"

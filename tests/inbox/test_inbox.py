@@ -1,0 +1,159 @@
+"""Handoff and the inbox end to end: the agent opens a ticket and hands off, stays silent while a person
+replies from the inbox (pushed to the visitor and to staff clients), gives the conversation back on
+request; state-machine rules, idempotence, internal notes, and tenant isolation on every endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.agent.test_chat import chat
+from tests.channels.test_livechat import receive_until, ws_url
+from tests.conftest import auth, new_tenant
+from tests.crm.test_contacts import staff_key
+
+
+def say(ws: Any, text: str, client_id: str) -> list[dict[str, Any]]:
+    ws.send_json({"type": "message", "text": text, "client_id": client_id})
+    return receive_until(ws, "typing")[:-1] + receive_until(ws, "typing")  # typing on ... typing off
+
+
+def replies(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in frames if f["type"] == "message"]
+
+
+def test_ticket_then_handoff_then_silence_while_a_person_replies(client: TestClient) -> None:
+    admin = new_tenant(client, "Lotus Glow")
+    staff = staff_key(client, admin)
+    widget = client.get("/v1/livechat/widget", headers=auth(admin)).json()
+    with (
+        client.websocket_connect(f"/v1/inbox/ws?key={staff}") as desk,
+        client.websocket_connect(ws_url(widget["widget_key"])) as visitor,
+    ):
+        assert desk.receive_json() == {"type": "ready"}
+        conversation = visitor.receive_json()["conversation_id"]
+        visitor.receive_json()  # history
+
+        [ticket_reply] = replies(say(visitor, "My order arrived broken, I want a refund", "c1"))
+        assert "#1001" in ticket_reply["text"]
+        [handoff_reply] = replies(say(visitor, "I want to talk to a person", "c2"))
+        assert handoff_reply["handoff"] is True and "colleague" in handoff_reply["text"]
+        waiting_event = desk.receive_json()  # staff hear of the handoff as it happens
+        assert waiting_event["status"] == "pending_human" and waiting_event["conversation_id"] == conversation
+        assert replies(say(visitor, "Hello? Anyone there?", "c3")) == []  # the agent stays silent now
+
+        waiting = client.get(
+            "/v1/inbox/conversations", params={"status": "pending_human"}, headers=auth(staff)
+        ).json()
+        assert [c["id"] for c in waiting["items"]] == [conversation]
+        assert waiting["items"][0]["handoff_reason"] == "customer asked for a human"
+
+        sent = client.post(
+            f"/v1/inbox/conversations/{conversation}/reply",
+            json={"text": "Hi, I'm Mandy. I've arranged a replacement."},
+            headers=auth(staff),
+        )
+        assert sent.status_code == 201 and sent.json()["role"] == "human"
+        pushed = visitor.receive_json()
+        assert pushed["role"] == "human" and "Mandy" in pushed["text"]
+        events = [desk.receive_json(), desk.receive_json()]
+        assert events[0]["type"] == "status" and events[0]["status"] == "human"
+        assert events[1]["type"] == "message" and events[1]["author"].startswith("key:")
+
+        assert replies(say(visitor, "Thank you!", "c4")) == []  # still the person's conversation
+        [ticket] = client.get(
+            "/v1/tickets", params={"conversation_id": conversation}, headers=auth(staff)
+        ).json()["items"]
+        assert ticket["first_response_at"] is not None  # the person's reply is the ticket's first response
+
+        [back] = replies(say(visitor, "Can I go back to the bot please?", "c5"))
+        assert back["role"] == "agent" and "back" in back["text"]
+        assert desk.receive_json()["status"] == "bot"
+    detail = client.get(f"/v1/inbox/conversations/{conversation}", headers=auth(staff)).json()
+    assert detail["status"] == "bot" and detail["assignee"] is None
+    roles = [m["role"] for m in detail["messages"]]
+    assert roles.count("human") == 1 and roles.count("customer") == 5
+    audit = client.get(
+        "/v1/audit", params={"entity": "conversation", "entity_id": conversation}, headers=auth(admin)
+    ).json()
+    assert [e["action"] for e in reversed(audit)] == [
+        "conversation.pending_human",
+        "conversation.human",
+        "conversation.bot",
+    ]
+    assert [e["actor"] for e in reversed(audit)][0] == "agent"
+
+
+def test_handoff_is_idempotent_and_the_state_machine_is_enforced(client: TestClient) -> None:
+    admin = new_tenant(client)
+    first = chat(client, admin, "I want to speak to a human")
+    conversation = first["conversation_id"]
+    again = chat(client, admin, "speak to a human, now!", conversation)
+    assert again["message_id"] is None and again["reply"] == "" and again["handoff"] is True
+    audit = client.get("/v1/audit", params={"entity_id": conversation}, headers=auth(admin)).json()
+    assert [e["action"] for e in audit] == ["conversation.pending_human"]  # not twice
+
+    def status(to: str) -> Any:
+        return client.post(
+            f"/v1/inbox/conversations/{conversation}/status", json={"status": to}, headers=auth(admin)
+        )
+
+    assert status("resolved").status_code == 200
+    refused = status("pending_human")
+    assert refused.status_code == 409 and "resolved" in refused.json()["error"]["message"]
+    assert status("sleeping").status_code == 422
+    assert status("human").status_code == 200  # reopened to a person
+    assert (
+        client.post(
+            f"/v1/inbox/conversations/{conversation}/assign",
+            json={"assignee": "sam", "team": "billing"},
+            headers=auth(admin),
+        ).json()["team"]
+        == "billing"
+    )
+    mine = client.get("/v1/inbox/conversations", params={"assignee": "sam"}, headers=auth(admin)).json()
+    assert mine["total"] == 1
+    status("resolved")
+    returned = chat(client, admin, "One more question: do you sell gift cards?", conversation)
+    assert returned["message_id"] is not None  # a customer writing to a resolved conversation gets the agent
+
+
+def test_notes_are_internal(client: TestClient) -> None:
+    admin = new_tenant(client)
+    widget = client.get("/v1/livechat/widget", headers=auth(admin)).json()
+    with client.websocket_connect(ws_url(widget["widget_key"])) as visitor:
+        session = visitor.receive_json()
+        visitor.receive_json()
+        say(visitor, "hello", "c1")
+        conversation = session["conversation_id"]
+        note = client.post(
+            f"/v1/inbox/conversations/{conversation}/notes",
+            json={"text": "VIP, be gentle"},
+            headers=auth(admin),
+        )
+        assert note.status_code == 201
+    with client.websocket_connect(ws_url(widget["widget_key"], token=session["token"])) as again:
+        again.receive_json()
+        history = again.receive_json()["messages"]
+    assert all("VIP" not in m["text"] for m in history)
+    detail = client.get(f"/v1/inbox/conversations/{conversation}", headers=auth(admin)).json()
+    assert [n["text"] for n in detail["notes"]] == ["VIP, be gentle"]
+
+
+def test_another_tenant_cannot_see_or_act_on_conversations(client: TestClient) -> None:
+    mine, theirs = new_tenant(client, "Mine"), new_tenant(client, "Theirs")
+    conversation = chat(client, mine, "hello")["conversation_id"]
+    for method, path, body in (
+        ("GET", f"/v1/inbox/conversations/{conversation}", None),
+        ("POST", f"/v1/inbox/conversations/{conversation}/reply", {"text": "hi"}),
+        ("POST", f"/v1/inbox/conversations/{conversation}/assign", {"assignee": "x"}),
+        ("POST", f"/v1/inbox/conversations/{conversation}/status", {"status": "resolved"}),
+        ("POST", f"/v1/inbox/conversations/{conversation}/notes", {"text": "x"}),
+    ):
+        response = client.request(method, path, json=body, headers=auth(theirs))
+        assert response.status_code == 404, (method, path, response.status_code)
+    assert client.get("/v1/inbox/conversations", headers=auth(theirs)).json()["total"] == 0
+    assert client.get(f"/v1/inbox/conversations/{conversation}", headers=auth(mine)).json()["status"] == "bot"
+    with client.websocket_connect("/v1/inbox/ws?key=wrong") as ws:
+        assert ws.receive_json()["type"] == "error"
