@@ -101,6 +101,7 @@ def build_agent(
         model=model or make_chat_model(settings),
         tools=tools,
         embedder=knowledge.embedder,
+        working_hours=lambda tenant_id: crm.tickets.settings(tenant_id).working_hours,
     )
     checkpointer, close = make_checkpointer(settings, schema=schema)
     return AgentService(deps, checkpointer, close)

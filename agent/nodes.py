@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -19,7 +21,9 @@ from agent.models.local import customer_language
 from agent.prompt import system_prompt
 from agent.settings import AgentSettings, AgentSettingsStore
 from agent.state import State
+from core.db import utcnow
 from crm.inbox import InboxStore
+from crm.working_hours import WorkingHours
 from knowledge.embeddings import Embedder
 from knowledge.services import KnowledgeServices
 
@@ -43,6 +47,27 @@ class AgentDeps:
     model: BaseChatModel
     tools: list[BaseTool]
     embedder: Embedder
+    working_hours: Callable[[str], WorkingHours] = field(default=lambda tenant_id: WorkingHours())
+
+
+AFTER_HOURS = {
+    "en": " Our team is away now; a colleague will reply from {when}.",
+    "zh": "同事現正休息，會於{when}起回覆你。",
+}
+
+
+def after_hours_note(hours: WorkingHours, language: str, now: datetime) -> str:
+    """When a person will answer, if nobody is at work now ("" during working hours)."""
+    opening = hours.next_opening(now)
+    if opening is None or opening == now:
+        return ""
+    local = opening.astimezone(hours.zone)
+    when = (
+        local.strftime("%a %d %b %H:%M") + f" ({hours.timezone})"
+        if language == "en"
+        else f"{local.month}月{local.day}日 {local:%H:%M}（{hours.timezone}）"
+    )
+    return AFTER_HOURS[language].format(when=when)
 
 
 def _question(state: State) -> str:
@@ -197,6 +222,9 @@ class AgentNodes:
                 ctx.tenant_id, ctx.conversation_id, reason or "handoff", settings.handoff.team
             )
             route = "handoff" if route == "model" else route
+            reply += after_hours_note(
+                self.deps.working_hours(ctx.tenant_id), state.language or "en", utcnow()
+            )
         return {
             "reply": reply,
             "route": route,

@@ -19,6 +19,7 @@ from core.db import Database
 from core.errors import Conflict, InvalidInput, NotFound
 from crm.attributes import AttributeStore
 from crm.models import Contact, ContactNote, Conversation, Message
+from crm.ticket_models import Ticket
 
 FIELDS = ("first_name", "last_name", "name", "phone", "email", "country", "company", "job_title", "owner")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -266,7 +267,7 @@ class ContactStore:
             )
 
     def timeline(self, tenant_id: str, contact_id: str, limit: int = 200) -> list[dict[str, Any]]:
-        """Messages, notes and recorded changes of one contact, newest first."""
+        """Messages, notes, and recorded changes of the contact and of its tickets, newest first."""
         with self._db.session() as session:
             self._owned(session, tenant_id, contact_id)
             messages = session.execute(
@@ -282,12 +283,15 @@ class ContactStore:
                 .order_by(ContactNote.created_at.desc())
                 .limit(limit)
             ).all()
+            tickets = select(Ticket.id).where(Ticket.tenant_id == tenant_id, Ticket.contact_id == contact_id)
             events = session.scalars(
                 select(AuditEvent)
                 .where(
                     AuditEvent.tenant_id == tenant_id,
-                    AuditEvent.entity == "contact",
-                    AuditEvent.entity_id == contact_id,
+                    or_(
+                        (AuditEvent.entity == "contact") & (AuditEvent.entity_id == contact_id),
+                        (AuditEvent.entity == "ticket") & AuditEvent.entity_id.in_(tickets),
+                    ),
                 )
                 .order_by(AuditEvent.at.desc())
                 .limit(limit)

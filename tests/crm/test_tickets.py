@@ -32,6 +32,8 @@ def test_create_number_and_validate(client: TestClient) -> None:
     admin = new_tenant(client)
     contact = new_contact(client, admin, name="Kerry")
     first = new_ticket(client, admin, contact_id=contact["id"], custom_fields={"order": "A-1001"})
+    timeline = client.get(f"/v1/contacts/{contact['id']}/timeline", headers=auth(admin)).json()["entries"]
+    assert any(e.get("action") == "ticket.create" for e in timeline)  # tickets show on the contact
     second = new_ticket(client, admin, type="custom", custom_type="warranty claim", priority="low")
     assert (first["number"], second["number"]) == (1001, 1002)
     assert (

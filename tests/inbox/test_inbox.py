@@ -157,3 +157,25 @@ def test_another_tenant_cannot_see_or_act_on_conversations(client: TestClient) -
     assert client.get(f"/v1/inbox/conversations/{conversation}", headers=auth(mine)).json()["status"] == "bot"
     with client.websocket_connect("/v1/inbox/ws?key=wrong") as ws:
         assert ws.receive_json()["type"] == "error"
+
+
+def test_outside_working_hours_the_customer_is_told_when_a_person_will_answer(client: TestClient) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from agent.nodes import after_hours_note
+    from crm.working_hours import DAYS, WorkingHours
+
+    admin = new_tenant(client)
+    tomorrow = datetime.now(ZoneInfo("Asia/Hong_Kong")) + timedelta(days=1)
+    settings = client.get("/v1/tickets/settings", headers=auth(admin)).json()
+    settings["working_hours"]["days"] = {DAYS[tomorrow.weekday()]: {"start": "09:00", "end": "18:00"}}
+    assert client.put("/v1/tickets/settings", json=settings, headers=auth(admin)).status_code == 200
+    body = chat(client, admin, "I want to speak to a human")
+    assert body["handoff"] is True and "colleague" in body["reply"]
+    assert f"reply from {tomorrow:%a %d %b} 09:00 (Asia/Hong_Kong)" in body["reply"]
+    zh = chat(client, admin, "我想搵真人")
+    assert f"{tomorrow.month}月{tomorrow.day}日 09:00" in zh["reply"]
+
+    monday_noon = datetime(2026, 11, 23, 12, tzinfo=ZoneInfo("Asia/Hong_Kong"))
+    assert after_hours_note(WorkingHours(), "en", monday_noon) == ""  # someone is at work: nothing to add
