@@ -27,6 +27,7 @@ from channels.line import LineAdapter
 from channels.livechat.routes import router as livechat_router
 from channels.livechat.store import LivechatStore
 from channels.messenger import MessengerAdapter
+from channels.privacy import erase_channel_records
 from channels.processing import ChannelProcessor
 from channels.routes import router as channels_router
 from channels.store import ChannelStore
@@ -127,6 +128,8 @@ def create_app(
         app.state.agent = build_agent(
             settings, core, knowledge, model=chat_model, schema=db_schema, crm=app.state.crm
         )
+        app.state.crm.privacy.on_erase("channel_records", erase_channel_records)
+        app.state.crm.privacy.after_erase(app.state.agent.forget)
         app.state.livechat = LivechatStore(core.db, app.state.agent.inbox)
         app.state.livechat_locks = {}
         app.state.demo_widget_key = None

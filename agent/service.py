@@ -156,5 +156,12 @@ class AgentService:
             route=state["route"],
         )
 
+    def forget(self, conversation_ids: list[str]) -> None:
+        """Delete the conversations' memory (their checkpoints): used when a contact is erased."""
+        checkpointer = self.graph.checkpointer
+        if isinstance(checkpointer, BaseCheckpointSaver):
+            for conversation_id in conversation_ids:
+                checkpointer.delete_thread(conversation_id)
+
     def close(self) -> None:
         self._close()

@@ -76,7 +76,7 @@ class ContactStore:
 
     # --- reading ------------------------------------------------------------------------------------
     @staticmethod
-    def _owned(session: Session, tenant_id: str, contact_id: str) -> Contact:
+    def owned(session: Session, tenant_id: str, contact_id: str) -> Contact:
         contact = session.scalar(
             select(Contact).where(Contact.id == contact_id, Contact.tenant_id == tenant_id)
         )
@@ -86,7 +86,7 @@ class ContactStore:
 
     def get(self, tenant_id: str, contact_id: str) -> Contact:
         with self._db.session() as session:
-            return self._owned(session, tenant_id, contact_id)
+            return self.owned(session, tenant_id, contact_id)
 
     def search(
         self,
@@ -179,7 +179,7 @@ class ContactStore:
         """Set the given fields; `attributes` merges (a null value removes that attribute)."""
         clean = self._clean(tenant_id, patch)
         with self._db.session() as session:
-            contact = self._owned(session, tenant_id, contact_id)
+            contact = self.owned(session, tenant_id, contact_id)
             self._check_unique(session, tenant_id, clean, contact.id)
             before = snapshot(contact)
             for key, value in clean.items():
@@ -197,7 +197,7 @@ class ContactStore:
 
     def add_tags(self, tenant_id: str, actor: str, contact_id: str, tags: list[str]) -> Contact:
         with self._db.session() as session:
-            contact = self._owned(session, tenant_id, contact_id)
+            contact = self.owned(session, tenant_id, contact_id)
             current = list(contact.tags or [])
             new = normalise_tags(current + tags)
             if new != current:
@@ -216,7 +216,7 @@ class ContactStore:
 
     def remove_tag(self, tenant_id: str, actor: str, contact_id: str, tag: str) -> Contact:
         with self._db.session() as session:
-            contact = self._owned(session, tenant_id, contact_id)
+            contact = self.owned(session, tenant_id, contact_id)
             current = list(contact.tags or [])
             if tag not in current:
                 raise NotFound(f"contact {contact_id} has no tag {tag!r}")
@@ -235,7 +235,7 @@ class ContactStore:
 
     def delete(self, tenant_id: str, actor: str, contact_id: str) -> None:
         with self._db.session() as session:
-            contact = self._owned(session, tenant_id, contact_id)
+            contact = self.owned(session, tenant_id, contact_id)
             self._audit.record(
                 session, tenant_id, actor, "contact.delete", "contact", contact.id, snapshot(contact), None
             )
@@ -246,7 +246,7 @@ class ContactStore:
         if not text.strip():
             raise InvalidInput("a note needs text")
         with self._db.session() as session:
-            self._owned(session, tenant_id, contact_id)
+            self.owned(session, tenant_id, contact_id)
             note = ContactNote(tenant_id=tenant_id, contact_id=contact_id, author=actor, text=text.strip())
             session.add(note)
             session.flush()
@@ -257,7 +257,7 @@ class ContactStore:
 
     def notes(self, tenant_id: str, contact_id: str) -> list[ContactNote]:
         with self._db.session() as session:
-            self._owned(session, tenant_id, contact_id)
+            self.owned(session, tenant_id, contact_id)
             return list(
                 session.scalars(
                     select(ContactNote)
@@ -269,7 +269,7 @@ class ContactStore:
     def timeline(self, tenant_id: str, contact_id: str, limit: int = 200) -> list[dict[str, Any]]:
         """Messages, notes, and recorded changes of the contact and of its tickets, newest first."""
         with self._db.session() as session:
-            self._owned(session, tenant_id, contact_id)
+            self.owned(session, tenant_id, contact_id)
             messages = session.execute(
                 select(Message.created_at, Message.role, Message.text, Conversation.id, Conversation.channel)
                 .join(Conversation, Conversation.id == Message.conversation_id)

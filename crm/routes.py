@@ -183,6 +183,19 @@ def delete_contact(contact_id: str, principal: AdminDep, crm: CrmDep) -> Respons
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.get("/contacts/{contact_id}/export")
+def export_contact(contact_id: str, principal: AdminDep, crm: CrmDep) -> dict[str, Any]:
+    """GDPR access: everything held about the contact (fields, notes, conversations, tickets, changes)."""
+    return crm.privacy.export(principal.tenant_id, contact_id)
+
+
+@router.post("/contacts/{contact_id}/erase")
+def erase_contact(contact_id: str, principal: AdminDep, crm: CrmDep) -> dict[str, Any]:
+    """GDPR erasure: the contact and everything personal about them; recorded in the audit log."""
+    counts = crm.privacy.erase(principal.tenant_id, key_actor(principal.key_id), contact_id)
+    return {"erased": contact_id, "removed": counts}
+
+
 @router.post("/contacts/{contact_id}/tags", response_model=ContactOut)
 def add_tags(contact_id: str, body: TagsIn, principal: PrincipalDep, crm: CrmDep) -> ContactOut:
     actor = key_actor(principal.key_id)

@@ -8,6 +8,7 @@ from core.audit import AuditLog
 from core.db import Database
 from crm.attributes import AttributeStore
 from crm.contacts import ContactStore
+from crm.privacy import Privacy
 from crm.tickets import TicketStore
 
 
@@ -17,6 +18,7 @@ class CrmServices:
     attributes: AttributeStore
     contacts: ContactStore
     tickets: TicketStore
+    privacy: Privacy
 
     @classmethod
     def build(cls, db: Database, audit: AuditLog) -> CrmServices:
@@ -26,4 +28,5 @@ class CrmServices:
             attributes=attributes,
             contacts=ContactStore(db, attributes, audit),
             tickets=TicketStore(db, audit),
+            privacy=Privacy(db, audit),
         )
