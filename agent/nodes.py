@@ -207,6 +207,8 @@ class AgentNodes:
             reason = next(
                 str(a["args"].get("reason", "")) for a in actions if a["tool"] == "handoff_to_human"
             )
+        elif any(a["tool"] == "score_lead" and "routed to the" in a["result"] for a in actions):
+            handoff, reason = True, "hot lead"  # score_lead handed it to the sales team itself
         route = state.route or "model"
         reply = state.reply or next(
             (str(m.content) for m in reversed(turn) if isinstance(m, AIMessage) and m.content), ""

@@ -33,6 +33,7 @@ class Contact(Base):
     )  # custom, typed (crm/attributes.py)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    lead_score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # crm/leads.py, 0-100
 
 
 class ContactNote(Base):

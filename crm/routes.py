@@ -13,6 +13,7 @@ from core.audit import key_actor
 from core.deps import AdminDep, PrincipalDep
 from crm.attributes import AttributeDefinition, AttributeType
 from crm.contacts import FIELDS
+from crm.leads import LeadScore, LeadSettings
 from crm.models import Contact, ContactNote
 from crm.services import CrmServices
 
@@ -99,6 +100,7 @@ class ContactOut(BaseModel):
     attributes: dict[str, Any]
     created_at: datetime
     last_contacted_at: datetime | None
+    lead_score: int | None
 
     @classmethod
     def of(cls, c: Contact) -> ContactOut:
@@ -109,6 +111,7 @@ class ContactOut(BaseModel):
             attributes=dict(c.attributes or {}),
             created_at=c.created_at,
             last_contacted_at=c.last_contacted_at,
+            lead_score=c.lead_score,
         )
 
 
@@ -194,6 +197,37 @@ def erase_contact(contact_id: str, principal: AdminDep, crm: CrmDep) -> dict[str
     """GDPR erasure: the contact and everything personal about them; recorded in the audit log."""
     counts = crm.privacy.erase(principal.tenant_id, key_actor(principal.key_id), contact_id)
     return {"erased": contact_id, "removed": counts}
+
+
+class LeadOut(BaseModel):
+    score: int | None
+    history: list[dict[str, Any]]
+
+
+@router.get("/leads/settings", response_model=LeadSettings)
+def get_lead_settings(principal: PrincipalDep, crm: CrmDep) -> LeadSettings:
+    return crm.leads.settings(principal.tenant_id)
+
+
+@router.put("/leads/settings", response_model=LeadSettings)
+def put_lead_settings(body: LeadSettings, principal: AdminDep, crm: CrmDep) -> LeadSettings:
+    return crm.leads.save_settings(principal.tenant_id, key_actor(principal.key_id), body)
+
+
+@router.get("/contacts/{contact_id}/lead", response_model=LeadOut)
+def get_lead(contact_id: str, principal: PrincipalDep, crm: CrmDep) -> LeadOut:
+    """The contact's lead score and its history, newest first, each with its reasons."""
+    history = crm.leads.history(principal.tenant_id, contact_id)
+    rows = [
+        {"score": h.score, "reasons": h.reasons, "actor": h.actor, "at": h.at.isoformat()} for h in history
+    ]
+    return LeadOut(score=history[0].score if history else None, history=rows)
+
+
+@router.post("/contacts/{contact_id}/lead", response_model=LeadScore)
+def score_lead(contact_id: str, principal: PrincipalDep, crm: CrmDep) -> LeadScore:
+    """Score the contact again from everything they wrote and their attributes."""
+    return crm.leads.score(principal.tenant_id, key_actor(principal.key_id), contact_id)
 
 
 @router.post("/contacts/{contact_id}/tags", response_model=ContactOut)

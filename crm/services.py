@@ -8,6 +8,7 @@ from core.audit import AuditLog
 from core.db import Database
 from crm.attributes import AttributeStore
 from crm.contacts import ContactStore
+from crm.leads import LeadStore
 from crm.privacy import Privacy
 from crm.tickets import TicketStore
 
@@ -19,6 +20,7 @@ class CrmServices:
     contacts: ContactStore
     tickets: TicketStore
     privacy: Privacy
+    leads: LeadStore
 
     @classmethod
     def build(cls, db: Database, audit: AuditLog) -> CrmServices:
@@ -29,4 +31,5 @@ class CrmServices:
             contacts=ContactStore(db, attributes, audit),
             tickets=TicketStore(db, audit),
             privacy=Privacy(db, audit),
+            leads=LeadStore(db, audit),
         )

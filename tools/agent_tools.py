@@ -151,4 +151,25 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
             return _correctable(exc)
         return f"tags now: {contact.tags}"
 
-    return [handoff_to_human, search_knowledge, create_ticket, update_contact, add_tag]
+    @tool(parse_docstring=True)
+    def score_lead(runtime: ToolRuntime) -> str:
+        """Score this customer as a sales lead from the whole conversation (budget, timeline, need,
+        authority, engagement) and their record. A hot lead is handed to the sales team automatically.
+        """
+        ctx = cast(TurnContext, runtime.context)
+        try:
+            result = deps.crm.leads.score(ctx.tenant_id, AGENT, ctx.contact_id)
+        except ParleyError as exc:
+            return _correctable(exc)
+        routed = ""
+        if result.hot:
+            team = deps.crm.leads.settings(ctx.tenant_id).sales_team
+            reason = f"hot lead (score {result.score})"
+            if deps.inbox.hand_off(ctx.tenant_id, ctx.conversation_id, reason, team):
+                routed = f"; routed to the {team} team"
+        heat = "hot" if result.hot else "not hot yet"
+        return (
+            f"lead score {result.score}/100 ({heat}{routed}); reasons: {'; '.join(result.reasons) or 'none'}"
+        )
+
+    return [handoff_to_human, search_knowledge, create_ticket, update_contact, add_tag, score_lead]

@@ -41,6 +41,10 @@ BROKEN = re.compile(
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 SELF_DETAIL = re.compile(r"\b(my|mine)\b|我|電郵|电邮", re.IGNORECASE)
 TICKET_RESULT = re.compile(r"created ticket #(\d+)")
+BUYING = re.compile(
+    r"\b(want to (buy|book|order|sign up)|looking for|interested in|need a quote|pricing for)\b|想買|想买|想預約|想预约|有興趣|有兴趣|報價|报价",
+    re.IGNORECASE,
+)
 KNOWLEDGE_LINE = re.compile(r"^\[(\d+)\] \((.*?)\) (.*)$")
 SENTENCES = {"brief": 1, "moderate": 2, "detailed": 4}
 
@@ -50,6 +54,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "handoff": "I've asked a colleague from our {team} team to take over. They will reply here as soon as they can.",
         "ticket": "I'm sorry about that. I've opened ticket #{number} for you, and a colleague will follow up.",
         "saved": "Thank you, I've saved your {fields}.",
+        "sales": "Thank you! I've passed your request to our {team} team, and a colleague will contact you shortly.",
         "not_saved": "Sorry, that doesn't look right ({reason}). Could you check it and send it again?",
         "foreign": "From our information (in Chinese): ",
         "open": {"friendly": "Sure! ", "professional": "", "casual": ""},
@@ -64,6 +69,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "handoff": "我已請{team}團隊的同事跟進，他們會盡快在這裡回覆你。",
         "ticket": "很抱歉遇到這個問題。我已為你開立個案 #{number}，同事會盡快跟進。",
         "saved": "謝謝，已為你記錄{fields}。",
+        "sales": "謝謝！我已把你的查詢轉交{team}團隊，同事會盡快聯絡你。",
         "not_saved": "抱歉，資料好像不正確（{reason}）。可以檢查一下再發一次嗎？",
         "foreign": "根據我們的資料（英文）：",
         "open": {"friendly": "好的！", "professional": "", "casual": ""},
@@ -139,6 +145,11 @@ class GroundedChatModel(BaseChatModel):
                 if number:
                     return AIMessage(content=words["ticket"].format(number=number.group(1)))
                 return AIMessage(content=words["unknown"])
+            if last.name == "score_lead":
+                routed = re.search(r"routed to the (.+?) team", result)
+                if routed:
+                    return AIMessage(content=words["sales"].format(team=routed.group(1)))
+                return AIMessage(content=self._answer(question, _knowledge(prompt), prompt, language))
             if last.name == "update_contact":
                 if result.startswith("error:"):
                     reason = result.removeprefix("error: ").split(". Nothing")[0]
@@ -164,6 +175,8 @@ class GroundedChatModel(BaseChatModel):
                 "summary": question.strip()[:200],
             }
             return self._call("create_ticket", args, question)
+        if "score_lead" in tool_names and BUYING.search(question):
+            return self._call("score_lead", {}, question)
         email = EMAIL.search(question)
         if "update_contact" in tool_names and email and SELF_DETAIL.search(question):
             return self._call("update_contact", {"fields": {"email": email.group(0)}}, question)

@@ -96,7 +96,14 @@ def test_answers_come_from_the_endpoint_with_prompt_and_tools(
     assert request["messages"][0]["role"] == "system" and "<knowledge>" in request["messages"][0]["content"]
     assert request["messages"][-1] == {"role": "user", "content": "When do you open?"}
     names = {t["function"]["name"] for t in request["tools"]}
-    assert names == {"handoff_to_human", "search_knowledge", "create_ticket", "update_contact", "add_tag"}
+    assert names == {
+        "handoff_to_human",
+        "search_knowledge",
+        "create_ticket",
+        "update_contact",
+        "add_tag",
+        "score_lead",
+    }
     params = next(t for t in request["tools"] if t["function"]["name"] == "handoff_to_human")["function"][
         "parameters"
     ]
@@ -121,7 +128,8 @@ def test_tool_calls_from_the_endpoint_are_executed(
     body = openai_client.post(
         "/v1/agent/chat", json={"message": "I want my money back"}, headers=auth(key)
     ).json()
-    assert body["handoff"] is True and body["reply"] == "A colleague will contact you shortly."
+    # (outside working hours a note of when a person will answer follows: tests/inbox covers it)
+    assert body["handoff"] is True and body["reply"].startswith("A colleague will contact you shortly.")
     assert body["actions"][0]["tool"] == "handoff_to_human" and body["actions"][0]["args"] == {
         "reason": "refund dispute"
     }
