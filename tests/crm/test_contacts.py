@@ -255,3 +255,35 @@ def test_a_customer_message_shows_on_the_contacts_timeline_and_sets_last_contact
     entries = client.get(f"/v1/contacts/{contact['id']}/timeline", headers=auth(admin)).json()["entries"]
     said = [(e["role"], e["text"]) for e in entries if e["kind"] == "message"]
     assert ("customer", "Do you open on Sundays?") in said and any(role == "agent" for role, _ in said)
+
+
+def test_export_contacts_as_csv(client: TestClient) -> None:
+    import csv
+    import io
+
+    admin = new_tenant(client)
+    staff = staff_key(client, admin)
+    define(
+        client, admin, key="interests", label="Interests", type="multi_choice", options=["facial", "nails"]
+    )
+    new_contact(
+        client,
+        admin,
+        name="陳大文",
+        email="tai@example.com",
+        tags=["vip", "hk"],
+        attributes={"interests": ["facial", "nails"]},
+    )
+    new_contact(client, admin, name="Sam")
+    assert client.get("/v1/contacts/export.csv", headers=auth(staff)).status_code == 403
+    response = client.get("/v1/contacts/export.csv", headers=auth(admin))
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert response.text.startswith("\ufeff")  # Excel opens UTF-8 Chinese correctly with a BOM
+    rows = list(csv.DictReader(io.StringIO(response.text.removeprefix("\ufeff"))))
+    assert [r["name"] for r in rows] == ["陳大文", "Sam"]
+    assert (
+        rows[0]["email"] == "tai@example.com"
+        and rows[0]["tags"] == "vip|hk"
+        and rows[0]["interests"] == "facial|nails"
+    )
+    assert rows[1]["interests"] == "" and rows[1]["email"] == ""
