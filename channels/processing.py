@@ -29,7 +29,7 @@ from channels.window import POLICIES, may_send_free_form
 from core.db import Database, utcnow
 from core.jobs import JobQueue, RetryLater
 from crm.inbox import ContactInfo, InboxStore
-from crm.models import Message
+from crm.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 JOB_KIND = "channels.reply"
@@ -87,7 +87,7 @@ class ChannelProcessor:
     def _ingest(self, channel: Channel, event_id: str) -> None:
         """One delivery in one transaction: its claimed messages into the inbox (each with a reply job) and
         its statuses; marked processed in the same transaction, so a crash repeats it whole or not at all."""
-        stored = False
+        stored: list[tuple[Conversation, Message]] = []
         with self._db.session() as session:
             event = session.get(ChannelEvent, event_id)
             if event is None or event.processed_at is not None:
@@ -104,15 +104,18 @@ class ChannelProcessor:
             for message in inbound:
                 row = claimed.pop(message.external_id, None)
                 if row is not None:  # otherwise an earlier delivery brought it
-                    self._store(session, channel, message, row)
-                    stored = True
+                    stored.append(self._store(session, channel, message, row))
             for status in statuses:
                 self._apply_status(session, channel, status)
             event.processed_at = utcnow()
+        for conversation, record in stored:
+            self._inbox.announce(conversation, record)
         if stored:
             self._jobs.notify()
 
-    def _store(self, session: Session, channel: Channel, message: Inbound, row: ChannelMessage) -> None:
+    def _store(
+        self, session: Session, channel: Channel, message: Inbound, row: ChannelMessage
+    ) -> tuple[Conversation, Message]:
         contact = ContactInfo(
             external_id=f"{channel.kind}:{message.sender}", name=message.name, phone=message.phone
         )
@@ -144,6 +147,7 @@ class ChannelProcessor:
                 tenant_id=channel.tenant_id,
                 session=session,
             )
+        return conversation, record
 
     @staticmethod
     def _apply_status(session: Session, channel: Channel, status: StatusUpdate) -> None:

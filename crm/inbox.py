@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,15 @@ class InboxStore:
     def __init__(self, db: Database, audit: AuditLog | None = None) -> None:
         self._db = db
         self.handoff = Handoff(db, audit or AuditLog(db))
+        self._listeners: list[Callable[[Conversation, Message], None]] = []
+
+    def on_customer_message(self, listener: Callable[[Conversation, Message], None]) -> None:
+        """Called after a customer's message is stored (the inbox pushes it to staff clients)."""
+        self._listeners.append(listener)
+
+    def announce(self, conversation: Conversation, message: Message) -> None:
+        for listener in self._listeners:
+            listener(conversation, message)
 
     def _contact(self, session: Any, tenant_id: str, info: ContactInfo | None) -> Contact:
         info = info or ContactInfo()
@@ -138,6 +148,8 @@ class InboxStore:
             conversation.updated_at = utcnow()
             if role == "customer":
                 self.contacted(session, conversation.contact_id)
+        if role == "customer":
+            self.announce(conversation, message)
         return message
 
     @staticmethod

@@ -68,6 +68,15 @@ class InboxService:
 
         self.handoff.on_change(push)
 
+        def push_message(conversation: Conversation, message: Message) -> None:
+            event = {**message_event(conversation.id, message), "status": conversation.status}
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(
+                    lambda: loop.create_task(hub.publish(conversation.tenant_id, event))
+                )
+
+        inbox.on_customer_message(push_message)
+
     async def reply(self, tenant_id: str, actor: str, conversation_id: str, text: str) -> Message:
         """A person answers the customer; the conversation becomes theirs (the agent goes quiet)."""
         conversation = await run_in_threadpool(self.inbox.get, tenant_id, conversation_id)
