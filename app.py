@@ -49,6 +49,7 @@ from core.routes import router as core_router
 from core.services import CoreServices
 from core.tenancy import TenantStore
 from crm.inbox import InboxStore
+from crm.list_routes import router as lists_router
 from crm.routes import router as crm_router
 from crm.services import CrmServices
 from crm.ticket_routes import router as tickets_router
@@ -193,6 +194,7 @@ def create_app(
     app.include_router(livechat_router)
     app.include_router(channels_router)
     app.include_router(crm_router)
+    app.include_router(lists_router)
     app.include_router(tickets_router)
     app.include_router(inbox_router)
 

@@ -9,6 +9,7 @@ from core.db import Database
 from crm.attributes import AttributeStore
 from crm.contacts import ContactStore
 from crm.leads import LeadStore
+from crm.lists import ListStore
 from crm.privacy import Privacy
 from crm.tickets import TicketStore
 
@@ -21,6 +22,7 @@ class CrmServices:
     tickets: TicketStore
     privacy: Privacy
     leads: LeadStore
+    lists: ListStore
 
     @classmethod
     def build(cls, db: Database, audit: AuditLog) -> CrmServices:
@@ -32,4 +34,5 @@ class CrmServices:
             tickets=TicketStore(db, audit),
             privacy=Privacy(db, audit),
             leads=LeadStore(db, audit),
+            lists=ListStore(db, attributes, audit),
         )

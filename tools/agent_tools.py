@@ -172,4 +172,30 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
             f"lead score {result.score}/100 ({heat}{routed}); reasons: {'; '.join(result.reasons) or 'none'}"
         )
 
-    return [handoff_to_human, search_knowledge, create_ticket, update_contact, add_tag, score_lead]
+    @tool(parse_docstring=True)
+    def add_to_list(list_name: str, runtime: ToolRuntime) -> str:
+        """Add this customer to one of the business's static contact lists (e.g. "back-in-stock alerts").
+
+        Only when the customer asked for it or agreed to it.
+
+        Args:
+            list_name: The list's exact name.
+        """
+        ctx = cast(TurnContext, runtime.context)
+        try:
+            contact_list = deps.crm.lists.find(ctx.tenant_id, list_name)
+            added = deps.crm.lists.add(ctx.tenant_id, AGENT, contact_list.id, [ctx.contact_id])
+        except ParleyError as exc:
+            names = [c.name for c in deps.crm.lists.all(ctx.tenant_id) if c.kind == "static"]
+            return _correctable(exc) + f" Static lists: {names}."
+        return f"added to {list_name!r}" if added else f"already in {list_name!r}"
+
+    return [
+        handoff_to_human,
+        search_knowledge,
+        create_ticket,
+        update_contact,
+        add_tag,
+        score_lead,
+        add_to_list,
+    ]

@@ -1,0 +1,84 @@
+"""Contact lists over HTTP (/v1/lists): static lists with members, condition lists evaluated on read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, Field
+
+from core.audit import key_actor
+from core.deps import PrincipalDep
+from crm.lists import Condition, ContactList
+from crm.routes import ContactOut, CrmDep
+
+router = APIRouter(prefix="/v1/lists", tags=["crm"])
+
+
+class ListIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    kind: Literal["static", "condition"] = "static"
+    conditions: list[Condition] = Field(default_factory=list, max_length=20)
+
+
+class ListOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    conditions: list[dict[str, Any]]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: ContactList) -> ListOut:
+        return cls(id=c.id, name=c.name, kind=c.kind, conditions=c.conditions, created_at=c.created_at)
+
+
+class MembersIn(BaseModel):
+    contact_ids: list[str] = Field(min_length=1, max_length=1000)
+
+
+class Members(BaseModel):
+    items: list[ContactOut]
+    total: int
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ListOut)
+def create_list(body: ListIn, principal: PrincipalDep, crm: CrmDep) -> ListOut:
+    actor = key_actor(principal.key_id)
+    return ListOut.of(crm.lists.create(principal.tenant_id, actor, body.name, body.kind, body.conditions))
+
+
+@router.get("", response_model=list[ListOut])
+def list_lists(principal: PrincipalDep, crm: CrmDep) -> list[ListOut]:
+    return [ListOut.of(c) for c in crm.lists.all(principal.tenant_id)]
+
+
+@router.get("/{list_id}", response_model=ListOut)
+def get_list(list_id: str, principal: PrincipalDep, crm: CrmDep) -> ListOut:
+    return ListOut.of(crm.lists.get(principal.tenant_id, list_id))
+
+
+@router.delete("/{list_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_list(list_id: str, principal: PrincipalDep, crm: CrmDep) -> Response:
+    crm.lists.delete(principal.tenant_id, key_actor(principal.key_id), list_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{list_id}/contacts", response_model=Members)
+def members(list_id: str, principal: PrincipalDep, crm: CrmDep) -> Members:
+    """A static list's members, or whoever matches a condition list's conditions now."""
+    contacts = crm.lists.members(principal.tenant_id, list_id)
+    return Members(items=[ContactOut.of(c) for c in contacts], total=len(contacts))
+
+
+@router.post("/{list_id}/contacts")
+def add_members(list_id: str, body: MembersIn, principal: PrincipalDep, crm: CrmDep) -> dict[str, int]:
+    added = crm.lists.add(principal.tenant_id, key_actor(principal.key_id), list_id, body.contact_ids)
+    return {"added": added}
+
+
+@router.delete("/{list_id}/contacts/{contact_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_member(list_id: str, contact_id: str, principal: PrincipalDep, crm: CrmDep) -> Response:
+    crm.lists.remove(principal.tenant_id, key_actor(principal.key_id), list_id, contact_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
