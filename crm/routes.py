@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
 
 from core.audit import key_actor
 from core.deps import AdminDep, PrincipalDep
+from core.errors import InvalidInput, LimitExceeded
 from crm.attributes import AttributeDefinition, AttributeType
 from crm.contacts import FIELDS
+from crm.importer import read_rows
 from crm.leads import LeadScore, LeadSettings
 from crm.models import Contact, ContactNote
 from crm.services import CrmServices
@@ -170,6 +175,48 @@ def list_contacts(
         principal.tenant_id, q=q, tag=tag, owner=owner, attributes=attributes, limit=limit, offset=offset
     )
     return ContactList(items=[ContactOut.of(c) for c in page.items], total=page.total)
+
+
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+
+
+@router.post("/contacts/import")
+async def import_contacts(request: Request, principal: AdminDep, crm: CrmDep) -> dict[str, Any]:
+    """Multipart: `file` (.csv or .xlsx, header row first), `mapping` (JSON {"column": "email" |
+    "attributes.plan" | "" to skip}; default: columns named like a field or attribute), `dry_run`
+    (true: report only), `on_duplicate` (update | skip; matched by email or phone)."""
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInput("multipart upload needs a `file` field holding a .csv or .xlsx file")
+    if upload.size is not None and upload.size > MAX_IMPORT_BYTES:
+        raise LimitExceeded(
+            f"an import file may be at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB", code="size_limit"
+        )
+    try:
+        mapping = json.loads(str(form["mapping"])) if form.get("mapping") else None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"mapping is not JSON: {exc.msg}") from exc
+    if mapping is not None and not (
+        isinstance(mapping, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items())
+    ):
+        raise InvalidInput('mapping is a JSON object of column name -> target, e.g. {"E-mail": "email"}')
+    on_duplicate = str(form.get("on_duplicate") or "update")
+    if on_duplicate not in ("update", "skip"):
+        raise InvalidInput("on_duplicate is update or skip")
+    dry_run = str(form.get("dry_run") or "false").lower() in ("true", "1", "yes")
+    rows = read_rows(upload.file, upload.filename or "upload")
+    report = await run_in_threadpool(
+        crm.importer.run,
+        principal.tenant_id,
+        key_actor(principal.key_id),
+        rows,
+        mapping,
+        dry_run=dry_run,
+        update_existing=on_duplicate == "update",
+    )
+    return {"dry_run": dry_run, **vars(report)}
 
 
 @router.get("/contacts/export.csv", response_class=StreamingResponse)

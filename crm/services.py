@@ -8,6 +8,7 @@ from core.audit import AuditLog
 from core.db import Database
 from crm.attributes import AttributeStore
 from crm.contacts import ContactStore
+from crm.importer import ContactImporter
 from crm.leads import LeadStore
 from crm.lists import ListStore
 from crm.privacy import Privacy
@@ -23,6 +24,7 @@ class CrmServices:
     privacy: Privacy
     leads: LeadStore
     lists: ListStore
+    importer: ContactImporter
 
     @classmethod
     def build(cls, db: Database, audit: AuditLog) -> CrmServices:
@@ -35,4 +37,5 @@ class CrmServices:
             privacy=Privacy(db, audit),
             leads=LeadStore(db, audit),
             lists=ListStore(db, attributes, audit),
+            importer=ContactImporter(db, attributes, audit),
         )
