@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 
+from agent import routing
 from agent.memory import make_checkpointer
 from agent.models.factory import make_chat_model
 from agent.nodes import AgentDeps
@@ -41,6 +42,7 @@ from core.audit import AuditLog
 from core.auth import KeyStore, load_or_create_admin_key
 from core.crypto import SecretBox
 from core.db import Database, make_engine
+from core.errors import NotFound
 from core.jobs import JobQueue, Worker
 from core.migrate import upgrade_to_head
 from core.priority import ForegroundMiddleware
@@ -90,11 +92,15 @@ def build_agent(
     inbox = InboxStore(core.db, core.audit)
     agent_settings = AgentSettingsStore(core.db)
 
-    def team_for(tenant_id: str, reason: str) -> str | None:
-        rules = agent_settings.get(tenant_id).handoff
-        return rules.complaint_team if rules.complaint_team and "complain" in reason.lower() else rules.team
-
     crm = crm or CrmServices.build(core.db, core.audit)
+
+    def team_for(tenant_id: str, reason: str, contact_id: str, text: str) -> str:
+        try:
+            contact = crm.contacts.get(tenant_id, contact_id)
+        except NotFound:
+            contact = None
+        return routing.team_for(agent_settings.get(tenant_id).handoff, reason, text, contact)
+
     tools = make_tools(ToolDeps(inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm))
     deps = AgentDeps(
         knowledge=knowledge,

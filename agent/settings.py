@@ -34,6 +34,20 @@ class CustomAnswer(Strict):
     answer: Text2000
 
 
+class Route(Strict):
+    """Send a handoff to a team when all of the given tests hold (the first matching route wins)."""
+
+    team: Text200
+    keywords: list[Text200] = Field(
+        default_factory=list, max_length=50, description="in the customer's words or the reason"
+    )
+    intent: Literal["complaint", "sales", "billing", "refund"] | None = None
+    vip_attribute: str | None = Field(
+        default=None, max_length=40, description="a boolean custom attribute that must be true"
+    )
+    min_lead_score: int | None = Field(default=None, ge=0, le=100)
+
+
 class HandoffRules(Strict):
     keywords: list[Text200] = Field(
         default_factory=lambda: [
@@ -53,6 +67,7 @@ class HandoffRules(Strict):
     max_failed_answers: int = Field(default=2, ge=1, le=20)
     team: Text200 = "support"
     complaint_team: Text200 | None = None
+    routes: list[Route] = Field(default_factory=list, max_length=50)
     customer_can_return_to_bot: bool = True
     bot_return_keywords: list[Text200] = Field(
         default_factory=lambda: [

@@ -29,7 +29,7 @@ class KnowledgeSearch(Protocol):
 
 
 class TeamChooser(Protocol):
-    def __call__(self, tenant_id: str, reason: str) -> str | None: ...
+    def __call__(self, tenant_id: str, reason: str, contact_id: str, text: str) -> str: ...
 
 
 @dataclass
@@ -57,10 +57,17 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
             reason: Why a human is needed, in a few words (e.g. "asked for a person", "complaint").
         """
         ctx = cast(TurnContext, runtime.context)
-        team = deps.team_for(ctx.tenant_id, reason)
+        graph_state = (
+            runtime.state
+        )  # the routing rules read the customer's words, not just the model's reason
+        messages = (
+            graph_state["messages"] if isinstance(graph_state, dict) else getattr(graph_state, "messages", [])
+        )
+        said = next((str(m.content) for m in reversed(messages) if m.type == "human"), "")
+        team = deps.team_for(ctx.tenant_id, reason, ctx.contact_id, said)
         created = deps.inbox.hand_off(ctx.tenant_id, ctx.conversation_id, reason, team)
-        state = "handed off" if created else "already waiting for a human"
-        return f"{state}; team: {team or 'any'}; reason: {reason}"
+        outcome = "handed off" if created else "already waiting for a human"
+        return f"{outcome}; team: {team or 'any'}; reason: {reason}"
 
     @tool(parse_docstring=True)
     def search_knowledge(query: str, runtime: ToolRuntime) -> str:

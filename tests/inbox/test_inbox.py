@@ -189,3 +189,44 @@ def test_outside_working_hours_the_customer_is_told_when_a_person_will_answer(cl
 
     monday_noon = datetime(2026, 11, 23, 12, tzinfo=ZoneInfo("Asia/Hong_Kong"))
     assert after_hours_note(WorkingHours(), "en", monday_noon) == ""  # someone is at work: nothing to add
+
+
+def test_routing_rules_choose_the_team(client: TestClient) -> None:
+    admin = new_tenant(client)
+    client.post("/v1/attributes", json={"key": "vip", "label": "VIP", "type": "boolean"}, headers=auth(admin))
+    settings = client.get("/v1/agent/settings", headers=auth(admin)).json()
+    settings["handoff"]["complaint_team"] = "care"
+    settings["handoff"]["routes"] = [
+        {"team": "vip-desk", "vip_attribute": "vip"},
+        {"team": "billing", "intent": "billing"},
+        {"team": "weddings", "keywords": ["wedding"]},
+    ]
+    assert client.put("/v1/agent/settings", json=settings, headers=auth(admin)).status_code == 200
+    bad = {**settings, "handoff": {**settings["handoff"], "routes": [{"team": "x", "intent": "gossip"}]}}
+    assert client.put("/v1/agent/settings", json=bad, headers=auth(admin)).status_code == 422
+
+    def team_after(message: str, contact: dict[str, Any] | None = None) -> str:
+        body = client.post(
+            "/v1/agent/chat",
+            json={"message": message, **({"contact": contact} if contact else {})},
+            headers=auth(admin),
+        ).json()
+        assert body["handoff"] is True, body
+        detail = client.get(f"/v1/inbox/conversations/{body['conversation_id']}", headers=auth(admin)).json()
+        return str(detail["team"])
+
+    assert team_after("I want to speak to a human about my wedding makeup") == "weddings"
+    assert team_after("I want to speak to a human about a charge on my invoice") == "billing"
+    assert team_after("This is unacceptable, I want to complain") == "care"
+    assert team_after("I want to speak to a human") == "support"
+    first = client.post(
+        "/v1/agent/chat",
+        json={"message": "hello", "contact": {"external_id": "web:vip", "name": "Vera"}},
+        headers=auth(admin),
+    ).json()
+    [vera] = client.get("/v1/contacts", params={"q": "vera"}, headers=auth(admin)).json()["items"]
+    client.patch(f"/v1/contacts/{vera['id']}", json={"attributes": {"vip": True}}, headers=auth(admin))
+    asked = chat(client, admin, "I want to speak to a human about my wedding", first["conversation_id"])
+    assert asked["handoff"] is True
+    detail = client.get(f"/v1/inbox/conversations/{first['conversation_id']}", headers=auth(admin)).json()
+    assert detail["team"] == "vip-desk"  # the first matching route wins
