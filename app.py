@@ -55,6 +55,7 @@ from crm.list_routes import router as lists_router
 from crm.routes import router as crm_router
 from crm.services import CrmServices
 from crm.ticket_routes import router as tickets_router
+from inbox.csat import Csat
 from inbox.hub import StaffHub
 from inbox.routes import router as inbox_router
 from inbox.service import InboxService
@@ -160,6 +161,8 @@ def create_app(
         app.state.livechat_visitors = VisitorSockets()
         replier = HumanReplies(app.state.agent.inbox, core.jobs, app.state.livechat_visitors)
         app.state.inbox = InboxService(app.state.agent.inbox, app.state.crm.tickets, replier, StaffHub())
+        csat = Csat(app.state.agent.inbox, app.state.crm.tickets, replier)
+        app.state.agent.interceptors.append(csat.answer)
         app.state.admin_key = admin_key
         worker = Worker(core.jobs, concurrency=settings.worker_concurrency) if settings.worker else None
         if worker is not None:

@@ -19,6 +19,7 @@ from agent.nodes import SAFE_REPLY, AgentDeps
 from core.priority import step_aside
 from crm.handoff import HUMAN_OWNED
 from crm.inbox import ContactInfo, InboxStore
+from crm.models import Message
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,9 @@ class AgentService:
         self.deps = deps
         self.graph = build_graph(deps).compile(checkpointer=checkpointer)
         self._close = close
+        # Replies that come before the agent (a rating the customer was asked for): the first that
+        # returns a stored message answers the turn.
+        self.interceptors: list[Callable[[str, str, str, dict[str, Any]], Message | None]] = []
 
     @property
     def inbox(self) -> InboxStore:
@@ -99,6 +103,10 @@ class AgentService:
 
         While a person owns the conversation the agent stays silent (an empty reply, nothing stored),
         unless the customer asks for the bot back and the tenant allows it."""
+        for intercept in self.interceptors:
+            handled = intercept(tenant_id, conversation_id, message, reply_meta or {})
+            if handled is not None:
+                return TurnResult(conversation_id, handled.id, handled.text, route="intercepted")
         conversation = self.inbox.get(tenant_id, conversation_id)
         settings = self.deps.settings.get(tenant_id)
         if conversation.status == "resolved":

@@ -1,4 +1,5 @@
-"""Replies written by a person in the inbox, delivered on the conversation's own channel.
+"""Replies written by a person in the inbox (and the inbox's own messages, such as a CSAT question),
+delivered on the conversation's own channel.
 
 The inbox asks first whether the channel's window allows a human reply now (a 409 for the staff member
 if not, rather than a message that silently never arrives), then hands the stored message over: live
@@ -69,8 +70,9 @@ class HumanReplies:
         self._jobs = jobs
         self._visitors = visitors
 
-    def check(self, tenant_id: str, conversation: Conversation) -> None:
-        """Raise Conflict when the channel's window forbids a person's reply now."""
+    def check(self, tenant_id: str, conversation: Conversation, *, by_human: bool = True) -> None:
+        """Raise Conflict when the channel's window forbids this message now (a person's reply may use the
+        longer human-agent window; an automated message, such as a CSAT question, may not)."""
         policy = POLICIES.get(conversation.channel)
         if policy is None or policy.free_form is None:
             return

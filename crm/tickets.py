@@ -6,6 +6,7 @@ ticket opened on Friday evening is not late on Monday morning. Every change is a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -84,6 +85,11 @@ class TicketStore:
     def __init__(self, db: Database, audit: AuditLog) -> None:
         self._db = db
         self._audit = audit
+        self._on_resolved: list[Callable[[Ticket], None]] = []
+
+    def on_resolved(self, listener: Callable[[Ticket], None]) -> None:
+        """Called after a ticket is resolved (the inbox asks the customer for their rating)."""
+        self._on_resolved.append(listener)
 
     # --- settings -----------------------------------------------------------------------------------
     def settings(self, tenant_id: str) -> TicketSettings:
@@ -207,6 +213,9 @@ class TicketStore:
                 ticket.updated_at = utcnow()
                 action = "ticket.transition" if "status" in new else "ticket.update"
                 self._audit.record(session, tenant_id, actor, action, "ticket", ticket.id, old, new)
+        if status == "resolved" and before["status"] != "resolved":
+            for listener in self._on_resolved:
+                listener(ticket)
         return ticket
 
     @staticmethod

@@ -19,8 +19,8 @@ from inbox.hub import StaffHub
 
 
 class Replier(Protocol):
-    def check(self, tenant_id: str, conversation: Conversation) -> None:
-        """Raise Conflict when the channel does not allow a person's reply now."""
+    def check(self, tenant_id: str, conversation: Conversation, *, by_human: bool = True) -> None:
+        """Raise Conflict when the channel does not allow this message now (a person's, or an automated one)."""
         ...
 
     async def deliver(self, tenant_id: str, conversation: Conversation, message: Message) -> None: ...

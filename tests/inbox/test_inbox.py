@@ -230,3 +230,29 @@ def test_routing_rules_choose_the_team(client: TestClient) -> None:
     assert asked["handoff"] is True
     detail = client.get(f"/v1/inbox/conversations/{first['conversation_id']}", headers=auth(admin)).json()
     assert detail["team"] == "vip-desk"  # the first matching route wins
+
+
+def test_csat_is_asked_on_the_channel_after_resolution(client: TestClient) -> None:
+    admin = new_tenant(client)
+    widget = client.get("/v1/livechat/widget", headers=auth(admin)).json()
+    with client.websocket_connect(ws_url(widget["widget_key"])) as visitor:
+        visitor.receive_json()
+        visitor.receive_json()
+        [opened] = replies(say(visitor, "收到嘅面霜破咗，我想退款", "c1"))
+        assert "#1001" in opened["text"]
+        [ticket] = client.get("/v1/tickets", headers=auth(admin)).json()["items"]
+        client.patch(f"/v1/tickets/{ticket['id']}", json={"status": "resolved"}, headers=auth(admin))
+        asked = visitor.receive_json()
+        assert asked["type"] == "message" and "#1001" in asked["text"] and "1（差）至 5" in asked["text"]
+        [thanks] = replies(say(visitor, "5", "c2"))
+        assert thanks["text"] == "多謝你的評分！"
+        assert client.get(f"/v1/tickets/{ticket['id']}", headers=auth(admin)).json()["csat"] == 5
+        [normal] = replies(say(visitor, "4", "c3"))  # no question pending any more: an ordinary message
+        assert normal["text"] != "多謝你的評分！"
+
+
+def test_what_counts_as_a_rating() -> None:
+    from inbox.csat import rating_in
+
+    assert [rating_in(t) for t in ("5", " 4/5 ", "3.", "五", "2分", "五分")] == [5, 4, 3, 5, 2, 5]
+    assert [rating_in(t) for t in ("15", "0", "6", "I'd say 5", "five stars", "")] == [None] * 6
