@@ -102,7 +102,12 @@ def build_agent(
             contact = None
         return routing.team_for(agent_settings.get(tenant_id).handoff, reason, text, contact)
 
-    tools = make_tools(ToolDeps(inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm))
+    def teams(tenant_id: str) -> set[str]:
+        rules = agent_settings.get(tenant_id).handoff
+        return {rules.team, *([rules.complaint_team] if rules.complaint_team else []), *(r.team for r in rules.routes),
+                crm.leads.settings(tenant_id).sales_team}  # fmt: skip
+
+    tools = make_tools(ToolDeps(inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm, teams=teams))
     deps = AgentDeps(
         knowledge=knowledge,
         settings=agent_settings,

@@ -96,10 +96,14 @@ class ContactStore:
         tag: str | None = None,
         owner: str | None = None,
         attributes: dict[str, str] | None = None,
+        ids: set[str] | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> ContactPage:
+        """Contacts matching every filter given; `ids` restricts to those contacts (a list's members)."""
         query: Select[Contact] = select(Contact).where(Contact.tenant_id == tenant_id)
+        if ids is not None:
+            query = query.where(Contact.id.in_(ids))
         if q:
             like = f"%{q.strip().lower()}%"
             searched = ("name", "first_name", "last_name", "email", "phone", "company")
@@ -267,7 +271,8 @@ class ContactStore:
             )
 
     def timeline(self, tenant_id: str, contact_id: str, limit: int = 200) -> list[dict[str, Any]]:
-        """Messages, notes, and recorded changes of the contact and of its tickets, newest first."""
+        """Messages, notes, and recorded changes of the contact, its tickets and its conversations' status
+        (handoffs, a person taking over, resolved), newest first."""
         with self._db.session() as session:
             self.owned(session, tenant_id, contact_id)
             messages = session.execute(
@@ -284,6 +289,7 @@ class ContactStore:
                 .limit(limit)
             ).all()
             tickets = select(Ticket.id).where(Ticket.tenant_id == tenant_id, Ticket.contact_id == contact_id)
+            conversations = select(Conversation.id).where(Conversation.contact_id == contact_id)
             events = session.scalars(
                 select(AuditEvent)
                 .where(
@@ -291,6 +297,7 @@ class ContactStore:
                     or_(
                         (AuditEvent.entity == "contact") & (AuditEvent.entity_id == contact_id),
                         (AuditEvent.entity == "ticket") & AuditEvent.entity_id.in_(tickets),
+                        (AuditEvent.entity == "conversation") & AuditEvent.entity_id.in_(conversations),
                     ),
                 )
                 .order_by(AuditEvent.at.desc())

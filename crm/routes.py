@@ -25,6 +25,7 @@ from crm.importer import read_rows
 from crm.leads import LeadScore, LeadSettings
 from crm.models import Contact, ContactNote
 from crm.services import CrmServices
+from crm.views import ViewFilters
 
 router = APIRouter(prefix="/v1", tags=["crm"])
 
@@ -164,15 +165,32 @@ def list_contacts(
     ] = None,
     tag: Annotated[str | None, Query(max_length=50)] = None,
     owner: Annotated[str | None, Query(max_length=200)] = None,
+    list_id: Annotated[str | None, Query(alias="list", max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ContactList:
-    """Custom attributes filter as `attr.<key>=<value>` (e.g. `attr.plan=premium`)."""
+    """Custom attributes filter as `attr.<key>=<value>` (e.g. `attr.plan=premium`); `list` = a list's id."""
     attributes = {
         k.removeprefix("attr."): v for k, v in request.query_params.items() if k.startswith("attr.")
     }
+    filters = ViewFilters(q=q, tag=tag, owner=owner, attributes=attributes, list_id=list_id)
+    return find_contacts(crm, principal.tenant_id, filters, limit, offset)
+
+
+def find_contacts(
+    crm: CrmServices, tenant_id: str, filters: ViewFilters, limit: int, offset: int
+) -> ContactList:
+    """Contacts matching a set of filters (a request's, or a saved view's)."""
+    ids = {c.id for c in crm.lists.members(tenant_id, filters.list_id)} if filters.list_id else None
     page = crm.contacts.search(
-        principal.tenant_id, q=q, tag=tag, owner=owner, attributes=attributes, limit=limit, offset=offset
+        tenant_id,
+        q=filters.q,
+        tag=filters.tag,
+        owner=filters.owner,
+        attributes=filters.attributes,
+        ids=ids,
+        limit=limit,
+        offset=offset,
     )
     return ContactList(items=[ContactOut.of(c) for c in page.items], total=page.total)
 

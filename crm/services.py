@@ -13,6 +13,7 @@ from crm.leads import LeadStore
 from crm.lists import ListStore
 from crm.privacy import Privacy
 from crm.tickets import TicketStore
+from crm.views import ViewStore
 
 
 @dataclass
@@ -25,6 +26,7 @@ class CrmServices:
     leads: LeadStore
     lists: ListStore
     importer: ContactImporter
+    views: ViewStore
 
     @classmethod
     def build(cls, db: Database, audit: AuditLog) -> CrmServices:
@@ -38,4 +40,5 @@ class CrmServices:
             leads=LeadStore(db, audit),
             lists=ListStore(db, attributes, audit),
             importer=ContactImporter(db, attributes, audit),
+            views=ViewStore(db),
         )

@@ -32,12 +32,17 @@ class TeamChooser(Protocol):
     def __call__(self, tenant_id: str, reason: str, contact_id: str, text: str) -> str: ...
 
 
+class Teams(Protocol):
+    def __call__(self, tenant_id: str) -> set[str]: ...
+
+
 @dataclass
 class ToolDeps:
     inbox: InboxStore
     knowledge: KnowledgeSearch
     team_for: TeamChooser
     crm: CrmServices
+    teams: Teams
 
 
 def _correctable(exc: ParleyError) -> str:
@@ -47,7 +52,7 @@ def _correctable(exc: ParleyError) -> str:
 
 def make_tools(deps: ToolDeps) -> list[BaseTool]:
     @tool(parse_docstring=True)
-    def handoff_to_human(reason: str, runtime: ToolRuntime) -> str:
+    def handoff_to_human(reason: str, runtime: ToolRuntime, team: str | None = None) -> str:
         """Hand this conversation to a human colleague.
 
         Use when the customer asks for a person, complains, or needs something you cannot answer
@@ -55,6 +60,8 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
 
         Args:
             reason: Why a human is needed, in a few words (e.g. "asked for a person", "complaint").
+            team: A team to hand to, only when the customer's need clearly belongs to one of the business's
+                teams; otherwise leave it out and the business's routing rules choose.
         """
         ctx = cast(TurnContext, runtime.context)
         graph_state = (
@@ -64,7 +71,11 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
             graph_state["messages"] if isinstance(graph_state, dict) else getattr(graph_state, "messages", [])
         )
         said = next((str(m.content) for m in reversed(messages) if m.type == "human"), "")
-        team = deps.team_for(ctx.tenant_id, reason, ctx.contact_id, said)
+        routed = deps.team_for(ctx.tenant_id, reason, ctx.contact_id, said)
+        if team is not None and team not in deps.teams(ctx.tenant_id):
+            known = sorted(deps.teams(ctx.tenant_id))
+            return f"error: there is no team {team!r} (teams: {known}). Nothing was changed; leave team out."
+        team = team or routed
         created = deps.inbox.hand_off(ctx.tenant_id, ctx.conversation_id, reason, team)
         outcome = "handed off" if created else "already waiting for a human"
         return f"{outcome}; team: {team or 'any'}; reason: {reason}"
@@ -109,6 +120,38 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
         except ParleyError as exc:
             return _correctable(exc)
         return f"created ticket #{ticket.number} ({ticket.type}, {ticket.priority} priority)"
+
+    @tool(parse_docstring=True)
+    def update_ticket(
+        number: int, runtime: ToolRuntime, priority: Priority | None = None, note: str | None = None
+    ) -> str:
+        """Change one of this customer's tickets: raise its priority, or add what the customer just said.
+
+        Args:
+            number: The ticket number (e.g. 1001).
+            priority: A new priority (urgent, high, medium, low), if the customer's situation changed.
+            note: New information from the customer, kept as an internal note for the team.
+        """
+        ctx = cast(TurnContext, runtime.context)
+        tickets, _ = deps.crm.tickets.search(ctx.tenant_id, contact_id=ctx.contact_id, limit=500)
+        ticket = next((t for t in tickets if t.number == number), None)
+        if ticket is None:
+            mine = sorted(t.number for t in tickets)
+            return f"error: this customer has no ticket #{number} (theirs: {mine}). Nothing was changed."
+        if priority is None and not (note and note.strip()):
+            return "error: give a priority or a note. Nothing was changed."
+        try:
+            if priority is not None:
+                deps.crm.tickets.update(ctx.tenant_id, AGENT, ticket.id, {"priority": priority})
+            if note and note.strip():
+                deps.crm.tickets.add_note(ctx.tenant_id, AGENT, ticket.id, note)
+        except ParleyError as exc:
+            return _correctable(exc)
+        return (
+            f"ticket #{number} updated"
+            + (f"; priority {priority}" if priority else "")
+            + ("; note added" if note else "")
+        )
 
     @tool(parse_docstring=True)
     def update_contact(fields: dict[str, Any], runtime: ToolRuntime) -> str:
@@ -201,6 +244,7 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
         handoff_to_human,
         search_knowledge,
         create_ticket,
+        update_ticket,
         update_contact,
         add_tag,
         score_lead,

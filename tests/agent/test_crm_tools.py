@@ -73,3 +73,41 @@ def test_an_invalid_tool_call_is_a_correctable_error(app_factory: Callable[..., 
         tool_messages = [m for m in model.seen[-1] if isinstance(m, ToolMessage)]
         assert len(tool_messages) == 4  # every result, errors included, went back to the model
         assert client.get("/v1/tickets", headers=auth(key)).json()["total"] == 0
+
+
+def test_update_ticket_and_a_chosen_team(app_factory: Callable[..., Any]) -> None:
+    def call(name: str, args: dict[str, Any], call_id: str) -> AIMessage:
+        return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id}])
+
+    model = ScriptedChatModel(
+        responses=[
+            call("create_ticket", {"type": "billing", "priority": "low", "summary": "double charge"}, "c1"),
+            AIMessage(content="Ticket opened."),
+            call("update_ticket", {"number": 999, "priority": "urgent"}, "c2"),
+            call(
+                "update_ticket",
+                {"number": 1001, "priority": "urgent", "note": "charged three times now"},
+                "c3",
+            ),
+            call("handoff_to_human", {"reason": "billing dispute", "team": "nonsense"}, "c4"),
+            call("handoff_to_human", {"reason": "billing dispute", "team": "billing"}, "c5"),
+            AIMessage(content="A colleague from billing will help."),
+        ]
+    )
+    model.seen = []
+    with TestClient(app_factory(chat_model=model)) as client:
+        key = new_tenant(client)
+        settings = client.get("/v1/agent/settings", headers=auth(key)).json()
+        settings["handoff"]["routes"] = [{"team": "billing", "intent": "billing"}]
+        client.put("/v1/agent/settings", json=settings, headers=auth(key))
+        first = chat(client, key, "I was charged twice")
+        second = chat(client, key, "Now it happened a third time!", first["conversation_id"])
+        results = [a["result"] for a in second["actions"]]
+        assert results[0].startswith("error: this customer has no ticket #999 (theirs: [1001])")
+        assert results[1] == "ticket #1001 updated; priority urgent; note added"
+        assert results[2].startswith("error: there is no team 'nonsense'") and "billing" in results[2]
+        assert results[3].startswith("handed off; team: billing")
+        [ticket] = client.get("/v1/tickets", headers=auth(key)).json()["items"]
+        assert ticket["priority"] == "urgent"
+        notes = client.get(f"/v1/tickets/{ticket['id']}/notes", headers=auth(key)).json()
+        assert notes[0]["author"] == "agent" and "three times" in notes[0]["text"]

@@ -100,6 +100,7 @@ def test_answers_come_from_the_endpoint_with_prompt_and_tools(
         "handoff_to_human",
         "search_knowledge",
         "create_ticket",
+        "update_ticket",
         "update_contact",
         "add_tag",
         "score_lead",
@@ -109,7 +110,7 @@ def test_answers_come_from_the_endpoint_with_prompt_and_tools(
         "parameters"
     ]
     # Tenant and conversation are injected, never asked of the model.
-    assert set(params["properties"]) == {"reason"}
+    assert set(params["properties"]) == {"reason", "team"}
     ticket = next(t for t in request["tools"] if t["function"]["name"] == "create_ticket")["function"]
     assert set(ticket["parameters"]["properties"]) == {"type", "priority", "summary"}
     assert "refund" in ticket["parameters"]["properties"]["type"]["enum"]

@@ -208,6 +208,8 @@ def test_roles_staff_cannot_define_attributes_or_delete_contacts(client: TestCli
     contact = new_contact(client, staff, name="Kerry")
     assert client.delete(f"/v1/contacts/{contact['id']}", headers=auth(staff)).status_code == 403
     assert client.delete(f"/v1/contacts/{contact['id']}", headers=auth(admin)).status_code == 204
+    settings = client.get("/v1/agent/settings", headers=auth(admin)).json()
+    assert client.put("/v1/agent/settings", json=settings, headers=auth(staff)).status_code == 403
     assert client.get(f"/v1/contacts/{contact['id']}", headers=auth(admin)).status_code == 404
 
 

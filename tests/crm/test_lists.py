@@ -161,3 +161,28 @@ def test_the_agent_adds_the_customer_to_a_list(app_factory: Callable[..., Any]) 
         assert first.startswith("error: no list named 'Back in stok'") and "Back in stock" in first
         assert second == "added to 'Back in stock'"
         assert len(client.get(f"/v1/lists/{static['id']}/contacts", headers=auth(key)).json()["items"]) == 1
+
+
+def test_saved_views_and_the_list_filter(client: TestClient) -> None:
+    admin = new_tenant(client)
+    define(client, admin, key="plan", label="Plan", type="single_choice", options=["basic", "premium"])
+    a = new_contact(client, admin, name="Ann", tags=["vip"], attributes={"plan": "premium"})
+    new_contact(client, admin, name="Bo", tags=["vip"], attributes={"plan": "basic"})
+    static = client.post("/v1/lists", json={"name": "Newsletter"}, headers=auth(admin)).json()
+    client.post(f"/v1/lists/{static['id']}/contacts", json={"contact_ids": [a["id"]]}, headers=auth(admin))
+    listed = client.get(
+        "/v1/contacts", params={"list": static["id"], "tag": "vip"}, headers=auth(admin)
+    ).json()
+    assert [c["name"] for c in listed["items"]] == ["Ann"]
+    body = {"name": "Premium VIPs", "filters": {"tag": "vip", "attributes": {"plan": "premium"}}}
+    view = client.post("/v1/views", json=body, headers=auth(admin))
+    assert view.status_code == 201
+    assert client.post("/v1/views", json=body, headers=auth(admin)).status_code == 409
+    found = client.get(f"/v1/views/{view.json()['id']}/contacts", headers=auth(admin)).json()
+    assert [c["name"] for c in found["items"]] == ["Ann"] and found["total"] == 1
+    other = new_tenant(client, "Other")
+    assert client.get(f"/v1/views/{view.json()['id']}/contacts", headers=auth(other)).status_code == 404
+    foreign = {"name": "x", "filters": {"list_id": static["id"]}}
+    assert client.post("/v1/views", json=foreign, headers=auth(other)).status_code == 404
+    assert client.get("/v1/contacts", params={"list": static["id"]}, headers=auth(other)).status_code == 404
+    assert client.delete(f"/v1/views/{view.json()['id']}", headers=auth(admin)).status_code == 204
