@@ -124,3 +124,13 @@ def test_bad_requests_are_refused_with_reasons(client: TestClient) -> None:
     ):
         assert response.status_code == status and named in response.json()["error"]["message"], response.text
     assert client.get("/v1/contacts", headers=auth(admin)).json()["total"] == 0
+
+
+def test_import_never_touches_another_tenant(client: TestClient) -> None:
+    mine, theirs = new_tenant(client, "Mine"), new_tenant(client, "Theirs")
+    kerry = new_contact(client, mine, name="Kerry", email="kerry@example.com")
+    report = upload(client, theirs, b"Name,Email\nStranger,kerry@example.com\n").json()
+    assert report["created"] == 1 and report["updated"] == 0  # de-duplication is within the tenant
+    assert client.get(f"/v1/contacts/{kerry['id']}", headers=auth(mine)).json()["name"] == "Kerry"
+    assert client.get(f"/v1/contacts/{kerry['id']}/lead", headers=auth(theirs)).status_code == 404
+    assert client.get(f"/v1/contacts/{kerry['id']}/timeline", headers=auth(theirs)).status_code == 404
