@@ -153,8 +153,9 @@ class ContactStore:
         for key in ("email", "phone"):
             if fields.get(key):
                 # Phones compare by digits: WhatsApp sends 85291234567 where a person types +852 9123 4567.
+                digits = fields[key].lstrip("+")
                 same = (
-                    func.replace(Contact.phone, "+", "") == fields[key].lstrip("+")
+                    Contact.phone.in_((digits, f"+{digits}"))
                     if key == "phone"
                     else Contact.email == fields[key]
                 )

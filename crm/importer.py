@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from core.audit import AuditLog
 from core.db import Database
@@ -190,14 +190,18 @@ class ContactImporter:
         if not batch:
             return
         emails = [f["email"] for _, f in batch if f.get("email")]
-        phones = [f["phone"].lstrip("+") for _, f in batch if f.get("phone")]
+        digits = [f["phone"].lstrip("+") for _, f in batch if f.get("phone")]
+        phones = digits + [f"+{d}" for d in digits]  # as stored, with or without +, so the index serves it
         with self._db.session() as session:
-            existing = session.scalars(
-                select(Contact).where(
-                    Contact.tenant_id == tenant_id,
-                    or_(Contact.email.in_(emails), func.replace(Contact.phone, "+", "").in_(phones)),
-                )
-            ).all()
+            # Two lookups, one per index (an OR of two IN lists makes SQLite scan the table).
+            existing = [
+                *session.scalars(
+                    select(Contact).where(Contact.tenant_id == tenant_id, Contact.email.in_(emails))
+                ),
+                *session.scalars(
+                    select(Contact).where(Contact.tenant_id == tenant_id, Contact.phone.in_(phones))
+                ),
+            ]
             by_key: dict[str, Contact] = {}
             for contact in existing:
                 by_key |= {k: contact for k in (contact.email, (contact.phone or "").lstrip("+")) if k}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, new_id, utcnow
@@ -13,7 +13,11 @@ from core.db import Base, UTCDateTime, new_id, utcnow
 
 class Contact(Base):
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("tenant_id", "external_id", name="uq_contacts_tenant_external"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "external_id", name="uq_contacts_tenant_external"),
+        Index("ix_contacts_tenant_email", "tenant_id", "email"),
+        Index("ix_contacts_tenant_phone", "tenant_id", "phone"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
