@@ -121,16 +121,7 @@ class InboxStore:
                 return message
         return None
 
-    @staticmethod
-    def _owned(session: Any, tenant_id: str, conversation_id: str) -> Conversation:
-        found = session.scalar(
-            select(Conversation).where(
-                Conversation.id == conversation_id, Conversation.tenant_id == tenant_id
-            )
-        )
-        if found is None:
-            raise NotFound(f"conversation {conversation_id} not found")
-        return found
+    _owned = staticmethod(Handoff.owned)  # the tenant's conversation, or NotFound
 
     def get(self, tenant_id: str, conversation_id: str) -> Conversation:
         with self._db.session() as session:
