@@ -103,9 +103,7 @@ def build_agent(
         return routing.team_for(agent_settings.get(tenant_id).handoff, reason, text, contact)
 
     def teams(tenant_id: str) -> set[str]:
-        rules = agent_settings.get(tenant_id).handoff
-        return {rules.team, *([rules.complaint_team] if rules.complaint_team else []), *(r.team for r in rules.routes),
-                crm.leads.settings(tenant_id).sales_team}  # fmt: skip
+        return routing.teams(agent_settings.get(tenant_id).handoff, crm.leads.settings(tenant_id).sales_team)
 
     tools = make_tools(ToolDeps(inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm, teams=teams))
     deps = AgentDeps(

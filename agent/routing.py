@@ -36,3 +36,9 @@ def team_for(rules: HandoffRules, reason: str, text: str, contact: Contact | Non
     if rules.complaint_team and INTENTS["complaint"].search(said):
         return rules.complaint_team
     return rules.team
+
+
+def teams(rules: HandoffRules, sales_team: str) -> set[str]:
+    """Every team a handoff may go to (the model may only name one of these)."""
+    named = {rules.team, sales_team, *(route.team for route in rules.routes)}
+    return named | ({rules.complaint_team} if rules.complaint_team else set())

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, Database, UTCDateTime, utcnow
+from core.tenant_settings import TenantSettings
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text2000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -119,19 +120,10 @@ class AgentSettingsRow(Base):
 
 class AgentSettingsStore:
     def __init__(self, db: Database) -> None:
-        self._db = db
+        self._settings = TenantSettings(db, AgentSettingsRow, AgentSettings)
 
     def get(self, tenant_id: str) -> AgentSettings:
-        with self._db.session() as session:
-            row = session.get(AgentSettingsRow, tenant_id)
-            return AgentSettings.model_validate(row.data) if row is not None else AgentSettings()
+        return self._settings.get(tenant_id)
 
     def put(self, tenant_id: str, settings: AgentSettings) -> AgentSettings:
-        with self._db.session() as session:
-            row = session.get(AgentSettingsRow, tenant_id)
-            if row is None:
-                session.add(AgentSettingsRow(tenant_id=tenant_id, data=settings.model_dump(mode="json")))
-            else:
-                row.data = settings.model_dump(mode="json")
-                row.updated_at = utcnow()
-        return settings
+        return self._settings.save(tenant_id, settings)

@@ -141,10 +141,6 @@ class Handoff:
             self._set(session, conversation, "system", "bot", assignee=None)
         self._changed(conversation)
 
-    def status(self, tenant_id: str, conversation_id: str) -> str:
-        with self._db.session() as session:
-            return self.owned(session, tenant_id, conversation_id).status
-
     # --- notes and listing --------------------------------------------------------------------------
     def add_note(self, tenant_id: str, actor: str, conversation_id: str, text: str) -> ConversationNote:
         if not text.strip():

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.audit import AuditLog
 from core.db import Base, Database, UTCDateTime, new_id, utcnow
+from core.tenant_settings import TenantSettings
 from crm.contacts import ContactStore
 from crm.models import Contact, Conversation, Message
 
@@ -126,25 +127,15 @@ class LeadStore:
     def __init__(self, db: Database, audit: AuditLog) -> None:
         self._db = db
         self._audit = audit
+        self._settings = TenantSettings(
+            db, LeadSettingsRow, LeadSettings, audit=audit, entity="lead_settings"
+        )
 
     def settings(self, tenant_id: str) -> LeadSettings:
-        with self._db.session() as session:
-            row = session.get(LeadSettingsRow, tenant_id)
-            return LeadSettings.model_validate(row.data) if row else LeadSettings()
+        return self._settings.get(tenant_id)
 
     def save_settings(self, tenant_id: str, actor: str, settings: LeadSettings) -> LeadSettings:
-        data = settings.model_dump(mode="json")
-        with self._db.session() as session:
-            row = session.get(LeadSettingsRow, tenant_id)
-            before = row.data if row else None
-            if row is None:
-                session.add(LeadSettingsRow(tenant_id=tenant_id, data=data))
-            else:
-                row.data = data
-            self._audit.record(
-                session, tenant_id, actor, "lead_settings.update", "lead_settings", tenant_id, before, data
-            )
-        return settings
+        return self._settings.save(tenant_id, settings, actor)
 
     def score(self, tenant_id: str, actor: str, contact_id: str) -> LeadScore:
         """Score the contact from everything they wrote, store it with its reasons, and return it."""

@@ -54,14 +54,10 @@ class Privacy:
         transaction, such as the agent's conversation memory)."""
         self._after.append(hook)
 
-    @staticmethod
-    def _contact(session: Session, tenant_id: str, contact_id: str) -> Contact:
-        return ContactStore.owned(session, tenant_id, contact_id)
-
     def export(self, tenant_id: str, contact_id: str) -> dict[str, Any]:
         """Everything held about the contact, as JSON-ready data."""
         with self._db.session() as session:
-            contact = self._contact(session, tenant_id, contact_id)
+            contact = ContactStore.owned(session, tenant_id, contact_id)
             conversations = list(
                 session.scalars(
                     select(Conversation)
@@ -123,7 +119,7 @@ class Privacy:
     def erase(self, tenant_id: str, actor: str, contact_id: str) -> dict[str, int]:
         """Erase the contact (see the module docstring); returns what was removed, by kind."""
         with self._db.session() as session:
-            self._contact(session, tenant_id, contact_id)
+            ContactStore.owned(session, tenant_id, contact_id)
             conversations = list(
                 session.scalars(select(Conversation.id).where(Conversation.contact_id == contact_id))
             )

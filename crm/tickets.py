@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core.audit import AuditLog, changed
 from core.db import Database, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
+from core.tenant_settings import TenantSettings
 from crm.models import Contact, Conversation
 from crm.ticket_models import PRIORITIES, TRANSITIONS, Ticket, TicketNote, TicketSettingsRow
 from crm.working_hours import WorkingHours
@@ -86,6 +87,9 @@ class TicketStore:
         self._db = db
         self._audit = audit
         self._on_resolved: list[Callable[[Ticket], None]] = []
+        self._settings = TenantSettings(
+            db, TicketSettingsRow, TicketSettings, audit=audit, entity="ticket_settings"
+        )
 
     def on_resolved(self, listener: Callable[[Ticket], None]) -> None:
         """Called after a ticket is resolved (the inbox asks the customer for their rating)."""
@@ -93,30 +97,10 @@ class TicketStore:
 
     # --- settings -----------------------------------------------------------------------------------
     def settings(self, tenant_id: str) -> TicketSettings:
-        with self._db.session() as session:
-            row = session.get(TicketSettingsRow, tenant_id)
-            return TicketSettings.model_validate(row.data) if row else TicketSettings()
+        return self._settings.get(tenant_id)
 
     def save_settings(self, tenant_id: str, actor: str, settings: TicketSettings) -> TicketSettings:
-        data = settings.model_dump(mode="json")
-        with self._db.session() as session:
-            row = session.get(TicketSettingsRow, tenant_id)
-            before = row.data if row else None
-            if row is None:
-                session.add(TicketSettingsRow(tenant_id=tenant_id, data=data))
-            else:
-                row.data = data
-            self._audit.record(
-                session,
-                tenant_id,
-                actor,
-                "ticket_settings.update",
-                "ticket_settings",
-                tenant_id,
-                before,
-                data,
-            )
-        return settings
+        return self._settings.save(tenant_id, settings, actor)
 
     # --- tickets ------------------------------------------------------------------------------------
     @staticmethod
