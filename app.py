@@ -15,13 +15,17 @@ from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 
 from agent import routing
+from agent.assist.routes import router as assist_router
+from agent.assist.service import Assist
 from agent.memory import make_checkpointer
 from agent.models.factory import make_chat_model
 from agent.nodes import AgentDeps
 from agent.routes import router as agent_router
 from agent.service import AgentService
 from agent.settings import AgentSettingsStore
+from channels import broadcast_replies
 from channels.base import Adapter
+from channels.broadcast_sender import BroadcastSender
 from channels.human_replies import HumanReplies, VisitorSockets
 from channels.intake import DeliveryIntake
 from channels.line import LineAdapter
@@ -40,6 +44,7 @@ from channels.whatsapp import WhatsAppAdapter
 from config import Settings
 from core.audit import AuditLog
 from core.auth import KeyStore, load_or_create_admin_key
+from core.credits import Credits
 from core.crypto import SecretBox
 from core.db import Database, make_engine
 from core.errors import NotFound
@@ -50,6 +55,9 @@ from core.routes import install_error_handlers
 from core.routes import router as core_router
 from core.services import CoreServices
 from core.tenancy import TenantStore
+from crm.broadcasts.audience import AudienceResolver
+from crm.broadcasts.routes import router as broadcasts_router
+from crm.broadcasts.store import BroadcastStore
 from crm.inbox import InboxStore
 from crm.list_routes import router as lists_router
 from crm.routes import router as crm_router
@@ -76,7 +84,12 @@ def build_core(settings: Settings, *, schema: str | None = None) -> tuple[CoreSe
     admin_key, created = load_or_create_admin_key(settings.admin_key, settings.data_dir)
     keys = KeyStore(db, admin_key)
     core = CoreServices(
-        db=db, keys=keys, tenants=TenantStore(db, keys), jobs=JobQueue(db), audit=AuditLog(db)
+        db=db,
+        keys=keys,
+        tenants=TenantStore(db, keys),
+        jobs=JobQueue(db),
+        audit=AuditLog(db),
+        credits=Credits(db, settings.plan_credits),
     )
     return core, admin_key, created
 
@@ -89,6 +102,7 @@ def build_agent(
     model: BaseChatModel | None = None,
     schema: str | None = None,
     crm: CrmServices | None = None,
+    broadcasts: BroadcastStore | None = None,
 ) -> AgentService:
     inbox = InboxStore(core.db, core.audit)
     agent_settings = AgentSettingsStore(core.db)
@@ -105,7 +119,11 @@ def build_agent(
     def teams(tenant_id: str) -> set[str]:
         return routing.teams(agent_settings.get(tenant_id).handoff, crm.leads.settings(tenant_id).sales_team)
 
-    tools = make_tools(ToolDeps(inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm, teams=teams))
+    tools = make_tools(
+        ToolDeps(
+            inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm, teams=teams, broadcasts=broadcasts
+        )
+    )
     deps = AgentDeps(
         knowledge=knowledge,
         settings=agent_settings,
@@ -135,18 +153,39 @@ def create_app(
         app.state.settings = settings
         app.state.core = core
         app.state.knowledge = knowledge
-        app.state.crm = CrmServices.build(core.db, core.audit)
+        app.state.crm = crm = CrmServices.build(core.db, core.audit)
+        app.state.channels = channels = ChannelStore(
+            core.db, SecretBox.from_settings(settings.secret_key, settings.data_dir)
+        )
+        app.state.broadcasts = BroadcastStore(
+            core.db,
+            core.audit,
+            core.jobs,
+            AudienceResolver(crm.lists, crm.contacts, crm.attributes),
+            channel_kind=lambda tenant_id, channel_id: channels.get(channel_id, tenant_id).kind,
+            tenant_zone=lambda tenant_id: crm.tickets.settings(tenant_id).working_hours.timezone,
+        )
         app.state.agent = build_agent(
-            settings, core, knowledge, model=chat_model, schema=db_schema, crm=app.state.crm
+            settings,
+            core,
+            knowledge,
+            model=chat_model,
+            schema=db_schema,
+            crm=crm,
+            broadcasts=app.state.broadcasts,
+        )
+        app.state.assist = Assist.build(
+            knowledge,
+            app.state.agent.inbox,
+            app.state.agent.deps.settings,
+            core.credits,
+            app.state.agent.deps.model,
         )
         app.state.crm.privacy.on_erase("channel_records", erase_channel_records)
         app.state.crm.privacy.after_erase(app.state.agent.forget)
         app.state.livechat = LivechatStore(core.db, app.state.agent.inbox)
         app.state.livechat_locks = {}
         app.state.demo_widget_key = None
-        app.state.channels = ChannelStore(
-            core.db, SecretBox.from_settings(settings.secret_key, settings.data_dir)
-        )
         adapters: dict[str, Adapter] = {
             "whatsapp": WhatsAppAdapter(settings.whatsapp_api_base, settings.whatsapp_messages_per_second),
             "telegram": TelegramAdapter(settings.telegram_api_base),
@@ -160,6 +199,9 @@ def create_app(
         app.state.channel_processor = ChannelProcessor(
             core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters
         )
+        app.state.channel_processor.status_listeners.append(broadcast_replies.record_status)
+        app.state.channel_processor.inbound_listeners.append(broadcast_replies.record_reply)
+        BroadcastSender(core.db, app.state.broadcasts, channels, adapters, core.jobs)
         app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
         app.state.livechat_visitors = VisitorSockets()
         replier = HumanReplies(app.state.agent.inbox, core.jobs, app.state.livechat_visitors)
@@ -203,12 +245,14 @@ def create_app(
     app.include_router(core_router)
     app.include_router(knowledge_router)
     app.include_router(agent_router)
+    app.include_router(assist_router)
     app.include_router(livechat_router)
     app.include_router(channels_router)
     app.include_router(crm_router)
     app.include_router(lists_router)
     app.include_router(tickets_router)
     app.include_router(inbox_router)
+    app.include_router(broadcasts_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

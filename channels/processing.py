@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +62,9 @@ class ChannelProcessor:
         self._agent = agent
         self._jobs = jobs
         self.adapters = adapters
+        # Called inside the ingest transaction (channels/broadcast_replies.py records broadcast outcomes).
+        self.status_listeners: list[Callable[[Session, Channel, StatusUpdate], None]] = []
+        self.inbound_listeners: list[Callable[[Session, Channel, Inbound, Conversation], None]] = []
         jobs.register(INGEST_KIND, self.run_ingest)
         jobs.register(JOB_KIND, self.run_reply)
         jobs.register(HUMAN_REPLY_KIND, self.run_human_reply)
@@ -139,6 +143,8 @@ class ChannelProcessor:
         session.add(record)
         session.flush()
         self._inbox.contacted(session, conversation.contact_id, message.sent_at)
+        for listener in self.inbound_listeners:
+            listener(session, channel, message, conversation)
         row.conversation_id, row.message_id = conversation.id, record.id
         if message.answerable:
             self._jobs.enqueue(
@@ -149,8 +155,9 @@ class ChannelProcessor:
             )
         return conversation, record
 
-    @staticmethod
-    def _apply_status(session: Session, channel: Channel, status: StatusUpdate) -> None:
+    def _apply_status(self, session: Session, channel: Channel, status: StatusUpdate) -> None:
+        for listener in self.status_listeners:
+            listener(session, channel, status)
         record = session.scalar(
             select(ChannelMessage).where(
                 ChannelMessage.channel_id == channel.id,

@@ -146,6 +146,7 @@ class WhatsAppAdapter:
     """The Adapter interface for WhatsApp (see channels/base.py)."""
 
     kind = "whatsapp"
+    paces_itself = True  # its client keeps each number under its throughput (broadcasts add no limiter)
 
     def __init__(self, api_base: str, default_per_second: int = 80) -> None:
         self._base = api_base
@@ -172,6 +173,28 @@ class WhatsAppAdapter:
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
     ) -> str:
         return await self.client(config, secrets).send_text(to, text)
+
+    async def send_media(
+        self,
+        config: Mapping[str, Any],
+        secrets: Mapping[str, Any],
+        to: str,
+        kind: str,
+        link: str,
+        caption: str,
+    ) -> str:
+        return await self.client(config, secrets).send_media(to, kind, link, caption or None)
+
+    async def send_template(
+        self,
+        config: Mapping[str, Any],
+        secrets: Mapping[str, Any],
+        to: str,
+        name: str,
+        language: str,
+        parameters: list[str],
+    ) -> str:
+        return await self.client(config, secrets).send_template(to, name, language, parameters)
 
     async def send_outside_window(
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str

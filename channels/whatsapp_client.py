@@ -3,15 +3,14 @@ codes by meaning, and the per-number send-rate ceiling."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from typing import Any
 
 import httpx
 
 from channels.base import SendError
+from channels.rate_limit import RateLimiter
 
+THROUGHPUT_LIMIT = 130429
 # Meta's error codes by meaning: (readable reason, retry with back-off?)
 ERRORS: dict[int, tuple[str, bool]] = {
     131047: (
@@ -35,27 +34,6 @@ def meta_error(code: int | None, title: str) -> SendError:
     """A Graph API error by meaning: a readable reason, and whether backing off can help."""
     reason, retry = ERRORS.get(code or 0, (title or "the Graph API refused the message", False))
     return SendError(f"{reason} (code {code})" if code else reason, code=code, retryable=retry)
-
-
-class RateLimiter:
-    """Never exceed the number's throughput: each send reserves the next free slot, 1/rate apart.
-
-    Slots are reserved under a thread lock (senders may run on several threads and event loops);
-    the wait itself is an asyncio sleep.
-    """
-
-    def __init__(self, per_second: int) -> None:
-        self._interval = 1.0 / per_second
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    async def wait(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
 
 
 class WhatsAppClient:
@@ -90,7 +68,10 @@ class WhatsAppClient:
         )
         if response.status_code >= 400 or "error" in body:
             error = body.get("error", {})
+            if error.get("code") == THROUGHPUT_LIMIT:
+                self._limiter.slow_down()
             raise meta_error(error.get("code"), error.get("message", f"HTTP {response.status_code}"))
+        self._limiter.recovered()
         return str(body["messages"][0]["id"])
 
     def _base_payload(self, to: str, kind: str, reply_to: str | None = None) -> dict[str, Any]:

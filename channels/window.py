@@ -20,17 +20,28 @@ class WindowPolicy:
     """At most this many replies per customer message (WeChat)."""
     outside: str = "nothing"
     """What may be sent outside the window: "template", "tag" or "nothing"."""
+    sends_per_second: int = 20
+    """Default outbound ceiling per channel account (a channel's config `messages_per_second` overrides)."""
+    broadcasts_per_month: int | None = None
+    """At most this many broadcasts per follower per calendar month (WeChat)."""
 
 
 POLICIES: dict[str, WindowPolicy] = {
-    "whatsapp": WindowPolicy(free_form=timedelta(hours=24), outside="template"),
-    "messenger": WindowPolicy(free_form=timedelta(hours=24), human_agent=timedelta(days=7), outside="tag"),
-    "instagram": WindowPolicy(free_form=timedelta(hours=24), human_agent=timedelta(days=7), outside="tag"),
-    "wechat": WindowPolicy(free_form=timedelta(hours=48), replies_per_message=5),
-    "telegram": WindowPolicy(free_form=None),
-    "line": WindowPolicy(free_form=None),
-    "viber": WindowPolicy(free_form=None),
-    "sms": WindowPolicy(free_form=None),
+    # WhatsApp's ceiling is the number's throughput (80/s by default), enforced by its client.
+    "whatsapp": WindowPolicy(free_form=timedelta(hours=24), outside="template", sends_per_second=80),
+    "messenger": WindowPolicy(
+        free_form=timedelta(hours=24), human_agent=timedelta(days=7), outside="tag", sends_per_second=40
+    ),
+    "instagram": WindowPolicy(
+        free_form=timedelta(hours=24), human_agent=timedelta(days=7), outside="tag", sends_per_second=40
+    ),
+    "wechat": WindowPolicy(
+        free_form=timedelta(hours=48), replies_per_message=5, sends_per_second=20, broadcasts_per_month=4
+    ),
+    "telegram": WindowPolicy(free_form=None, sends_per_second=30),  # the Bot API's documented limit
+    "line": WindowPolicy(free_form=None, sends_per_second=100),
+    "viber": WindowPolicy(free_form=None, sends_per_second=20),
+    "sms": WindowPolicy(free_form=None, sends_per_second=1),  # a Twilio long code sends 1 message/s
     "livechat": WindowPolicy(free_form=None),
 }
 

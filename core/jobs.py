@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, exists, or_, select, update
@@ -54,10 +54,15 @@ class JobQueue:
         self._db = db
         self._lease = timedelta(seconds=lease_seconds)
         self._handlers: dict[str, Handler] = {}
+        self._leases: dict[str, timedelta] = {}
         self._listeners: list[Callable[[], None]] = []
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, *, lease_seconds: float | None = None) -> None:
+        """`lease_seconds`: how long a run may hold the job before it counts as dead (default: the queue's);
+        short jobs use a short lease, so work resumes soon after a crash."""
         self._handlers[kind] = handler
+        if lease_seconds is not None:
+            self._leases[kind] = timedelta(seconds=lease_seconds)
 
     def on_enqueue(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
@@ -90,18 +95,41 @@ class JobQueue:
         key: str,
         tenant_id: str | None = None,
         session: Session | Connection | None = None,
+        run_at: datetime | None = None,
     ) -> bool:
         """Queue a keyed job unless one with `key` is already waiting (then False: that one will do it).
+        `run_at`: not before then; a waiting job with the key is brought forward to it if later.
         With `session`, in the caller's transaction; call notify() after it commits."""
-        values = {"id": new_id(), "kind": kind, "key": key, "payload": payload, "tenant_id": tenant_id}
+        values = {
+            "id": new_id(),
+            "kind": kind,
+            "key": key,
+            "payload": payload,
+            "tenant_id": tenant_id,
+            "locked_until": run_at,
+        }
+
+        def queue(bind: Session | Connection) -> bool:
+            if bind.execute(insert_ignoring_duplicates(bind, Job).values(**values)).first() is not None:
+                return True
+            if run_at is not None:
+                bind.execute(
+                    update(Job)
+                    .where(
+                        Job.key == key,
+                        Job.status == "queued",
+                        or_(Job.locked_until.is_(None), Job.locked_until > run_at),
+                    )
+                    .values(locked_until=run_at)
+                    .execution_options(synchronize_session=False)
+                )
+            return False
+
         if session is not None:
-            return (
-                session.execute(insert_ignoring_duplicates(session, Job).values(**values)).first() is not None
-            )
+            return queue(session)
         with self._db.session() as own:
-            queued = own.execute(insert_ignoring_duplicates(own, Job).values(**values)).first() is not None
-        if queued:
-            self.notify()
+            queued = queue(own)
+        self.notify()
         return queued
 
     def notify(self) -> None:
@@ -124,14 +152,15 @@ class JobQueue:
         )
         claimable = claimable & or_(Job.key.is_(None), ~key_busy)
         with self._db.session() as session:
-            candidates = session.scalars(
-                select(Job.id).where(claimable).order_by(Job.created_at).limit(5)
+            candidates = session.execute(
+                select(Job.id, Job.kind).where(claimable).order_by(Job.created_at).limit(5)
             ).all()
-            for job_id in candidates:
+            for job_id, kind in candidates:
+                lease = self._leases.get(kind, self._lease)
                 claimed = session.execute(
                     update(Job)
                     .where(Job.id == job_id, claimable)
-                    .values(status="running", locked_until=now + self._lease, attempts=Job.attempts + 1)
+                    .values(status="running", locked_until=now + lease, attempts=Job.attempts + 1)
                     .execution_options(synchronize_session=False)
                 )
                 if claimed.rowcount == 1:  # type: ignore[attr-defined]

@@ -60,6 +60,7 @@ def snapshot(contact: Contact) -> dict[str, Any]:
         **{field: getattr(contact, field) for field in FIELDS},
         "tags": list(contact.tags or []),
         "attributes": dict(contact.attributes or {}),
+        "opted_out": bool(contact.opted_out),
     }
 
 
@@ -144,6 +145,10 @@ class ContactStore:
                 clean[key] = self._attributes.validate(tenant_id, value or {})
             elif key == "tags":
                 clean[key] = normalise_tags(value or [])
+            elif key == "opted_out":
+                if not isinstance(value, bool):
+                    raise InvalidInput("opted_out is true or false")
+                clean[key] = value
             elif value is None or (isinstance(value, str) and not value.strip()):
                 clean[key] = None
             elif key == "phone":

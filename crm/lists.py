@@ -93,7 +93,7 @@ class ListStore:
         self._attributes = attributes
         self._audit = audit
 
-    def _check(self, tenant_id: str, conditions: list[Condition]) -> None:
+    def check_conditions(self, tenant_id: str, conditions: list[Condition]) -> None:
         known = self._attributes.definitions(tenant_id)
         for condition in conditions:
             field = condition.field
@@ -114,7 +114,7 @@ class ListStore:
             raise InvalidInput("a condition list needs at least one condition")
         if kind == "static" and conditions:
             raise InvalidInput("a static list has members, not conditions")
-        self._check(tenant_id, conditions)
+        self.check_conditions(tenant_id, conditions)
         with self._db.session() as session:
             if session.scalar(
                 select(ContactList.id).where(ContactList.tenant_id == tenant_id, ContactList.name == name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, new_id, utcnow
@@ -38,6 +38,8 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     lead_score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # crm/leads.py, 0-100
+    # Asked not to receive broadcasts (set by staff, or by answering STOP): never sent one again.
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ContactNote(Base):

@@ -93,6 +93,7 @@ class ContactFields(BaseModel):
     )
     tags: list[str] | None = Field(default=None, max_length=50)
     attributes: dict[str, Any] | None = Field(default=None, description="custom attributes by key")
+    opted_out: bool | None = Field(default=None, description="true: never send this contact a broadcast")
 
 
 class ContactOut(BaseModel):
@@ -111,6 +112,7 @@ class ContactOut(BaseModel):
     created_at: datetime
     last_contacted_at: datetime | None
     lead_score: int | None
+    opted_out: bool
 
     @classmethod
     def of(cls, c: Contact) -> ContactOut:
@@ -122,6 +124,7 @@ class ContactOut(BaseModel):
             created_at=c.created_at,
             last_contacted_at=c.last_contacted_at,
             lead_score=c.lead_score,
+            opted_out=bool(c.opted_out),
         )
 
 

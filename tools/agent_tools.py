@@ -11,6 +11,7 @@ from langgraph.prebuilt import ToolRuntime
 
 from core.audit import AGENT
 from core.errors import ParleyError
+from crm.broadcasts.store import BroadcastStore
 from crm.inbox import InboxStore
 from crm.services import CrmServices
 from crm.ticket_models import Priority, TicketType
@@ -43,6 +44,7 @@ class ToolDeps:
     team_for: TeamChooser
     crm: CrmServices
     teams: Teams
+    broadcasts: BroadcastStore | None = None
 
 
 def _correctable(exc: ParleyError) -> str:
@@ -240,6 +242,26 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
             return _correctable(exc) + f" Static lists: {names}."
         return f"added to {list_name!r}" if added else f"already in {list_name!r}"
 
+    @tool(parse_docstring=True)
+    def schedule_follow_up(campaign: str, runtime: ToolRuntime) -> str:
+        """Enrol this customer in one of the business's follow-up campaigns (e.g. "back in stock",
+        "abandoned cart"), which messages them later on this channel.
+
+        Only when the customer asked for it or agreed to it, and only campaigns the business opened to you.
+
+        Args:
+            campaign: The campaign's exact name.
+        """
+        ctx = cast(TurnContext, runtime.context)
+        if deps.broadcasts is None:
+            return "error: follow-up campaigns are not available here."
+        try:
+            broadcast, due = deps.broadcasts.enrol(ctx.tenant_id, AGENT, campaign, ctx.contact_id)
+        except ParleyError as exc:
+            open_ = deps.broadcasts.open_campaigns(ctx.tenant_id)
+            return _correctable(exc) + f" Campaigns open to you: {open_ or 'none'}."
+        return f"enrolled in {broadcast.name!r}; the message goes out at {due.isoformat(timespec='minutes')}"
+
     return [
         handoff_to_human,
         search_knowledge,
@@ -249,4 +271,5 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
         add_tag,
         score_lead,
         add_to_list,
+        schedule_follow_up,
     ]

@@ -1,0 +1,58 @@
+"""What customers do with a broadcast, recorded on its recipient row: the platform's statuses (delivered,
+read, failed) and replies. A reply counts for the latest broadcast sent to that customer on that channel
+if it comes within REPLY_WINDOW of delivery. STOP (or 取消訂閱, 退訂, ...) opts the contact out of
+broadcasts. Both run inside the ingest transaction of the webhook delivery (channels/processing.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from channels.base import Inbound, StatusUpdate
+from channels.models import Channel
+from channels.processing import forward
+from crm.broadcasts.models import Recipient
+from crm.models import Contact, Conversation
+
+REPLY_WINDOW = timedelta(days=3)
+STOP_WORDS = {"stop", "unsubscribe", "stop all", "opt out", "取消訂閱", "退訂", "停止", "取消订阅", "退订"}
+
+
+def record_status(session: Session, channel: Channel, status: StatusUpdate) -> None:
+    recipient = session.scalar(
+        select(Recipient).where(
+            Recipient.channel_id == channel.id, Recipient.external_id == status.external_id
+        )
+    )
+    if recipient is None or not forward(recipient.status, status.status):
+        return
+    recipient.status = status.status
+    if status.status in ("delivered", "read") and recipient.delivered_at is None:
+        recipient.delivered_at = status.sent_at  # a skipped "delivered" is implied by "read"
+    if status.status == "read":
+        recipient.read_at = status.sent_at
+    if status.status == "failed":
+        recipient.error_code, recipient.error = status.error_code, status.error or "failed on the platform"
+
+
+def record_reply(session: Session, channel: Channel, message: Inbound, conversation: Conversation) -> None:
+    if message.text.strip().lower().rstrip(".!。！") in STOP_WORDS:
+        session.execute(update(Contact).where(Contact.id == conversation.contact_id).values(opted_out=True))
+    addresses = {message.sender, message.reply_to} - {""}
+    latest = session.scalar(
+        select(Recipient)
+        .where(
+            Recipient.channel_id == channel.id,
+            Recipient.address.in_(addresses),
+            Recipient.status.in_(("sent", "delivered", "read")),
+        )
+        .order_by(Recipient.sent_at.desc())
+        .limit(1)
+    )
+    if latest is None or latest.replied_at is not None:
+        return
+    delivered = latest.delivered_at or latest.read_at or latest.sent_at
+    if delivered is not None and timedelta(0) <= message.sent_at - delivered <= REPLY_WINDOW:
+        latest.replied_at = message.sent_at

@@ -1,0 +1,40 @@
+"""An outbound send-rate ceiling per channel account, shared by every sender of that account."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+
+class RateLimiter:
+    """Never exceed the number's throughput: each send reserves the next free slot, 1/rate apart.
+
+    Slots are reserved under a thread lock (senders may run on several threads and event loops);
+    the wait itself is an asyncio sleep.
+    """
+
+    def __init__(self, per_second: int) -> None:
+        self._interval = 1.0 / per_second
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self._streak = 0  # rate-limit answers in a row
+
+    def slow_down(self) -> None:
+        """The platform said "too fast": hold every sender back, twice as long at each answer in a row
+        (one slot, two, four, ... at most about 3 s), so a burst of refusals backs off quickly while a
+        stray one costs almost nothing."""
+        with self._lock:
+            self._streak = min(self._streak + 1, 8)
+            self._next = max(self._next, time.monotonic()) + self._interval * 2 ** (self._streak - 1)
+
+    def recovered(self) -> None:
+        self._streak = 0
+
+    async def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)

@@ -1,0 +1,479 @@
+"""Broadcasts: what is sent to whom and when, and the status lifecycle.
+
+draft -> scheduled -> sending -> sent, with paused and cancelled. Only drafts and scheduled broadcasts
+can be edited. Publishing queues the send job (channels/broadcast_sender.py) for the send time; the job
+writes one recipient row per contact when it starts, so a list that grew since publishing is honoured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from core.audit import AuditLog
+from core.db import Database, insert_ignoring_duplicates, new_id, utcnow
+from core.errors import Conflict, InvalidInput, NotFound
+from core.jobs import JobQueue
+from crm.broadcasts.addresses import address_of
+from crm.broadcasts.audience import AudienceResolver
+from crm.broadcasts.metrics import metrics, recipient_rows
+from crm.broadcasts.models import Audience, Broadcast, Content, Recipient
+from crm.broadcasts.personalise import MissingValue, check, render
+from crm.contacts import ContactStore
+
+SEND_KIND = "broadcasts.send"
+EDITABLE = ("draft", "scheduled")
+ChannelKind = Callable[[str, str], str]  # (tenant, channel id) -> kind; raises NotFound
+TenantZone = Callable[[str], str]
+
+
+def send_key(broadcast_id: str) -> str:
+    return f"{SEND_KIND}:{broadcast_id}"
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"unknown time zone {name!r}; use an IANA name such as Asia/Hong_Kong") from exc
+
+
+class BroadcastStore:
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog,
+        jobs: JobQueue,
+        audience: AudienceResolver,
+        channel_kind: ChannelKind,
+        tenant_zone: TenantZone,
+    ) -> None:
+        self._db = db
+        self._audit = audit
+        self._jobs = jobs
+        self.audience = audience
+        self._channel_kind = channel_kind
+        self._tenant_zone = tenant_zone
+
+    # --- reading ------------------------------------------------------------------------------------
+    @staticmethod
+    def owned(session: Session, tenant_id: str, broadcast_id: str) -> Broadcast:
+        found = session.get(Broadcast, broadcast_id)
+        if found is None or found.tenant_id != tenant_id:
+            raise NotFound(f"broadcast {broadcast_id} not found")
+        return found
+
+    def get(self, tenant_id: str, broadcast_id: str) -> Broadcast:
+        with self._db.session() as session:
+            return self.owned(session, tenant_id, broadcast_id)
+
+    def all(self, tenant_id: str, status: str | None = None) -> list[Broadcast]:
+        query = select(Broadcast).where(Broadcast.tenant_id == tenant_id)
+        if status:
+            query = query.where(Broadcast.status == status)
+        with self._db.session() as session:
+            return list(session.scalars(query.order_by(Broadcast.created_at.desc(), Broadcast.id)))
+
+    def metrics(self, tenant_id: str, broadcast_id: str) -> dict[str, Any]:
+        with self._db.session() as session:
+            self.owned(session, tenant_id, broadcast_id)
+            return metrics(session, broadcast_id)
+
+    def export_rows(self, tenant_id: str, broadcast_id: str) -> Iterator[list[Any]]:
+        """Per-recipient rows (metrics.CSV_COLUMNS), streamed from one query."""
+        self.get(tenant_id, broadcast_id)
+        with self._db.session() as session:
+            yield from recipient_rows(session, broadcast_id)
+
+    def recipients(
+        self, tenant_id: str, broadcast_id: str, status: str | None, limit: int, offset: int
+    ) -> tuple[list[Recipient], int]:
+        query = select(Recipient).where(Recipient.broadcast_id == broadcast_id)
+        if status:
+            query = query.where(Recipient.status == status)
+        with self._db.session() as session:
+            self.owned(session, tenant_id, broadcast_id)
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = session.scalars(
+                query.order_by(Recipient.created_at, Recipient.id).offset(offset).limit(limit)
+            )
+            return list(rows), total
+
+    def kind(self, broadcast: Broadcast) -> str:
+        return self._channel_kind(broadcast.tenant_id, broadcast.channel_id)
+
+    # --- writing ------------------------------------------------------------------------------------
+    def _clean(self, tenant_id: str, fields: dict[str, Any], current: Broadcast | None) -> dict[str, Any]:
+        """Validate a create or a patch against the channel, the lists, the attributes and the clock."""
+        merged = {**(_fields(current) if current else {}), **fields}
+        try:
+            kind = self._channel_kind(tenant_id, merged["channel_id"])
+        except NotFound as exc:
+            raise InvalidInput(
+                f"channel {merged['channel_id']} is not one of this tenant's channels"
+            ) from exc
+        audience = Audience.model_validate(merged.get("audience") or {})
+        for list_id in audience.lists:
+            try:
+                self.audience.lists.get(tenant_id, list_id)
+            except NotFound as exc:
+                raise InvalidInput(f"audience list {list_id} not found") from exc
+        self.audience.lists.check_conditions(tenant_id, audience.conditions)
+        content = Content.model_validate(merged.get("content") or {})
+        if content.template and kind != "whatsapp":
+            raise InvalidInput("templates are WhatsApp's; give this channel text (and media)")
+        if content.media and kind not in ("whatsapp", "telegram", "messenger", "instagram", "line", "viber"):
+            raise InvalidInput(f"{kind} broadcasts carry text only; put the link in the text")
+        keys = set(self.audience.attributes.definitions(tenant_id))
+        check([content.text or "", *(content.template.variables if content.template else [])], keys)
+        tz = merged.get("timezone") or self._tenant_zone(tenant_id)
+        send_at = merged.get("send_at")
+        if isinstance(send_at, datetime):  # without an offset: a wall-clock time in the zone
+            send_at = (send_at if send_at.tzinfo else send_at.replace(tzinfo=zone(tz))).astimezone(UTC)
+        zone(tz)
+        if "send_at" in fields and send_at is not None and send_at <= utcnow():
+            raise InvalidInput("send_at is in the past; leave it out to send on publishing")
+        clean = {
+            **fields,
+            "audience": audience.model_dump(),
+            "content": content.model_dump(exclude_none=True),
+            "timezone": tz,
+        }
+        if "send_at" in fields:
+            clean["send_at"] = send_at
+        return clean
+
+    def create(self, tenant_id: str, actor: str, fields: dict[str, Any]) -> Broadcast:
+        clean = self._clean(tenant_id, fields, None)
+        with self._db.session() as session:
+            broadcast = Broadcast(tenant_id=tenant_id, status="draft", audience_ready=False, **clean)
+            session.add(broadcast)
+            session.flush()
+            self._audit.record(
+                session,
+                tenant_id,
+                actor,
+                "broadcast.create",
+                "broadcast",
+                broadcast.id,
+                None,
+                _shown(broadcast),
+            )
+        return broadcast
+
+    def update(self, tenant_id: str, actor: str, broadcast_id: str, patch: dict[str, Any]) -> Broadcast:
+        current = self.get(tenant_id, broadcast_id)
+        if current.status not in EDITABLE:
+            raise Conflict(
+                f"broadcast is {current.status}: only draft and scheduled broadcasts can be edited"
+            )
+        clean = self._clean(tenant_id, patch, current)
+        with self._db.session() as session:
+            broadcast = self.owned(session, tenant_id, broadcast_id)
+            if broadcast.status not in EDITABLE:  # changed since we looked
+                raise Conflict(f"broadcast is {broadcast.status}: it can no longer be edited")
+            before = _shown(broadcast)
+            for key, value in clean.items():
+                setattr(broadcast, key, value)
+            broadcast.updated_at = utcnow()
+            if broadcast.status == "scheduled":
+                if broadcast.send_at is None:
+                    raise InvalidInput(
+                        "a scheduled broadcast needs send_at; cancel it to send it now instead"
+                    )
+                self._queue(session, broadcast)
+            self._audit.record(
+                session,
+                tenant_id,
+                actor,
+                "broadcast.update",
+                "broadcast",
+                broadcast.id,
+                before,
+                _shown(broadcast),
+            )
+        self._jobs.notify()
+        return broadcast
+
+    def delete(self, tenant_id: str, actor: str, broadcast_id: str) -> None:
+        with self._db.session() as session:
+            broadcast = self.owned(session, tenant_id, broadcast_id)
+            if broadcast.status in ("sending", "scheduled"):
+                raise Conflict(f"broadcast is {broadcast.status}: pause or cancel it before deleting it")
+            self._audit.record(
+                session,
+                tenant_id,
+                actor,
+                "broadcast.delete",
+                "broadcast",
+                broadcast.id,
+                _shown(broadcast),
+                None,
+            )
+            session.delete(broadcast)
+
+    def duplicate(self, tenant_id: str, actor: str, broadcast_id: str) -> Broadcast:
+        original = self.get(tenant_id, broadcast_id)
+        fields = _fields(original)
+        fields["name"] = f"{original.name} (copy)"[:200]
+        if fields.get("send_at") and fields["send_at"] <= utcnow():
+            fields["send_at"] = None
+        with self._db.session() as session:
+            copy = Broadcast(tenant_id=tenant_id, status="draft", audience_ready=False, **fields)
+            session.add(copy)
+            session.flush()
+            self._audit.record(
+                session,
+                tenant_id,
+                actor,
+                "broadcast.duplicate",
+                "broadcast",
+                copy.id,
+                None,
+                {"from": original.id},
+            )
+        return copy
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    def _queue(self, session: Session, broadcast: Broadcast) -> None:
+        self._jobs.enqueue_once(
+            SEND_KIND,
+            {"broadcast_id": broadcast.id},
+            key=send_key(broadcast.id),
+            tenant_id=broadcast.tenant_id,
+            session=session,
+            run_at=broadcast.send_at if broadcast.status == "scheduled" else None,
+        )
+
+    def _move(
+        self, tenant_id: str, actor: str, broadcast_id: str, allowed: tuple[str, ...], action: str
+    ) -> Broadcast:
+        with self._db.session() as session:
+            broadcast = self.owned(session, tenant_id, broadcast_id)
+            if broadcast.status not in allowed:
+                raise Conflict(f"cannot {action} a broadcast that is {broadcast.status}")
+            before = broadcast.status
+            if action == "publish":
+                content = Content.model_validate(broadcast.content)
+                if not (content.text or content.media or content.template):
+                    raise InvalidInput("the broadcast has no content: give it text, media or a template")
+                audience = Audience.model_validate(broadcast.audience)
+                if not audience.lists and not audience.conditions and not broadcast.agent_enrol:
+                    raise InvalidInput(
+                        "the broadcast has no audience: give it lists or conditions (or enable agent enrolment)"
+                    )
+                if broadcast.send_at is not None and broadcast.send_at <= utcnow():
+                    raise InvalidInput("send_at is in the past; change it or clear it to send now")
+                broadcast.status = "scheduled" if broadcast.send_at else "sending"
+            elif action == "pause":
+                broadcast.status = "paused"
+            elif action == "resume":
+                waiting = not broadcast.audience_ready and broadcast.send_at and broadcast.send_at > utcnow()
+                broadcast.status = "scheduled" if waiting else "sending"
+            elif action == "cancel":
+                broadcast.status = "cancelled"
+                broadcast.finished_at = utcnow()
+                session.execute(
+                    update(Recipient)
+                    .where(Recipient.broadcast_id == broadcast.id, Recipient.status == "pending")
+                    .values(status="cancelled")
+                )
+            broadcast.updated_at = utcnow()
+            if broadcast.status in ("scheduled", "sending"):
+                self._queue(session, broadcast)
+            self._audit.record(
+                session,
+                tenant_id,
+                actor,
+                f"broadcast.{action}",
+                "broadcast",
+                broadcast.id,
+                {"status": before},
+                {"status": broadcast.status},
+            )
+        self._jobs.notify()
+        return broadcast
+
+    def publish(self, tenant_id: str, actor: str, broadcast_id: str) -> Broadcast:
+        return self._move(tenant_id, actor, broadcast_id, ("draft",), "publish")
+
+    def pause(self, tenant_id: str, actor: str, broadcast_id: str) -> Broadcast:
+        return self._move(tenant_id, actor, broadcast_id, ("scheduled", "sending"), "pause")
+
+    def resume(self, tenant_id: str, actor: str, broadcast_id: str) -> Broadcast:
+        return self._move(tenant_id, actor, broadcast_id, ("paused",), "resume")
+
+    def cancel(self, tenant_id: str, actor: str, broadcast_id: str) -> Broadcast:
+        return self._move(tenant_id, actor, broadcast_id, ("scheduled", "sending", "paused"), "cancel")
+
+    # --- audience -----------------------------------------------------------------------------------
+    def audience_count(self, tenant_id: str, broadcast_id: str) -> dict[str, int]:
+        broadcast = self.get(tenant_id, broadcast_id)
+        kind = self.kind(broadcast)
+        counts = {"matching": 0, "opted_out": 0, "unreachable": 0, "recipients": 0}
+        for contact in self.audience.contacts(tenant_id, Audience.model_validate(broadcast.audience)):
+            counts["matching"] += 1
+            if contact.opted_out:
+                counts["opted_out"] += 1
+            elif address_of(contact, kind) is None:
+                counts["unreachable"] += 1
+            else:
+                counts["recipients"] += 1
+        return counts
+
+    def preview(self, tenant_id: str, broadcast_id: str, contact_id: str) -> dict[str, Any]:
+        broadcast = self.get(tenant_id, broadcast_id)
+        contact = self.audience.contacts_store.get(tenant_id, contact_id)
+        content = Content.model_validate(broadcast.content)
+        result: dict[str, Any] = {
+            "contact_id": contact.id,
+            "address": address_of(contact, self.kind(broadcast)),
+            "opted_out": bool(contact.opted_out),
+            "text": render(content.text, contact) if content.text else None,
+            "media": content.media.model_dump() if content.media else None,
+            "template": None,
+        }
+        if content.template:
+            template: dict[str, Any] = {"name": content.template.name, "language": content.template.language}
+            try:
+                template["parameters"] = [render(v, contact, strict=True) for v in content.template.variables]
+            except MissingValue as missing:
+                template["parameters"], template["error"] = None, str(missing)
+            result["template"] = template
+        return result
+
+    def write_recipients(self, broadcast: Broadcast) -> int:
+        """The audience as recipient rows (once per contact, opted-out contacts left out), in batches; a
+        contact the agent enrolled already has its row. Returns how many rows were written."""
+        kind = self.kind(broadcast)
+        due = broadcast.send_at or utcnow()
+        rows: list[dict[str, Any]] = []
+        written = 0
+
+        def flush() -> int:
+            if not rows:
+                return 0
+            with self._db.session() as session:  # one transaction per batch
+                insert = insert_ignoring_duplicates(session, Recipient)
+                count = sum(session.execute(insert.values(**row)).first() is not None for row in rows)
+            rows.clear()
+            return count
+
+        audience = Audience.model_validate(broadcast.audience)
+        if audience.lists or audience.conditions:
+            for contact in self.audience.contacts(broadcast.tenant_id, audience):
+                if contact.opted_out:
+                    continue
+                rows.append(_recipient_row(broadcast, contact.id, address_of(contact, kind), due))
+                if len(rows) >= 500:
+                    written += flush()
+        written += flush()
+        with self._db.session() as session:
+            session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast.id)
+                .values(audience_ready=True, started_at=func.coalesce(Broadcast.started_at, utcnow()))
+            )
+        return written
+
+    def open_campaigns(self, tenant_id: str) -> list[str]:
+        """Names of the campaigns the agent may enrol contacts in."""
+        with self._db.session() as session:
+            return list(
+                session.scalars(
+                    select(Broadcast.name).where(
+                        Broadcast.tenant_id == tenant_id,
+                        Broadcast.agent_enrol.is_(True),
+                        Broadcast.status.in_(("scheduled", "sending", "sent")),
+                    )
+                )
+            )
+
+    def enrol(self, tenant_id: str, actor: str, campaign: str, contact_id: str) -> tuple[Broadcast, datetime]:
+        """Put one contact into a campaign the tenant opened to the agent; sent after its follow-up delay."""
+        with self._db.session() as session:
+            broadcast = session.scalar(
+                select(Broadcast).where(
+                    Broadcast.tenant_id == tenant_id,
+                    Broadcast.agent_enrol.is_(True),
+                    Broadcast.name == campaign,
+                )
+            )
+            if broadcast is None or broadcast.status not in ("scheduled", "sending", "sent"):
+                raise NotFound(f"no active campaign named {campaign!r} is open to the agent")
+            contact = ContactStore.owned(session, tenant_id, contact_id)
+            if contact.opted_out:
+                raise Conflict("the customer opted out of broadcasts")
+            address = address_of(contact, self.kind(broadcast))
+            if address is None:
+                raise Conflict("the customer cannot be reached on the campaign's channel")
+            due = max(utcnow(), broadcast.send_at or utcnow()) + timedelta(
+                minutes=broadcast.follow_up_minutes
+            )
+            row = _recipient_row(broadcast, contact.id, address, due)
+            if session.execute(insert_ignoring_duplicates(session, Recipient).values(**row)).first() is None:
+                raise Conflict(f"the customer is already enrolled in {campaign!r}")
+            if broadcast.status == "sent":
+                broadcast.status, broadcast.finished_at = "sending", None
+            self._jobs.enqueue_once(
+                SEND_KIND,
+                {"broadcast_id": broadcast.id},
+                key=send_key(broadcast.id),
+                tenant_id=tenant_id,
+                session=session,
+                run_at=due,
+            )
+            self._audit.record(
+                session,
+                tenant_id,
+                actor,
+                "broadcast.enrol",
+                "contact",
+                contact.id,
+                None,
+                {"campaign": campaign},
+            )
+        self._jobs.notify()
+        return broadcast, due
+
+
+def _recipient_row(
+    broadcast: Broadcast, contact_id: str, address: str | None, due: datetime
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "broadcast_id": broadcast.id,
+        "tenant_id": broadcast.tenant_id,
+        "channel_id": broadcast.channel_id,
+        "contact_id": contact_id,
+        "address": address,
+        "status": "pending",
+        "due_at": due,
+        "attempts": 0,
+        "created_at": utcnow(),
+    }
+
+
+def _shown(broadcast: Broadcast) -> dict[str, Any]:
+    """The broadcast's settings as an audit entry records them (JSON)."""
+    fields = _fields(broadcast)
+    fields["send_at"] = broadcast.send_at.isoformat() if broadcast.send_at else None
+    return fields
+
+
+def _fields(broadcast: Broadcast) -> dict[str, Any]:
+    return {
+        "name": broadcast.name,
+        "channel_id": broadcast.channel_id,
+        "audience": broadcast.audience,
+        "content": broadcast.content,
+        "send_at": broadcast.send_at,
+        "timezone": broadcast.timezone,
+        "agent_enrol": broadcast.agent_enrol,
+        "follow_up_minutes": broadcast.follow_up_minutes,
+    }
