@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -80,6 +81,11 @@ class Settings(BaseSettings):
     )
     whatsapp_messages_per_second: int = Field(default=80, ge=1, le=1000)
 
+    plan_credits: dict[str, int | None] = Field(
+        default_factory=lambda: {"free": 100, "starter": 2_000, "pro": 20_000, "unlimited": None},
+        description='Monthly credits per plan, as JSON; null = unlimited. Every tenant starts on "free".',
+    )
+
     demo: bool = Field(default=False, description="Create the demo tenant and its knowledge at start.")
     worker: bool = Field(default=True, description="Run the in-process background worker.")
     worker_concurrency: int = Field(
@@ -98,6 +104,18 @@ class Settings(BaseSettings):
     def _admin_key_strength(cls, value: str | None) -> str | None:
         if value is not None and len(value) < 24:
             raise ValueError("must be at least 24 characters")
+        return value
+
+    @field_validator("plan_credits")
+    @classmethod
+    def _plans(cls, value: dict[str, int | None]) -> dict[str, int | None]:
+        if "free" not in value:
+            raise ValueError('must include the "free" plan (every new tenant starts on it)')
+        for plan, credits in value.items():
+            if not re.fullmatch(r"[a-z0-9_-]{1,30}", plan):
+                raise ValueError(f"plan name {plan!r} must be 1-30 of a-z, 0-9, _ and -")
+            if credits is not None and credits < 0:
+                raise ValueError(f"plan {plan!r}: credits must be >= 0, or null for unlimited")
         return value
 
     @model_validator(mode="after")

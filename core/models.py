@@ -16,6 +16,8 @@ class Tenant(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
+    # Sets the monthly credit allowance (core/credits.py; allowances per plan in PARLEY_PLAN_CREDITS).
+    plan: Mapped[str] = mapped_column(String(30), default="free", server_default="free")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

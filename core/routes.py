@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.auth import Role
+from core.credits import CreditsExhausted
 from core.deps import AdminDep, CoreDep, PlatformAdminDep
 from core.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound, ParleyError, Unauthorized
 
@@ -24,6 +25,7 @@ STATUS_BY_ERROR: dict[type[ParleyError], int] = {
     Unauthorized: status.HTTP_401_UNAUTHORIZED,
     Forbidden: status.HTTP_403_FORBIDDEN,
     Conflict: status.HTTP_409_CONFLICT,
+    CreditsExhausted: status.HTTP_402_PAYMENT_REQUIRED,
 }
 
 
@@ -80,6 +82,16 @@ class TenantCreated(BaseModel):
     api_key: str
 
 
+class TenantPatch(BaseModel):
+    plan: str = Field(min_length=1, max_length=30, description="one of the plans in PARLEY_PLAN_CREDITS")
+
+
+class TenantOut(BaseModel):
+    id: str
+    name: str
+    plan: str
+
+
 class KeyIn(BaseModel):
     role: Role
     name: str = Field(default="", max_length=200)
@@ -102,6 +114,13 @@ class KeyCreated(KeyOut):
 def create_tenant(body: TenantIn, core: CoreDep, _: PlatformAdminDep) -> TenantCreated:
     tenant, key = core.tenants.create(body.name)
     return TenantCreated(id=tenant.id, name=tenant.name, api_key=key)
+
+
+@router.patch("/tenants/{tenant_id}", response_model=TenantOut)
+def update_tenant(tenant_id: str, body: TenantPatch, core: CoreDep, _: PlatformAdminDep) -> TenantOut:
+    """Move a tenant to another plan (its monthly credit allowance); 422 for a plan that is not configured."""
+    tenant = core.credits.set_plan(tenant_id, body.plan)
+    return TenantOut(id=tenant.id, name=tenant.name, plan=tenant.plan)
 
 
 @router.get("/api-keys", response_model=list[KeyOut], tags=["api keys"])

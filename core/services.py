@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from core.audit import AuditLog
 from core.auth import KeyStore
+from core.credits import Credits
 from core.db import Database
 from core.jobs import JobQueue
 from core.tenancy import TenantStore
@@ -18,3 +19,4 @@ class CoreServices:
     tenants: TenantStore
     jobs: JobQueue
     audit: AuditLog
+    credits: Credits
