@@ -1,0 +1,84 @@
+"""What a suggestion may stand on: the conversation so far, the customer's latest message and language, and
+the tenant's knowledge retrieved for it (through the same search, floor and injection filter as the agent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent import guardrails
+from agent.models.local import customer_language
+from agent.nodes import MIN_PASSAGE_SIMILARITY
+from agent.settings import AgentSettings
+from core.errors import InvalidInput
+from crm.inbox import InboxStore
+from crm.models import Message
+from knowledge.services import KnowledgeServices, SearchHit
+
+RECENT_MESSAGES = 10  # what a model is shown of the conversation
+SPEAKERS = {"customer": "Customer", "agent": "AI agent", "human": "Staff"}
+
+
+@dataclass
+class Grounding:
+    question: str
+    """The customer's latest message (with the one before it when that found better knowledge)."""
+    language: str  # en | zh
+    passages: list[dict[str, Any]] = field(default_factory=list)  # {id, name, text, score}
+    history: list[tuple[str, str]] = field(default_factory=list)  # (speaker, text), oldest first
+
+    def texts(self) -> list[str]:
+        """Everything a suggestion may take facts from."""
+        return [p["text"] for p in self.passages] + [text for _, text in self.history]
+
+
+def answer_language(text: str, settings: AgentSettings) -> str:
+    """The customer's language, unless the business answers only in others (as the agent does)."""
+    language = customer_language(text)
+    if settings.languages and language not in settings.languages:
+        return settings.languages[0]
+    return language
+
+
+class Grounder:
+    def __init__(self, knowledge: KnowledgeServices, inbox: InboxStore) -> None:
+        self._knowledge = knowledge
+        self._inbox = inbox
+
+    def messages(self, tenant_id: str, conversation_id: str) -> list[Message]:
+        return self._inbox.messages(tenant_id, conversation_id)  # NotFound for another tenant's
+
+    def for_conversation(self, tenant_id: str, conversation_id: str, settings: AgentSettings) -> Grounding:
+        messages = [m for m in self.messages(tenant_id, conversation_id) if m.text.strip()]
+        asked = [m.text.strip() for m in messages if m.role == "customer"]
+        if not asked:
+            raise InvalidInput(
+                "the conversation has no customer message to reply to", code="no_customer_message"
+            )
+        question, hits = asked[-1], self._usable(tenant_id, asked[-1])
+        if len(asked) > 1 and _short(asked[-1]):
+            # A short follow-up ("how much is it?", "幾錢？") may only make sense with the message before it;
+            # a full question stands alone (mixing in the last topic would answer the wrong question).
+            together = f"{asked[-2]}\n{asked[-1]}"
+            with_context = self._usable(tenant_id, together)
+            if with_context and (not hits or with_context[0].dense > hits[0].dense):
+                question, hits = together, with_context
+        history = [(SPEAKERS.get(m.role, m.role), m.text.strip()) for m in messages[-RECENT_MESSAGES:]]
+        return Grounding(question, answer_language(asked[-1], settings), _passages(hits), history)
+
+    def for_text(self, tenant_id: str, text: str) -> list[dict[str, Any]]:
+        return _passages(self._usable(tenant_id, text))
+
+    def _usable(self, tenant_id: str, query: str) -> list[SearchHit]:
+        hits = self._knowledge.search(tenant_id, query, k=5)
+        usable = [h for h in hits if h.dense >= MIN_PASSAGE_SIMILARITY]
+        clean = set(guardrails.clean_passages([h.text for h in usable]))
+        return [h for h in usable if h.text in clean]
+
+
+def _short(text: str) -> bool:
+    return len(text.split()) <= 4 if customer_language(text) == "en" else len(text) <= 6
+
+
+def _passages(hits: list[SearchHit]) -> list[dict[str, Any]]:
+    return [{"id": h.source_id, "name": h.source_name, "text": h.text, "score": h.score} for h in hits]

@@ -1,0 +1,41 @@
+"""The assist services of one app instance (Smart Reply, the Writing Assistant) and the credits they spend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+
+from agent.assist.grounding import Grounder
+from agent.assist.smart_reply import SmartReply
+from agent.assist.writing import WritingAssistant
+from agent.models.local import GroundedChatModel
+from agent.settings import AgentSettingsStore
+from core.credits import Credits
+from crm.inbox import InboxStore
+from knowledge.services import KnowledgeServices
+
+
+@dataclass
+class Assist:
+    smart_reply: SmartReply
+    writing: WritingAssistant
+    credits: Credits
+
+    @classmethod
+    def build(
+        cls,
+        knowledge: KnowledgeServices,
+        inbox: InboxStore,
+        settings: AgentSettingsStore,
+        credits: Credits,
+        model: BaseChatModel,
+    ) -> Assist:
+        """`model` is the agent's: the offline responder means the deterministic paths only."""
+        network = None if isinstance(model, GroundedChatModel) else model
+        grounder = Grounder(knowledge, inbox)
+        return cls(
+            SmartReply(grounder, settings, credits, network),
+            WritingAssistant(grounder, settings, credits, network),
+            credits,
+        )
