@@ -1,9 +1,10 @@
 """Credits: metered usage per tenant and calendar month (UTC), against the allowance of the tenant's plan.
 
 Generic on purpose: callers name no feature, they spend credits. The allowance per plan comes from
-settings (PARLEY_PLAN_CREDITS); a plan whose allowance is None is unlimited. Spending is one conditional
-UPDATE (`used + n <= allowance`), so concurrent calls on either engine can never take the month past its
-allowance: the row lock (PostgreSQL) or the single writer (SQLite) re-checks the condition for each.
+settings (PARLEY_PLAN_CREDITS); a plan whose allowance is None is unlimited. Spending is a conditional
+UPDATE (`used + n <= allowance`, retried with a smaller n when n does not fit), so concurrent calls on either
+engine can never take the month past its allowance: the row lock (PostgreSQL) or the single writer
+(SQLite) re-checks the condition for each.
 """
 
 from __future__ import annotations

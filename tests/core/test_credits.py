@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
+from config import Settings
 from core.credits import Credits, CreditsExhausted, next_reset
 from tests.conftest import ADMIN_KEY, auth, state
 
@@ -145,3 +147,16 @@ def test_concurrent_spending_never_passes_the_allowance(client: TestClient) -> N
         thread.join()
     assert sum(spent) == 4 and credits.balance(tenant_id).used == 4
     assert sorted(spent) == [1, 3] and len(refused) == 10
+
+
+def test_plan_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARLEY_PLAN_CREDITS", '{"free": 10, "team": null}')
+    assert Settings().plan_credits == {"free": 10, "team": None}
+    monkeypatch.delenv("PARLEY_PLAN_CREDITS")
+    for bad, message in (
+        ({"pro": 5}, '"free" plan'),
+        ({"free": -1}, ">= 0"),
+        ({"free": 1, "Gold Plan": 2}, "plan name"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            Settings(plan_credits=bad)
