@@ -153,10 +153,11 @@ def test_plan_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARLEY_PLAN_CREDITS", '{"free": 10, "team": null}')
     assert Settings().plan_credits == {"free": 10, "team": None}
     monkeypatch.delenv("PARLEY_PLAN_CREDITS")
-    for bad, message in (
+    bad_plans: list[tuple[dict[str, int | None], str]] = [
         ({"pro": 5}, '"free" plan'),
         ({"free": -1}, ">= 0"),
         ({"free": 1, "Gold Plan": 2}, "plan name"),
-    ):
+    ]
+    for bad, message in bad_plans:
         with pytest.raises(ValidationError, match=message):
             Settings(plan_credits=bad)
