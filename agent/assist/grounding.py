@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent import guardrails
+from agent import custom_answers, guardrails
 from agent.models.local import customer_language
 from agent.nodes import MIN_PASSAGE_SIMILARITY
 from agent.settings import AgentSettings
@@ -26,10 +26,12 @@ class Grounding:
     language: str  # en | zh
     passages: list[dict[str, Any]] = field(default_factory=list)  # {id, name, text, score}
     history: list[tuple[str, str]] = field(default_factory=list)  # (speaker, text), oldest first
+    fixed_answer: str = ""
+    """The business's custom answer to this question, when it has one (returned verbatim)."""
 
     def texts(self) -> list[str]:
         """Everything a suggestion may take facts from."""
-        return [p["text"] for p in self.passages] + [text for _, text in self.history]
+        return [p["text"] for p in self.passages] + [text for _, text in self.history] + [self.fixed_answer]
 
 
 def answer_language(text: str, settings: AgentSettings) -> str:
@@ -64,7 +66,9 @@ class Grounder:
             if with_context and (not hits or with_context[0].dense > hits[0].dense):
                 question, hits = together, with_context
         history = [(SPEAKERS.get(m.role, m.role), m.text.strip()) for m in messages[-RECENT_MESSAGES:]]
-        return Grounding(question, answer_language(asked[-1], settings), _passages(hits), history)
+        fixed = custom_answers.find(asked[-1], settings.custom_answers, self._knowledge.embedder)
+        language = answer_language(asked[-1], settings)
+        return Grounding(question, language, _passages(hits), history, fixed.answer.answer if fixed else "")
 
     def for_text(self, tenant_id: str, text: str) -> list[dict[str, Any]]:
         return _passages(self._usable(tenant_id, text))

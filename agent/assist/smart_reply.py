@@ -3,7 +3,8 @@
 With the offline model they are composed deterministically (agent/assist/local.py). With a network model
 it is asked for JSON citing numbered passages; a suggestion that states a fact found in neither the
 knowledge nor the conversation is dropped, and offline suggestions take the place of dropped or unreadable
-ones (each time with a warning saying why). One credit per suggestion returned: the credits are checked
+ones (each time with a warning saying why). A custom answer the business set for the question comes first,
+word for word, as the agent would send it. One credit per suggestion returned: the credits are checked
 before any generation and charged after, never more than remain (the list is cut to what was paid for).
 """
 
@@ -58,6 +59,8 @@ class SmartReply:
             suggestions = self._local.suggest(grounding, settings)
         else:
             suggestions = self._from_model(self._model, grounding, settings, warnings)
+        if grounding.fixed_answer:  # the business fixed this answer: it comes first, word for word
+            suggestions = distinct([Suggestion(grounding.fixed_answer), *suggestions])[:MAX_SUGGESTIONS]
         spent, balance = self._credits.spend(tenant_id, len(suggestions))
         if spent < len(suggestions):
             warnings.append(

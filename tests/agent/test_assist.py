@@ -185,3 +185,14 @@ def test_bad_drafts_are_422s(client: TestClient) -> None:
         "/v1/assist/write", json={"draft": "hello", "conversation_id": "nope"}, headers=auth(key)
     )
     assert unknown.status_code == 404
+
+
+def test_a_custom_answer_comes_first_word_for_word(client: TestClient, demo: str) -> None:
+    fixed = "Yes! Bring your student card on Monday to Thursday for 15% off any facial."
+    settings = {"custom_answers": [{"question": "Do you have student discounts?", "answer": fixed}]}
+    assert client.put("/v1/agent/settings", json=settings, headers=auth(demo)).status_code == 200
+    conversation = chat(client, demo, "Do you have student discounts?")["conversation_id"]
+    suggestions = smart_reply(client, demo, conversation)["suggestions"]
+    assert_distinct(suggestions)
+    assert suggestions[0] == {"text": fixed, "sources": []}
+    assert suggestions[1]["sources"]  # then the knowledge
