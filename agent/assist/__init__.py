@@ -1,0 +1,1 @@
+"""Assist for the people answering customers: Smart Reply and the Writing Assistant (/v1/assist)."""
