@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from channels.base import Adapter, SendError
 from channels.models import Channel, ChannelMessage
 from channels.processing import forward
-from channels.rate_limit import RateLimiter
+from channels.rate_limit import RateLimiter, departing
 from channels.store import ChannelStore
 from channels.window import POLICIES, may_send_free_form
 from core.db import Database, utcnow
@@ -55,6 +55,7 @@ class Outgoing:
     media: tuple[str, str] | None = None  # kind, link
     skip: str = ""
     attempts: int = 0
+    started: bool = False
 
 
 class BroadcastSender:
@@ -87,6 +88,8 @@ class BroadcastSender:
             if not self._start(broadcast):
                 return
             broadcast.status = "sending"
+        if broadcast.status == "sent" and self._reopen(broadcast):  # the agent enrolled someone since
+            broadcast.status = "sending"
         if broadcast.status != "sending":
             return  # paused or cancelled: resume queues a new run
         if not broadcast.audience_ready:
@@ -110,6 +113,15 @@ class BroadcastSender:
             )
             return bool(started.rowcount)  # type: ignore[attr-defined]
 
+    def _reopen(self, broadcast: Broadcast) -> bool:
+        with self._db.session() as session:
+            reopened = session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast.id, Broadcast.status == "sent", _waiting(broadcast.id))
+                .values(status="sending", finished_at=None, updated_at=utcnow())
+            )
+            return bool(reopened.rowcount)  # type: ignore[attr-defined]
+
     def _requeue(self, broadcast: Broadcast, at: datetime | None) -> None:
         self._jobs.enqueue_once(
             SEND_KIND,
@@ -130,10 +142,12 @@ class BroadcastSender:
                     Recipient.broadcast_id == broadcast.id, Recipient.status.in_(("pending", "sending"))
                 )
             )
-            if next_due is None:
+            if next_due is None:  # (unless someone was enrolled in the meantime)
                 session.execute(
                     update(Broadcast)
-                    .where(Broadcast.id == broadcast.id, Broadcast.status == "sending")
+                    .where(
+                        Broadcast.id == broadcast.id, Broadcast.status == "sending", ~_waiting(broadcast.id)
+                    )
                     .values(status="sent", finished_at=utcnow(), updated_at=utcnow())
                 )
                 return
@@ -148,6 +162,16 @@ class BroadcastSender:
                     status="uncertain",
                     error="the sender stopped while sending; not sent again, to avoid a duplicate",
                 )
+            )
+
+    def _requeue_unsent(self, row_ids: list[str]) -> None:
+        if not row_ids:
+            return
+        with self._db.session() as session:
+            session.execute(
+                update(Recipient)
+                .where(Recipient.id.in_(row_ids), Recipient.status == "sending")
+                .values(status="pending", attempts=Recipient.attempts - 1)
             )
 
     def _fail_all(self, broadcast_id: str, reason: str) -> None:
@@ -180,27 +204,40 @@ class BroadcastSender:
         on_wire: deque[tuple[list[Outgoing], list[asyncio.Task[tuple[str | None, SendError | None]]]]] = (
             deque()
         )
-        while True:
-            batch = (
-                None
-                if time.monotonic() > deadline
-                else await asyncio.to_thread(self._claim, broadcast, channel, content, size)
-            )
-            if batch:
-                tasks = [asyncio.create_task(self._send(channel, secrets, limiter, item)) for item in batch]
-                on_wire.append((batch, tasks))
-            # Settle earlier batches while this one is on the wire (all of them once nothing is left).
-            while on_wire and (len(on_wire) > 1 or batch is None):
-                done, tasks = on_wire.popleft()
-                results = await asyncio.gather(*tasks)
-                await asyncio.to_thread(self._settle, channel, done, results)
-            if batch is None:
-                return
+        try:
+            while True:
+                batch = (
+                    None
+                    if time.monotonic() > deadline
+                    else await asyncio.to_thread(self._claim, broadcast, channel, content, size)
+                )
+                if batch:
+                    tasks = [
+                        asyncio.create_task(self._send(channel, secrets, limiter, item)) for item in batch
+                    ]
+                    on_wire.append((batch, tasks))
+                # Settle earlier batches while this one is on the wire (all of them once nothing is left).
+                while on_wire and (len(on_wire) > 1 or batch is None):
+                    done, tasks = on_wire.popleft()
+                    results = await asyncio.gather(*tasks)
+                    await asyncio.to_thread(self._settle, channel, done, results)
+                if batch is None:
+                    return
+        finally:  # failing midway: what never reached the platform goes back to the queue
+            for waiting, tasks in on_wire:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                unsent = [item.row_id for item in waiting if not item.started]
+                await asyncio.to_thread(self._requeue_unsent, unsent)
 
     async def _send(
         self, channel: Channel, secrets: dict[str, Any], limiter: RateLimiter | None, item: Outgoing
     ) -> tuple[str | None, SendError | None]:
         adapter: Any = self._adapters[channel.kind]
+        # Whichever limiter paces this send (ours, or the adapter's own) marks the moment it leaves: a send
+        # cancelled before then certainly never reached the platform and may go again.
+        departing.set(lambda: setattr(item, "started", True))
         if limiter is not None:
             await limiter.wait()
         try:
@@ -395,6 +432,13 @@ class BroadcastSender:
             )
         ).all()
         return {external: status for external, status in rows}
+
+
+def _waiting(broadcast_id: str) -> ColumnElement[bool]:
+    """Recipients of the broadcast still to be sent."""
+    return exists().where(
+        Recipient.broadcast_id == broadcast_id, Recipient.status.in_(("pending", "sending"))
+    )
 
 
 def _status_times(status: str, at: datetime) -> dict[str, datetime]:

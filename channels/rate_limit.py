@@ -5,6 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
+from contextvars import ContextVar
+
+# A sender that must know whether a request left (a broadcast, to never send twice after a failure) sets
+# this in its task: it is called when the send's slot comes, right before the request goes out.
+departing: ContextVar[Callable[[], None] | None] = ContextVar("departing", default=None)
 
 
 class RateLimiter:
@@ -38,3 +44,6 @@ class RateLimiter:
             self._next = slot + self._interval
         if slot > now:
             await asyncio.sleep(slot - now)
+        callback = departing.get()
+        if callback is not None:
+            callback()

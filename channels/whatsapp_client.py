@@ -3,8 +3,13 @@ codes by meaning, and the per-number send-rate ceiling."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import ssl
+import weakref
 from typing import Any
 
+import certifi
 import httpx
 
 from channels.base import SendError
@@ -36,6 +41,12 @@ def meta_error(code: int | None, title: str) -> SendError:
     return SendError(f"{reason} (code {code})" if code else reason, code=code, retryable=retry)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """Loading the CA bundle takes milliseconds: once per process, not once per client."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class WhatsAppClient:
     def __init__(
         self,
@@ -51,18 +62,29 @@ class WhatsAppClient:
         self._headers = {"Authorization": f"Bearer {access_token}"}
         self._timeout = timeout
         self._limiter = RateLimiter(per_second)
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _client(self) -> httpx.AsyncClient:
+        """One pooled HTTP client per event loop (agent replies and broadcast runs use their own loops): a
+        broadcast reuses its connections instead of opening and TLS-handshaking one per message."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = httpx.AsyncClient(timeout=self._timeout, verify=_tls())
+        return client
 
     async def _post(self, payload: dict[str, Any]) -> str:
         await self._limiter.wait()
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
-            try:
-                response = await client.post(
-                    f"{self._base}/{self._phone}/messages", json=payload, headers=self._headers
-                )
-            except httpx.HTTPError as exc:
-                raise SendError(
-                    f"the Graph API could not be reached ({type(exc).__name__})", retryable=True
-                ) from exc
+        try:
+            response = await self._client().post(
+                f"{self._base}/{self._phone}/messages", json=payload, headers=self._headers
+            )
+        except httpx.HTTPError as exc:
+            raise SendError(
+                f"the Graph API could not be reached ({type(exc).__name__})", retryable=True
+            ) from exc
         body = (
             response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
         )

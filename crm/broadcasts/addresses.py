@@ -3,6 +3,8 @@ phone-number channels) their phone number. None: the contact cannot be reached t
 
 from __future__ import annotations
 
+import re
+
 from crm.models import Contact
 
 PHONE_CHANNELS = ("whatsapp", "sms")
@@ -13,6 +15,6 @@ def address_of(contact: Contact, kind: str) -> str | None:
     if external.startswith(f"{kind}:"):
         return external.removeprefix(f"{kind}:")
     if kind in PHONE_CHANNELS and contact.phone:
-        digits = contact.phone.lstrip("+")
+        digits = re.sub(r"\D", "", contact.phone)  # channel contacts keep phones as the platform sent them
         return digits if kind == "whatsapp" else f"+{digits}"  # WhatsApp ids are digits; Twilio wants E.164
     return None
