@@ -201,7 +201,9 @@ def create_app(
         )
         app.state.channel_processor.status_listeners.append(broadcast_replies.record_status)
         app.state.channel_processor.inbound_listeners.append(broadcast_replies.record_reply)
-        BroadcastSender(core.db, app.state.broadcasts, channels, adapters, core.jobs)
+        app.state.broadcast_sender = BroadcastSender(
+            core.db, app.state.broadcasts, channels, adapters, core.jobs
+        )
         app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
         app.state.livechat_visitors = VisitorSockets()
         replier = HumanReplies(app.state.agent.inbox, core.jobs, app.state.livechat_visitors)

@@ -58,11 +58,20 @@ def json_body(raw: bytes) -> dict[str, Any]:
 class SendError(Exception):
     """A platform refused a message; `retryable` says whether backing off and trying again can help."""
 
-    def __init__(self, reason: str, *, code: int | None = None, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
         self.retryable = retryable
+        self.retry_after = retry_after
+        """Seconds to wait before trying this message again, when the platform (or its client) knows."""
 
 
 class Adapter(Protocol):

@@ -31,9 +31,9 @@ from channels.window import POLICIES, may_send_free_form
 from core.db import Database, utcnow
 from core.errors import NotFound
 from core.jobs import JobQueue
-from crm.broadcasts.models import Broadcast, Content, Recipient
+from crm.broadcasts.models import SEND_KIND, Broadcast, Content, Recipient, send_key
 from crm.broadcasts.personalise import MissingValue, render
-from crm.broadcasts.store import SEND_KIND, BroadcastStore, send_key
+from crm.broadcasts.store import BroadcastStore
 from crm.models import Contact, Conversation, Message
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class BroadcastSender:
         if broadcast.status != "sending":
             return  # paused or cancelled: resume queues a new run
         if not broadcast.audience_ready:
-            self._broadcasts.write_recipients(broadcast)
+            self._broadcasts.recipients.write(broadcast)
         self._abandon_in_flight(broadcast.id)
         try:
             channel = self._channels.get(broadcast.channel_id, broadcast.tenant_id)
@@ -368,8 +368,9 @@ class BroadcastSender:
             .where(
                 Recipient.contact_id.in_(contact_ids),
                 Recipient.channel_id == channel.id,
-                Recipient.status.in_(SENT),
-                Recipient.sent_at >= month,
+                # in flight too: two broadcasts claiming at once must not both take the last one
+                Recipient.status.in_((*SENT, "sending", "uncertain")),
+                func.coalesce(Recipient.sent_at, Recipient.due_at) >= month,
             )
             .group_by(Recipient.contact_id)
         ).all()
@@ -403,7 +404,8 @@ class BroadcastSender:
                         values["status"] = status
                         values.update(_status_times(status, now))
                 elif error is not None and error.retryable and item.attempts < MAX_ATTEMPTS:
-                    backoff = timedelta(seconds=min(60, 2**item.attempts))
+                    wait = error.retry_after if error.retry_after is not None else min(60, 2**item.attempts)
+                    backoff = timedelta(seconds=wait)
                     values = {"status": "pending", "due_at": now + backoff, "error": error.reason}
                 else:
                     reason = error.reason if error else "no answer from the platform"

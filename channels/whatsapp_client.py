@@ -38,7 +38,11 @@ ERRORS: dict[int, tuple[str, bool]] = {
 def meta_error(code: int | None, title: str) -> SendError:
     """A Graph API error by meaning: a readable reason, and whether backing off can help."""
     reason, retry = ERRORS.get(code or 0, (title or "the Graph API refused the message", False))
-    return SendError(f"{reason} (code {code})" if code else reason, code=code, retryable=retry)
+    # Too fast for the number: the client has slowed every send down already; this one may go again at once.
+    after = 0.0 if code == THROUGHPUT_LIMIT else None
+    return SendError(
+        f"{reason} (code {code})" if code else reason, code=code, retryable=retry, retry_after=after
+    )
 
 
 @functools.cache

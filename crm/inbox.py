@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,23 @@ class InboxStore:
                     if getattr(info, field):
                         setattr(found, field, getattr(info, field))
                 return found
+            if info.phone:
+                # A customer the business already knows by phone (imported, or typed in by staff) writes on a
+                # phone channel for the first time: the same contact, now also known by its platform id.
+                digits = re.sub(r"\D", "", info.phone)
+                known = session.scalar(
+                    select(Contact)
+                    .where(
+                        Contact.tenant_id == tenant_id,
+                        Contact.external_id.is_(None),
+                        Contact.phone.in_((digits, f"+{digits}")),
+                    )
+                    .limit(1)
+                )
+                if known is not None:
+                    known.external_id = info.external_id
+                    known.name = known.name or info.name
+                    return known
         contact = Contact(
             tenant_id=tenant_id,
             external_id=info.external_id,

@@ -256,9 +256,9 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
         if deps.broadcasts is None:
             return "error: follow-up campaigns are not available here."
         try:
-            broadcast, due = deps.broadcasts.enrol(ctx.tenant_id, AGENT, campaign, ctx.contact_id)
+            broadcast, due = deps.broadcasts.recipients.enrol(ctx.tenant_id, AGENT, campaign, ctx.contact_id)
         except ParleyError as exc:
-            open_ = deps.broadcasts.open_campaigns(ctx.tenant_id)
+            open_ = deps.broadcasts.recipients.open_campaigns(ctx.tenant_id)
             return _correctable(exc) + f" Campaigns open to you: {open_ or 'none'}."
         return f"enrolled in {broadcast.name!r}; the message goes out at {due.isoformat(timespec='minutes')}"
 

@@ -23,7 +23,12 @@ Status = Literal["draft", "scheduled", "sending", "paused", "sent", "cancelled"]
 RecipientStatus = Literal[
     "pending", "sending", "sent", "delivered", "read", "failed", "skipped", "cancelled", "uncertain"
 ]
-MEDIA_KINDS = ("image", "video", "document", "audio")
+SEND_KIND = "broadcasts.send"  # the job that sends a broadcast (channels/broadcast_sender.py)
+
+
+def send_key(broadcast_id: str) -> str:
+    """One send job per broadcast waits or runs at a time."""
+    return f"{SEND_KIND}:{broadcast_id}"
 
 
 class Audience(BaseModel):

@@ -175,7 +175,7 @@ def control_broadcast(
 @router.get("/{broadcast_id}/audience")
 def audience_count(broadcast_id: str, principal: PrincipalDep, store: BroadcastsDep) -> dict[str, int]:
     """How many contacts match, how many of them opted out or cannot be reached, and who would receive it."""
-    return store.audience_count(principal.tenant_id, broadcast_id)
+    return store.recipients.count(principal.tenant_id, broadcast_id)
 
 
 @router.get("/{broadcast_id}/preview")
@@ -183,12 +183,12 @@ def preview(
     broadcast_id: str, contact_id: str, principal: PrincipalDep, store: BroadcastsDep
 ) -> dict[str, Any]:
     """The broadcast as one contact would receive it (personalisation and fallbacks filled in)."""
-    return store.preview(principal.tenant_id, broadcast_id, contact_id)
+    return store.recipients.preview(principal.tenant_id, broadcast_id, contact_id)
 
 
 @router.get("/{broadcast_id}/metrics")
 def broadcast_metrics(broadcast_id: str, principal: PrincipalDep, store: BroadcastsDep) -> dict[str, Any]:
-    return store.metrics(principal.tenant_id, broadcast_id)
+    return store.recipients.metrics(principal.tenant_id, broadcast_id)
 
 
 @router.get("/{broadcast_id}/recipients", response_model=RecipientPage)
@@ -200,14 +200,14 @@ def recipients(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> RecipientPage:
-    rows, total = store.recipients(principal.tenant_id, broadcast_id, status_, limit, offset)
+    rows, total = store.recipients.page(principal.tenant_id, broadcast_id, status_, limit, offset)
     return RecipientPage(items=[RecipientOut.of(r) for r in rows], total=total)
 
 
 @router.get("/{broadcast_id}/export.csv", response_class=StreamingResponse)
 def export_recipients(broadcast_id: str, principal: PrincipalDep, store: BroadcastsDep) -> StreamingResponse:
     """One row per recipient with its outcome (UTF-8 with a BOM, so Excel reads Chinese names)."""
-    rows = store.export_rows(principal.tenant_id, broadcast_id)
+    rows = store.recipients.export_rows(principal.tenant_id, broadcast_id)
     first = next(rows, None)  # a wrong id is a 404 before the response starts
 
     def lines() -> Iterator[str]:

@@ -34,6 +34,7 @@ def test_answers_come_from_the_endpoint_with_prompt_and_tools(
         "add_tag",
         "score_lead",
         "add_to_list",
+        "schedule_follow_up",
     }
     params = next(t for t in request["tools"] if t["function"]["name"] == "handoff_to_human")["function"][
         "parameters"

@@ -14,11 +14,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from channels.models import Channel
 from core.models import Job
 from crm.broadcasts.models import Recipient
+from crm.models import Contact
 from tests.agent.fakes import ScriptedChatModel
+from tests.channels import test_wechat as wechat
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.test_whatsapp import delivery, post, setup_channel, text_message
 from tests.conftest import auth, ingested, new_tenant, state
@@ -201,6 +204,11 @@ def test_statuses_replies_metrics_and_csv(client: TestClient, graph: FakeGraph) 
     ingested(client)
     graph.wait_for(5)  # the replies open normal conversations: the agent answers both
     assert {m["to"] for m in graph.sent[3:5]} == {"85291000001", "85291000002"}
+
+    # The replies belong to the contacts the broadcast went to (known by phone, now also by WhatsApp id).
+    found = client.get("/v1/contacts?q=85291000001", headers=auth(key)).json()
+    assert found["total"] == 1 and found["items"][0]["id"] == people["85291000001"]
+    assert found["items"][0]["last_contacted_at"] is not None
 
     figures = metrics(client, key, broadcast)
     assert figures["sent"] == 2 and figures["delivered"] == 2 and figures["read"] == 1
@@ -394,3 +402,30 @@ def test_the_agent_enrols_the_customer_in_a_campaign(wa_app: Callable[..., Any],
         while metrics(client, key, created["id"])["sent"] != 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert metrics(client, key, created["id"])["sent"] == 1
+
+
+def test_wechat_allows_four_broadcasts_per_follower_a_month(
+    app_factory: Callable[..., Any], graph: FakeGraph
+) -> None:
+    with TestClient(app_factory(wechat_api_base=graph.base)) as client:
+        channel = wechat.setup(client)
+        with state(client).core.db.session() as session:  # the channel's tenant: a key for it
+            tenant = session.get(Channel, channel).tenant_id
+        key = state(client).core.keys.create(tenant, "admin", "broadcasts")[1]
+        response = client.post(
+            f"/webhooks/wechat/{channel}", params=wechat.signed(), content=wechat.xml("9001", "hello")
+        )
+        assert response.status_code == 200
+        ingested(client)
+        with state(client).core.db.session() as session:
+            follower = session.scalar(
+                select(Contact.id).where(Contact.external_id == f"wechat:{wechat.OPENID}")
+            )
+        audience = {"lists": [static_list(client, key, "Followers", [follower])]}
+        ids = [send(client, key, channel, audience, {"text": f"autumn tea no. {n}"}) for n in range(1, 6)]
+        for broadcast in ids:
+            wait_status(client, key, broadcast, "sent")
+        received = [m["text"]["content"] for m in graph.sent if "autumn" in str(m.get("text"))]
+        assert sorted(received) == [f"autumn tea no. {n}" for n in range(1, 5)]
+        reasons = metrics(client, key, ids[-1])["reasons"]
+        assert reasons[0]["reason"] == "wechat allows 4 broadcasts per follower per month"

@@ -71,9 +71,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_broadcast_recipients_due", "broadcast_recipients", ["broadcast_id", "status", "due_at"]
     )
-    op.create_index(
-        "ix_broadcast_recipients_external", "broadcast_recipients", ["channel_id", "external_id"]
-    )
+    op.create_index("ix_broadcast_recipients_external", "broadcast_recipients", ["channel_id", "external_id"])
     op.create_index("ix_broadcast_recipients_address", "broadcast_recipients", ["channel_id", "address"])
     op.create_index("ix_broadcast_recipients_contact", "broadcast_recipients", ["contact_id"])
 
