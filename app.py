@@ -14,15 +14,10 @@ from typing import Any
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 
-from agent import routing
 from agent.assist.routes import router as assist_router
 from agent.assist.service import Assist
-from agent.memory import make_checkpointer
-from agent.models.factory import make_chat_model
-from agent.nodes import AgentDeps
+from agent.builder import build_agent
 from agent.routes import router as agent_router
-from agent.service import AgentService
-from agent.settings import AgentSettingsStore
 from channels import broadcast_replies
 from channels.base import Adapter
 from channels.broadcast_sender import BroadcastSender
@@ -42,23 +37,16 @@ from channels.viber import ViberAdapter
 from channels.wechat import WeChatAdapter
 from channels.whatsapp import WhatsAppAdapter
 from config import Settings
-from core.audit import AuditLog
-from core.auth import KeyStore, load_or_create_admin_key
-from core.credits import Credits
+from core.bootstrap import build_core
 from core.crypto import SecretBox
-from core.db import Database, make_engine
-from core.errors import NotFound
-from core.jobs import JobQueue, Worker
-from core.migrate import upgrade_to_head
+from core.jobs import Worker
 from core.priority import ForegroundMiddleware
 from core.routes import install_error_handlers
 from core.routes import router as core_router
 from core.services import CoreServices
-from core.tenancy import TenantStore
 from crm.broadcasts.audience import AudienceResolver
 from crm.broadcasts.routes import router as broadcasts_router
 from crm.broadcasts.store import BroadcastStore
-from crm.inbox import InboxStore
 from crm.list_routes import router as lists_router
 from crm.routes import router as crm_router
 from crm.services import CrmServices
@@ -70,71 +58,10 @@ from inbox.service import InboxService
 from knowledge import demo
 from knowledge.routes import router as knowledge_router
 from knowledge.services import KnowledgeServices, build_knowledge
-from tools.agent_tools import ToolDeps, make_tools
 
 log = logging.getLogger("parley")
 
 KnowledgeBuilder = Callable[[Settings, CoreServices], KnowledgeServices]
-
-
-def build_core(settings: Settings, *, schema: str | None = None) -> tuple[CoreServices, str, bool]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(make_engine(settings.resolved_database_url, schema=schema))
-    upgrade_to_head(db.engine)
-    admin_key, created = load_or_create_admin_key(settings.admin_key, settings.data_dir)
-    keys = KeyStore(db, admin_key)
-    core = CoreServices(
-        db=db,
-        keys=keys,
-        tenants=TenantStore(db, keys),
-        jobs=JobQueue(db),
-        audit=AuditLog(db),
-        credits=Credits(db, settings.plan_credits),
-    )
-    return core, admin_key, created
-
-
-def build_agent(
-    settings: Settings,
-    core: CoreServices,
-    knowledge: KnowledgeServices,
-    *,
-    model: BaseChatModel | None = None,
-    schema: str | None = None,
-    crm: CrmServices | None = None,
-    broadcasts: BroadcastStore | None = None,
-) -> AgentService:
-    inbox = InboxStore(core.db, core.audit)
-    agent_settings = AgentSettingsStore(core.db)
-
-    crm = crm or CrmServices.build(core.db, core.audit)
-
-    def team_for(tenant_id: str, reason: str, contact_id: str, text: str) -> str:
-        try:
-            contact = crm.contacts.get(tenant_id, contact_id)
-        except NotFound:
-            contact = None
-        return routing.team_for(agent_settings.get(tenant_id).handoff, reason, text, contact)
-
-    def teams(tenant_id: str) -> set[str]:
-        return routing.teams(agent_settings.get(tenant_id).handoff, crm.leads.settings(tenant_id).sales_team)
-
-    tools = make_tools(
-        ToolDeps(
-            inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm, teams=teams, broadcasts=broadcasts
-        )
-    )
-    deps = AgentDeps(
-        knowledge=knowledge,
-        settings=agent_settings,
-        inbox=inbox,
-        model=model or make_chat_model(settings),
-        tools=tools,
-        embedder=knowledge.embedder,
-        working_hours=lambda tenant_id: crm.tickets.settings(tenant_id).working_hours,
-    )
-    checkpointer, close = make_checkpointer(settings, schema=schema)
-    return AgentService(deps, checkpointer, close)
 
 
 def create_app(

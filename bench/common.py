@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from app import build_core
 from config import Settings
+from core.bootstrap import build_core
 from core.services import CoreServices
 from knowledge.demo import demo_files
 from knowledge.embeddings import Embedder, LocalE5Embedder

@@ -58,7 +58,7 @@ CHILD_IMPORT = """
 import resource, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
-from app import build_core
+from core.bootstrap import build_core
 from config import Settings
 from crm.services import CrmServices
 from crm.importer import read_rows

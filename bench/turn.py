@@ -26,7 +26,7 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 import websockets  # noqa: E402
 
-from app import build_agent  # noqa: E402
+from agent.builder import build_agent  # noqa: E402
 from bench.common import environment, load_demo, percentile, served  # noqa: E402
 from bench.query import synthetic_points  # noqa: E402
 

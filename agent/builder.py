@@ -1,0 +1,66 @@
+"""Build the agent service (graph, tools, model, checkpointer) from settings and the services below it.
+
+app.py's lifespan, the benchmarks and `python -m evals` build it the same way; nothing imports app.py.
+"""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+
+from agent import routing
+from agent.memory import make_checkpointer
+from agent.models.factory import make_chat_model
+from agent.nodes import AgentDeps
+from agent.service import AgentService
+from agent.settings import AgentSettingsStore
+from config import Settings
+from core.errors import NotFound
+from core.services import CoreServices
+from crm.broadcasts.store import BroadcastStore
+from crm.inbox import InboxStore
+from crm.services import CrmServices
+from knowledge.services import KnowledgeServices
+from tools.agent_tools import ToolDeps, make_tools
+
+
+def build_agent(
+    settings: Settings,
+    core: CoreServices,
+    knowledge: KnowledgeServices,
+    *,
+    model: BaseChatModel | None = None,
+    schema: str | None = None,
+    crm: CrmServices | None = None,
+    broadcasts: BroadcastStore | None = None,
+) -> AgentService:
+    inbox = InboxStore(core.db, core.audit)
+    agent_settings = AgentSettingsStore(core.db)
+
+    crm = crm or CrmServices.build(core.db, core.audit)
+
+    def team_for(tenant_id: str, reason: str, contact_id: str, text: str) -> str:
+        try:
+            contact = crm.contacts.get(tenant_id, contact_id)
+        except NotFound:
+            contact = None
+        return routing.team_for(agent_settings.get(tenant_id).handoff, reason, text, contact)
+
+    def teams(tenant_id: str) -> set[str]:
+        return routing.teams(agent_settings.get(tenant_id).handoff, crm.leads.settings(tenant_id).sales_team)
+
+    tools = make_tools(
+        ToolDeps(
+            inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm, teams=teams, broadcasts=broadcasts
+        )
+    )
+    deps = AgentDeps(
+        knowledge=knowledge,
+        settings=agent_settings,
+        inbox=inbox,
+        model=model or make_chat_model(settings),
+        tools=tools,
+        embedder=knowledge.embedder,
+        working_hours=lambda tenant_id: crm.tickets.settings(tenant_id).working_hours,
+    )
+    checkpointer, close = make_checkpointer(settings, schema=schema)
+    return AgentService(deps, checkpointer, close)
