@@ -201,8 +201,14 @@ def report(
         f"  busiest second at the fake: {fake.busiest} sends (ceiling {CEILING}); refused over the ceiling: "
         f"{fake.over}; refused at random (1%): {fake.injected}, all retried"
     )
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b - a > 0.05]
-    print(f"  pauses over 50 ms between sends: {len(gaps)}, {sum(gaps) - down:.1f} s in all (kill excluded)")
+    gaps = [(a - times[0], b - a) for a, b in zip(times, times[1:], strict=False) if b - a > 0.05]
+    longest = ", ".join(
+        f"{gap * 1000:.0f} ms at {at:.1f} s" for at, gap in sorted(gaps, key=lambda g: -g[1])[:4]
+    )
+    total = sum(gap for _, gap in gaps) - down
+    print(
+        f"  pauses over 50 ms between sends: {len(gaps)}, {total:.1f} s in all (kill excluded); longest: {longest}"
+    )
     duplicates = sum(n - 1 for n in per_person.values() if n > 1)
     print(
         f"  delivered to {len(per_person)} of {recipients}; duplicates {duplicates} (target 0); "

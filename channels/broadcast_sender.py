@@ -92,15 +92,15 @@ class BroadcastSender:
             broadcast.status = "sending"
         if broadcast.status != "sending":
             return  # paused or cancelled: resume queues a new run
-        if not broadcast.audience_ready:
-            self._broadcasts.recipients.write(broadcast)
-        self._abandon_in_flight(broadcast.id)
         try:
             channel = self._channels.get(broadcast.channel_id, broadcast.tenant_id)
         except NotFound:
             self._fail_all(broadcast.id, "the broadcast's channel was deleted")
             channel = None
         if channel is not None:
+            if not broadcast.audience_ready:
+                self._broadcasts.recipients.write(broadcast)
+            self._abandon_in_flight(broadcast.id)
             asyncio.run(self._send_for(broadcast, channel, time.monotonic() + RUN_SECONDS))
         self._next_run(broadcast)
 

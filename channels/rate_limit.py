@@ -32,12 +32,13 @@ class RateLimiter:
         self._streak = 0  # rate-limit answers in a row
 
     def slow_down(self) -> None:
-        """The platform said "too fast": hold every sender back, twice as long at each answer in a row
-        (one slot, two, four, ... at most about 3 s), so a burst of refusals backs off quickly while a
-        stray one costs almost nothing."""
+        """The platform said "too fast". A stray refusal costs its own slot and nothing more; from the second
+        in a row every sender is held back, twice as long each time (one slot, two, four, ... at most about
+        3 s), so a real overload backs off quickly."""
         with self._lock:
-            self._streak = min(self._streak + 1, 8)
-            self._next = max(self._next, time.monotonic()) + self._interval * 2 ** (self._streak - 1)
+            self._streak = min(self._streak + 1, 9)
+            if self._streak > 1:
+                self._next = max(self._next, time.monotonic()) + self._interval * 2 ** (self._streak - 2)
 
     def recovered(self) -> None:
         self._streak = 0

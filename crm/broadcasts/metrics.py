@@ -105,7 +105,8 @@ def recipient_rows(session: Session, broadcast_id: str, batch: int = 500) -> Ite
         .execution_options(yield_per=batch)
     )
     for recipient, contact in session.execute(query):
-        name = contact.name or " ".join(p for p in (contact.first_name, contact.last_name) if p)
+        # The name the business entered first; a platform profile name (contact.name) otherwise.
+        name = " ".join(p for p in (contact.first_name, contact.last_name) if p) or contact.name or ""
         yield [
             contact.id,
             name,
