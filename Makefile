@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/query.py
 	$(BIN)/python bench/turn.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/broadcast.py
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
