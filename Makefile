@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint evals bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The evals suite on the demo tenant with the local model, in its own fresh data dir; reports land in
+# data/evals/. Exits non-zero when demo.gate.yaml fails (CI runs it after `make test`).
+evals: $(STAMP)
+	rm -rf data/evals/demo-data
+	PARLEY_DATA_DIR=data/evals/demo-data $(BIN)/python -m evals run --demo --no-progress \
+		--dataset evals/datasets/demo.yaml --gate evals/datasets/demo.gate.yaml --out data/evals
 
 bench: $(STAMP)
 	$(BIN)/python bench/retrieval.py

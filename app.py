@@ -16,7 +16,7 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.assist.routes import router as assist_router
 from agent.assist.service import Assist
-from agent.builder import build_agent
+from agent.builder import build_agent, contact_eraser
 from agent.routes import router as agent_router
 from channels import broadcast_replies
 from channels.base import Adapter
@@ -51,6 +51,8 @@ from crm.list_routes import router as lists_router
 from crm.routes import router as crm_router
 from crm.services import CrmServices
 from crm.ticket_routes import router as tickets_router
+from evals.routes import router as evals_router
+from evals.service import EvalService
 from inbox.csat import Csat
 from inbox.hub import StaffHub
 from inbox.routes import router as inbox_router
@@ -110,6 +112,9 @@ def create_app(
         )
         app.state.crm.privacy.on_erase("channel_records", erase_channel_records)
         app.state.crm.privacy.after_erase(app.state.agent.forget)
+        app.state.evals = EvalService(
+            settings, core, app.state.agent, erase=contact_eraser(core, app.state.agent, crm)
+        )
         app.state.livechat = LivechatStore(core.db, app.state.agent.inbox)
         app.state.livechat_locks = {}
         app.state.demo_widget_key = None
@@ -182,6 +187,7 @@ def create_app(
     app.include_router(tickets_router)
     app.include_router(inbox_router)
     app.include_router(broadcasts_router)
+    app.include_router(evals_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

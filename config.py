@@ -11,6 +11,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values people paste from examples; a secret equal to one of these is refused at start.
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "admin", "test", "xxx", "your-key-here"}
+# The LLM-judged eval metrics (evals/judge.py).
+JUDGE_METRICS = {
+    "faithfulness",
+    "answer_relevancy",
+    "llm_context_precision",
+    "llm_context_recall",
+    "factual_correctness",
+}
 
 
 class Settings(BaseSettings):
@@ -42,6 +50,17 @@ class Settings(BaseSettings):
 
     admin_key: str | None = Field(
         default=None, description="Platform admin key; generated and stored if unset."
+    )
+
+    # The evals' LLM judge (ragas faithfulness, relevancy, ...): any OpenAI-compatible endpoint.
+    # Unset = the evals run the offline metrics only.
+    judge_base_url: str | None = Field(default=None, description="OpenAI-compatible base URL of the judge.")
+    judge_api_key: str | None = None
+    judge_model: str = "gpt-4o-mini"
+    judge_timeout: float = Field(default=60.0, gt=0)
+    judge_metrics: list[str] = Field(
+        default_factory=lambda: sorted(JUDGE_METRICS),
+        description="The LLM-judged metrics to run when a judge is configured (JSON list; default all).",
     )
 
     google_service_account_file: Path | None = None
@@ -92,7 +111,7 @@ class Settings(BaseSettings):
         default=4, ge=1, le=64, description="Jobs the in-process worker runs at once."
     )
 
-    @field_validator("admin_key", "embeddings_api_key", "llm_api_key")
+    @field_validator("admin_key", "embeddings_api_key", "llm_api_key", "judge_api_key")
     @classmethod
     def _no_placeholder(cls, value: str | None) -> str | None:
         if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:
@@ -125,6 +144,15 @@ class Settings(BaseSettings):
         if self.llm == "openai" and not self.llm_api_key:
             raise ValueError(
                 "PARLEY_LLM=openai needs PARLEY_LLM_API_KEY (any non-empty value for servers without auth)"
+            )
+        if self.judge_base_url and not self.judge_api_key:
+            raise ValueError(
+                "PARLEY_JUDGE_BASE_URL needs PARLEY_JUDGE_API_KEY (any non-empty value for servers without auth)"
+            )
+        unknown = set(self.judge_metrics) - JUDGE_METRICS
+        if unknown:
+            raise ValueError(
+                f"PARLEY_JUDGE_METRICS: unknown {sorted(unknown)}; known: {sorted(JUDGE_METRICS)}"
             )
         return self
 

@@ -5,6 +5,8 @@ app.py's lifespan, the benchmarks and `python -m evals` build it the same way; n
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from langchain_core.language_models import BaseChatModel
 
 from agent import routing
@@ -64,3 +66,18 @@ def build_agent(
     )
     checkpointer, close = make_checkpointer(settings, schema=schema)
     return AgentService(deps, checkpointer, close)
+
+
+def contact_eraser(
+    core: CoreServices, agent: AgentService, crm: CrmServices | None = None
+) -> Callable[[str, str], None]:
+    """erase(tenant_id, contact_id): the contact and all it left (conversations, messages, tickets, the
+    agent's memory of them). The evals erase their test customers with it after each case."""
+    if crm is None:  # app.py's CRM already forgets the agent's memory on erasure; a new one must too
+        crm = CrmServices.build(core.db, core.audit)
+        crm.privacy.after_erase(agent.forget)
+
+    def erase(tenant_id: str, contact_id: str) -> None:
+        crm.privacy.erase(tenant_id, "evals", contact_id)
+
+    return erase

@@ -1,0 +1,64 @@
+"""The gate: minimum means per metric, and no regression beyond a margin against a baseline run.
+
+A gate file (YAML or JSON):
+
+    thresholds:            # the run's mean of each metric must be at least this
+      behaviour_pass: 1.0
+      fact_recall: 0.9
+    max_regression: 0.05   # against the baseline: no metric's mean may drop by more than this,
+                           # and no behaviour case that passed there may fail now
+
+A threshold on a metric the run has no value for fails (a renamed metric must not pass silently).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evals.dataset import DatasetError
+from evals.metrics import BEHAVIOUR
+
+
+class Gate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    max_regression: float | None = Field(default=None, ge=0)
+
+
+def load_gate(path: Path | str) -> Gate:
+    path = Path(path)
+    try:
+        return Gate.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise DatasetError(f"{path}: not a gate file: {exc}") from None
+
+
+def evaluate(gate: Gate, run: dict[str, Any], baseline: dict[str, Any] | None = None) -> dict[str, Any]:
+    """{"passed", "failures": [why, ...]} for a run (and its baseline run), both as report.run_json makes."""
+    means = run["summary"]["metrics"]
+    failures = []
+    for metric, minimum in sorted(gate.thresholds.items()):
+        value = means.get(metric)
+        if value is None:
+            failures.append(f"{metric}: no value in this run (threshold {minimum})")
+        elif value < minimum:
+            failures.append(f"{metric}: {value:.4f} is below the threshold {minimum}")
+    if baseline is not None and gate.max_regression is not None:
+        before = baseline["summary"]["metrics"]
+        for metric in sorted(set(means) & set(before)):
+            drop = before[metric] - means[metric]
+            if drop > gate.max_regression + 1e-9:
+                failures.append(
+                    f"{metric}: {means[metric]:.4f} fell by {drop:.4f} from {before[metric]:.4f} in run "
+                    f"{baseline['id']} (allowed {gate.max_regression})"
+                )
+        passed_before = {r["case_id"] for r in baseline["results"] if r["scores"].get(BEHAVIOUR) == 1.0}
+        for r in run["results"]:
+            if r["case_id"] in passed_before and r["scores"].get(BEHAVIOUR) == 0.0:
+                failures.append(f"case {r['case_id']}: passed in run {baseline['id']}, fails now")
+    return {"passed": not failures, "failures": failures, "gate": gate.model_dump()}

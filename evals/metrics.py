@@ -1,0 +1,65 @@
+"""Score a run: every case gets its offline metrics, its behaviour checks and (with a judge) the
+LLM-judged metrics; the summary holds each metric's mean over the cases that have it."""
+
+from __future__ import annotations
+
+import asyncio
+from statistics import fmean
+from typing import Any
+
+from evals.behaviour import checks
+from evals.dataset import Case, Dataset
+from evals.judge import Judge
+from evals.offline import offline_scores
+from evals.runner import CaseRun
+
+BEHAVIOUR = "behaviour_pass"  # 1 when every check of a behaviour case passed, else 0
+
+
+async def score_case(case: Case, run: CaseRun, judge: Judge | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "case_id": case.id,
+        "kind": case.kind,
+        "question": case.question,
+        "reference": case.reference,
+        "rating": case.rating,
+        "tags": case.tags,
+        **run.to_dict(),
+        "scores": {},
+        "checks": {},
+        "errors": [run.error] if run.error else [],
+    }
+    scores: dict[str, float] = await offline_scores(case, run)
+    if case.expect is not None:
+        result["checks"] = checks(case.expect, run)
+        scores[BEHAVIOUR] = float(all(c["passed"] for c in result["checks"].values()) and not run.error)
+    if judge is not None and not run.error:
+        judged, errors = await judge.scores(case, run)
+        scores.update(judged)
+        result["errors"] += errors
+    result["scores"] = {name: round(value, 4) for name, value in scores.items()}
+    return result
+
+
+def score_run(dataset: Dataset, runs: list[CaseRun], judge: Judge | None = None) -> list[dict[str, Any]]:
+    async def all_cases() -> list[dict[str, Any]]:
+        return [await score_case(case, run, judge) for case, run in zip(dataset.cases, runs, strict=True)]
+
+    return asyncio.run(all_cases())
+
+
+def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean of each metric over the cases that have it, and how many cases that is."""
+    names = sorted({name for r in results for name in r["scores"]})
+    means = {}
+    counts = {}
+    for name in names:
+        values = [r["scores"][name] for r in results if name in r["scores"]]
+        means[name] = round(fmean(values), 4)
+        counts[name] = len(values)
+    return {
+        "cases": len(results),
+        "errors": sum(1 for r in results if r["errors"]),
+        "metrics": means,
+        "counts": counts,
+    }

@@ -1,0 +1,94 @@
+"""Run every case of a dataset through the real agent graph, each in a fresh conversation.
+
+A case is a customer's first message on the `evals` channel, answered by AgentService.chat exactly as
+the playground would (guardrails, custom answers, retrieval, tools, handoff). What the turn did is
+recorded for the metrics: the reply, the passages it retrieved, the tools it called, the handoff and
+its team. With `erase`, the test contact and everything the turn left (conversation, messages, tickets
+it opened, the agent's memory) are erased afterwards, so a run on a live tenant leaves no customers.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tqdm import tqdm
+
+from agent.service import AgentService
+from evals.dataset import Case, Dataset
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "evals"
+Eraser = Callable[[str, str], None]  # (tenant_id, contact_id)
+
+
+@dataclass
+class CaseRun:
+    """What the agent did for one case."""
+
+    case_id: str
+    reply: str = ""
+    contexts: list[dict[str, str]] = field(default_factory=list)  # {id, name, text}, best first
+    actions: list[dict[str, Any]] = field(default_factory=list)  # {tool, args, result}
+    handoff: bool = False
+    handoff_team: str | None = None
+    route: str = ""
+    seconds: float = 0.0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_case(agent: AgentService, tenant_id: str, case: Case, erase: Eraser | None = None) -> CaseRun:
+    started = time.perf_counter()
+    try:
+        result = agent.chat(tenant_id, case.question, channel=CHANNEL)
+    except Exception as exc:  # one broken case is a failed case, not a failed run
+        log.exception("eval case %s failed", case.id)
+        return CaseRun(case.id, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
+    conversation = agent.inbox.get(tenant_id, result.conversation_id)
+    run = CaseRun(
+        case_id=case.id,
+        reply=result.reply,
+        contexts=[dict(s) for s in result.sources],
+        actions=[dict(a) for a in result.actions],
+        handoff=result.handoff,
+        handoff_team=conversation.handoff_team,
+        route=result.route,
+        seconds=time.perf_counter() - started,
+    )
+    if erase is not None:
+        erase(tenant_id, conversation.contact_id)
+    return run
+
+
+def run_dataset(
+    agent: AgentService,
+    tenant_id: str,
+    dataset: Dataset,
+    *,
+    erase: Eraser | None = None,
+    progress: bool = True,
+    on_case: Callable[[int, int], None] | None = None,
+) -> list[CaseRun]:
+    """Run the cases in order; `progress` draws a bar on stderr, `on_case(done, total)` reports to a job."""
+    cases: Iterable[Case] = tqdm(
+        dataset.cases,
+        desc=f"evals {dataset.name}",
+        unit="case",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    runs = []
+    for done, case in enumerate(cases, start=1):
+        runs.append(run_case(agent, tenant_id, case, erase))
+        if on_case is not None:
+            on_case(done, len(dataset.cases))
+    return runs

@@ -1,0 +1,114 @@
+"""Each tenant's datasets and runs in the database. Every call takes the tenant and reads only its rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from core.db import Database, utcnow
+from core.errors import NotFound
+from evals.dataset import Case, Dataset
+from evals.models import EvalDataset, EvalRun
+
+
+def dataset_of(row: EvalDataset) -> Dataset:
+    content = row.content
+    cases = [Case.model_validate(c) for c in content["cases"]]
+    return Dataset(row.name, str(content.get("version", row.version)), cases, content.get("description", ""))
+
+
+class EvalStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add_dataset(self, tenant_id: str, dataset: Dataset) -> EvalDataset:
+        """Store a dataset; an upload with a name the tenant already has is that name's next version."""
+        with self._db.session() as session:
+            latest = session.scalar(
+                select(func.max(EvalDataset.version)).where(
+                    EvalDataset.tenant_id == tenant_id, EvalDataset.name == dataset.name
+                )
+            )
+            row = EvalDataset(
+                tenant_id=tenant_id,
+                name=dataset.name,
+                version=(latest or 0) + 1,
+                cases=len(dataset.cases),
+                content=dataset.to_dict(),
+            )
+            session.add(row)
+            session.flush()
+            return row
+
+    def datasets(self, tenant_id: str) -> list[EvalDataset]:
+        with self._db.session() as session:
+            return list(
+                session.scalars(
+                    select(EvalDataset)
+                    .where(EvalDataset.tenant_id == tenant_id)
+                    .order_by(EvalDataset.name, EvalDataset.version)
+                )
+            )
+
+    def dataset(self, tenant_id: str, dataset_id: str) -> EvalDataset:
+        with self._db.session() as session:
+            row = session.get(EvalDataset, dataset_id)
+            if row is None or row.tenant_id != tenant_id:
+                raise NotFound(f"dataset {dataset_id} not found")
+            return row
+
+    def create_run(self, tenant_id: str, dataset: EvalDataset, options: dict[str, Any]) -> EvalRun:
+        with self._db.session() as session:
+            run = EvalRun(
+                tenant_id=tenant_id,
+                dataset_id=dataset.id,
+                status="queued",
+                done_cases=0,
+                total_cases=dataset.cases,
+                options=options,
+            )
+            session.add(run)
+            session.flush()
+            return run
+
+    def run(self, tenant_id: str, run_id: str) -> EvalRun:
+        with self._db.session() as session:
+            row = session.get(EvalRun, run_id)
+            if row is None or row.tenant_id != tenant_id:
+                raise NotFound(f"eval run {run_id} not found")
+            return row
+
+    def runs(self, tenant_id: str) -> list[EvalRun]:
+        with self._db.session() as session:
+            return list(
+                session.scalars(
+                    select(EvalRun).where(EvalRun.tenant_id == tenant_id).order_by(EvalRun.created_at.desc())
+                )
+            )
+
+    def previous(self, tenant_id: str, run: EvalRun) -> EvalRun | None:
+        """The latest finished run of the same dataset name before this one (for the report's diff)."""
+        name = self.dataset(tenant_id, run.dataset_id).name
+        with self._db.session() as session:
+            return session.scalar(
+                select(EvalRun)
+                .join(EvalDataset, EvalDataset.id == EvalRun.dataset_id)
+                .where(
+                    EvalRun.tenant_id == tenant_id,
+                    EvalDataset.name == name,
+                    EvalRun.status == "done",
+                    EvalRun.created_at < run.created_at,
+                )
+                .order_by(EvalRun.created_at.desc())
+                .limit(1)
+            )
+
+    def update(self, run_id: str, **values: Any) -> None:
+        with self._db.session() as session:
+            row = session.get(EvalRun, run_id)
+            if row is not None:
+                for name, value in values.items():
+                    setattr(row, name, value)
+                if values.get("status") in ("done", "failed"):
+                    row.finished_at = utcnow()

@@ -1,0 +1,59 @@
+"""One eval run end to end: run the cases, score them, compare with ratings and a baseline, gate.
+
+The CLI and the API job both call execute(); the result is one JSON-able document (the run) that
+report.render_html draws and gate.evaluate reads, also as the baseline of a later run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from agent.service import AgentService
+from evals.agreement import agreement
+from evals.dataset import Dataset
+from evals.gate import Gate, evaluate
+from evals.judge import Judge
+from evals.metrics import score_run, summary
+from evals.runner import Eraser, run_dataset
+
+
+def model_name(agent: AgentService) -> str:
+    model = agent.deps.model
+    return str(getattr(model, "model_name", None) or type(model).__name__)
+
+
+def execute(
+    agent: AgentService,
+    tenant_id: str,
+    dataset: Dataset,
+    *,
+    run_id: str,
+    judge: Judge | None = None,
+    gate: Gate | None = None,
+    baseline: dict[str, Any] | None = None,
+    erase: Eraser | None = None,
+    progress: bool = True,
+    on_case: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    started = datetime.now(UTC)
+    runs = run_dataset(agent, tenant_id, dataset, erase=erase, progress=progress, on_case=on_case)
+    results = score_run(dataset, runs, judge)
+    run: dict[str, Any] = {
+        "id": run_id,
+        "tenant_id": tenant_id,
+        "dataset": {"name": dataset.name, "version": dataset.version, "cases": len(dataset.cases)},
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model": model_name(agent),
+        "judge": judge.model if judge else None,
+        "baseline_id": baseline["id"] if baseline else None,
+        "summary": summary(results),
+        "agreement": agreement(results),
+        "results": results,
+        "gate": None,
+    }
+    if gate is not None:
+        run["gate"] = evaluate(gate, run, baseline)
+    return run
