@@ -1,0 +1,184 @@
+"""/v1/evals end to end: ratings exported into a dataset, datasets uploaded and validated, a run as a
+background job with its report, tenant isolation of datasets and runs; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import yaml
+from fastapi.testclient import TestClient
+
+from tests.conftest import auth, new_tenant, upload, wait_for
+
+FAQ = """# Nail Bar
+
+Q: How much is a gel manicure?
+A: A gel manicure costs HK$350 and takes 60 minutes.
+
+Q: 你們幾點開門？
+A: 我們每日上午十一時至晚上九時營業。
+"""
+
+DATASET = """\
+name: nail-bar
+version: 3
+cases:
+  - id: gel
+    kind: golden
+    question: How much is a gel manicure?
+    reference: A gel manicure costs HK$350.
+    reference_facts: ["HK$350"]
+    reference_sources: [faq.md]
+  - id: person
+    kind: behaviour
+    question: I want to talk to a real person
+    expect: {handoff: {team: support}, language: en}
+"""
+
+
+def chat(client: TestClient, key: str, message: str) -> dict[str, Any]:
+    response = client.post("/v1/agent/chat", headers=auth(key), json={"message": message})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def rate(client: TestClient, key: str, message_id: str, rating: str, **extra: str) -> None:
+    body = {"message_id": message_id, "rating": rating, **extra}
+    response = client.post("/v1/agent/feedback", headers=auth(key), json=body)
+    assert response.status_code == 200, response.text
+
+
+def finished(client: TestClient, key: str, run_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/v1/evals/runs/{run_id}", headers=auth(key)).json()
+        if body["status"] in ("done", "failed"):
+            return dict(body)
+        time.sleep(0.05)
+    raise AssertionError(f"eval run {run_id} still {body['status']}")
+
+
+def test_ratings_export_into_a_dataset(client: TestClient) -> None:
+    key = new_tenant(client, "Nail Bar")
+    wait_for(client, key, upload(client, key, "faq.md", FAQ.encode())["id"])
+    liked = chat(client, key, "How much is a gel manicure?")
+    disliked = chat(client, key, "幾點開門？")
+    unexplained = chat(client, key, "Do you sell gift cards?")
+    rate(client, key, liked["message_id"], "up", comment="spot on")
+    rate(client, key, disliked["message_id"], "down", correction="我們每日 11:00 至 21:00 營業。")
+    rate(client, key, unexplained["message_id"], "down", comment="no")
+
+    response = client.post("/v1/evals/datasets/from-ratings", headers=auth(key), json={"name": "rated"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["cases"], body["skipped"]) == (2, 1) and body["dataset"]["version"] == 1
+    stored = client.get(f"/v1/evals/datasets/{body['dataset']['id']}", headers=auth(key)).json()
+    cases = {c["kind"]: c for c in stored["content"]["cases"]}
+    assert cases["regression"] == {
+        "id": f"rated-{liked['message_id']}",
+        "kind": "regression",
+        "question": "How much is a gel manicure?",
+        "reference": liked["reply"],
+        "rating": "up",
+        "comment": "spot on",
+        "rated_reply": liked["reply"],
+        "tags": ["rated", "playground"],
+    }
+    assert cases["golden"]["question"] == "幾點開門？" and cases["golden"]["rating"] == "down"
+    assert cases["golden"]["reference"] == "我們每日 11:00 至 21:00 營業。"
+    assert cases["golden"]["rated_reply"] == disliked["reply"]
+
+    # The same export as a file to keep in the repository; it loads as a dataset.
+    text = client.get("/v1/evals/ratings.yaml?name=rated", headers=auth(key)).text
+    assert yaml.safe_load(text)["name"] == "rated" and len(yaml.safe_load(text)["cases"]) == 2
+    again = client.post("/v1/evals/datasets", headers=auth(key), json={"content": text})
+    assert again.status_code == 201 and again.json()["version"] == 2  # same name: the next version
+
+
+def test_a_bad_dataset_is_refused_with_its_line(client: TestClient) -> None:
+    key = new_tenant(client)
+    bad = DATASET.replace("kind: behaviour", "kind: behavior")
+    response = client.post("/v1/evals/datasets", headers=auth(key), json={"content": bad})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_dataset" and error["message"].startswith("dataset.yaml:11: case 2: kind")
+    jsonl = '{"id": "a", "kind": "golden", "question": "q"}\n'
+    response = client.post(
+        "/v1/evals/datasets", headers=auth(key), json={"content": jsonl, "format": "jsonl", "name": "x"}
+    )
+    assert response.status_code == 422 and response.json()["error"]["message"].startswith("x.jsonl:1:")
+
+
+def test_a_run_end_to_end_with_report_and_gate(client: TestClient) -> None:
+    key = new_tenant(client, "Nail Bar")
+    wait_for(client, key, upload(client, key, "faq.md", FAQ.encode())["id"])
+    dataset = client.post("/v1/evals/datasets", headers=auth(key), json={"content": DATASET}).json()
+    assert (dataset["name"], dataset["cases"]) == ("nail-bar", 2)
+    contacts_before = client.get("/v1/contacts", headers=auth(key)).json()
+
+    gate = {"thresholds": {"fact_recall": 1.0, "behaviour_pass": 1.0}, "max_regression": 0.0}
+    response = client.post(
+        "/v1/evals/runs", headers=auth(key), json={"dataset_id": dataset["id"], "gate": gate}
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] in ("queued", "running", "done")
+    first = finished(client, key, response.json()["id"])
+    assert first["status"] == "done", first["error"]
+    assert (first["done_cases"], first["total_cases"]) == (2, 2)
+    report = first["report"]
+    assert report["gate"]["passed"] and report["summary"]["metrics"]["fact_recall"] == 1.0
+    results = {r["case_id"]: r for r in report["results"]}
+    assert "HK$350" in results["gel"]["reply"] and results["gel"]["contexts"][0]["name"] == "faq.md"
+    assert results["person"]["handoff"] and results["person"]["handoff_team"] == "support"
+    assert results["person"]["checks"]["handoff"]["passed"]
+    # The run's test customers were erased: the tenant's contacts are as they were.
+    assert client.get("/v1/contacts", headers=auth(key)).json() == contacts_before
+
+    second = client.post(
+        "/v1/evals/runs",
+        headers=auth(key),
+        json={"dataset_id": dataset["id"], "baseline_run_id": first["id"], "gate": gate},
+    ).json()
+    second = finished(client, key, second["id"])
+    assert second["baseline_run_id"] == first["id"] and second["report"]["gate"]["passed"]
+    page = client.get(f"/v1/evals/runs/{second['id']}/report.html", headers=auth(key))
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f"previous run {first['id']}" in page.text and page.text.count('class="diff"') == 2
+    runs = client.get("/v1/evals/runs", headers=auth(key)).json()["runs"]
+    assert [r["id"] for r in runs] == [second["id"], first["id"]] and runs[0]["report"] is None
+
+
+def test_datasets_and_runs_are_the_tenants_own(client: TestClient) -> None:
+    a, b = new_tenant(client, "A"), new_tenant(client, "B")
+    dataset = client.post("/v1/evals/datasets", headers=auth(a), json={"content": DATASET}).json()
+    run = client.post("/v1/evals/runs", headers=auth(a), json={"dataset_id": dataset["id"]}).json()
+    finished(client, a, run["id"])
+
+    assert client.get("/v1/evals/datasets", headers=auth(b)).json() == {"datasets": []}
+    assert client.get("/v1/evals/runs", headers=auth(b)).json() == {"runs": []}
+    for path in (
+        f"/v1/evals/datasets/{dataset['id']}",
+        f"/v1/evals/runs/{run['id']}",
+        f"/v1/evals/runs/{run['id']}/report.html",
+    ):
+        response = client.get(path, headers=auth(b))
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    stolen = client.post("/v1/evals/runs", headers=auth(b), json={"dataset_id": dataset["id"]})
+    assert stolen.status_code == 404
+    own = client.post("/v1/evals/datasets", headers=auth(b), json={"content": DATASET}).json()
+    borrowed = client.post(
+        "/v1/evals/runs", headers=auth(b), json={"dataset_id": own["id"], "baseline_run_id": run["id"]}
+    )
+    assert borrowed.status_code == 404  # another tenant's run is no baseline
+    assert own["version"] == 1  # versions count per tenant
+    exported = client.post("/v1/evals/datasets/from-ratings", headers=auth(b), json={}).json()
+    assert exported == {"dataset": None, "cases": 0, "skipped": 0}  # A's ratings are not B's
+
+
+def test_evals_are_for_admins(client: TestClient) -> None:
+    admin = new_tenant(client)
+    created = client.post("/v1/api-keys", headers=auth(admin), json={"role": "staff", "name": "qa"})
+    staff = created.json()["api_key"]
+    assert client.get("/v1/evals/runs", headers=auth(staff)).status_code == 403
+    assert client.get("/v1/evals/runs").status_code == 401

@@ -1,0 +1,136 @@
+"""`python -m evals run` with a gate: a knowledge file with a wrong price fails it (exit 1); the fixed
+file passes it, against the failed run as baseline. The run leaves no test customers behind."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from config import Settings
+from core.bootstrap import build_core
+from core.services import CoreServices
+from crm.models import Contact
+from evals.cli import main
+from knowledge.embeddings import LocalE5Embedder
+from knowledge.services import KnowledgeServices, build_knowledge
+from tests.conftest import ADMIN_KEY
+
+PRICES = """# Nail Bar prices
+
+## Manicures
+
+Q: How much is a gel manicure?
+A: A gel manicure costs HK${price} and takes 60 minutes.
+
+Q: 凝膠美甲幾錢？
+A: 凝膠美甲收費 HK${price}，約 60 分鐘。
+
+## Visiting
+
+Q: Where are you?
+A: Shop 5, 2/F, 8 Hennessy Road, Wan Chai.
+"""
+
+DATASET = """\
+name: nail-bar
+version: 1
+cases:
+  - id: gel-price-en
+    kind: golden
+    question: How much is a gel manicure?
+    reference: A gel manicure costs HK$350.
+    reference_facts: ["HK$350"]
+    reference_sources: [prices.md]
+  - id: gel-price-zh
+    kind: golden
+    question: 凝膠美甲幾錢？
+    reference: 凝膠美甲收費 HK$350。
+    reference_facts: ["HK$350"]
+  - id: person
+    kind: behaviour
+    question: I want to talk to a real person
+    expect: {handoff: true, language: en}
+"""
+
+GATE = """\
+thresholds:
+  fact_recall: 1.0
+  behaviour_pass: 1.0
+max_regression: 0.05
+"""
+
+
+@contextmanager
+def services(
+    settings: Settings, embedder: LocalE5Embedder
+) -> Iterator[tuple[CoreServices, KnowledgeServices]]:
+    core, _, _ = build_core(settings)
+    knowledge = build_knowledge(settings, core, embedder=embedder)
+    try:
+        yield core, knowledge
+    finally:
+        knowledge.close()
+        core.db.dispose()
+
+
+def test_gate_fails_on_a_wrong_price_and_passes_after_the_fix(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    embedder: LocalE5Embedder,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = tmp_path / "data"
+    settings = Settings(data_dir=data, admin_key=ADMIN_KEY)
+    with services(settings, embedder) as (core, knowledge):
+        tenant, _ = core.tenants.create("Nail Bar")
+        source = knowledge.sources.add_file(tenant.id, "prices.md", PRICES.format(price=530).encode())
+        core.jobs.drain()
+    (tmp_path / "nail-bar.yaml").write_text(DATASET, encoding="utf-8")
+    (tmp_path / "gate.yaml").write_text(GATE, encoding="utf-8")
+    monkeypatch.setenv("PARLEY_DATA_DIR", str(data))
+    monkeypatch.setenv("PARLEY_ADMIN_KEY", ADMIN_KEY)
+    out = tmp_path / "runs"
+    args = ["run", "--tenant", "Nail Bar", "--dataset", str(tmp_path / "nail-bar.yaml")]
+    args += ["--gate", str(tmp_path / "gate.yaml"), "--out", str(out), "--no-progress"]
+
+    assert main(args) == 1  # the planted regression: the knowledge says HK$530
+    printed = capsys.readouterr().out
+    assert "gate: FAILED" in printed and "fact_recall: 0.0000 is below the threshold 1.0" in printed
+    (failed_file,) = out.glob("*.json")
+    failed = json.loads(failed_file.read_text())
+    by_case = {r["case_id"]: r for r in failed["results"]}
+    assert (
+        "530" in by_case["gel-price-en"]["reply"] and by_case["gel-price-en"]["scores"]["fact_recall"] == 0.0
+    )
+    assert by_case["gel-price-zh"]["scores"]["fact_recall"] == 0.0
+    assert by_case["person"]["scores"]["behaviour_pass"] == 1.0
+    assert failed["gate"]["passed"] is False and (out / f"{failed['id']}.html").exists()
+
+    with services(settings, embedder) as (core, knowledge):
+        knowledge.sources.replace_file(tenant.id, source.id, "prices.md", PRICES.format(price=350).encode())
+        core.jobs.drain()
+    assert main([*args, "--baseline", failed["id"]]) == 0  # fixed: passes, and nothing fell
+    assert "gate: passed" in capsys.readouterr().out
+    fixed = json.loads(next(p for p in out.glob("*.json") if p != failed_file).read_text())
+    assert fixed["baseline_id"] == failed["id"] and fixed["summary"]["metrics"]["fact_recall"] == 1.0
+    assert fixed["summary"]["metrics"]["recall_at_5"] == 1.0
+    html = (out / f"{fixed['id']}.html").read_text()
+    assert f"previous run {failed['id']}" in html and "The gate passed" in html
+
+    with services(settings, embedder) as (core, _), core.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Contact)) == 0  # every test customer erased
+
+
+def test_cli_refuses_an_unknown_tenant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "d.yaml").write_text(DATASET, encoding="utf-8")
+    monkeypatch.setenv("PARLEY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PARLEY_ADMIN_KEY", ADMIN_KEY)
+    assert main(["run", "--tenant", "Nobody", "--dataset", str(tmp_path / "d.yaml"), "--no-progress"]) == 2
+    assert "tenant 'Nobody' not found" in capsys.readouterr().err
