@@ -21,6 +21,7 @@ from core.models import Job
 from crm.broadcasts.models import Recipient
 from crm.models import Contact
 from tests.agent.fakes import ScriptedChatModel
+from tests.channels import test_telegram as telegram
 from tests.channels import test_wechat as wechat
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.test_whatsapp import delivery, post, setup_channel, text_message
@@ -432,3 +433,38 @@ def test_wechat_allows_four_broadcasts_per_follower_a_month(
         assert reasons == [
             {"status": "skipped", "reason": "wechat allows 4 broadcasts per follower per month", "count": 1}
         ]
+
+
+def test_media_on_whatsapp_and_a_link_elsewhere(app_factory: Callable[..., Any], graph: FakeGraph) -> None:
+    media = {"kind": "image", "link": "https://tea.example/autumn.jpg"}
+    content = {"text": "Hi {{first_name|there}}, autumn teas are in", "media": media}
+    with TestClient(app_factory(whatsapp_api_base=graph.url, telegram_api_base=graph.base)) as client:
+        # WhatsApp, inside the window: the image with the text as its caption.
+        key = new_tenant(client)
+        channel = setup_channel(client, key)["id"]
+        post(client, channel, delivery([text_message("wamid.m1", "hello", sender="85290000009")]))
+        ingested(client)
+        graph.wait_for(1)  # the agent's answer
+        ada = client.get("/v1/contacts?q=85290000009", headers=auth(key)).json()["items"][0]["id"]
+        graph.sent.clear()
+        wait_status(
+            client,
+            key,
+            send(client, key, channel, {"lists": [static_list(client, key, "W", [ada])]}, content),
+            "sent",
+        )
+        assert graph.sent[0]["type"] == "image"
+        assert graph.sent[0]["image"] == {"link": media["link"], "caption": "Hi there, autumn teas are in"}
+
+        # Telegram (paced by the broadcast's own limiter): the link goes with the text.
+        tg_key, tg_channel = telegram.setup(client)
+        telegram.post(client, tg_channel, telegram.update(7001, "hi", chat=4242))
+        ingested(client)
+        graph.wait_for(2)
+        with state(client).core.db.session() as session:
+            follower = session.scalar(select(Contact.id).where(Contact.external_id == "telegram:4242"))
+        graph.sent.clear()
+        audience = {"lists": [static_list(client, tg_key, "T", [follower])]}
+        wait_status(client, tg_key, send(client, tg_key, tg_channel, audience, content), "sent")
+        assert graph.sent[0]["chat_id"] in (4242, "4242")
+        assert graph.sent[0]["text"] == "Hi there, autumn teas are in\n\nhttps://tea.example/autumn.jpg"
