@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evals.behaviour import BEHAVIOUR
 from evals.dataset import DatasetError
-from evals.metrics import BEHAVIOUR
 
 
 class Gate(BaseModel):

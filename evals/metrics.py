@@ -7,13 +7,11 @@ import asyncio
 from statistics import fmean
 from typing import Any
 
-from evals.behaviour import checks
+from evals.behaviour import BEHAVIOUR, checks
 from evals.dataset import Case, Dataset
 from evals.judge import Judge
 from evals.offline import offline_scores
 from evals.runner import CaseRun
-
-BEHAVIOUR = "behaviour_pass"  # 1 when every check of a behaviour case passed, else 0
 
 
 async def score_case(case: Case, run: CaseRun, judge: Judge | None = None) -> dict[str, Any]:

@@ -12,13 +12,11 @@ from core.jobs import JobQueue
 from core.services import CoreServices
 from evals.dataset import Dataset
 from evals.gate import Gate
-from evals.judge import Judge
 from evals.models import EvalDataset, EvalRun
 from evals.ratings import Export, export_ratings
 from evals.report import render_html
 from evals.runner import Eraser
 from evals.store import EvalStore, dataset_of
-from evals.suite import execute
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +55,10 @@ class EvalService:
         return run
 
     def _run_job(self, payload: dict[str, Any]) -> None:
+        # ragas (and what it pulls in) loads with the first run, not with every server start.
+        from evals.judge import Judge
+        from evals.suite import execute
+
         tenant_id, run_id = payload["tenant_id"], payload["run_id"]
         run = self.store.run(tenant_id, run_id)
         if run.status in ("done", "failed"):

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from agent.builder import build_agent
 from config import Settings
 from core.bootstrap import build_core
 from core.services import CoreServices
 from crm.models import Contact
 from evals.cli import main
+from evals.dataset import load
 from knowledge.embeddings import LocalE5Embedder
 from knowledge.services import KnowledgeServices, build_knowledge
 from tests.conftest import ADMIN_KEY
@@ -114,8 +116,11 @@ def test_gate_fails_on_a_wrong_price_and_passes_after_the_fix(
     with services(settings, embedder) as (core, knowledge):
         knowledge.sources.replace_file(tenant.id, source.id, "prices.md", PRICES.format(price=350).encode())
         core.jobs.drain()
-    assert main([*args, "--baseline", failed["id"]]) == 0  # fixed: passes, and nothing fell
-    assert "gate: passed" in capsys.readouterr().out
+    with_bar = [a for a in args if a != "--no-progress"]
+    assert main([*with_bar, "--baseline", failed["id"]]) == 0  # fixed: passes, and nothing fell
+    captured = capsys.readouterr()
+    assert "gate: passed" in captured.out
+    assert "evals nail-bar: 100%" in captured.err and "3/3" in captured.err  # the progress bar
     fixed = json.loads(next(p for p in out.glob("*.json") if p != failed_file).read_text())
     assert fixed["baseline_id"] == failed["id"] and fixed["summary"]["metrics"]["fact_recall"] == 1.0
     assert fixed["summary"]["metrics"]["recall_at_5"] == 1.0
@@ -134,3 +139,30 @@ def test_cli_refuses_an_unknown_tenant(
     monkeypatch.setenv("PARLEY_ADMIN_KEY", ADMIN_KEY)
     assert main(["run", "--tenant", "Nobody", "--dataset", str(tmp_path / "d.yaml"), "--no-progress"]) == 2
     assert "tenant 'Nobody' not found" in capsys.readouterr().err
+
+
+def test_cli_exports_ratings_to_a_dataset_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: LocalE5Embedder
+) -> None:
+    data = tmp_path / "data"
+    settings = Settings(data_dir=data, admin_key=ADMIN_KEY)
+    with services(settings, embedder) as (core, knowledge):
+        tenant, _ = core.tenants.create("Nail Bar")
+        knowledge.sources.add_file(tenant.id, "prices.md", PRICES.format(price=350).encode())
+        core.jobs.drain()
+        agent = build_agent(settings, core, knowledge)
+        liked = agent.chat(tenant.id, "How much is a gel manicure?")
+        wrong = agent.chat(tenant.id, "凝膠美甲幾錢？")
+        agent.inbox.rate(tenant.id, liked.message_id, "up", None, None)
+        agent.inbox.rate(tenant.id, wrong.message_id, "down", "too long", "HK$350。")
+        agent.close()
+    monkeypatch.setenv("PARLEY_DATA_DIR", str(data))
+    monkeypatch.setenv("PARLEY_ADMIN_KEY", ADMIN_KEY)
+    out = tmp_path / "rated.yaml"
+    assert main(["export-ratings", "--tenant", tenant.id, "--out", str(out), "--name", "rated"]) == 0
+    dataset = load(out)
+    assert dataset.name == "rated"
+    assert [(c.kind, c.rating, c.question, c.reference) for c in dataset.cases] == [
+        ("regression", "up", "How much is a gel manicure?", liked.reply),
+        ("golden", "down", "凝膠美甲幾錢？", "HK$350。"),
+    ]
