@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -15,3 +16,17 @@ def fake() -> Iterator[FakeGraph]:
     server = FakeGraph()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def graph() -> Iterator[FakeGraph]:
+    """A fake Graph API on loopback for WhatsApp tests."""
+    server = FakeGraph()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def wa_app(app_factory: Callable[..., Any], graph: FakeGraph) -> Callable[..., Any]:
+    """Builds the app with WhatsApp pointed at the fake Graph API (keyword arguments override settings)."""
+    return lambda **kw: app_factory(whatsapp_api_base=graph.url, **kw)

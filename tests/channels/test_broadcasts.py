@@ -32,18 +32,6 @@ TEMPLATE = {"name": "autumn_teas", "language": "zh_HK", "variables": ["{{first_n
 
 
 @pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    fake = FakeGraph()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def wa_app(app_factory: Callable[..., Any], graph: FakeGraph) -> Callable[..., Any]:
-    return lambda **kw: app_factory(whatsapp_api_base=graph.url, **kw)
-
-
-@pytest.fixture
 def client(wa_app: Callable[..., Any]) -> Iterator[TestClient]:
     with TestClient(wa_app()) as test_client:
         yield test_client

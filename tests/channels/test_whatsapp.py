@@ -24,18 +24,6 @@ ACCESS = "EAAG-access-token-xyz"
 
 
 @pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    fake = FakeGraph()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def wa_app(app_factory: Callable[..., Any], graph: FakeGraph) -> Callable[..., Any]:
-    return lambda **kw: app_factory(whatsapp_api_base=graph.url, **kw)
-
-
-@pytest.fixture
 def client(wa_app: Callable[..., Any]) -> Iterator[TestClient]:
     with TestClient(wa_app()) as test_client:
         yield test_client
