@@ -79,6 +79,9 @@ class BroadcastStore:
     # --- writing ------------------------------------------------------------------------------------
     def _clean(self, tenant_id: str, fields: dict[str, Any], current: Broadcast | None) -> dict[str, Any]:
         """Validate a create or a patch against the channel, the lists, the attributes and the clock."""
+        for key in ("name", "channel_id", "agent_enrol", "follow_up_minutes"):
+            if key in fields and fields[key] is None:
+                raise InvalidInput(f"{key} cannot be null")
         merged = {**(_fields(current) if current else {}), **fields}
         try:
             kind = self._channel_kind(tenant_id, merged["channel_id"])
@@ -96,8 +99,6 @@ class BroadcastStore:
         content = Content.model_validate(merged.get("content") or {})
         if content.template and kind != "whatsapp":
             raise InvalidInput("templates are WhatsApp's; give this channel text (and media)")
-        if content.media and kind not in ("whatsapp", "telegram", "messenger", "instagram", "line", "viber"):
-            raise InvalidInput(f"{kind} broadcasts carry text only; put the link in the text")
         keys = set(self.audience.attributes.definitions(tenant_id))
         check([content.text or "", *(content.template.variables if content.template else [])], keys)
         tz = merged.get("timezone") or self._tenant_zone(tenant_id)

@@ -135,6 +135,9 @@ def test_bad_broadcasts_are_refused_with_a_reason(client: TestClient) -> None:
     refused("send_at is in the past", send_at="2020-01-01T09:00:00+08:00")
     refused("unknown time zone", timezone="Mars/Olympus", send_at="2099-01-01T09:00:00")
     refused("content.txt: Extra inputs", content={"txt": "typo"})
+    draft = broadcast(client, key, channel_id=channel, content=text).json()
+    nulled = client.patch(f"/v1/broadcasts/{draft['id']}", json={"name": None}, headers=auth(key))
+    assert nulled.status_code == 422 and "name cannot be null" in nulled.json()["error"]["message"]
     other = new_tenant(client, "Other")
     other_channel = setup_channel(client, other)["id"]
     refused("not one of this tenant's channels", channel_id=other_channel)
