@@ -132,7 +132,7 @@ def create_app(
             core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters
         )
         app.state.channel_processor.status_listeners.append(broadcast_replies.record_status)
-        app.state.channel_processor.inbound_listeners.append(broadcast_replies.record_reply)
+        app.state.channel_processor.inbound_listeners.append(broadcast_replies.ReplyRecorder(core.audit))
         app.state.broadcast_sender = BroadcastSender(
             core.db, app.state.broadcasts, channels, adapters, core.jobs
         )

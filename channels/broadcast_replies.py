@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channels.base import Inbound, StatusUpdate
 from channels.models import Channel
 from channels.processing import forward
+from core.audit import CUSTOMER, AuditLog
 from crm.broadcasts.models import Recipient
 from crm.models import Contact, Conversation
 
@@ -37,9 +38,37 @@ def record_status(session: Session, channel: Channel, status: StatusUpdate) -> N
         recipient.error_code, recipient.error = status.error_code, status.error or "failed on the platform"
 
 
-def record_reply(session: Session, channel: Channel, message: Inbound, conversation: Conversation) -> None:
-    if message.text.strip().lower().rstrip(".!。！") in STOP_WORDS:
-        session.execute(update(Contact).where(Contact.id == conversation.contact_id).values(opted_out=True))
+class ReplyRecorder:
+    """Replies to broadcasts, and STOP (audited as the customer's own change)."""
+
+    def __init__(self, audit: AuditLog) -> None:
+        self._audit = audit
+
+    def __call__(
+        self, session: Session, channel: Channel, message: Inbound, conversation: Conversation
+    ) -> None:
+        if message.text.strip().lower().rstrip(".!。！") in STOP_WORDS:
+            self._opt_out(session, conversation)
+        record_reply(session, channel, message)
+
+    def _opt_out(self, session: Session, conversation: Conversation) -> None:
+        contact = session.get(Contact, conversation.contact_id)
+        if contact is None or contact.opted_out:
+            return
+        contact.opted_out = True
+        self._audit.record(
+            session,
+            conversation.tenant_id,
+            CUSTOMER,
+            "contact.update",
+            "contact",
+            contact.id,
+            {"opted_out": False},
+            {"opted_out": True},
+        )
+
+
+def record_reply(session: Session, channel: Channel, message: Inbound) -> None:
     addresses = {message.sender, message.reply_to} - {""}
     latest = session.scalar(
         select(Recipient)

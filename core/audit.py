@@ -16,6 +16,7 @@ from core.db import Base, Database, UTCDateTime, new_id, utcnow
 
 AGENT = "agent"  # the actor name for changes the AI agent makes through its tools
 SYSTEM = "system"
+CUSTOMER = "customer"  # changes a customer makes by what they write (e.g. STOP opts them out of broadcasts)
 
 
 def key_actor(key_id: str) -> str:

@@ -224,6 +224,8 @@ def test_stop_opts_the_customer_out(client: TestClient, graph: FakeGraph) -> Non
     ingested(client)
     found = client.get("/v1/contacts?q=85291234567", headers=auth(key)).json()["items"][0]
     assert found["opted_out"] is True
+    audit = client.get(f"/v1/audit?entity=contact&entity_id={found['id']}", headers=auth(key)).json()
+    assert any(e["actor"] == "customer" and e["after"] == {"opted_out": True} for e in audit), audit
     counts = client.get(
         f"/v1/broadcasts/{send(client, key, channel, {'conditions': [{'field': 'phone', 'op': 'not_empty'}]}, {'template': TEMPLATE})}/audience",
         headers=auth(key),
