@@ -42,6 +42,9 @@ class StatusUpdate:
     recipient: str | None
     error_code: int | None = None
     error: str | None = None
+    tag: str = ""
+    """What the sender attached to the message and the platform echoes back (WhatsApp's
+    biz_opaque_callback_data): how a status finds a message whose id was never recorded."""
 
 
 def json_body(raw: bytes) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channels.base import Inbound, StatusUpdate
+from channels.broadcast_sender import TAG_PREFIX
 from channels.models import Channel
 from channels.processing import forward
 from core.audit import CUSTOMER, AuditLog
@@ -27,6 +28,8 @@ def record_status(session: Session, channel: Channel, status: StatusUpdate) -> N
             Recipient.channel_id == channel.id, Recipient.external_id == status.external_id
         )
     )
+    if recipient is None and status.tag.startswith(TAG_PREFIX):
+        recipient = _found_by_tag(session, channel, status)
     if recipient is None or not forward(recipient.status, status.status):
         return
     recipient.status = status.status
@@ -36,6 +39,21 @@ def record_status(session: Session, channel: Channel, status: StatusUpdate) -> N
         recipient.read_at = status.sent_at
     if status.status == "failed":
         recipient.error_code, recipient.error = status.error_code, status.error or "failed on the platform"
+
+
+def _found_by_tag(session: Session, channel: Channel, status: StatusUpdate) -> Recipient | None:
+    """A status for a message whose send was never recorded (the sender died between sending and
+    recording): the platform has it, so the row is sent after all, and now has its id."""
+    recipient = session.get(Recipient, status.tag.removeprefix(TAG_PREFIX))
+    if (
+        recipient is None
+        or recipient.channel_id != channel.id
+        or recipient.status not in ("sending", "uncertain")
+    ):
+        return None
+    recipient.external_id, recipient.sent_at, recipient.error = status.external_id, status.sent_at, None
+    recipient.status = "sent"
+    return recipient
 
 
 class ReplyRecorder:

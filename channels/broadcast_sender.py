@@ -41,6 +41,7 @@ RUN_SECONDS = 5.0
 LEASE_SECONDS = 30.0  # > a run plus a send's timeout: a live run is never taken for dead
 MAX_ATTEMPTS = 5
 SENT = ("sent", "delivered", "read")
+TAG_PREFIX = "broadcast:"
 
 
 @dataclass
@@ -240,16 +241,21 @@ class BroadcastSender:
         departing.set(lambda: setattr(item, "started", True))
         if limiter is not None:
             await limiter.wait()
+        # Where the platform echoes a tag in its status webhooks, the row's id goes along: a message whose
+        # outcome a crash lost is still found (channels/broadcast_replies.py).
+        tag = {"tag": f"{TAG_PREFIX}{item.row_id}"} if getattr(adapter, "echoes_tags", False) else {}
         try:
             if item.route == "template" and item.template:
                 name, language, parameters = item.template
                 return await adapter.send_template(
-                    channel.config, secrets, item.to, name, language, parameters
+                    channel.config, secrets, item.to, name, language, parameters, **tag
                 ), None
             if item.route == "media" and item.media:
                 kind, link = item.media
-                return await adapter.send_media(channel.config, secrets, item.to, kind, link, item.text), None
-            return await adapter.send_text(channel.config, secrets, item.to, item.text), None
+                return await adapter.send_media(
+                    channel.config, secrets, item.to, kind, link, item.text, **tag
+                ), None
+            return await adapter.send_text(channel.config, secrets, item.to, item.text, **tag), None
         except SendError as exc:
             return None, exc
         except Exception as exc:  # a bug or an unexpected answer: recorded on the recipient, not a crash

@@ -131,6 +131,7 @@ def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
                         status=status.get("status", ""),
                         sent_at=_when(status.get("timestamp")),
                         recipient=status.get("recipient_id"),
+                        tag=str(status.get("biz_opaque_callback_data") or ""),
                         error_code=error.get("code"),
                         error=meta_error(
                             error.get("code"), error.get("title") or error.get("message") or ""
@@ -147,6 +148,7 @@ class WhatsAppAdapter:
 
     kind = "whatsapp"
     paces_itself = True  # its client keeps each number under its throughput (broadcasts add no limiter)
+    echoes_tags = True  # biz_opaque_callback_data comes back in the message's status webhooks
 
     def __init__(self, api_base: str, default_per_second: int = 80) -> None:
         self._base = api_base
@@ -170,9 +172,9 @@ class WhatsAppAdapter:
         return parse(payload)
 
     async def send_text(
-        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str, tag: str = ""
     ) -> str:
-        return await self.client(config, secrets).send_text(to, text)
+        return await self.client(config, secrets).send_text(to, text, tag=tag)
 
     async def send_media(
         self,
@@ -182,8 +184,9 @@ class WhatsAppAdapter:
         kind: str,
         link: str,
         caption: str,
+        tag: str = "",
     ) -> str:
-        return await self.client(config, secrets).send_media(to, kind, link, caption or None)
+        return await self.client(config, secrets).send_media(to, kind, link, caption or None, tag=tag)
 
     async def send_template(
         self,
@@ -193,8 +196,9 @@ class WhatsAppAdapter:
         name: str,
         language: str,
         parameters: list[str],
+        tag: str = "",
     ) -> str:
-        return await self.client(config, secrets).send_template(to, name, language, parameters)
+        return await self.client(config, secrets).send_template(to, name, language, parameters, tag=tag)
 
     async def send_outside_window(
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str

@@ -100,7 +100,7 @@ class WhatsAppClient:
         self._limiter.recovered()
         return str(body["messages"][0]["id"])
 
-    def _base_payload(self, to: str, kind: str, reply_to: str | None = None) -> dict[str, Any]:
+    def _base_payload(self, to: str, kind: str, reply_to: str | None = None, tag: str = "") -> dict[str, Any]:
         payload: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -109,10 +109,12 @@ class WhatsAppClient:
         }
         if reply_to:
             payload["context"] = {"message_id": reply_to}
+        if tag:  # echoed in this message's status webhooks
+            payload["biz_opaque_callback_data"] = tag[:512]
         return payload
 
-    async def send_text(self, to: str, text: str, reply_to: str | None = None) -> str:
-        payload = self._base_payload(to, "text", reply_to)
+    async def send_text(self, to: str, text: str, reply_to: str | None = None, *, tag: str = "") -> str:
+        payload = self._base_payload(to, "text", reply_to, tag)
         payload["text"] = {"body": text[:4096], "preview_url": False}
         return await self._post(payload)
 
@@ -141,13 +143,17 @@ class WhatsAppClient:
         }
         return await self._post(payload)
 
-    async def send_media(self, to: str, kind: str, link: str, caption: str | None = None) -> str:
-        payload = self._base_payload(to, kind)
+    async def send_media(
+        self, to: str, kind: str, link: str, caption: str | None = None, *, tag: str = ""
+    ) -> str:
+        payload = self._base_payload(to, kind, tag=tag)
         payload[kind] = {"link": link, **({"caption": caption} if caption else {})}
         return await self._post(payload)
 
-    async def send_template(self, to: str, name: str, language: str, body_parameters: list[str]) -> str:
-        payload = self._base_payload(to, "template")
+    async def send_template(
+        self, to: str, name: str, language: str, body_parameters: list[str], *, tag: str = ""
+    ) -> str:
+        payload = self._base_payload(to, "template", tag=tag)
         template: dict[str, Any] = {"name": name, "language": {"code": language}}
         if body_parameters:
             template["components"] = [

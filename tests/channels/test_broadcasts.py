@@ -349,6 +349,24 @@ def test_a_crash_between_sending_and_recording_sends_nobody_twice(
             uncertain = session.query(Recipient).filter(Recipient.status == "uncertain").all()
         assert all("not sent again" in (r.error or "") for r in uncertain)
 
+        # Meta's status webhooks echo each message's tag: the uncertain rows that did reach it are found.
+        statuses = [
+            {
+                "id": f"wamid.out{n}",
+                "status": "delivered",
+                "timestamp": str(int(time.time())),
+                "recipient_id": m["to"],
+                "biz_opaque_callback_data": m["biz_opaque_callback_data"],
+            }
+            for n, m in enumerate(graph.sent, start=1)
+        ]
+        post(client, channel, delivery(statuses=statuses))
+        while jobs.run_one():  # the ingest job (no worker here)
+            pass
+        figures = metrics(client, key, broadcast)
+        assert figures["delivered"] == len(sent_to)
+        assert figures["by_status"]["uncertain"] == 30 - len(sent_to)
+
 
 def test_the_agent_enrols_the_customer_in_a_campaign(wa_app: Callable[..., Any], graph: FakeGraph) -> None:
     def call(args: dict[str, Any], call_id: str) -> AIMessage:
