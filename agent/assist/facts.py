@@ -107,23 +107,31 @@ def _han_value(run: str) -> set[int]:
 Mention = frozenset[str]  # one fact as written, with every reading of it
 
 
-def _times(text: str) -> list[Mention]:
-    found = []
+Found = list[tuple[int, Mention]]  # (where in the text, the fact): facts compare in the order written
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))  # the same length keeps the positions of what follows
+
+
+def _times(text: str) -> Found:
+    found: Found = []
     for m in TIME.finditer(text):
         if m.group(3):
             hour = int(m.group(1)) % 12 + (12 if m.group(3).lower() == "p" else 0)
             minute = m.group(2) or "00"
         else:
             hour, minute = int(m.group(4)), m.group(5)
-        found.append(frozenset({f"time:{hour}:{minute}"}))
+        found.append((m.start(), frozenset({f"time:{hour}:{minute}"})))
     return found
 
 
-def _numbers(text: str) -> list[Mention]:
+def _numbers(text: str) -> Found:
     found = _times(text)
-    text = TIME.sub(" ", text)
+    text = TIME.sub(_blank, text)
     for m in MONTH_DATE.finditer(text):
-        found.append(frozenset({str(MONTHS.index((m.group(1) or m.group(2))[:3].lower()) + 1)}))
+        month = str(MONTHS.index((m.group(1) or m.group(2))[:3].lower()) + 1)
+        found.append((m.start(), frozenset({month})))
     groups: dict[int, str] = {}  # a number inside "5123 4567" may also be read as the whole "51234567"
     for match in DIGIT_GROUPS.finditer(text):
         for i in range(match.start(), match.end()):
@@ -131,17 +139,17 @@ def _numbers(text: str) -> list[Mention]:
     for m in NUMBER.finditer(text):
         value = _value(m.group(0))
         if value is not None:
-            found.append(frozenset({value, groups.get(m.start(), value)}))
+            found.append((m.start(), frozenset({value, groups.get(m.start(), value)})))
     for match in HAN_NUMERAL.finditer(text):
         readings = {str(v) for v in _han_value(match.group(1))} - VAGUE
         if readings:
-            found.append(frozenset(readings))
+            found.append((match.start(), frozenset(readings)))
     for match in WORD_NUMBER.finditer(text):
         said = WORD_NUMBERS[match.group(1).lower()]
         said += WORD_NUMBERS[match.group(2).lower()] if match.group(2) else 0
         said *= {"hundred": 100, "thousand": 1000}.get((match.group(3) or "").lower(), 1)
         if str(said) not in VAGUE:
-            found.append(frozenset({str(said)}))
+            found.append((match.start(), frozenset({str(said)})))
     return found
 
 
@@ -151,10 +159,13 @@ def _url(text: str) -> str:
 
 def mentions(text: str) -> list[Mention]:
     """Every fact in the text, normalised: numbers by value, times as H:MM, emails and URLs lower-cased."""
-    found = [frozenset({"email:" + m.group(0).lower().rstrip(".")}) for m in EMAIL.finditer(text)]
-    found += [frozenset({"url:" + _url(m.group(0))}) for m in URL.finditer(text)]
+    found: Found = [
+        (m.start(), frozenset({"email:" + m.group(0).lower().rstrip(".")})) for m in EMAIL.finditer(text)
+    ]
+    found += [(m.start(), frozenset({"url:" + _url(m.group(0))})) for m in URL.finditer(text)]
     # Digits inside an email or URL are part of it, not numbers of their own.
-    return found + _numbers(URL.sub(" ", EMAIL.sub(" ", text)))
+    found += _numbers(URL.sub(_blank, EMAIL.sub(_blank, text)))
+    return [mention for _, mention in sorted(found, key=lambda f: f[0])]
 
 
 def facts(text: str) -> set[str]:
@@ -172,7 +183,19 @@ def invented(output: str, *given: str) -> list[str]:
     return sorted({_shown(m) for m in mentions(output) if not m & allowed})
 
 
-def dropped(output: str, source: str) -> list[str]:
-    """Facts of the source (a draft) that the output no longer states."""
-    kept = facts(output)
-    return sorted({_shown(m) for m in mentions(source) if not m & kept})
+def dropped(output: str, source: str, *, ordered: bool = True) -> list[str]:
+    """Facts of the source (a draft) that the output no longer states as often: a phone number "2345 2345"
+    cut to "2345" counts as changed. `ordered` (a refinement in the draft's own language): also in the same
+    order, so two prices swapped or a day and month exchanged count as changed; a translation may reorder
+    ("10:00 on 1 May" is "5月1日 10:00"), so it is compared without order."""
+    said, at, missing = mentions(output), 0, []
+    for mention in mentions(source):
+        start = at if ordered else 0
+        match = next((i for i in range(start, len(said)) if said[i] & mention), None)
+        if match is None:
+            missing.append(_shown(mention))
+        elif ordered:
+            at = match + 1
+        else:
+            said.pop(match)  # each fact of the output answers for one of the source
+    return sorted(set(missing))

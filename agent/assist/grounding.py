@@ -30,8 +30,10 @@ class Grounding:
     """The business's custom answer to this question, when it has one (returned verbatim)."""
 
     def texts(self) -> list[str]:
-        """Everything a suggestion may take facts from."""
-        return [p["text"] for p in self.passages] + [text for _, text in self.history] + [self.fixed_answer]
+        """Everything a suggestion may take facts from: the knowledge and what the business already said
+        (a price the customer claimed is what the reply answers, not something to confirm)."""
+        said = [text for speaker, text in self.history if speaker != SPEAKERS["customer"]]
+        return [p["text"] for p in self.passages] + said + [self.fixed_answer]
 
 
 def answer_language(text: str, settings: AgentSettings) -> str:

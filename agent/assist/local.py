@@ -145,6 +145,8 @@ def brief(grounding: Grounding, passage: dict[str, Any]) -> str:
         said = len(asked & set(lexical.tokens(sentence))) / len(asked) if asked else 0.0
         return said + (0.3 if customer_language(sentence) == language else 0.0)
 
+    if not sentences:  # a passage of headings and bullets only: it is its own best sentence
+        sentences = [body.strip() or body]
     best = max(sentences, key=lambda s: (fit(s), -sentences.index(s)))
     lead = TEXT[language]["foreign"] if customer_language(best) != language else ""
     return _end(lead + best)

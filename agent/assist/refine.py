@@ -100,7 +100,7 @@ GREETING = re.compile(r"^(hey+|hiya|yo|hi+)\b", re.IGNORECASE)
 FILLER = re.compile(
     r"\b(I just wanted to let you know that|I wanted to let you know that|please note that|"
     r"for your information,?|just|really|very|actually|basically|literally|totally|simply|"
-    r"kind of|sort of|I think that|I think)\b\s*",
+    r"kind of|sort of)\b\s*",  # never "I think": dropping a hedge turns it into a promise
     re.IGNORECASE,
 )
 WORDY = {"in order to": "to", "due to the fact that": "because", "at this point in time": "now"}
@@ -147,8 +147,11 @@ def _english(text: str, tone: str, shorter: bool) -> str:
         for wordy, plain in WORDY.items():
             text = re.sub(rf"\b{wordy}\b", plain, text, flags=re.IGNORECASE)
         text = FILLER.sub("", text)
-    text = re.sub(r"\b(\w+)(\s+\1\b)+", r"\1", text, flags=re.IGNORECASE)  # "the the"
-    text = re.sub(r"\b([Aa])(\s+)(?=[aeio][a-z])(?!one\b|once\b|eu)", r"\1n\2", text)
+    # "the the" (words only: "2345 2345" is a phone number)
+    text = re.sub(r"\b([A-Za-z]+)(\s+\1\b)+", r"\1", text, flags=re.IGNORECASE)
+    # "a apple" -> "an apple"; a capital A only starts a sentence ("Plan A is", "grade A items" are labels)
+    text = re.sub(r"\ba(\s+)(?=[aeio][a-z])(?!one\b|once\b|eu)", r"an\1", text)
+    text = re.sub(r"(^|[.!?]\s+)A(\s+)(?=[aeio][a-z])(?!one\b|once\b|eu)", r"\1An\2", text)
     text = re.sub(r"\s+([,.!?;:])", r"\1", text)
     text = re.sub(r"([!?])[!?]+", r"\1", text)
     text = re.sub(r",{2,}", ",", text)

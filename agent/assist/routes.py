@@ -110,7 +110,7 @@ def write(body: WriteIn, principal: PrincipalDep, assist: AssistDep) -> WriteOut
         text=result.text,
         language=result.language,  # type: ignore[arg-type]
         warnings=result.warnings,
-        credits=SpentOut(**CreditsOut.of(result.balance).model_dump(), charged=1),
+        credits=SpentOut(**CreditsOut.of(result.balance).model_dump(), charged=result.charged),
     )
 
 

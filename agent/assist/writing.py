@@ -33,6 +33,7 @@ class WriteResult:
     language: str
     balance: Balance
     warnings: list[str] = field(default_factory=list)
+    charged: int = 1
 
 
 class WritingAssistant:
@@ -56,9 +57,10 @@ class WritingAssistant:
         draft = draft.strip()
         if not draft:
             raise InvalidInput("draft: must not be empty")
-        history: list[str] = []
+        history: list[tuple[str, str]] = []  # (role, text)
         if conversation_id:  # 404 for an unknown conversation, or another tenant's
-            history = [m.text for m in self._grounder.messages(tenant_id, conversation_id) if m.text.strip()]
+            messages = self._grounder.messages(tenant_id, conversation_id)
+            history = [(m.role, m.text) for m in messages if m.text.strip()]
         language = customer_language(draft)
         target = TARGETS[translate_to] if translate_to else language
         if target != language and self._model is None:
@@ -73,10 +75,10 @@ class WritingAssistant:
         text = self._offline(draft, language, settings, shorter, warnings)
         if self._model is not None:
             text = self._from_model(
-                self._model, draft, settings, shorter, translate_to, history, text, warnings
+                tenant_id, self._model, draft, settings, shorter, translate_to, history, text, warnings
             )
-        _, balance = self._credits.spend(tenant_id, 1)
-        return WriteResult(text, customer_language(text), balance, warnings)
+        spent, balance = self._credits.spend(tenant_id, 1)
+        return WriteResult(text, customer_language(text), balance, warnings, spent)
 
     @staticmethod
     def _offline(
@@ -94,16 +96,18 @@ class WritingAssistant:
 
     def _from_model(
         self,
+        tenant_id: str,
         model: BaseChatModel,
         draft: str,
         settings: AgentSettings,
         shorter: bool,
         translate_to: str | None,
-        history: list[str],
+        history: list[tuple[str, str]],
         offline: str,
         warnings: list[str],
     ) -> str:
-        context = history[-1] if history else ""
+        asked = [text for role, text in history if role == "customer"]
+        context = asked[-1] if asked else ""  # what the draft answers
         fallback = "this is the offline refinement" + (", not translated" if translate_to else "")
         try:
             text = llm.refine(
@@ -116,8 +120,12 @@ class WritingAssistant:
             log.warning("writing assistant model call failed: %s", exc)
             warnings.append(f"the model endpoint failed; {fallback}")
             return offline
-        made_up = facts.invented(text, draft, *history)
-        lost = facts.dropped(text, draft)
+        # Facts may come from the draft, the business's knowledge and what the business already said; what
+        # the customer claimed ("isn't it HK$200?") is what the draft answers, not a source.
+        known = [p["text"] for p in self._grounder.for_text(tenant_id, f"{context}\n{draft}".strip())]
+        said = [text for role, text in history if role != "customer"]
+        made_up = facts.invented(text, draft, *known, *said)
+        lost = facts.dropped(text, draft, ordered=not translate_to)
         if made_up:
             warnings.append(f"the model's version was rejected: it adds {', '.join(made_up)}; {fallback}")
         elif lost:

@@ -183,3 +183,17 @@ def test_a_translation_the_model_did_not_do_is_reported(
     ]
     body = write(openai_client, key, DRAFT, translate_to="zh-Hant")
     assert body["language"] == "en" and "not translated" in body["warnings"][0]
+
+
+def test_a_price_only_the_customer_claimed_is_not_a_fact(
+    openai_client: TestClient, fake_openai: FakeOpenAI
+) -> None:
+    key = tenant_with_knowledge(openai_client)
+    conversation_id = conversation(openai_client, key, "Isn't the gel manicure HK$200?")
+    fake_openai.script = [completion("Yes, the gel manicure is HK$200. Thank you for asking.")]
+    body = write(openai_client, key, "let me check the price for you", conversation_id=conversation_id)
+    assert "200" not in body["text"] and "adds 200" in body["warnings"][0]
+    # What the tenant's knowledge says may be added: the real price.
+    fake_openai.script = [completion("Let me check the price for you: the gel manicure is HK$350.")]
+    body = write(openai_client, key, "let me check the price for you", conversation_id=conversation_id)
+    assert body["text"].endswith("HK$350.") and body["warnings"] == []
