@@ -305,7 +305,10 @@ def test_one_worker_per_conversation_many_in_parallel(client: TestClient, graph:
     )
     assert len(graph.wait_for(4)) == 4 and {m["to"] for m in graph.sent} == set(senders)
     conversation = records(client, "in")[0].conversation_id or ""
-    assert inbox.lease(conversation, 60)
+    deadline = time.monotonic() + 10  # the reply job records its send, then lets go of the conversation
+    while not inbox.lease(conversation, 60):
+        assert time.monotonic() < deadline, "the reply job never released the conversation"
+        time.sleep(0.02)
     try:  # while one worker holds a conversation, another backs off instead of answering out of order
         with pytest.raises(RetryLater):
             state(client).channel_processor.run_reply(
