@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +16,9 @@ from evals.dataset import Case, Expect
 from evals.metrics import score_case, summary
 from evals.offline import context_scores, fact_recall, grounded, retrieval_scores, text_scores
 from evals.runner import CaseRun
+from evals.text import contains, tokens
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PASSAGES = [
     {"id": "s1", "name": "faq.md", "text": "Parking: two hours free for treatments of HK$800 or more."},
@@ -29,12 +35,51 @@ def golden(**fields: Any) -> Case:
     return Case(id="c", kind="golden", question="How much is a gel manicure?", reference="HK$350", **fields)
 
 
-def test_ragas_runs_offline_with_telemetry_off() -> None:
-    # The autouse no_network fixture fails any connection off this machine while these metrics run.
-    assert os.environ["RAGAS_DO_NOT_TRACK"] == "true"
-    from ragas._analytics import do_not_track
+OFFLINE_SCRIPT = """
+import socket
+attempts = []
 
-    assert do_not_track()
+def refuse(*args, **kwargs):
+    attempts.append(repr(args)[:200])
+    raise OSError("network is blocked in this test")
+
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+socket.getaddrinfo = refuse
+socket.create_connection = refuse
+
+import asyncio, os
+import evals.judge  # noqa: F401  (ragas's LLM side loads too)
+from evals.dataset import Case
+from evals.metrics import score_case
+from evals.runner import CaseRun
+from ragas._analytics import do_not_track
+
+case = Case(id="c", kind="golden", question="Gel?", reference="HK$350", reference_facts=["350"],
+            reference_contexts=["Gel Manicure HK$350"])
+run = CaseRun(case_id="c", reply="HK$350", contexts=[{"id": "s", "name": "p", "text": "Gel Manicure HK$350"}])
+scores = asyncio.run(score_case(case, run))["scores"]
+assert scores["fact_recall"] == 1.0 and scores["context_recall"] == 1.0, scores
+assert os.environ["RAGAS_DO_NOT_TRACK"] == "true" and do_not_track()
+assert not attempts, attempts
+print("offline ok")
+"""
+
+
+def test_ragas_runs_offline_with_telemetry_off() -> None:
+    # A fresh interpreter whose sockets and DNS refuse everything before evals (and ragas) load:
+    # any connection attempt, even one a library swallows, is recorded and fails the script.
+    env = {k: v for k, v in os.environ.items() if k not in ("RAGAS_DO_NOT_TRACK", "HF_HUB_OFFLINE")}
+    done = subprocess.run(
+        [sys.executable, "-c", OFFLINE_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "offline ok" in done.stdout
 
 
 def test_text_metrics_identical_and_different() -> None:
@@ -67,6 +112,30 @@ def test_fact_recall_normalises_numbers_and_case() -> None:
     assert fact_recall(["HK$1,280", "Octopus"], "It costs hk$1280; we take octopus.") == 1.0
     assert fact_recall(["350", "320"], "A gel manicure is HK$350.") == 0.5
     assert fact_recall(["24 hours"], "二十四小時前") == 0.0
+
+
+def test_a_number_matches_whole() -> None:
+    # A planted wrong price must not pass as the right one: 350 is not in 1350 nor HK$350 in HK$3,500.
+    assert not contains("A gel manicure costs HK$3,500.", "HK$350")
+    assert not contains("A gel manicure costs HK$1350.", "350")
+    assert not contains("A gel manicure costs HK$1,350.", "HK$350")
+    assert not contains("Call 23501234", "2350")
+    assert contains("HK$350, or HK$320 for members", "HK$350")
+    assert contains("HK$3,500", "HK$3500") and contains("HK$3500", "3,500")
+    assert contains("收費HK$350。", "350") and contains("24 hours' notice", "24 hours")
+    assert contains("Typhoon Signal No. 8 is up", "Typhoon Signal No. 8")
+    assert not contains("Typhoon Signal No. 88", "Typhoon Signal No. 8")
+    # Full-width forms (a Chinese keyboard's) are the same characters after NFKC.
+    assert contains("ＧＥＬ美甲收費ＨＫ＄３５０", "Gel") and contains("收費３５０元", "350")
+    assert contains("HK$350", "ＨＫ＄３５０") and not contains("３，５００", "350")
+    assert tokens("Ｇｅｌ ３５０") == ["gel", "350"]
+    assert fact_recall(["350"], "It is now HK$3,500.") == 0.0
+    assert retrieval_scores(
+        golden(reference_facts=["HK$350"]), [{"id": "x", "name": "y", "text": "HK$1,350"}]
+    ) == {
+        "recall_at_5": 0.0,
+        "mrr": 0.0,
+    }
 
 
 def test_recall_at_k_and_mrr_from_facts_and_sources() -> None:
