@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -98,8 +98,11 @@ class AgentService:
         message: str,
         channel: str,
         reply_meta: dict[str, Any] | None = None,
+        earlier: list[str] | None = None,
     ) -> TurnResult:
         """Run one turn for a customer message already stored; store and return the agent's reply.
+        `earlier`: what the business sent the customer outside this graph since its last turn (a broadcast
+        they are answering), so the agent reads the reply in its context.
 
         While a person owns the conversation the agent stays silent (an empty reply, nothing stored),
         unless the customer asks for the bot back and the tenant allows it."""
@@ -136,7 +139,9 @@ class AgentService:
         }
         try:
             state = self.graph.invoke(
-                {"messages": [HumanMessage(message)], **TURN_RESET}, config, context=context
+                {"messages": [*map(AIMessage, earlier or []), HumanMessage(message)], **TURN_RESET},
+                config,
+                context=context,
             )
         except Exception:  # a bug or a loop must still leave the customer with an answer and a human
             log.exception("agent turn failed in conversation %s", conversation.id)

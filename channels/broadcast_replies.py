@@ -15,10 +15,12 @@ from channels.broadcast_sender import TAG_PREFIX
 from channels.models import Channel
 from channels.processing import forward
 from core.audit import CUSTOMER, AuditLog
-from crm.broadcasts.models import Recipient
-from crm.models import Contact, Conversation
+from crm.broadcasts.models import Broadcast, Content, Recipient
+from crm.broadcasts.personalise import render
+from crm.models import Contact, Conversation, Message
 
 REPLY_WINDOW = timedelta(days=3)
+CLOCK_SLACK = timedelta(minutes=1)
 STOP_WORDS = {"stop", "unsubscribe", "stop all", "opt out", "取消訂閱", "退訂", "停止", "取消订阅", "退订"}
 
 
@@ -63,11 +65,19 @@ class ReplyRecorder:
         self._audit = audit
 
     def __call__(
-        self, session: Session, channel: Channel, message: Inbound, conversation: Conversation
+        self,
+        session: Session,
+        channel: Channel,
+        message: Inbound,
+        conversation: Conversation,
+        record: Message,
     ) -> None:
         if message.text.strip().lower().rstrip(".!。！") in STOP_WORDS:
             self._opt_out(session, conversation)
-        record_reply(session, channel, message)
+        answered = record_reply(session, channel, message)
+        if answered is not None:  # the agent reads the reply with the broadcast before it
+            shown = {"id": answered.broadcast_id, "text": _as_sent(session, answered)}
+            record.meta = {**record.meta, "broadcast": shown}
 
     def _opt_out(self, session: Session, conversation: Conversation) -> None:
         contact = session.get(Contact, conversation.contact_id)
@@ -86,7 +96,8 @@ class ReplyRecorder:
         )
 
 
-def record_reply(session: Session, channel: Channel, message: Inbound) -> None:
+def record_reply(session: Session, channel: Channel, message: Inbound) -> Recipient | None:
+    """The broadcast this message answers, if any (its row now marked replied)."""
     addresses = {message.sender, message.reply_to} - {""}
     latest = session.scalar(
         select(Recipient)
@@ -99,7 +110,24 @@ def record_reply(session: Session, channel: Channel, message: Inbound) -> None:
         .limit(1)
     )
     if latest is None or latest.replied_at is not None:
-        return
+        return None
     delivered = latest.delivered_at or latest.read_at or latest.sent_at
-    if delivered is not None and timedelta(0) <= message.sent_at - delivered <= REPLY_WINDOW:
-        latest.replied_at = message.sent_at
+    # Platforms stamp messages to the second and their clocks are not ours: a minute of slack before.
+    if delivered is None or not -CLOCK_SLACK <= message.sent_at - delivered <= REPLY_WINDOW:
+        return None
+    latest.replied_at = message.sent_at
+    return latest
+
+
+def _as_sent(session: Session, recipient: Recipient) -> str:
+    """The broadcast as this customer received it (a template's text is Meta's: its name and values)."""
+    broadcast = session.get(Broadcast, recipient.broadcast_id)
+    contact = session.get(Contact, recipient.contact_id)
+    if broadcast is None or contact is None:
+        return ""
+    content = Content.model_validate(broadcast.content)
+    if recipient.route == "template" and content.template:
+        values = [render(v, contact) for v in content.template.variables]
+        return f"[WhatsApp template {content.template.name}: {', '.join(values)}]"
+    text = render(content.text, contact) if content.text else ""
+    return f"{text}\n\n{content.media.link}".strip() if content.media else text

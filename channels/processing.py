@@ -64,7 +64,7 @@ class ChannelProcessor:
         self.adapters = adapters
         # Called inside the ingest transaction (channels/broadcast_replies.py records broadcast outcomes).
         self.status_listeners: list[Callable[[Session, Channel, StatusUpdate], None]] = []
-        self.inbound_listeners: list[Callable[[Session, Channel, Inbound, Conversation], None]] = []
+        self.inbound_listeners: list[Callable[[Session, Channel, Inbound, Conversation, Message], None]] = []
         jobs.register(INGEST_KIND, self.run_ingest)
         jobs.register(JOB_KIND, self.run_reply)
         jobs.register(HUMAN_REPLY_KIND, self.run_human_reply)
@@ -144,7 +144,7 @@ class ChannelProcessor:
         session.flush()
         self._inbox.contacted(session, conversation.contact_id, message.sent_at)
         for listener in self.inbound_listeners:
-            listener(session, channel, message, conversation)
+            listener(session, channel, message, conversation, record)
         row.conversation_id, row.message_id = conversation.id, record.id
         if message.answerable:
             self._jobs.enqueue(
@@ -212,12 +212,14 @@ class ChannelProcessor:
                 continue
             reply = replies.get(message.id)
             if reply is None:  # produce the reply once; a retry after a crash finds it stored
+                broadcast = message.meta.get("broadcast")  # the customer is answering one of ours
                 result = self._agent.answer(
                     tenant,
                     conversation,
                     message.text,
                     channel.kind,
                     reply_meta={"in_reply_to": message.id, "delivery": "pending"},
+                    earlier=[broadcast["text"]] if broadcast else None,
                 )
                 if not result.message_id:  # a person owns the conversation: the agent stays silent
                     self._inbox.update_meta(tenant, message.id, answered=True, silent=True)

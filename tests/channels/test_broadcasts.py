@@ -476,3 +476,27 @@ def test_media_on_whatsapp_and_a_link_elsewhere(app_factory: Callable[..., Any],
         wait_status(client, tg_key, send(client, tg_key, tg_channel, audience, content), "sent")
         assert graph.sent[0]["chat_id"] in (4242, "4242")
         assert graph.sent[0]["text"] == "Hi there, autumn teas are in\n\nhttps://tea.example/autumn.jpg"
+
+
+def test_the_agent_reads_a_reply_with_the_broadcast_before_it(
+    wa_app: Callable[..., Any], graph: FakeGraph
+) -> None:
+    model = ScriptedChatModel(responses=[AIMessage(content="Hello!"), AIMessage(content="Reserved for you!")])
+    model.seen = []
+    with TestClient(wa_app(chat_model=model)) as client:
+        key = new_tenant(client)
+        channel = setup_channel(client, key)["id"]
+        post(client, channel, delivery([text_message("wamid.c1", "hello", sender="85290000007")]))
+        graph.wait_for(1)
+        kerry = client.get("/v1/contacts?q=85290000007", headers=auth(key)).json()["items"][0]["id"]
+        text = "Hi {{first_name|there}}, the autumn oolong is back: reply YES to reserve one"
+        audience = {"lists": [static_list(client, key, "L", [kerry])]}
+        wait_status(client, key, send(client, key, channel, audience, {"text": text}), "sent")
+        post(client, channel, delivery([text_message("wamid.c2", "YES", sender="85290000007")]))
+        assert graph.wait_for(3)[-1]["text"]["body"].startswith("Reserved for you!")
+        prompt = model.seen[-1]
+        assert prompt[-1].content == "YES"
+        assert (
+            prompt[-2].type == "ai"
+            and prompt[-2].content == "Hi there, the autumn oolong is back: reply YES to reserve one"
+        )
