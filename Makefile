@@ -24,11 +24,13 @@ test: lint
 	$(BIN)/python -m pytest
 
 # The evals suite on the demo tenant with the local model, in its own fresh data dir; reports land in
-# data/evals/. Exits non-zero when demo.gate.yaml fails (CI runs it after `make test`).
+# data/evals/. Exits non-zero when demo.gate.yaml fails: its thresholds, or a drop beyond its
+# max_regression against the committed baseline run demo.baseline.json (CI runs it after `make test`).
 evals: $(STAMP)
 	rm -rf data/evals/demo-data
 	PARLEY_DATA_DIR=data/evals/demo-data $(BIN)/python -m evals run --demo --no-progress \
-		--dataset evals/datasets/demo.yaml --gate evals/datasets/demo.gate.yaml --out data/evals
+		--dataset evals/datasets/demo.yaml --gate evals/datasets/demo.gate.yaml \
+		--baseline evals/datasets/demo.baseline.json --out data/evals
 
 bench: $(STAMP)
 	$(BIN)/python bench/retrieval.py

@@ -8,13 +8,15 @@
 Settings come from the environment (PARLEY_*), as for the server. A run writes RUN_ID.json and
 RUN_ID.html into --out (default: DATA_DIR/evals); the report's diff is against the baseline, or else the
 latest earlier run of the same dataset in that folder. Exit status: 0 passed, 1 the gate failed,
-2 bad input (a dataset, gate or tenant that does not exist or does not validate).
+2 bad input (a dataset, gate, baseline or tenant that does not exist or does not validate, or
+max_regression without a baseline), 3 an unexpected error (a bug or a broken environment).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -22,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agent.builder import build_agent, contact_eraser
 from agent.service import AgentService
@@ -31,7 +35,7 @@ from core.db import new_id
 from core.errors import ParleyError
 from core.models import Tenant
 from core.services import CoreServices
-from evals.dataset import load
+from evals.dataset import load, validation_problem
 from evals.gate import Gate, load_gate
 from evals.judge import Judge
 from evals.ratings import export_ratings
@@ -39,6 +43,8 @@ from evals.report import render_html
 from evals.suite import execute
 from knowledge import demo
 from knowledge.services import KnowledgeServices, build_knowledge
+
+log = logging.getLogger(__name__)
 
 
 class UsageError(ParleyError):
@@ -87,22 +93,62 @@ def resolve_tenant(s: Services, tenant: str | None, use_demo: bool) -> str:
     return found.id
 
 
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _RunDataset(_Loose):
+    name: str
+
+
+class _RunSummary(_Loose):
+    metrics: dict[str, float]
+
+
+class _RunResult(_Loose):
+    case_id: str
+    scores: dict[str, float]
+
+
+class RunFile(_Loose):
+    """What a baseline must hold for the gate and the report (the RUN_ID.json a run writes)."""
+
+    id: str
+    dataset: _RunDataset
+    summary: _RunSummary
+    results: list[_RunResult]
+
+
 def read_run(path: Path) -> dict[str, Any]:
     try:
-        run: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        run: Any = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: not a run file: {exc}") from None
-    return run
+    if not isinstance(run, dict):
+        raise UsageError(f"{path}: not a run file: a JSON object is expected, not {type(run).__name__}")
+    try:
+        RunFile.model_validate(run)
+    except ValidationError as exc:
+        _, problem = validation_problem(exc)
+        raise UsageError(
+            f"{path}: not a run file (RUN_ID.json of `python -m evals run`): {problem}"
+        ) from None
+    return dict(run)
 
 
-def find_run(ref: str, out: Path) -> dict[str, Any]:
-    """A baseline given as a file path or as a run id in the output folder."""
+def find_run(ref: str, out: Path, dataset: str) -> dict[str, Any]:
+    """A baseline given as a file path or as a run id in the output folder, of the same dataset."""
     path = Path(ref)
     if not path.exists():
         path = out / f"{ref}.json"
     if not path.exists():
         raise UsageError(f"baseline run {ref!r} not found (a run file, or a run id in {out})")
-    return read_run(path)
+    run = read_run(path)
+    if run["dataset"]["name"] != dataset:
+        raise UsageError(
+            f"{path}: baseline run {run['id']} is of dataset {run['dataset']['name']!r}, not {dataset!r}"
+        )
+    return run
 
 
 def latest_run(out: Path, dataset: str) -> dict[str, Any] | None:
@@ -141,10 +187,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     gate = load_gate(args.gate) if args.gate else None
     if args.max_regression is not None:
         gate = (gate or Gate()).model_copy(update={"max_regression": args.max_regression})
+    if gate is not None and gate.max_regression is not None and not args.baseline:
+        source = "--max-regression" if args.max_regression is not None else f"{args.gate}: max_regression"
+        raise UsageError(f"{source} needs --baseline (the run it must not regress from)")
     with services() as s:
         out = Path(args.out) if args.out else s.settings.data_dir / "evals"
         out.mkdir(parents=True, exist_ok=True)
-        baseline = find_run(args.baseline, out) if args.baseline else None
+        baseline = find_run(args.baseline, out, dataset.name) if args.baseline else None
         previous = baseline or latest_run(out, dataset.name)
         tenant_id = resolve_tenant(s, args.tenant, args.demo)
         run = execute(
@@ -218,3 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ParleyError as exc:  # a dataset, gate or tenant problem: say what and where, no traceback
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    except Exception as exc:  # not "the gate failed" (1) nor bad input (2): CI must tell them apart
+        log.debug("evals command failed", exc_info=True)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"error: unexpected {type(exc).__name__}: {first}", file=sys.stderr)
+        return 3

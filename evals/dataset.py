@@ -116,14 +116,14 @@ class Dataset:
         return yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False, width=110)
 
 
-def _problem(error: ValidationError) -> tuple[tuple[Any, ...], str]:
+def validation_problem(error: ValidationError) -> tuple[tuple[Any, ...], str]:
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"])
     message = first["msg"].removeprefix("Value error, ")
     return tuple(first["loc"]), f"{where}: {message}" if where else message
 
 
-def _line_of(node: yaml.Node, path: tuple[Any, ...]) -> int:
+def line_of(node: yaml.Node, path: tuple[Any, ...]) -> int:
     """The 1-based line of the deepest node along `path` (keys of mappings, indexes of sequences)."""
     line = node.start_mark.line + 1
     for step in path:
@@ -150,29 +150,41 @@ def _check_ids(cases: list[Case], lines: list[int], source: str) -> None:
         seen[case.id] = line
 
 
+def yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[int, str]:
+    """The 1-based line and the gist of a YAML error: a syntax error has a mark; a character the
+    reader refuses (a control character, say) has only its position in the text."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        return (mark.line + 1 if mark else 1), str(exc.problem or exc.context or exc)
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        character = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        return line, f"unacceptable character {character}: {exc.reason}"
+    return 1, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def parse_yaml(text: str, source: str) -> Dataset:
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise DatasetError(f"{source}:{line}: not valid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        line, problem = yaml_problem(exc, text)
+        raise DatasetError(f"{source}:{line}: not valid YAML: {problem}") from None
     if root is None or not isinstance(data, dict):
         raise DatasetError(f"{source}:1: a dataset is a mapping with name, version and cases")
     try:
         header = Header.model_validate(data)
     except ValidationError as exc:
-        path, message = _problem(exc)
-        raise DatasetError(f"{source}:{_line_of(root, path)}: {message}") from None
+        path, message = validation_problem(exc)
+        raise DatasetError(f"{source}:{line_of(root, path)}: {message}") from None
     cases, lines = [], []
     for index, raw in enumerate(header.cases):
-        line = _line_of(root, ("cases", index))
+        line = line_of(root, ("cases", index))
         try:
             cases.append(Case.model_validate(raw))
         except ValidationError as exc:
-            path, message = _problem(exc)
-            line = _line_of(root, ("cases", index, *path))
+            path, message = validation_problem(exc)
+            line = line_of(root, ("cases", index, *path))
             raise DatasetError(f"{source}:{line}: case {index + 1}: {message}") from None
         lines.append(line)
     _check_ids(cases, lines, source)
@@ -191,7 +203,7 @@ def parse_jsonl(text: str, source: str, name: str) -> Dataset:
         try:
             cases.append(Case.model_validate(raw))
         except ValidationError as exc:
-            raise DatasetError(f"{source}:{number}: {_problem(exc)[1]}") from None
+            raise DatasetError(f"{source}:{number}: {validation_problem(exc)[1]}") from None
         lines.append(number)
     _check_ids(cases, lines, source)
     return Dataset(name, "1", cases)

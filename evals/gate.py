@@ -8,7 +8,8 @@ A gate file (YAML or JSON):
     max_regression: 0.05   # against the baseline: no metric's mean may drop by more than this,
                            # and no behaviour case that passed there may fail now
 
-A threshold on a metric the run has no value for fails (a renamed metric must not pass silently).
+A threshold on a metric the run has no value for fails (a renamed metric must not pass silently), and
+so does max_regression without a baseline run to compare with.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evals.behaviour import BEHAVIOUR
-from evals.dataset import DatasetError
+from evals.dataset import DatasetError, line_of, validation_problem, yaml_problem
 
 
 class Gate(BaseModel):
@@ -31,11 +32,26 @@ class Gate(BaseModel):
 
 
 def load_gate(path: Path | str) -> Gate:
+    """A gate file; a bad one fails with its line and the key at fault."""
     path = Path(path)
     try:
-        return Gate.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise DatasetError(f"{path}: not a gate file: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        line, problem = yaml_problem(exc, text)
+        raise DatasetError(f"{path}:{line}: not a gate file: not valid YAML: {problem}") from None
+    if data is not None and not isinstance(data, dict):
+        raise DatasetError(f"{path}:1: not a gate file: a mapping with thresholds and max_regression")
+    try:
+        return Gate.model_validate(data or {})
+    except ValidationError as exc:
+        where, problem = validation_problem(exc)
+        line = line_of(root, where) if root is not None else 1
+        raise DatasetError(f"{path}:{line}: not a gate file: {problem}") from None
 
 
 def evaluate(gate: Gate, run: dict[str, Any], baseline: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -48,6 +64,9 @@ def evaluate(gate: Gate, run: dict[str, Any], baseline: dict[str, Any] | None = 
             failures.append(f"{metric}: no value in this run (threshold {minimum})")
         elif value < minimum:
             failures.append(f"{metric}: {value:.4f} is below the threshold {minimum}")
+    if baseline is None and gate.max_regression is not None:
+        # The CLI and the API refuse this up front; a caller that gets here must not pass silently.
+        failures.append(f"max_regression is set ({gate.max_regression}) but there is no baseline run")
     if baseline is not None and gate.max_regression is not None:
         before = baseline["summary"]["metrics"]
         for metric in sorted(set(means) & set(before)):

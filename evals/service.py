@@ -7,7 +7,7 @@ from typing import Any
 
 from agent.service import AgentService
 from config import Settings
-from core.errors import Conflict
+from core.errors import Conflict, InvalidInput
 from core.jobs import JobQueue
 from core.services import CoreServices
 from evals.dataset import Dataset
@@ -48,11 +48,33 @@ class EvalService:
     ) -> EvalRun:
         dataset = self.store.dataset(tenant_id, dataset_id)
         if baseline_run_id:
-            self.store.run(tenant_id, baseline_run_id)  # the tenant's own run, or NotFound now
+            self._check_baseline(tenant_id, dataset, baseline_run_id)
+        elif gate is not None and gate.max_regression is not None:
+            raise InvalidInput(
+                "gate.max_regression needs a baseline_run_id (the run it must not regress from)",
+                code="no_baseline",
+            )
         options = {"baseline_run_id": baseline_run_id, "gate": gate.model_dump() if gate else None}
         run = self.store.create_run(tenant_id, dataset, options)
         self._jobs.enqueue(RUN_KIND, {"tenant_id": tenant_id, "run_id": run.id}, tenant_id=tenant_id)
         return run
+
+    def _check_baseline(self, tenant_id: str, dataset: EvalDataset, baseline_run_id: str) -> None:
+        """The baseline is the tenant's own finished run of the same dataset (any version of it): a
+        queued, running or failed run has no report to compare with, and another dataset's means say
+        nothing about this one."""
+        baseline = self.store.run(tenant_id, baseline_run_id)  # the tenant's own run, or NotFound now
+        if baseline.status != "done" or baseline.report is None:
+            raise Conflict(
+                f"baseline run {baseline_run_id} is {baseline.status}: only a finished run can be a baseline",
+                code="baseline_not_finished",
+            )
+        of = self.store.dataset(tenant_id, baseline.dataset_id)
+        if of.name != dataset.name:
+            raise InvalidInput(
+                f"baseline run {baseline_run_id} is of dataset {of.name!r}, not {dataset.name!r}",
+                code="baseline_other_dataset",
+            )
 
     def _run_job(self, payload: dict[str, Any]) -> None:
         # ragas (and what it pulls in) loads with the first run, not with every server start.
@@ -68,6 +90,8 @@ class EvalService:
             dataset = dataset_of(self.store.dataset(tenant_id, run.dataset_id))
             baseline_id = run.options.get("baseline_run_id")
             baseline = self.store.run(tenant_id, baseline_id).report if baseline_id else None
+            if baseline_id and baseline is None:  # checked at start(); gone or never finished since
+                raise Conflict(f"baseline run {baseline_id} has no report")
             gate = Gate.model_validate(run.options["gate"]) if run.options.get("gate") else None
             report = execute(
                 self._agent,

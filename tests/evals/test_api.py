@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from fastapi.testclient import TestClient
 
-from tests.conftest import auth, new_tenant, upload, wait_for
+from tests.conftest import auth, new_tenant, state, upload, wait_for
 
 FAQ = """# Nail Bar
 
@@ -108,6 +108,12 @@ def test_a_bad_dataset_is_refused_with_its_line(client: TestClient) -> None:
         "/v1/evals/datasets", headers=auth(key), json={"content": jsonl, "format": "jsonl", "name": "x"}
     )
     assert response.status_code == 422 and response.json()["error"]["message"].startswith("x.jsonl:1:")
+    control = DATASET.replace("real person", "real\x1b person")
+    response = client.post("/v1/evals/datasets", headers=auth(key), json={"content": control})
+    assert response.status_code == 422, response.text  # was a 500 (yaml's ReaderError)
+    assert response.json()["error"]["message"].startswith(
+        "dataset.yaml:12: not valid YAML: unacceptable character #x001b"
+    )
 
 
 def test_a_run_end_to_end_with_report_and_gate(client: TestClient) -> None:
@@ -117,7 +123,7 @@ def test_a_run_end_to_end_with_report_and_gate(client: TestClient) -> None:
     assert (dataset["name"], dataset["cases"]) == ("nail-bar", 2)
     contacts_before = client.get("/v1/contacts", headers=auth(key)).json()
 
-    gate = {"thresholds": {"fact_recall": 1.0, "behaviour_pass": 1.0}, "max_regression": 0.0}
+    gate = {"thresholds": {"fact_recall": 1.0, "behaviour_pass": 1.0}}
     response = client.post(
         "/v1/evals/runs", headers=auth(key), json={"dataset_id": dataset["id"], "gate": gate}
     )
@@ -138,7 +144,11 @@ def test_a_run_end_to_end_with_report_and_gate(client: TestClient) -> None:
     second = client.post(
         "/v1/evals/runs",
         headers=auth(key),
-        json={"dataset_id": dataset["id"], "baseline_run_id": first["id"], "gate": gate},
+        json={
+            "dataset_id": dataset["id"],
+            "baseline_run_id": first["id"],
+            "gate": {**gate, "max_regression": 0.0},
+        },
     ).json()
     second = finished(client, key, second["id"])
     assert second["baseline_run_id"] == first["id"] and second["report"]["gate"]["passed"]
@@ -182,3 +192,66 @@ def test_evals_are_for_admins(client: TestClient) -> None:
     staff = created.json()["api_key"]
     assert client.get("/v1/evals/runs", headers=auth(staff)).status_code == 403
     assert client.get("/v1/evals/runs").status_code == 401
+
+
+def test_a_baseline_must_be_a_finished_run_of_the_same_dataset(client: TestClient) -> None:
+    key = new_tenant(client, "Nail Bar")
+    evals = state(client).evals
+    dataset = client.post("/v1/evals/datasets", headers=auth(key), json={"content": DATASET}).json()
+    other = client.post(
+        "/v1/evals/datasets", headers=auth(key), json={"content": DATASET.replace("nail-bar", "other")}
+    ).json()
+    tenant_id = state(client).core.tenants.find_by_name("Nail Bar").id
+    # A run that never ran (queued), one still running and one that failed: none has a report.
+    pending = evals.store.create_run(tenant_id, evals.store.dataset(tenant_id, dataset["id"]), {})
+    for status in ("queued", "running", "failed"):
+        evals.store.update(pending.id, status=status)
+        response = client.post(
+            "/v1/evals/runs",
+            headers=auth(key),
+            json={"dataset_id": dataset["id"], "baseline_run_id": pending.id},
+        )
+        assert response.status_code == 409, response.text
+        error = response.json()["error"]
+        assert error["code"] == "baseline_not_finished" and f"is {status}" in error["message"]
+
+    done = finished(
+        client,
+        key,
+        client.post("/v1/evals/runs", headers=auth(key), json={"dataset_id": other["id"]}).json()["id"],
+    )
+    assert done["status"] == "done"
+    response = client.post(
+        "/v1/evals/runs", headers=auth(key), json={"dataset_id": dataset["id"], "baseline_run_id": done["id"]}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "baseline_other_dataset",
+        "message": f"baseline run {done['id']} is of dataset 'other', not 'nail-bar'",
+    }
+    # max_regression says "against the baseline": without one it is refused, not silently ignored.
+    gate = {"thresholds": {}, "max_regression": 0.05}
+    response = client.post(
+        "/v1/evals/runs", headers=auth(key), json={"dataset_id": dataset["id"], "gate": gate}
+    )
+    assert response.status_code == 422 and response.json()["error"]["code"] == "no_baseline"
+    assert [r["id"] for r in client.get("/v1/evals/runs", headers=auth(key)).json()["runs"]] == [
+        done["id"],
+        pending.id,
+    ]  # nothing was queued by the refused requests
+
+
+def test_a_run_whose_baseline_lost_its_report_fails(client: TestClient) -> None:
+    # start() checks the baseline; a job that finds it without a report (reset since) fails the run
+    # rather than gating on thresholds alone.
+    key = new_tenant(client, "Nail Bar")
+    evals = state(client).evals
+    dataset = client.post("/v1/evals/datasets", headers=auth(key), json={"content": DATASET}).json()
+    tenant_id = state(client).core.tenants.find_by_name("Nail Bar").id
+    row = evals.store.dataset(tenant_id, dataset["id"])
+    baseline = evals.store.create_run(tenant_id, row, {})
+    run = evals.store.create_run(tenant_id, row, {"baseline_run_id": baseline.id, "gate": None})
+    evals._run_job({"tenant_id": tenant_id, "run_id": run.id})
+    failed = client.get(f"/v1/evals/runs/{run.id}", headers=auth(key)).json()
+    assert failed["status"] == "failed" and failed["report"] is None
+    assert failed["error"] == f"Conflict: baseline run {baseline.id} has no report"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.cli import main
+from evals.cli import main, read_run
 from evals.dataset import DatasetError, load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +77,8 @@ def test_jsonl_dataset_loads_one_case_per_line(tmp_path: Path) -> None:
         (GOOD.replace("id: liked", "id: price"), ":13:", "repeats the case on line 4"),
         (GOOD.replace("  - id: person", "  - id: person\n bad"), ":10:", "not valid YAML"),
         ("cases: []\n", ":1:", "name"),
+        # A control character (pasted from a spreadsheet, say): the reader refuses it, with its line.
+        (GOOD.replace("Opening hours?", "Opening\x07 hours?"), ":15:", "unacceptable character #x0007"),
     ],
 )
 def test_a_bad_yaml_file_names_the_file_and_line(tmp_path: Path, text: str, where: str, words: str) -> None:
@@ -109,3 +111,24 @@ def test_the_shipped_demo_dataset_is_valid_and_bilingual() -> None:
     tags = {t for c in dataset.cases for t in c.tags}
     assert {"en", "zh", "cross-language"} <= tags
     assert {c.kind for c in dataset.cases} == {"golden", "behaviour"}
+
+
+def test_a_control_character_is_a_bad_file_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write(tmp_path, "bad.yaml", GOOD.replace("HK$350", "HK$350\x00"))
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"error: {bad}:7: not valid YAML: unacceptable character #x0000")
+        and "Traceback" not in err
+    )
+
+
+def test_the_committed_demo_baseline_is_a_run_of_the_demo_dataset() -> None:
+    # `make evals` gates against it (max_regression); replace it when demo.yaml's cases change.
+    baseline = read_run(ROOT / "evals/datasets/demo.baseline.json")
+    dataset = load(ROOT / "evals/datasets/demo.yaml")
+    assert baseline["dataset"]["name"] == dataset.name
+    assert baseline["dataset"]["version"] == dataset.version
+    assert [r["case_id"] for r in baseline["results"]] == [c.id for c in dataset.cases]

@@ -94,13 +94,15 @@ def test_gate_fails_on_a_wrong_price_and_passes_after_the_fix(
         core.jobs.drain()
     (tmp_path / "nail-bar.yaml").write_text(DATASET, encoding="utf-8")
     (tmp_path / "gate.yaml").write_text(GATE, encoding="utf-8")
+    # The first run has no baseline, so no max_regression (the CLI refuses that as exit 2).
+    (tmp_path / "first.yaml").write_text(GATE.replace("max_regression: 0.05\n", ""), encoding="utf-8")
     monkeypatch.setenv("PARLEY_DATA_DIR", str(data))
     monkeypatch.setenv("PARLEY_ADMIN_KEY", ADMIN_KEY)
     out = tmp_path / "runs"
     args = ["run", "--tenant", "Nail Bar", "--dataset", str(tmp_path / "nail-bar.yaml")]
-    args += ["--gate", str(tmp_path / "gate.yaml"), "--out", str(out), "--no-progress"]
+    args += ["--out", str(out), "--no-progress"]
 
-    assert main(args) == 1  # the planted regression: the knowledge says HK$530
+    assert main([*args, "--gate", str(tmp_path / "first.yaml")]) == 1  # the knowledge says HK$530
     printed = capsys.readouterr().out
     assert "gate: FAILED" in printed and "fact_recall: 0.0000 is below the threshold 1.0" in printed
     (failed_file,) = out.glob("*.json")
@@ -117,7 +119,8 @@ def test_gate_fails_on_a_wrong_price_and_passes_after_the_fix(
         knowledge.sources.replace_file(tenant.id, source.id, "prices.md", PRICES.format(price=350).encode())
         core.jobs.drain()
     with_bar = [a for a in args if a != "--no-progress"]
-    assert main([*with_bar, "--baseline", failed["id"]]) == 0  # fixed: passes, and nothing fell
+    gated = [*with_bar, "--gate", str(tmp_path / "gate.yaml"), "--baseline", failed["id"]]
+    assert main(gated) == 0  # fixed: passes, and nothing fell
     captured = capsys.readouterr()
     assert "gate: passed" in captured.out
     assert "evals nail-bar: 100%" in captured.err and "3/3" in captured.err  # the progress bar
@@ -166,3 +169,102 @@ def test_cli_exports_ratings_to_a_dataset_file(
         ("regression", "up", "How much is a gel manicure?", liked.reply),
         ("golden", "down", "凝膠美甲幾錢？", "HK$350。"),
     ]
+
+
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A dataset file and settings for the CLI; the start of a `run` command line."""
+    (tmp_path / "d.yaml").write_text(DATASET, encoding="utf-8")
+    monkeypatch.setenv("PARLEY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PARLEY_ADMIN_KEY", ADMIN_KEY)
+    return ["run", "--dataset", str(tmp_path / "d.yaml"), "--out", str(tmp_path / "runs"), "--no-progress"]
+
+
+def test_cli_exits_1_on_a_regression_against_its_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = cli_env(tmp_path, monkeypatch)
+    core, _, _ = build_core(Settings(data_dir=tmp_path / "data", admin_key=ADMIN_KEY))
+    core.tenants.create("Nail Bar")  # no knowledge at all: the agent cannot state the price
+    core.db.dispose()
+    # The baseline stated the price and handed the person over; no thresholds, only the margin.
+    baseline = {
+        "id": "good-run",
+        "dataset": {"name": "nail-bar", "version": "1"},
+        "summary": {"metrics": {"fact_recall": 1.0, "behaviour_pass": 1.0}},
+        "results": [{"case_id": "person", "scores": {"behaviour_pass": 1.0}}],
+    }
+    (tmp_path / "good-run.json").write_text(json.dumps(baseline), encoding="utf-8")
+    code = main(
+        [
+            *args,
+            "--tenant",
+            "Nail Bar",
+            "--baseline",
+            str(tmp_path / "good-run.json"),
+            "--max-regression",
+            "0.05",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 1, printed
+    assert (
+        "gate: FAILED" in printed
+        and "fact_recall: 0.0000 fell by 1.0000 from 1.0000 in run good-run" in printed
+    )
+    assert "threshold" not in printed
+
+
+def test_cli_refuses_max_regression_without_a_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*cli_env(tmp_path, monkeypatch), "--tenant", "Nail Bar"]
+    assert main([*args, "--max-regression", "0.05"]) == 2
+    assert "error: --max-regression needs --baseline" in capsys.readouterr().err
+    (tmp_path / "gate.yaml").write_text(GATE, encoding="utf-8")
+    assert main([*args, "--gate", str(tmp_path / "gate.yaml")]) == 2
+    assert f"error: {tmp_path / 'gate.yaml'}: max_regression needs --baseline" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            '{"id": "r1", "dataset": {"name": "nail-bar"}}',
+            "not a run file (RUN_ID.json of `python -m evals run`): summary: Field required",
+        ),
+        (
+            "[1, 2]",
+            "not a run file: a JSON object is expected, not list",
+        ),
+        ("{not json", "not a run file: Expecting property name"),
+        (
+            '{"id": "r1", "dataset": {"name": "other"}, "summary": {"metrics": {}}, "results": []}',
+            "baseline run r1 is of dataset 'other', not 'nail-bar'",
+        ),
+    ],
+)
+def test_cli_refuses_a_baseline_that_is_no_run_of_this_dataset(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    problem: str,
+) -> None:
+    args = [*cli_env(tmp_path, monkeypatch), "--tenant", "Nail Bar"]
+    (tmp_path / "base.json").write_text(content, encoding="utf-8")
+    assert main([*args, "--baseline", str(tmp_path / "base.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'base.json'}: {problem}") and err.count("\n") == 1
+
+
+def test_cli_exits_3_on_an_unexpected_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*cli_env(tmp_path, monkeypatch), "--tenant", "Nail Bar"]
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("disk on fire\nsecond line")
+
+    monkeypatch.setattr("evals.cli.load", broken)
+    assert main(args) == 3  # not 1: CI must not read a crash as a failed gate
+    assert capsys.readouterr().err == "error: unexpected RuntimeError: disk on fire\n"
