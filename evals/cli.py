@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -35,7 +36,7 @@ from core.db import new_id
 from core.errors import ParleyError
 from core.models import Tenant
 from core.services import CoreServices
-from evals.dataset import load, validation_problem
+from evals.dataset import DATASET_NAME, load, validation_problem
 from evals.gate import Gate, load_gate
 from evals.judge import Judge
 from evals.ratings import export_ratings
@@ -215,14 +216,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if not re.fullmatch(DATASET_NAME, args.name) or len(args.name) > 200:
+        raise UsageError(f"--name {args.name!r}: a dataset name is letters, digits, _ . - (at most 200)")
     with services() as s:
         tenant_id = resolve_tenant(s, args.tenant, False)
         export = export_ratings(s.agent, tenant_id, args.name)
     Path(args.out).write_text(export.dataset.to_yaml(), encoding="utf-8")
-    print(
-        f"{len(export.dataset.cases)} rated cases written to {args.out} "
-        f"({export.skipped} thumbs-down without a correction skipped)"
-    )
+    print(f"{len(export.dataset.cases)} rated cases written to {args.out} ({export.skipped} ratings skipped)")
+    for reason in export.reasons:
+        print(f"  skipped {reason}")
     return 0
 
 

@@ -90,8 +90,11 @@ class Case(Strict):
         return self
 
 
+DATASET_NAME = r"^[\w.-]+$"  # letters, digits, _ . - (a dataset's name is also a file name)
+
+
 class Header(Strict):
-    name: str = Field(min_length=1, max_length=200, pattern=r"^[\w.-]+$")
+    name: str = Field(min_length=1, max_length=200, pattern=DATASET_NAME)
     version: str | int = 1
     description: str = ""
     cases: list[Any]

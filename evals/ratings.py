@@ -2,50 +2,62 @@
 
 A thumbs-down with a corrected answer becomes a golden case (the correction is the reference); a
 thumbs-up becomes a regression case (the approved reply is the reference: it must stay that good).
-A thumbs-down without a correction has no reference to score against and is counted as skipped.
+A thumbs-down without a correction has no reference to score against and is counted as skipped, as
+is a rating that makes no valid case (a customer message over a case's length, an empty liked reply);
+`reasons` says why for each.
 The question is the customer's message the rated reply answered (earlier turns are not replayed).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
 
 from agent.service import AgentService
-from evals.dataset import Case, Dataset
+from evals.dataset import Case, Dataset, validation_problem
 
 
 @dataclass
 class Export:
     dataset: Dataset
-    skipped: int  # thumbs-down without a correction
+    skipped: int  # ratings that make no case (thumbs-down without a correction, and the like)
+    reasons: list[str] = field(default_factory=list)  # why each skipped rating was skipped
 
 
 def export_ratings(agent: AgentService, tenant_id: str, name: str = "ratings") -> Export:
     inbox = agent.inbox
-    cases, skipped = [], 0
+    cases: list[Case] = []
+    reasons: list[str] = []
     for rating in inbox.feedback(tenant_id):
+        case_id = f"rated-{rating.message_id}"
         if rating.rating == "down" and not (rating.correction or "").strip():
-            skipped += 1
+            reasons.append(f"{case_id}: thumbs-down without a corrected answer")
             continue
         reply = inbox.message(tenant_id, rating.message_id)
         history = inbox.messages(tenant_id, reply.conversation_id)
         before = history[: next(i for i, m in enumerate(history) if m.id == reply.id)]
         question = next((m.text for m in reversed(before) if m.role == "customer"), None)
         if not question:
-            skipped += 1
+            reasons.append(f"{case_id}: no customer message before the rated reply")
             continue
         down = rating.rating == "down"
-        cases.append(
-            Case(
-                id=f"rated-{rating.message_id}",
+        try:
+            case = Case(
+                id=case_id,
                 kind="golden" if down else "regression",
                 question=question,
-                reference=rating.correction if down else reply.text,
+                reference=rating.correction if down else (reply.text.strip() or None),
                 rating="down" if down else "up",
                 comment=rating.comment,
                 rated_reply=reply.text,
                 tags=["rated", inbox.get(tenant_id, reply.conversation_id).channel],
             )
-        )
+        except ValidationError as exc:
+            # A channel's message may exceed a case's limits, a liked reply may be empty: a rating
+            # that makes no valid case is skipped with the reason, not a failed export.
+            reasons.append(f"{case_id}: {validation_problem(exc)[1]}")
+            continue
+        cases.append(case)
     description = "Exported from the agent's ratings: thumbs-down with a correction, and thumbs-up."
-    return Export(Dataset(name, "1", cases, description), skipped)
+    return Export(Dataset(name, "1", cases, description), len(reasons), reasons)

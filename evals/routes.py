@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from core.deps import AdminDep
 from core.errors import InvalidInput
-from evals.dataset import parse
+from evals.dataset import DATASET_NAME, parse
 from evals.gate import Gate
 from evals.models import EvalDataset, EvalRun
 from evals.service import EvalService
@@ -30,7 +30,13 @@ EvalsDep = Annotated[EvalService, Depends(get_evals)]
 class DatasetIn(BaseModel):
     content: str = Field(min_length=1, max_length=5_000_000, description="the dataset file's text")
     format: Literal["yaml", "jsonl"] = "yaml"
-    name: str | None = Field(default=None, max_length=200, description="for JSONL: the dataset's name")
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=DATASET_NAME,
+        description="for JSONL: the dataset's name",
+    )
 
 
 class DatasetOut(BaseModel):
@@ -43,13 +49,16 @@ class DatasetOut(BaseModel):
 
 
 class FromRatingsIn(BaseModel):
-    name: str = Field(default="ratings", min_length=1, max_length=200, pattern=r"^[\w.-]+$")
+    name: str = Field(default="ratings", min_length=1, max_length=200, pattern=DATASET_NAME)
 
 
 class FromRatingsOut(BaseModel):
     dataset: DatasetOut | None = Field(description="null when there was nothing to export")
     cases: int
-    skipped: int = Field(description="thumbs-down without a corrected answer")
+    skipped: int = Field(description="ratings that make no case: thumbs-down without a corrected answer, ...")
+    skipped_reasons: list[str] = Field(
+        default_factory=list, description="why each skipped rating was skipped"
+    )
 
 
 class RunIn(BaseModel):
@@ -125,11 +134,16 @@ def dataset_from_ratings(body: FromRatingsIn, principal: AdminDep, evals: EvalsD
         dataset=_dataset_out(saved) if saved else None,
         cases=len(export.dataset.cases),
         skipped=export.skipped,
+        skipped_reasons=export.reasons,
     )
 
 
 @router.get("/ratings.yaml", response_class=PlainTextResponse)
-def ratings_yaml(principal: AdminDep, evals: EvalsDep, name: str = "ratings") -> PlainTextResponse:
+def ratings_yaml(
+    principal: AdminDep,
+    evals: EvalsDep,
+    name: Annotated[str, Query(min_length=1, max_length=200, pattern=DATASET_NAME)] = "ratings",
+) -> PlainTextResponse:
     """The ratings as a dataset file, to keep in the repository (nothing is stored)."""
     export, _ = evals.export_ratings(principal.tenant_id, name, save=False)
     return PlainTextResponse(export.dataset.to_yaml(), media_type="application/yaml")

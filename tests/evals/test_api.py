@@ -73,6 +73,9 @@ def test_ratings_export_into_a_dataset(client: TestClient) -> None:
     assert response.status_code == 201, response.text
     body = response.json()
     assert (body["cases"], body["skipped"]) == (2, 1) and body["dataset"]["version"] == 1
+    assert body["skipped_reasons"] == [
+        f"rated-{unexplained['message_id']}: thumbs-down without a corrected answer"
+    ]
     stored = client.get(f"/v1/evals/datasets/{body['dataset']['id']}", headers=auth(key)).json()
     cases = {c["kind"]: c for c in stored["content"]["cases"]}
     assert cases["regression"] == {
@@ -183,7 +186,7 @@ def test_datasets_and_runs_are_the_tenants_own(client: TestClient) -> None:
     assert borrowed.status_code == 404  # another tenant's run is no baseline
     assert own["version"] == 1  # versions count per tenant
     exported = client.post("/v1/evals/datasets/from-ratings", headers=auth(b), json={}).json()
-    assert exported == {"dataset": None, "cases": 0, "skipped": 0}  # A's ratings are not B's
+    assert exported == {"dataset": None, "cases": 0, "skipped": 0, "skipped_reasons": []}  # A's are not B's
 
 
 def test_evals_are_for_admins(client: TestClient) -> None:
@@ -255,3 +258,48 @@ def test_a_run_whose_baseline_lost_its_report_fails(client: TestClient) -> None:
     failed = client.get(f"/v1/evals/runs/{run.id}", headers=auth(key)).json()
     assert failed["status"] == "failed" and failed["report"] is None
     assert failed["error"] == f"Conflict: baseline run {baseline.id} has no report"
+
+
+def test_ratings_that_make_no_valid_case_are_skipped_with_the_reason(client: TestClient) -> None:
+    key = new_tenant(client, "Nail Bar")
+    inbox = state(client).agent.inbox
+    tenant_id = state(client).core.tenants.find_by_name("Nail Bar").id
+    liked = chat(client, key, "How much is a gel manicure?")
+    rate(client, key, liked["message_id"], "up")
+    # A channel delivered a message longer than a case allows; an agent reply was empty (both liked).
+    conversation = liked["conversation_id"]
+    inbox.add_message(tenant_id, conversation, "customer", "x" * 5000)
+    long_reply = inbox.add_message(tenant_id, conversation, "agent", "Sorry, that is too long for me.")
+    inbox.add_message(tenant_id, conversation, "customer", "hello?")
+    empty_reply = inbox.add_message(tenant_id, conversation, "agent", "  ")
+    for message in (long_reply, empty_reply):
+        rate(client, key, message.id, "up")
+
+    response = client.post("/v1/evals/datasets/from-ratings", headers=auth(key), json={"name": "rated"})
+    assert response.status_code == 201, response.text  # was a 500 (pydantic's ValidationError)
+    body = response.json()
+    assert (body["cases"], body["skipped"]) == (1, 2)
+    assert sorted(body["skipped_reasons"]) == sorted(
+        [
+            f"rated-{long_reply.id}: question: String should have at most 4000 characters",
+            f"rated-{empty_reply.id}: a regression case needs a reference answer",
+        ]
+    )
+    text = client.get("/v1/evals/ratings.yaml", headers=auth(key))
+    assert text.status_code == 200 and [c["id"] for c in yaml.safe_load(text.text)["cases"]] == [
+        f"rated-{liked['message_id']}"
+    ]
+
+
+def test_dataset_names_from_the_query_and_jsonl_follow_the_file_rule(client: TestClient) -> None:
+    key = new_tenant(client)
+    for name in ("bad name", "../etc", "x" * 201, ""):
+        response = client.get("/v1/evals/ratings.yaml", headers=auth(key), params={"name": name})
+        assert response.status_code == 422, (name, response.text)
+    jsonl = '{"id": "a", "kind": "golden", "question": "q", "reference": "r"}\n'
+    for name in ("bad name", "a/b", ""):
+        body = {"content": jsonl, "format": "jsonl", "name": name}
+        assert client.post("/v1/evals/datasets", headers=auth(key), json=body).status_code == 422, name
+    body = {"content": jsonl, "format": "jsonl", "name": "good-name_1.0"}
+    response = client.post("/v1/evals/datasets", headers=auth(key), json=body)
+    assert response.status_code == 201 and response.json()["name"] == "good-name_1.0"

@@ -268,3 +268,9 @@ def test_cli_exits_3_on_an_unexpected_error(
     monkeypatch.setattr("evals.cli.load", broken)
     assert main(args) == 3  # not 1: CI must not read a crash as a failed gate
     assert capsys.readouterr().err == "error: unexpected RuntimeError: disk on fire\n"
+
+
+def test_cli_export_refuses_a_bad_dataset_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.yaml"
+    assert main(["export-ratings", "--tenant", "t", "--out", str(out), "--name", "my ratings"]) == 2
+    assert "--name 'my ratings': a dataset name is" in capsys.readouterr().err and not out.exists()
