@@ -1,9 +1,9 @@
 """LLM-judged metrics (ragas) against an OpenAI-compatible judge endpoint, when PARLEY_JUDGE_* is set.
 
-faithfulness (the reply's statements supported by the retrieved passages), answer_relevancy (questions
-the judge derives from the reply, compared to the real one with our own embedder), llm_context_precision
-and llm_context_recall (the passages against the reference answer), factual_correctness (the reply's
-claims against the reference's). A metric the judge fails to answer is left out of the case and named
+faithfulness (the reply's statements supported by the retrieved passages) and answer_relevancy (questions
+the judge derives from the reply, compared to the real one with our own embedder), neither for behaviour
+cases (their checks score them); llm_context_precision and llm_context_recall (the passages against the
+reference answer), factual_correctness (the reply's claims against the reference's). A metric the judge fails to answer is left out of the case and named
 in its errors; it never fails the run.
 """
 
@@ -26,6 +26,7 @@ from ragas.metrics.collections import (
 )
 
 from config import Settings
+from core.errors import InvalidInput
 from evals.dataset import Case
 from evals.runner import CaseRun
 from knowledge.embeddings import Embedder
@@ -50,7 +51,8 @@ class EmbedderForRagas(BaseRagasEmbedding):
 
 class Judge:
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
-        assert settings.judge_base_url, "the judge needs PARLEY_JUDGE_BASE_URL"
+        if not settings.judge_base_url:  # from_settings checks; a direct caller gets told, even under -O
+            raise InvalidInput("the judge needs PARLEY_JUDGE_BASE_URL", code="no_judge")
         client = AsyncOpenAI(
             base_url=settings.judge_base_url,
             api_key=settings.judge_api_key,
@@ -74,11 +76,14 @@ class Judge:
         """The metrics that apply to this case (one at a time: a judge is slow and rate-limited)."""
         contexts = [p["text"] for p in run.contexts]
         calls: dict[str, Awaitable[Any]] = {}
-        if "faithfulness" in self.metrics and contexts and run.reply:
+        # A behaviour case is scored by its checks: a decline or a handoff is meant to be neither
+        # grounded nor an answer, so faithfulness and relevancy would only drag the means down.
+        answer = case.kind != "behaviour" and bool(run.reply)
+        if "faithfulness" in self.metrics and contexts and answer:
             calls["faithfulness"] = self._faithfulness.ascore(
                 user_input=case.question, response=run.reply, retrieved_contexts=contexts
             )
-        if "answer_relevancy" in self.metrics and run.reply:
+        if "answer_relevancy" in self.metrics and answer:
             calls["answer_relevancy"] = self._relevancy.ascore(user_input=case.question, response=run.reply)
         if case.reference and contexts:
             if "llm_context_precision" in self.metrics:

@@ -27,6 +27,8 @@ async def score_case(case: Case, run: CaseRun, judge: Judge | None = None) -> di
         "checks": {},
         "errors": [run.error] if run.error else [],
     }
+    if run.erase_error:
+        result["errors"].append(f"erase: {run.erase_error}")
     scores: dict[str, float] = await offline_scores(case, run)
     if case.expect is not None:
         result["checks"] = checks(case.expect, run)

@@ -4,7 +4,8 @@ A case is a customer's first message on the `evals` channel, answered by AgentSe
 the playground would (guardrails, custom answers, retrieval, tools, handoff). What the turn did is
 recorded for the metrics: the reply, the passages it retrieved, the tools it called, the handoff and
 its team. With `erase`, the test contact and everything the turn left (conversation, messages, tickets
-it opened, the agent's memory) are erased afterwards, so a run on a live tenant leaves no customers.
+it opened, the agent's memory) are erased afterwards, also when the turn failed, so a run on a live
+tenant leaves no customers; an erase that fails is recorded on the case (erase_error), not the run.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class CaseRun:
     handoff_team: str | None = None
     route: str = ""
     seconds: float = 0.0
-    error: str | None = None
+    error: str | None = None  # the turn failed
+    erase_error: str | None = None  # the test contact could not be erased (it is still there)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,24 +49,27 @@ class CaseRun:
 
 def run_case(agent: AgentService, tenant_id: str, case: Case, erase: Eraser | None = None) -> CaseRun:
     started = time.perf_counter()
+    # The conversation (and its test contact) exists before the turn, so a turn that fails midway
+    # still leaves something to erase.
+    conversation = agent.inbox.open(tenant_id, None, None, CHANNEL)
+    run = CaseRun(case.id)
     try:
-        result = agent.chat(tenant_id, case.question, channel=CHANNEL)
+        result = agent.chat(tenant_id, case.question, conversation_id=conversation.id, channel=CHANNEL)
+        run.handoff_team = agent.inbox.get(tenant_id, conversation.id).handoff_team
+        run.reply, run.route, run.handoff = result.reply, result.route, result.handoff
+        run.contexts = [dict(s) for s in result.sources]
+        run.actions = [dict(a) for a in result.actions]
     except Exception as exc:  # one broken case is a failed case, not a failed run
         log.exception("eval case %s failed", case.id)
-        return CaseRun(case.id, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - started)
-    conversation = agent.inbox.get(tenant_id, result.conversation_id)
-    run = CaseRun(
-        case_id=case.id,
-        reply=result.reply,
-        contexts=[dict(s) for s in result.sources],
-        actions=[dict(a) for a in result.actions],
-        handoff=result.handoff,
-        handoff_team=conversation.handoff_team,
-        route=result.route,
-        seconds=time.perf_counter() - started,
-    )
-    if erase is not None:
-        erase(tenant_id, conversation.contact_id)
+        run.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        run.seconds = time.perf_counter() - started
+        if erase is not None:
+            try:
+                erase(tenant_id, conversation.contact_id)
+            except Exception as exc:  # a customer left behind is reported on the case, not a failed run
+                log.exception("erasing the test contact of eval case %s failed", case.id)
+                run.erase_error = f"{type(exc).__name__}: {exc}"
     return run
 
 

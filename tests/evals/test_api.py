@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 import yaml
 from fastapi.testclient import TestClient
 
@@ -303,3 +304,48 @@ def test_dataset_names_from_the_query_and_jsonl_follow_the_file_rule(client: Tes
     body = {"content": jsonl, "format": "jsonl", "name": "good-name_1.0"}
     response = client.post("/v1/evals/datasets", headers=auth(key), json=body)
     assert response.status_code == 201 and response.json()["name"] == "good-name_1.0"
+
+
+def test_a_failing_case_leaves_no_customer_and_a_failing_erase_fails_no_run(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = new_tenant(client, "Nail Bar")
+    agent, evals = state(client).agent, state(client).evals
+    dataset = client.post("/v1/evals/datasets", headers=auth(key), json={"content": DATASET}).json()
+    contacts_before = client.get("/v1/contacts", headers=auth(key)).json()
+    answer = agent.answer
+
+    def broken(tenant_id: str, conversation_id: str, message: str, *args: Any, **kwargs: Any) -> Any:
+        if "gel manicure" in message:
+            raise RuntimeError("the model fell over")
+        return answer(tenant_id, conversation_id, message, *args, **kwargs)
+
+    monkeypatch.setattr(agent, "answer", broken)
+    run = client.post("/v1/evals/runs", headers=auth(key), json={"dataset_id": dataset["id"]}).json()
+    done = finished(client, key, run["id"])
+    assert done["status"] == "done", done["error"]
+    results = {r["case_id"]: r for r in done["report"]["results"]}
+    assert results["gel"]["errors"] == ["RuntimeError: the model fell over"]
+    assert results["person"]["scores"]["behaviour_pass"] == 1.0
+    # The failed case's test customer was erased too.
+    assert client.get("/v1/contacts", headers=auth(key)).json() == contacts_before
+
+    erase, calls = evals._erase, []
+
+    def erase_fails_once(tenant_id: str, contact_id: str) -> None:
+        calls.append(contact_id)
+        if len(calls) == 1:
+            raise OSError("database went away")
+        erase(tenant_id, contact_id)
+
+    monkeypatch.setattr(evals, "_erase", erase_fails_once)
+    run = client.post("/v1/evals/runs", headers=auth(key), json={"dataset_id": dataset["id"]}).json()
+    done = finished(client, key, run["id"])
+    assert done["status"] == "done", done["error"]
+    results = {r["case_id"]: r for r in done["report"]["results"]}
+    assert results["gel"]["erase_error"] == "OSError: database went away"
+    assert results["gel"]["errors"] == [
+        "RuntimeError: the model fell over",
+        "erase: OSError: database went away",
+    ]
+    assert results["person"]["erase_error"] is None and results["person"]["scores"]["behaviour_pass"] == 1.0

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from evals.dataset import Case
+from core.errors import InvalidInput
+from evals.dataset import Case, Expect
 from evals.judge import Judge
 from evals.metrics import score_case
 from evals.runner import CaseRun
@@ -100,3 +101,22 @@ def test_a_failing_judge_costs_the_metric_not_the_run(
     assert "factual_correctness" not in result["scores"]
     assert result["scores"]["exact_match"] == 0.0  # the offline metrics are still there
     assert result["errors"] and result["errors"][0].startswith("factual_correctness:")
+
+
+def test_behaviour_cases_are_not_judged_for_faithfulness_or_relevancy(
+    judge_server: FakeOpenAI, embedder: LocalE5Embedder
+) -> None:
+    # A handoff reply is meant to be neither grounded nor an answer: its checks score it, not the judge.
+    case = Case(id="b", kind="behaviour", question="I want a person", expect=Expect(handoff=True))
+    handed = CaseRun(case_id="b", reply="A colleague will reply soon.", contexts=RUN.contexts, handoff=True)
+    judge_server.script = [reply({"question": case.question, "noncommittal": 0})] * 4
+    found = judge(judge_server, embedder, ["faithfulness", "answer_relevancy"])
+    result = asyncio.run(score_case(case, handed, found))
+    assert result["scores"] == {"behaviour_pass": 1.0} and result["errors"] == []
+    assert judge_server.requests == []  # the judge was never asked
+
+
+def test_a_judge_without_its_endpoint_is_refused_without_assert(embedder: LocalE5Embedder) -> None:
+    # Not an assert: `python -O` strips those, and a judge without an endpoint must still be refused.
+    with pytest.raises(InvalidInput, match="PARLEY_JUDGE_BASE_URL"):
+        Judge(Settings(data_dir=Path("unused")), embedder)
