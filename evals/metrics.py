@@ -3,12 +3,11 @@ LLM-judged metrics; the summary holds each metric's mean over the cases that hav
 
 from __future__ import annotations
 
-import asyncio
 from statistics import fmean
 from typing import Any
 
 from evals.behaviour import BEHAVIOUR, checks
-from evals.dataset import Case, Dataset
+from evals.dataset import Case
 from evals.judge import Judge
 from evals.offline import offline_scores
 from evals.runner import CaseRun
@@ -39,13 +38,6 @@ async def score_case(case: Case, run: CaseRun, judge: Judge | None = None) -> di
         result["errors"] += errors
     result["scores"] = {name: round(value, 4) for name, value in scores.items()}
     return result
-
-
-def score_run(dataset: Dataset, runs: list[CaseRun], judge: Judge | None = None) -> list[dict[str, Any]]:
-    async def all_cases() -> list[dict[str, Any]]:
-        return [await score_case(case, run, judge) for case, run in zip(dataset.cases, runs, strict=True)]
-
-    return asyncio.run(all_cases())
 
 
 def summary(results: list[dict[str, Any]]) -> dict[str, Any]:

@@ -10,10 +10,11 @@ tenant leaves no customers; an erase that fails is recorded on the case (erase_e
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -73,16 +74,19 @@ def run_case(agent: AgentService, tenant_id: str, case: Case, erase: Eraser | No
     return run
 
 
-def run_dataset(
+async def run_dataset(
     agent: AgentService,
     tenant_id: str,
     dataset: Dataset,
+    score: Callable[[Case, CaseRun], Awaitable[dict[str, Any]]],
     *,
     erase: Eraser | None = None,
     progress: bool = True,
     on_case: Callable[[int, int], None] | None = None,
-) -> list[CaseRun]:
-    """Run the cases in order; `progress` draws a bar on stderr, `on_case(done, total)` reports to a job."""
+) -> list[dict[str, Any]]:
+    """Run the cases in order, each scored (by `score`, which may ask a slow judge) before the next
+    starts, so the progress bar and `on_case(done, total)` (a job's done_cases) count finished cases.
+    A turn runs in a worker thread: the agent is synchronous and may run an event loop of its own."""
     cases: Iterable[Case] = tqdm(
         dataset.cases,
         desc=f"evals {dataset.name}",
@@ -91,9 +95,10 @@ def run_dataset(
         file=sys.stderr,
         dynamic_ncols=True,
     )
-    runs = []
+    results = []
     for done, case in enumerate(cases, start=1):
-        runs.append(run_case(agent, tenant_id, case, erase))
+        run = await asyncio.to_thread(run_case, agent, tenant_id, case, erase)
+        results.append(await score(case, run))
         if on_case is not None:
             on_case(done, len(dataset.cases))
-    return runs
+    return results

@@ -1,4 +1,4 @@
-"""One eval run end to end: run the cases, score them, compare with ratings and a baseline, gate.
+"""One eval run end to end: run each case and score it at once, compare with ratings and a baseline, gate.
 
 The CLI and the API job both call execute(); the result is one JSON-able document (the run) that
 report.render_html draws and gate.evaluate reads, also as the baseline of a later run.
@@ -6,6 +6,7 @@ report.render_html draws and gate.evaluate reads, also as the baseline of a late
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,7 @@ from evals.agreement import agreement
 from evals.dataset import Dataset
 from evals.gate import Gate, evaluate
 from evals.judge import Judge
-from evals.metrics import score_run, summary
+from evals.metrics import score_case, summary
 from evals.runner import Eraser, run_dataset
 
 
@@ -38,8 +39,17 @@ def execute(
     on_case: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     started = datetime.now(UTC)
-    runs = run_dataset(agent, tenant_id, dataset, erase=erase, progress=progress, on_case=on_case)
-    results = score_run(dataset, runs, judge)
+    results = asyncio.run(
+        run_dataset(
+            agent,
+            tenant_id,
+            dataset,
+            lambda case, case_run: score_case(case, case_run, judge),
+            erase=erase,
+            progress=progress,
+            on_case=on_case,
+        )
+    )
     run: dict[str, Any] = {
         "id": run_id,
         "tenant_id": tenant_id,
