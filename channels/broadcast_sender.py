@@ -28,7 +28,7 @@ from channels.processing import forward
 from channels.rate_limit import RateLimiter, departing
 from channels.store import ChannelStore
 from channels.window import POLICIES, may_send_free_form
-from core.db import Database, utcnow
+from core.db import Database, insert_ignoring_duplicates, utcnow
 from core.errors import NotFound
 from core.jobs import JobQueue
 from crm.broadcasts.models import SEND_KIND, Broadcast, Content, Recipient, send_key
@@ -397,8 +397,8 @@ class BroadcastSender:
                     values = {"status": "sent", "external_id": external, "sent_at": now, "error": None}
                     status = early.get(external)
                     if status is None:  # the record status webhooks update (channels/processing.py)
-                        session.add(
-                            ChannelMessage(
+                        session.execute(
+                            insert_ignoring_duplicates(session, ChannelMessage).values(
                                 tenant_id=channel.tenant_id,
                                 channel_id=channel.id,
                                 direction="out",

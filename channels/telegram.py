@@ -125,9 +125,13 @@ class TelegramAdapter:
             if code == 429:
                 retry_after = body.get("parameters", {}).get("retry_after")
                 raise SendError(
-                    f"Telegram rate limit; retry after {retry_after} s", code=code, retryable=True
+                    f"Telegram rate limit; retry after {retry_after} s",
+                    code=code,
+                    retryable=True,
+                    retry_after=float(retry_after) if retry_after is not None else None,
                 )
             if code == 403:
                 raise SendError(f"the customer blocked the bot ({description})", code=code)
             raise SendError(f"Telegram refused the message: {description}", code=code, retryable=code >= 500)
-        return str(body["result"]["message_id"])
+        # Message ids count per chat: with the chat's id they are unique on the channel.
+        return f"{to}:{body['result']['message_id']}"

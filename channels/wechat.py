@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import threading
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -163,7 +164,8 @@ class WeChatAdapter:
             body = response.json()
             code = int(body.get("errcode", 0))
             if code == 0:
-                return f"wechat:{to}:{int(time.time() * 1000)}"
+                # The customer-service API answers without a message id: ours, unique on the channel.
+                return f"wechat:{to}:{uuid.uuid4().hex}"
             if code not in TOKEN_ERRORS:
                 reason = ERRORS.get(code, body.get("errmsg", "WeChat refused the message"))
                 raise SendError(f"{reason} (errcode {code})", code=code, retryable=code == -1)
