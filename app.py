@@ -18,7 +18,7 @@ from agent.assist.routes import router as assist_router
 from agent.assist.service import Assist
 from agent.builder import build_agent, contact_eraser
 from agent.routes import router as agent_router
-from channels import broadcast_replies
+from channels import broadcast_replies, opt_out
 from channels.base import Adapter
 from channels.broadcast_sender import BroadcastSender
 from channels.human_replies import HumanReplies, VisitorSockets
@@ -142,6 +142,7 @@ def create_app(
         app.state.inbox = InboxService(app.state.agent.inbox, app.state.crm.tickets, replier, StaffHub())
         csat = Csat(app.state.agent.inbox, app.state.crm.tickets, replier)
         app.state.agent.interceptors.append(csat.answer)
+        app.state.agent.interceptors.append(opt_out.Confirmation(app.state.agent.inbox))
         app.state.admin_key = admin_key
         worker = Worker(core.jobs, concurrency=settings.worker_concurrency) if settings.worker else None
         if worker is not None:

@@ -1,7 +1,7 @@
 """What customers do with a broadcast, recorded on its recipient row: the platform's statuses (delivered,
 read, failed) and replies. A reply counts for the latest broadcast sent to that customer on that channel
-if it comes within REPLY_WINDOW of delivery. STOP (or 取消訂閱, 退訂, ...) opts the contact out of
-broadcasts. Both run inside the ingest transaction of the webhook delivery (channels/processing.py)."""
+if it comes within REPLY_WINDOW of delivery (STOP and START are channels/opt_out.py's). Both run inside the
+ingest transaction of the webhook delivery (channels/processing.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from channels import opt_out
 from channels.base import Inbound, StatusUpdate
 from channels.broadcast_sender import TAG_PREFIX
 from channels.models import Channel
 from channels.processing import forward
-from core.audit import CUSTOMER, AuditLog
+from core.audit import AuditLog
 from crm.broadcasts.models import Broadcast, Content, Recipient
 from crm.broadcasts.personalise import render
 from crm.models import Contact, Conversation, Message
 
 REPLY_WINDOW = timedelta(days=3)
 CLOCK_SLACK = timedelta(minutes=1)
-STOP_WORDS = {"stop", "unsubscribe", "stop all", "opt out", "取消訂閱", "退訂", "停止", "取消订阅", "退订"}
 
 
 def record_status(session: Session, channel: Channel, status: StatusUpdate) -> None:
@@ -59,7 +59,7 @@ def _found_by_tag(session: Session, channel: Channel, status: StatusUpdate) -> R
 
 
 class ReplyRecorder:
-    """Replies to broadcasts, and STOP (audited as the customer's own change)."""
+    """Replies to broadcasts, and STOP / START (channels/opt_out.py)."""
 
     def __init__(self, audit: AuditLog) -> None:
         self._audit = audit
@@ -72,28 +72,11 @@ class ReplyRecorder:
         conversation: Conversation,
         record: Message,
     ) -> None:
-        if message.text.strip().lower().rstrip(".!。！") in STOP_WORDS:
-            self._opt_out(session, conversation)
+        opt_out.apply(session, self._audit, conversation, message.text)
         answered = record_reply(session, channel, message)
         if answered is not None:  # the agent reads the reply with the broadcast before it
             shown = {"id": answered.broadcast_id, "text": _as_sent(session, answered)}
             record.meta = {**record.meta, "broadcast": shown}
-
-    def _opt_out(self, session: Session, conversation: Conversation) -> None:
-        contact = session.get(Contact, conversation.contact_id)
-        if contact is None or contact.opted_out:
-            return
-        contact.opted_out = True
-        self._audit.record(
-            session,
-            conversation.tenant_id,
-            CUSTOMER,
-            "contact.update",
-            "contact",
-            contact.id,
-            {"opted_out": False},
-            {"opted_out": True},
-        )
 
 
 def record_reply(session: Session, channel: Channel, message: Inbound) -> Recipient | None:

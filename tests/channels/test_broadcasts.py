@@ -217,7 +217,7 @@ def test_statuses_replies_metrics_and_csv(client: TestClient, graph: FakeGraph) 
     assert client.get("/v1/broadcasts/nope/export.csv", headers=auth(key)).status_code == 404
 
 
-def test_stop_opts_the_customer_out(client: TestClient, graph: FakeGraph) -> None:
+def test_stop_opts_the_customer_out_and_start_back_in(client: TestClient, graph: FakeGraph) -> None:
     key = new_tenant(client)
     channel = setup_channel(client, key)["id"]
     post(client, channel, delivery([text_message("wamid.s1", "取消訂閱", sender="85291234567")]))
@@ -231,6 +231,12 @@ def test_stop_opts_the_customer_out(client: TestClient, graph: FakeGraph) -> Non
         headers=auth(key),
     ).json()
     assert counts["opted_out"] == 1 and counts["recipients"] == 0
+    # The keyword got its confirmation in the customer's language, not an agent turn.
+    assert graph.wait_for(1)[0]["text"]["body"].startswith("你將不會再收到我們的推廣訊息")
+
+    post(client, channel, delivery([text_message("wamid.s2", "START", sender="85291234567")]))
+    assert graph.wait_for(2)[1]["text"]["body"].startswith("You are subscribed to our broadcasts again")
+    assert client.get(f"/v1/contacts/{found['id']}", headers=auth(key)).json()["opted_out"] is False
 
 
 def test_rate_limits_back_off_and_failures_keep_their_reason(client: TestClient, graph: FakeGraph) -> None:
