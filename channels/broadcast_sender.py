@@ -184,18 +184,23 @@ class BroadcastSender:
             )
 
     # --- sending ------------------------------------------------------------------------------------
+    def _rate(self, channel: Channel) -> int:
+        """The channel's ceiling: the adapter's when it knows it (WhatsApp's setting), else the channel's
+        config or the policy table's default."""
+        adapter: Any = self._adapters[channel.kind]
+        if hasattr(adapter, "per_second"):
+            return int(adapter.per_second(channel.config))
+        return int(channel.config.get("messages_per_second") or POLICIES[channel.kind].sends_per_second)
+
     def _limiter(self, channel: Channel) -> RateLimiter | None:
-        adapter = self._adapters[channel.kind]
-        if getattr(adapter, "paces_itself", False):
+        if getattr(self._adapters[channel.kind], "paces_itself", False):
             return None
         if channel.id not in self._limiters:
-            rate = int(channel.config.get("messages_per_second") or POLICIES[channel.kind].sends_per_second)
-            self._limiters[channel.id] = RateLimiter(rate)
+            self._limiters[channel.id] = RateLimiter(self._rate(channel))
         return self._limiters[channel.id]
 
     def _batch_size(self, channel: Channel) -> int:
-        rate = int(channel.config.get("messages_per_second") or POLICIES[channel.kind].sends_per_second)
-        return max(1, min(50, rate // 8))  # about an eighth of a second of sends
+        return max(1, min(50, self._rate(channel) // 8))  # about an eighth of a second of sends
 
     async def _send_for(self, broadcast: Broadcast, channel: Channel, deadline: float) -> None:
         content = Content.model_validate(broadcast.content)

@@ -155,10 +155,14 @@ class WhatsAppAdapter:
         self._default_rate = default_per_second
         self._clients: dict[str, WhatsAppClient] = {}  # one per phone number: its rate limit is shared
 
+    def per_second(self, config: Mapping[str, Any]) -> int:
+        """The number's throughput: the channel's own setting, else PARLEY_WHATSAPP_MESSAGES_PER_SECOND."""
+        return int(config.get("messages_per_second") or self._default_rate)
+
     def client(self, config: Mapping[str, Any], secrets: Mapping[str, Any]) -> WhatsAppClient:
         phone = str(config["phone_number_id"])
         if phone not in self._clients:
-            rate = int(config.get("messages_per_second") or self._default_rate)
+            rate = self.per_second(config)
             self._clients[phone] = WhatsAppClient(self._base, phone, secrets["access_token"], per_second=rate)
         return self._clients[phone]
 
