@@ -71,6 +71,18 @@ def read_rows(data: IO[bytes], filename: str) -> Iterator[list[Any]]:
         text.detach()
 
 
+YES_NO = {
+    "true": True,
+    "yes": True,
+    "y": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "n": False,
+    "0": False,
+}
+
+
 class ContactImporter:
     def __init__(self, db: Database, attributes: AttributeStore, audit: AuditLog) -> None:
         self._db = db
@@ -81,7 +93,7 @@ class ContactImporter:
         self, header: list[str], given: dict[str, str] | None, definitions: dict[str, AttributeDefinition]
     ) -> dict[int, str]:
         """Column index -> target ("email", "tags", "attributes.plan"); columns mapped to "" are skipped."""
-        targets = {f: f for f in (*FIELDS, "tags")}
+        targets = {f: f for f in (*FIELDS, "tags", "opted_out")}
         targets |= {f"attributes.{k}": f"attributes.{k}" for k in definitions}
         by_name = {**targets, **{k: f"attributes.{k}" for k in definitions}}
         by_name |= {d.label.lower(): f"attributes.{k}" for k, d in definitions.items()}
@@ -116,6 +128,11 @@ class ContactImporter:
                 fields["phone"] = normalise_phone(str(value))
             elif target == "email":
                 fields["email"] = normalise_email(str(value))
+            elif target == "opted_out":  # migrating from another tool keeps who asked not to be messaged
+                said = str(value).strip().lower()
+                if said not in YES_NO:
+                    raise InvalidInput(f"opted_out is yes or no (true/false, 1/0); got {value!r}")
+                fields["opted_out"] = YES_NO[said]
             else:
                 fields[target] = str(value).strip()
         if attributes:

@@ -134,3 +134,13 @@ def test_import_never_touches_another_tenant(client: TestClient) -> None:
     assert client.get(f"/v1/contacts/{kerry['id']}", headers=auth(mine)).json()["name"] == "Kerry"
     assert client.get(f"/v1/contacts/{kerry['id']}/lead", headers=auth(theirs)).status_code == 404
     assert client.get(f"/v1/contacts/{kerry['id']}/timeline", headers=auth(theirs)).status_code == 404
+
+
+def test_opt_outs_come_along_from_another_tool(client: TestClient) -> None:
+    key = new_tenant(client)
+    rows = "name,phone,opted_out\nAda,85291000001,yes\nBo,85291000002,no\nCy,85291000003,maybe\n"
+    report = upload(client, key, rows.encode()).json()
+    assert report["created"] == 2 and report["failed"] == 1
+    assert report["errors"][0]["row"] == 4 and "opted_out is yes or no" in report["errors"][0]["message"]
+    contacts = {c["name"]: c for c in client.get("/v1/contacts", headers=auth(key)).json()["items"]}
+    assert contacts["Ada"]["opted_out"] is True and contacts["Bo"]["opted_out"] is False
