@@ -110,8 +110,8 @@ def create_app(
             core.credits,
             app.state.agent.deps.model,
         )
-        app.state.crm.privacy.on_erase("channel_records", erase_channel_records)
-        app.state.crm.privacy.after_erase(app.state.agent.forget)
+        crm.privacy.on_erase("channel_records", erase_channel_records)
+        crm.privacy.after_erase(app.state.agent.forget)
         app.state.evals = EvalService(
             settings, core, app.state.agent, erase=contact_eraser(core, app.state.agent, crm)
         )
@@ -129,7 +129,7 @@ def create_app(
             "wechat": WeChatAdapter(settings.wechat_api_base),
         }
         app.state.channel_processor = ChannelProcessor(
-            core.db, app.state.channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters
+            core.db, channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters
         )
         app.state.channel_processor.status_listeners.append(broadcast_replies.record_status)
         app.state.channel_processor.inbound_listeners.append(broadcast_replies.ReplyRecorder(core.audit))
@@ -139,8 +139,8 @@ def create_app(
         app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
         app.state.livechat_visitors = VisitorSockets()
         replier = HumanReplies(app.state.agent.inbox, core.jobs, app.state.livechat_visitors)
-        app.state.inbox = InboxService(app.state.agent.inbox, app.state.crm.tickets, replier, StaffHub())
-        csat = Csat(app.state.agent.inbox, app.state.crm.tickets, replier)
+        app.state.inbox = InboxService(app.state.agent.inbox, crm.tickets, replier, StaffHub())
+        csat = Csat(app.state.agent.inbox, crm.tickets, replier)
         app.state.agent.interceptors.append(csat.answer)
         app.state.agent.interceptors.append(opt_out.Confirmation(app.state.agent.inbox))
         app.state.admin_key = admin_key
@@ -149,7 +149,6 @@ def create_app(
             # The worker's CPU-bound agent turns would hold the GIL in 5 ms slices; shorter slices keep
             # webhook acknowledgements and API calls responsive while the agent works.
             sys.setswitchinterval(0.001)
-        if worker is not None:
             worker.start()
         if created:
             log.warning(
