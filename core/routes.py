@@ -162,16 +162,4 @@ def audit_log(
 ) -> list[AuditOut]:
     """Who changed what, newest first (admins only)."""
     events = core.audit.list(principal.tenant_id, entity=entity, entity_id=entity_id, limit=limit)
-    return [
-        AuditOut(
-            id=e.id,
-            actor=e.actor,
-            action=e.action,
-            entity=e.entity,
-            entity_id=e.entity_id,
-            before=e.before,
-            after=e.after,
-            at=e.at,
-        )
-        for e in events
-    ]
+    return [AuditOut.model_validate(e, from_attributes=True) for e in events]
