@@ -55,27 +55,18 @@ class InboxService:
         self._tickets = tickets
         self._replier = replier
         self.hub = hub
-        # Status changes happen in worker threads too (the agent hands off, a customer asks for the bot
-        # back): each is pushed to staff clients from the event loop.
+        # Status changes and customers' messages happen in worker threads too (the agent hands off, a
+        # customer asks for the bot back): each is pushed to staff clients from the event loop.
         loop = asyncio.get_running_loop()
 
-        def push(conversation: Conversation) -> None:
-            event = status_event(conversation)
+        def push_soon(tenant_id: str, event: dict[str, Any]) -> None:
             if not loop.is_closed():  # shutting down: nobody is listening any more
-                loop.call_soon_threadsafe(
-                    lambda: loop.create_task(hub.publish(conversation.tenant_id, event))
-                )
+                loop.call_soon_threadsafe(lambda: loop.create_task(hub.publish(tenant_id, event)))
 
-        self.handoff.on_change(push)
-
-        def push_message(conversation: Conversation, message: Message) -> None:
-            event = {**message_event(conversation.id, message), "status": conversation.status}
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(
-                    lambda: loop.create_task(hub.publish(conversation.tenant_id, event))
-                )
-
-        inbox.on_customer_message(push_message)
+        self.handoff.on_change(lambda c: push_soon(c.tenant_id, status_event(c)))
+        inbox.on_customer_message(
+            lambda c, m: push_soon(c.tenant_id, {**message_event(c.id, m), "status": c.status})
+        )
 
     async def reply(self, tenant_id: str, actor: str, conversation_id: str, text: str) -> Message:
         """A person answers the customer; the conversation becomes theirs (the agent goes quiet)."""
@@ -104,11 +95,8 @@ class InboxService:
     async def assign(
         self, tenant_id: str, actor: str, conversation_id: str, assignee: str, team: str | None
     ) -> Conversation:
-        conversation = await run_in_threadpool(
-            self.handoff.assign, tenant_id, actor, conversation_id, assignee, team
-        )
-        await self.hub.publish(tenant_id, status_event(conversation))
-        return conversation
+        # Staff clients hear of it through the handoff's change listener, like every other move.
+        return await run_in_threadpool(self.handoff.assign, tenant_id, actor, conversation_id, assignee, team)
 
     async def move(self, tenant_id: str, actor: str, conversation_id: str, status: str) -> Conversation:
         return await run_in_threadpool(self.handoff.move, tenant_id, actor, conversation_id, status)
