@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -220,12 +220,18 @@ class TicketStore:
             ticket.csat, ticket.csat_comment = None, None
         ticket.status = status
 
-    def responded(self, tenant_id: str, ticket_id: str) -> None:
-        """A person answered the customer (e.g. a human reply in the ticket's conversation)."""
+    def responded(self, tenant_id: str, conversation_id: str) -> None:
+        """A person answered the customer in this conversation: its tickets not yet responded to now are."""
         with self._db.session() as session:
-            ticket = self._owned(session, tenant_id, ticket_id)
-            if ticket.first_response_at is None:
-                ticket.first_response_at = utcnow()
+            session.execute(
+                update(Ticket)
+                .where(
+                    Ticket.tenant_id == tenant_id,
+                    Ticket.conversation_id == conversation_id,
+                    Ticket.first_response_at.is_(None),
+                )
+                .values(first_response_at=utcnow())
+            )
 
     def search(
         self,

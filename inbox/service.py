@@ -80,17 +80,10 @@ class InboxService:
         message = await run_in_threadpool(
             self.inbox.add_message, tenant_id, conversation_id, "human", text, meta
         )
-        await run_in_threadpool(self._responded, tenant_id, conversation_id)
+        await run_in_threadpool(self._tickets.responded, tenant_id, conversation_id)
         await self._replier.deliver(tenant_id, conversation, message)
         await self.hub.publish(tenant_id, message_event(conversation_id, message))
         return message
-
-    def _responded(self, tenant_id: str, conversation_id: str) -> None:
-        """The conversation's open tickets got their first response from a person."""
-        tickets, _ = self._tickets.search(tenant_id, conversation_id=conversation_id, limit=100)
-        for ticket in tickets:
-            if ticket.first_response_at is None:
-                self._tickets.responded(tenant_id, ticket.id)
 
     async def assign(
         self, tenant_id: str, actor: str, conversation_id: str, assignee: str, team: str | None
