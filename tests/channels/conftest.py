@@ -19,11 +19,9 @@ def fake() -> Iterator[FakeGraph]:
 
 
 @pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    """A fake Graph API on loopback for WhatsApp tests."""
-    server = FakeGraph()
-    yield server
-    server.stop()
+def graph(fake: FakeGraph) -> FakeGraph:
+    """The fake server, under the name the WhatsApp tests use for it (the Graph API)."""
+    return fake
 
 
 @pytest.fixture
