@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port  # noqa: E402
+from bench.common import free_port, wait_until_up  # noqa: E402
 
 CEILING = 80
 ADMIN = "pa_bench-admin-key-0123456789abcdef"
@@ -110,13 +110,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for _ in range(300):
-            try:
-                httpx.get(f"{self.base}/healthz", timeout=1)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError("server did not start")
+        wait_until_up(f"{self.base}/healthz")
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -77,6 +77,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_up(url: str) -> None:
+    """Poll a starting server's URL until it answers (up to a minute)."""
+    for _ in range(300):
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
 @contextmanager
 def served(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[str]:
     """`uvicorn ARGS` on a free loopback port until the block ends; yields its base URL."""
@@ -90,14 +101,7 @@ def served(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                httpx.get(f"{base}/docs", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("server did not start")
+        wait_until_up(f"{base}/docs")
         yield base
     finally:
         proc.terminate()
