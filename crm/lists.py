@@ -19,7 +19,7 @@ from core.audit import AuditLog
 from core.db import Base, Database, UTCDateTime, new_id, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from crm.attributes import AttributeStore
-from crm.contacts import FIELDS, ContactStore
+from crm.contacts import FIELDS
 from crm.models import Contact
 
 Operator = Literal["eq", "ne", "contains", "in", "gt", "lt", "has", "empty", "not_empty"]
@@ -178,8 +178,14 @@ class ListStore:
                 f"list {contact_list.name!r} is a condition list: its members follow its conditions"
             )
         with self._db.session() as session:
-            for contact_id in contact_ids:
-                ContactStore.owned(session, tenant_id, contact_id)
+            owned = set(
+                session.scalars(
+                    select(Contact.id).where(Contact.tenant_id == tenant_id, Contact.id.in_(contact_ids))
+                )
+            )
+            missing = next((c for c in contact_ids if c not in owned), None)
+            if missing is not None:
+                raise NotFound(f"contact {missing} not found")  # as ContactStore.owned says it
             present = set(session.scalars(select(ListMember.contact_id).where(ListMember.list_id == list_id)))
             new = [c for c in dict.fromkeys(contact_ids) if c not in present]
             session.add_all(ListMember(list_id=list_id, contact_id=c) for c in new)
