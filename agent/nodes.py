@@ -25,7 +25,7 @@ from core.db import utcnow
 from crm.inbox import InboxStore
 from crm.working_hours import WorkingHours
 from knowledge.embeddings import Embedder
-from knowledge.services import KnowledgeServices
+from knowledge.services import KnowledgeServices, SearchHit
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,18 @@ def after_hours_note(hours: WorkingHours, language: str, now: datetime) -> str:
         else f"{local.month}月{local.day}日 {local:%H:%M}（{hours.timezone}）"
     )
     return AFTER_HOURS[language].format(when=when)
+
+
+def usable_hits(knowledge: KnowledgeServices, tenant_id: str, query: str) -> list[SearchHit]:
+    """The knowledge an answer may stand on: hits close enough to the query, without injected instructions."""
+    hits = knowledge.search(tenant_id, query, k=5)
+    usable = [h for h in hits if h.dense >= MIN_PASSAGE_SIMILARITY]
+    clean = set(guardrails.clean_passages([h.text for h in usable]))
+    return [h for h in usable if h.text in clean]
+
+
+def passages(hits: list[SearchHit]) -> list[dict[str, Any]]:
+    return [{"id": h.source_id, "name": h.source_name, "text": h.text, "score": h.score} for h in hits]
 
 
 def _question(state: State) -> str:
@@ -131,15 +143,8 @@ class AgentNodes:
 
     # --- retrieval (mandatory: every answer is grounded or handed off) ------------------------------
     def retrieve(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        hits = self.deps.knowledge.search(runtime.context.tenant_id, _question(state), k=5)
-        usable = [h for h in hits if h.dense >= MIN_PASSAGE_SIMILARITY]
-        texts = guardrails.clean_passages([h.text for h in usable])
-        passages = [
-            {"id": h.source_id, "name": h.source_name, "text": h.text, "score": h.score}
-            for h in usable
-            if h.text in texts
-        ]
-        return {"passages": passages}
+        hits = usable_hits(self.deps.knowledge, runtime.context.tenant_id, _question(state))
+        return {"passages": passages(hits)}
 
     # --- the model, with tools ----------------------------------------------------------------------
     def respond(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent import custom_answers, guardrails
+from agent import custom_answers
 from agent.models.local import customer_language
-from agent.nodes import MIN_PASSAGE_SIMILARITY
+from agent.nodes import passages, usable_hits
 from agent.settings import AgentSettings
 from core.errors import InvalidInput
 from crm.inbox import InboxStore
@@ -70,21 +70,15 @@ class Grounder:
         history = [(SPEAKERS.get(m.role, m.role), m.text.strip()) for m in messages[-RECENT_MESSAGES:]]
         fixed = custom_answers.find(asked[-1], settings.custom_answers, self._knowledge.embedder)
         language = answer_language(asked[-1], settings)
-        return Grounding(question, language, _passages(hits), history, fixed.answer.answer if fixed else "")
+        return Grounding(question, language, passages(hits), history, fixed.answer.answer if fixed else "")
 
-    def for_text(self, tenant_id: str, text: str) -> list[dict[str, Any]]:
-        return _passages(self._usable(tenant_id, text))
+    def knowledge_texts(self, tenant_id: str, query: str) -> list[str]:
+        """The usable knowledge for a query, as the agent would see it."""
+        return [h.text for h in self._usable(tenant_id, query)]
 
     def _usable(self, tenant_id: str, query: str) -> list[SearchHit]:
-        hits = self._knowledge.search(tenant_id, query, k=5)
-        usable = [h for h in hits if h.dense >= MIN_PASSAGE_SIMILARITY]
-        clean = set(guardrails.clean_passages([h.text for h in usable]))
-        return [h for h in usable if h.text in clean]
+        return usable_hits(self._knowledge, tenant_id, query)
 
 
 def _short(text: str) -> bool:
     return len(text.split()) <= 4 if customer_language(text) == "en" else len(text) <= 6
-
-
-def _passages(hits: list[SearchHit]) -> list[dict[str, Any]]:
-    return [{"id": h.source_id, "name": h.source_name, "text": h.text, "score": h.score} for h in hits]

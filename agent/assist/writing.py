@@ -122,7 +122,7 @@ class WritingAssistant:
             return offline
         # Facts may come from the draft, the business's knowledge and what the business already said; what
         # the customer claimed ("isn't it HK$200?") is what the draft answers, not a source.
-        known = [p["text"] for p in self._grounder.for_text(tenant_id, f"{context}\n{draft}".strip())]
+        known = self._grounder.knowledge_texts(tenant_id, f"{context}\n{draft}".strip())
         said = [text for role, text in history if role != "customer"]
         made_up = facts.invented(text, draft, *known, *said)
         lost = facts.dropped(text, draft, ordered=not translate_to)
