@@ -3,6 +3,7 @@ they never wait for the agent."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -256,9 +257,4 @@ async def webhook(
         return Response("<Response/>", media_type="text/xml")
     if kind == "wechat":  # "success": no passive reply; the agent's answer follows through the API
         return PlainTextResponse("success")
-    return {
-        "status": "ok",
-        "messages": receipt.messages,
-        "stored": receipt.stored,
-        "statuses": receipt.statuses,
-    }
+    return {"status": "ok", **asdict(receipt)}
