@@ -90,7 +90,6 @@ def test_unknown_job_kind_fails_clearly(db: Database) -> None:
 
 
 def test_retry_later_does_not_use_up_attempts(db: Database) -> None:
-
     queue = JobQueue(db)
     calls: list[int] = []
 
@@ -130,7 +129,6 @@ def test_keyed_jobs_queue_once_and_never_run_at_the_same_time(db: Database) -> N
 
 def test_a_keyed_job_sent_back_to_the_queue_gives_way_to_a_newer_one(db: Database) -> None:
     queue = JobQueue(db)
-    ids: list[str] = []
 
     def busy(payload: dict[str, Any]) -> None:
         if payload["n"] == 0:
@@ -141,5 +139,5 @@ def test_a_keyed_job_sent_back_to_the_queue_gives_way_to_a_newer_one(db: Databas
     queue.enqueue_once("busy", {"n": 0}, key="k")
     assert queue.drain() == 2
     with db.session() as session:
-        ids = list(session.scalars(select(Job.error).order_by(Job.created_at)))
-    assert ids == ["superseded by a queued job with its key", None]
+        errors = list(session.scalars(select(Job.error).order_by(Job.created_at)))
+    assert errors == ["superseded by a queued job with its key", None]
