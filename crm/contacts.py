@@ -37,6 +37,13 @@ def normalise_phone(value: str) -> str:
     return phone
 
 
+def phone_forms(phone: str) -> tuple[str, str]:
+    """The phone's digits as stored with and without a leading + (WhatsApp sends 85291234567 where a person
+    types +852 9123 4567): contacts are the same person when their phones match either form."""
+    digits = re.sub(r"\D", "", phone)
+    return digits, f"+{digits}"
+
+
 def normalise_email(value: str) -> str:
     email = value.strip().lower()
     if not EMAIL.match(email) or len(email) > 320:
@@ -165,10 +172,8 @@ class ContactStore:
     def _check_unique(session: Session, tenant_id: str, fields: dict[str, Any], exclude: str | None) -> None:
         for key in ("email", "phone"):
             if fields.get(key):
-                # Phones compare by digits: WhatsApp sends 85291234567 where a person types +852 9123 4567.
-                digits = fields[key].lstrip("+")
                 same = (
-                    Contact.phone.in_((digits, f"+{digits}"))
+                    Contact.phone.in_(phone_forms(fields[key]))
                     if key == "phone"
                     else Contact.email == fields[key]
                 )

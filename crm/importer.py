@@ -19,7 +19,7 @@ from core.audit import AuditLog
 from core.db import Database
 from core.errors import InvalidInput, ParleyError
 from crm.attributes import AttributeDefinition, AttributeStore, coerce
-from crm.contacts import FIELDS, normalise_email, normalise_phone, normalise_tags
+from crm.contacts import FIELDS, normalise_email, normalise_phone, normalise_tags, phone_forms
 from crm.models import Contact
 
 BATCH = 500
@@ -207,8 +207,8 @@ class ContactImporter:
         if not batch:
             return
         emails = [f["email"] for _, f in batch if f.get("email")]
-        digits = [f["phone"].lstrip("+") for _, f in batch if f.get("phone")]
-        phones = digits + [f"+{d}" for d in digits]  # as stored, with or without +, so the index serves it
+        # as stored, with or without +, so the index serves it
+        phones = [form for _, f in batch if f.get("phone") for form in phone_forms(f["phone"])]
         with self._db.session() as session:
             # Two lookups, one per index (an OR of two IN lists makes SQLite scan the table).
             existing = [

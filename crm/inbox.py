@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.audit import AGENT, AuditLog
 from core.db import Database, utcnow
 from core.errors import InvalidInput, NotFound
+from crm.contacts import phone_forms
 from crm.handoff import Handoff
 from crm.models import Contact, Conversation, Message, MessageFeedback
 
@@ -54,13 +54,12 @@ class InboxStore:
             if info.phone:
                 # A customer the business already knows by phone (imported, or typed in by staff) writes on a
                 # phone channel for the first time: the same contact, now also known by its platform id.
-                digits = re.sub(r"\D", "", info.phone)
                 known = session.scalar(
                     select(Contact)
                     .where(
                         Contact.tenant_id == tenant_id,
                         Contact.external_id.is_(None),
-                        Contact.phone.in_((digits, f"+{digits}")),
+                        Contact.phone.in_(phone_forms(info.phone)),
                     )
                     .limit(1)
                 )
