@@ -21,10 +21,12 @@ from core.deps import AdminDep, PrincipalDep
 from core.errors import InvalidInput, LimitExceeded
 from crm.attributes import AttributeDefinition, AttributeType
 from crm.contacts import FIELDS
+from crm.handoff import ConversationNote
 from crm.importer import read_rows
 from crm.leads import LeadScore, LeadSettings
 from crm.models import Contact, ContactNote
 from crm.services import CrmServices
+from crm.ticket_models import TicketNote
 from crm.views import ViewFilters
 
 router = APIRouter(prefix="/v1", tags=["crm"])
@@ -142,13 +144,15 @@ class NoteIn(BaseModel):
 
 
 class NoteOut(BaseModel):
+    """A staff note on a contact, a ticket or a conversation (crm/ticket_routes.py, inbox/routes.py)."""
+
     id: str
     author: str
     text: str
     created_at: datetime
 
     @classmethod
-    def of(cls, n: ContactNote) -> NoteOut:
+    def of(cls, n: ContactNote | TicketNote | ConversationNote) -> NoteOut:
         return cls(id=n.id, author=n.author, text=n.text, created_at=n.created_at)
 
 

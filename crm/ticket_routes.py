@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from core.audit import key_actor
 from core.db import utcnow
 from core.deps import AdminDep, PrincipalDep
+from crm.routes import NoteIn, NoteOut
 from crm.ticket_metrics import compute
-from crm.ticket_models import Priority, Status, Ticket, TicketNote, TicketType
+from crm.ticket_models import Priority, Status, Ticket, TicketType
 from crm.tickets import TicketSettings, TicketStore, sla_of
 
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
@@ -104,21 +105,6 @@ class TicketOut(BaseModel):
 class TicketList(BaseModel):
     items: list[TicketOut]
     total: int
-
-
-class NoteIn(BaseModel):
-    text: str = Field(min_length=1, max_length=10_000)
-
-
-class NoteOut(BaseModel):
-    id: str
-    author: str
-    text: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, n: TicketNote) -> NoteOut:
-        return cls(id=n.id, author=n.author, text=n.text, created_at=n.created_at)
 
 
 class CsatIn(BaseModel):

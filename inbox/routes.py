@@ -13,6 +13,7 @@ from core.audit import key_actor
 from core.deps import PrincipalDep
 from core.errors import ParleyError
 from crm.models import Conversation, Message
+from crm.routes import NoteIn, NoteOut
 from inbox.service import InboxService
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
@@ -76,13 +77,6 @@ class MessageOut(BaseModel):
         )
 
 
-class NoteOut(BaseModel):
-    id: str
-    author: str
-    text: str
-    created_at: datetime
-
-
 class ConversationDetail(ConversationOut):
     messages: list[MessageOut]
     notes: list[NoteOut]
@@ -99,10 +93,6 @@ class AssignIn(BaseModel):
 
 class StatusIn(BaseModel):
     status: ConversationStatus
-
-
-class NoteIn(BaseModel):
-    text: str = Field(min_length=1, max_length=10_000)
 
 
 @router.get("/conversations", response_model=ConversationList)
@@ -136,7 +126,7 @@ def get_conversation(conversation_id: str, principal: PrincipalDep, inbox: Inbox
     return ConversationDetail(
         **ConversationOut.of(conversation).model_dump(),
         messages=[MessageOut.of(m) for m in messages],
-        notes=[NoteOut(id=n.id, author=n.author, text=n.text, created_at=n.created_at) for n in notes],
+        notes=[NoteOut.of(n) for n in notes],
     )
 
 
@@ -173,7 +163,7 @@ async def set_status(
 )
 async def add_note(conversation_id: str, body: NoteIn, principal: PrincipalDep, inbox: InboxDep) -> NoteOut:
     note = await inbox.note(principal.tenant_id, key_actor(principal.key_id), conversation_id, body.text)
-    return NoteOut(id=note.id, author=note.author, text=note.text, created_at=note.created_at)
+    return NoteOut.of(note)
 
 
 @router.websocket("/ws")
