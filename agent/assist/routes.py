@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agent.assist.service import Assist
 from agent.routes import SourceOut
@@ -28,6 +28,8 @@ AssistDep = Annotated[Assist, Depends(get_assist)]
 
 
 class CreditsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight off a core.credits.Balance
+
     plan: str
     allowance: int | None = Field(description="credits per calendar month (UTC); null = unlimited")
     used: int
@@ -35,20 +37,13 @@ class CreditsOut(BaseModel):
     period: str = Field(description="YYYY-MM")
     resets_at: datetime
 
-    @classmethod
-    def of(cls, b: Balance) -> CreditsOut:
-        return cls(
-            plan=b.plan,
-            allowance=b.allowance,
-            used=b.used,
-            remaining=b.remaining,
-            period=b.period,
-            resets_at=b.resets_at,
-        )
-
 
 class SpentOut(CreditsOut):
     charged: int = Field(description="credits this call used")
+
+    @classmethod
+    def of(cls, balance: Balance, charged: int) -> SpentOut:
+        return cls(**CreditsOut.model_validate(balance).model_dump(), charged=charged)
 
 
 class SmartReplyIn(BaseModel):
@@ -92,7 +87,7 @@ def smart_reply(body: SmartReplyIn, principal: PrincipalDep, assist: AssistDep) 
         ],
         language=result.language,  # type: ignore[arg-type]
         warnings=result.warnings,
-        credits=SpentOut(**CreditsOut.of(result.balance).model_dump(), charged=result.charged),
+        credits=SpentOut.of(result.balance, result.charged),
     )
 
 
@@ -110,11 +105,11 @@ def write(body: WriteIn, principal: PrincipalDep, assist: AssistDep) -> WriteOut
         text=result.text,
         language=result.language,  # type: ignore[arg-type]
         warnings=result.warnings,
-        credits=SpentOut(**CreditsOut.of(result.balance).model_dump(), charged=result.charged),
+        credits=SpentOut.of(result.balance, result.charged),
     )
 
 
 @router.get("/credits", response_model=CreditsOut)
 def credits(principal: PrincipalDep, assist: AssistDep) -> CreditsOut:
     """The tenant's plan, this month's allowance and usage, and when it resets."""
-    return CreditsOut.of(assist.credits.balance(principal.tenant_id))
+    return CreditsOut.model_validate(assist.credits.balance(principal.tenant_id))
