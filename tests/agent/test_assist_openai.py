@@ -17,20 +17,17 @@ FAQ = (
 )
 
 
-def tenant_with_knowledge(client: TestClient) -> str:
+def customer_asked(client: TestClient, *customer: str) -> tuple[str, str]:
+    """A tenant whose FAQ is indexed (its key) and a conversation with these customer messages (its id),
+    stored directly (the agent's model is not involved)."""
     key = new_tenant(client)
     assert wait_for(client, key, upload(client, key, "faq.md", FAQ.encode())["id"])["status"] == "ready"
-    return key
-
-
-def conversation(client: TestClient, key: str, *customer: str) -> str:
-    """A conversation with these customer messages, stored directly (the agent's model is not involved)."""
     inbox = state(client).agent.inbox
     tenant_id = state(client).core.keys.resolve(key).tenant_id
     opened = inbox.open(tenant_id, None, ContactInfo(name="Mei"))
     for text in customer:
         inbox.add_message(tenant_id, opened.id, "customer", text)
-    return str(opened.id)
+    return key, str(opened.id)
 
 
 def suggestions_json(*items: tuple[str, list[int]]) -> dict[str, Any]:
@@ -49,8 +46,7 @@ def smart_reply(client: TestClient, key: str, conversation_id: str) -> dict[str,
 def test_suggestions_come_from_the_model_with_their_sources(
     openai_client: TestClient, fake_openai: FakeOpenAI
 ) -> None:
-    key = tenant_with_knowledge(openai_client)
-    conversation_id = conversation(openai_client, key, "How much is a gel manicure?")
+    key, conversation_id = customer_asked(openai_client, "How much is a gel manicure?")
     fake_openai.script = [
         suggestions_json(
             ("A gel manicure is HK$350 and takes 60 minutes.", [1]),
@@ -76,8 +72,7 @@ def test_suggestions_come_from_the_model_with_their_sources(
 def test_chinese_customer_gets_the_model_asked_for_chinese(
     openai_client: TestClient, fake_openai: FakeOpenAI
 ) -> None:
-    key = tenant_with_knowledge(openai_client)
-    conversation_id = conversation(openai_client, key, "凝膠美甲幾錢？")
+    key, conversation_id = customer_asked(openai_client, "凝膠美甲幾錢？")
     fake_openai.script = [
         suggestions_json(("凝膠美甲收費 HK$350，需時 60 分鐘。", [1]), ("凝膠美甲 HK$350，想預約嗎？", [1]))
     ]
@@ -89,8 +84,7 @@ def test_chinese_customer_gets_the_model_asked_for_chinese(
 def test_a_suggestion_with_an_invented_price_is_dropped(
     openai_client: TestClient, fake_openai: FakeOpenAI
 ) -> None:
-    key = tenant_with_knowledge(openai_client)
-    conversation_id = conversation(openai_client, key, "How much is a gel manicure?")
+    key, conversation_id = customer_asked(openai_client, "How much is a gel manicure?")
     fake_openai.script = [
         suggestions_json(
             ("A gel manicure is HK$350.", [1]),
@@ -110,8 +104,7 @@ def test_a_suggestion_with_an_invented_price_is_dropped(
 def test_unreadable_model_output_falls_back_to_offline_suggestions(
     openai_client: TestClient, fake_openai: FakeOpenAI
 ) -> None:
-    key = tenant_with_knowledge(openai_client)
-    conversation_id = conversation(openai_client, key, "How much is a gel manicure?")
+    key, conversation_id = customer_asked(openai_client, "How much is a gel manicure?")
     fake_openai.script = [completion("Sure! Here are a few ideas: tell them it is cheap.")]
     body = smart_reply(openai_client, key, conversation_id)
     assert 2 <= len(body["suggestions"]) <= 3
@@ -122,8 +115,7 @@ def test_unreadable_model_output_falls_back_to_offline_suggestions(
 def test_model_endpoint_down_still_gives_suggestions(
     openai_client: TestClient, fake_openai: FakeOpenAI
 ) -> None:
-    key = tenant_with_knowledge(openai_client)
-    conversation_id = conversation(openai_client, key, "When are you open?")
+    key, conversation_id = customer_asked(openai_client, "When are you open?")
     fake_openai.script = []  # every call answers 500
     body = smart_reply(openai_client, key, conversation_id)
     assert "10:00" in body["suggestions"][0]["text"] and "endpoint failed" in body["warnings"][0]
@@ -188,8 +180,7 @@ def test_a_translation_the_model_did_not_do_is_reported(
 def test_a_price_only_the_customer_claimed_is_not_a_fact(
     openai_client: TestClient, fake_openai: FakeOpenAI
 ) -> None:
-    key = tenant_with_knowledge(openai_client)
-    conversation_id = conversation(openai_client, key, "Isn't the gel manicure HK$200?")
+    key, conversation_id = customer_asked(openai_client, "Isn't the gel manicure HK$200?")
     fake_openai.script = [completion("Yes, the gel manicure is HK$200. Thank you for asking.")]
     body = write(openai_client, key, "let me check the price for you", conversation_id=conversation_id)
     assert "200" not in body["text"] and "adds 200" in body["warnings"][0]
