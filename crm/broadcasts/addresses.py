@@ -3,8 +3,7 @@ phone-number channels) their phone number. None: the contact cannot be reached t
 
 from __future__ import annotations
 
-import re
-
+from crm.contacts import phone_forms
 from crm.models import Contact
 
 PHONE_CHANNELS = ("whatsapp", "sms")
@@ -15,6 +14,6 @@ def address_of(contact: Contact, kind: str) -> str | None:
     if external.startswith(f"{kind}:"):
         return external.removeprefix(f"{kind}:")
     if kind in PHONE_CHANNELS and contact.phone:
-        digits = re.sub(r"\D", "", contact.phone)  # channel contacts keep phones as the platform sent them
-        return digits if kind == "whatsapp" else f"+{digits}"  # WhatsApp ids are digits; Twilio wants E.164
+        digits, e164 = phone_forms(contact.phone)  # channel contacts keep phones as the platform sent them
+        return digits if kind == "whatsapp" else e164  # WhatsApp ids are digits; Twilio wants E.164
     return None
