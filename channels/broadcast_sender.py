@@ -347,7 +347,7 @@ class BroadcastSender:
                 return skip(f"template parameter: {missing}")
             template = (content.template.name, content.template.language, parameters)
             return Outgoing(row_id=row.id, to=row.address, route="template", template=template)
-        hours = int(policy.free_form.total_seconds() // 3600) if policy.free_form else 0
+        hours = policy.hours()
         outside = (
             "only an approved template may be sent" if policy.outside == "template" else "nothing may be sent"
         )

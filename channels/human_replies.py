@@ -80,8 +80,7 @@ class HumanReplies:
         if last is None or not may_send_free_form(
             conversation.channel, sent_at(last), utcnow(), by_human=True
         ):
-            window = policy.human_agent or policy.free_form
-            hours = int(window.total_seconds() // 3600)
+            hours = policy.hours(by_human=True)
             outside = " (only an approved template may be sent now)" if policy.outside == "template" else ""
             raise Conflict(
                 f"the {conversation.channel} window is closed: replies only within {hours} hours of the "

@@ -289,7 +289,7 @@ class ChannelProcessor:
                 if sent is None:
                     policy = POLICIES[channel.kind]
                     hint = "; configure a fallback template" if policy.outside == "template" else ""
-                    hours = int(policy.free_form.total_seconds() // 3600) if policy.free_form else 0
+                    hours = policy.hours()
                     self._inbox.update_meta(
                         tenant,
                         reply.id,

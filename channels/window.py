@@ -25,6 +25,15 @@ class WindowPolicy:
     broadcasts_per_month: int | None = None
     """At most this many broadcasts per follower per calendar month (WeChat)."""
 
+    def window(self, *, by_human: bool = False) -> timedelta | None:
+        """The free-form window; a person's message may use the longer human-agent one where there is one."""
+        return self.human_agent if by_human and self.human_agent else self.free_form
+
+    def hours(self, *, by_human: bool = False) -> int:
+        """The window in whole hours, for messages that name it (0 when there is none)."""
+        window = self.window(by_human=by_human)
+        return int(window.total_seconds() // 3600) if window else 0
+
 
 POLICIES: dict[str, WindowPolicy] = {
     # WhatsApp's ceiling is the number's throughput (80/s by default), enforced by its client.
@@ -50,9 +59,9 @@ def may_send_free_form(
     channel: str, last_customer_message: datetime | None, now: datetime, *, by_human: bool = False
 ) -> bool:
     policy = POLICIES[channel]
-    if policy.free_form is None:
+    window = policy.window(by_human=by_human)
+    if policy.free_form is None or window is None:
         return True
     if last_customer_message is None:
         return False
-    window = policy.human_agent if by_human and policy.human_agent else policy.free_form
     return now - last_customer_message < window
