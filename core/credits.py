@@ -107,11 +107,7 @@ class Credits:
         now = self.clock()
         with self._db.session() as session:
             plan = self._plan(session, tenant_id)
-            used = session.scalar(
-                select(CreditUsage.used).where(
-                    CreditUsage.tenant_id == tenant_id, CreditUsage.period == period_of(now)
-                )
-            )
+            used = self._used(session, tenant_id, period_of(now))
         return Balance(plan, self.allowances.get(plan, 0), used or 0, period_of(now), next_reset(now))
 
     def require(self, tenant_id: str, n: int = 1) -> Balance:
@@ -151,15 +147,17 @@ class Credits:
                     spent = n
                     break
             if used is None:
-                used = session.scalar(
-                    select(CreditUsage.used).where(
-                        CreditUsage.tenant_id == tenant_id, CreditUsage.period == period
-                    )
-                )
+                used = self._used(session, tenant_id, period)
         balance = Balance(plan, allowance, used or 0, period, next_reset(now))
         if wanted > 0 and spent == 0:
             raise CreditsExhausted(_exhausted_message(balance, self.allowances))
         return spent, balance
+
+    @staticmethod
+    def _used(session: Session, tenant_id: str, period: str) -> int | None:
+        return session.scalar(
+            select(CreditUsage.used).where(CreditUsage.tenant_id == tenant_id, CreditUsage.period == period)
+        )
 
     @staticmethod
     def _plan(session: Session, tenant_id: str) -> str:
