@@ -41,11 +41,6 @@ class MembersIn(BaseModel):
     contact_ids: list[str] = Field(min_length=1, max_length=1000)
 
 
-class Members(BaseModel):
-    items: list[ContactOut]
-    total: int
-
-
 @router.post("/lists", status_code=status.HTTP_201_CREATED, response_model=ListOut)
 def create_list(body: ListIn, principal: PrincipalDep, crm: CrmDep) -> ListOut:
     actor = key_actor(principal.key_id)
@@ -68,11 +63,11 @@ def delete_list(list_id: str, principal: PrincipalDep, crm: CrmDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/lists/{list_id}/contacts", response_model=Members)
-def members(list_id: str, principal: PrincipalDep, crm: CrmDep) -> Members:
+@router.get("/lists/{list_id}/contacts", response_model=ContactPage)
+def members(list_id: str, principal: PrincipalDep, crm: CrmDep) -> ContactPage:
     """A static list's members, or whoever matches a condition list's conditions now."""
     contacts = crm.lists.members(principal.tenant_id, list_id)
-    return Members(items=[ContactOut.of(c) for c in contacts], total=len(contacts))
+    return ContactPage(items=[ContactOut.of(c) for c in contacts], total=len(contacts))
 
 
 @router.post("/lists/{list_id}/contacts")
