@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from agent.models.local import customer_language
-from core.errors import Conflict, ParleyError
+from core.errors import ParleyError
 from crm.inbox import InboxStore
 from crm.models import Message
 from crm.ticket_models import Ticket
@@ -55,7 +55,7 @@ class Csat:
         try:
             conversation = self._inbox.get(ticket.tenant_id, ticket.conversation_id)
             self._replier.check(ticket.tenant_id, conversation, by_human=False)
-        except (Conflict, ParleyError) as exc:
+        except ParleyError as exc:  # a gone conversation, or a channel window that is closed
             log.info("CSAT for ticket #%s not asked: %s", ticket.number, exc)
             return
         said = [
