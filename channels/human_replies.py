@@ -53,15 +53,12 @@ class VisitorSockets:
             if not sockets:
                 del self._sockets[conversation_id]
 
-    async def push(self, conversation_id: str, frame: dict[str, Any]) -> int:
-        sent = 0
+    async def push(self, conversation_id: str, frame: dict[str, Any]) -> None:
         for ws in list(self._sockets.get(conversation_id, ())):
             try:
                 await ws.send_json(frame)
-                sent += 1
             except Exception:  # a socket closing under us: the visitor gets it from history on resume
                 self.remove(conversation_id, ws)
-        return sent
 
 
 class HumanReplies:
