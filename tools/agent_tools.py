@@ -52,6 +52,12 @@ def _correctable(exc: ParleyError) -> str:
     return f"error: {exc.message}. Nothing was changed; correct the arguments or ask the customer."
 
 
+def _last_customer_text(runtime: ToolRuntime) -> str:
+    state = runtime.state
+    messages = state["messages"] if isinstance(state, dict) else getattr(state, "messages", [])
+    return next((str(m.content) for m in reversed(messages) if m.type == "human"), "")
+
+
 def make_tools(deps: ToolDeps) -> list[BaseTool]:
     @tool(parse_docstring=True)
     def handoff_to_human(reason: str, runtime: ToolRuntime, team: str | None = None) -> str:
@@ -66,18 +72,15 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
                 teams; otherwise leave it out and the business's routing rules choose.
         """
         ctx = cast(TurnContext, runtime.context)
-        graph_state = (
-            runtime.state
-        )  # the routing rules read the customer's words, not just the model's reason
-        messages = (
-            graph_state["messages"] if isinstance(graph_state, dict) else getattr(graph_state, "messages", [])
-        )
-        said = next((str(m.content) for m in reversed(messages) if m.type == "human"), "")
-        routed = deps.team_for(ctx.tenant_id, reason, ctx.contact_id, said)
-        if team is not None and team not in deps.teams(ctx.tenant_id):
-            known = sorted(deps.teams(ctx.tenant_id))
-            return f"error: there is no team {team!r} (teams: {known}). Nothing was changed; leave team out."
-        team = team or routed
+        if team is not None:
+            known = deps.teams(ctx.tenant_id)
+            if team not in known:
+                return (
+                    f"error: there is no team {team!r} (teams: {sorted(known)}). Nothing was changed; "
+                    "leave team out."
+                )
+        # The routing rules read the customer's words, not just the model's reason.
+        team = team or deps.team_for(ctx.tenant_id, reason, ctx.contact_id, _last_customer_text(runtime))
         created = deps.inbox.hand_off(ctx.tenant_id, ctx.conversation_id, reason, team)
         outcome = "handed off" if created else "already waiting for a human"
         return f"{outcome}; team: {team or 'any'}; reason: {reason}"
