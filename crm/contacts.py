@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, String, cast, func, or_, select
@@ -322,44 +321,34 @@ class ContactStore:
                 .order_by(AuditEvent.at.desc())
                 .limit(limit)
             ).all()
-        entries: list[tuple[datetime, dict[str, Any]]] = []
-        for at, role, text, conversation_id, channel in messages:
-            entries.append(
-                (
-                    at,
-                    {
-                        "kind": "message",
-                        "at": at,
-                        "role": role,
-                        "text": text,
-                        "conversation_id": conversation_id,
-                        "channel": channel,
-                    },
-                )
-            )
-        for note in notes:
-            entries.append(
-                (
-                    note.created_at,
-                    {"kind": "note", "at": note.created_at, "author": note.author, "text": note.text},
-                )
-            )
-        for event in events:
-            entries.append(
-                (
-                    event.at,
-                    {
-                        "kind": "change",
-                        "at": event.at,
-                        "actor": event.actor,
-                        "action": event.action,
-                        "before": event.before,
-                        "after": event.after,
-                    },
-                )
-            )
-        entries.sort(key=lambda entry: entry[0], reverse=True)
-        return [entry for _, entry in entries[:limit]]
+        entries: list[dict[str, Any]] = [
+            {
+                "kind": "message",
+                "at": at,
+                "role": role,
+                "text": text,
+                "conversation_id": conversation_id,
+                "channel": channel,
+            }
+            for at, role, text, conversation_id, channel in messages
+        ]
+        entries += [
+            {"kind": "note", "at": note.created_at, "author": note.author, "text": note.text}
+            for note in notes
+        ]
+        entries += [
+            {
+                "kind": "change",
+                "at": event.at,
+                "actor": event.actor,
+                "action": event.action,
+                "before": event.before,
+                "after": event.after,
+            }
+            for event in events
+        ]
+        entries.sort(key=lambda entry: entry["at"], reverse=True)
+        return entries[:limit]
 
 
 def _matches(value: Any, wanted: str) -> bool:
