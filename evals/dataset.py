@@ -218,12 +218,17 @@ def parse(text: str, source: str, fmt: Literal["yaml", "jsonl"] = "yaml") -> Dat
     return parse_yaml(text, source)
 
 
+def read_text(path: Path) -> str:
+    """A dataset or gate file's text; an unreadable one is a DatasetError that names it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read: {exc.strerror}") from None
+
+
 def load(path: Path | str) -> Dataset:
     """A dataset file (.yaml, .yml or .jsonl)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read: {exc.strerror}") from None
+    text = read_text(path)
     fmt: Literal["yaml", "jsonl"] = "jsonl" if path.suffix == ".jsonl" else "yaml"
     return parse(text, str(path), fmt)

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evals.behaviour import BEHAVIOUR
-from evals.dataset import DatasetError, line_of, validation_problem, yaml_problem
+from evals.dataset import DatasetError, line_of, read_text, validation_problem, yaml_problem
 
 
 class Gate(BaseModel):
@@ -34,10 +34,7 @@ class Gate(BaseModel):
 def load_gate(path: Path | str) -> Gate:
     """A gate file; a bad one fails with its line and the key at fault."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read: {exc.strerror}") from None
+    text = read_text(path)
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
