@@ -15,6 +15,11 @@ from tests.agent.test_chat import chat
 from tests.conftest import auth, new_tenant
 
 
+def call(name: str, args: dict[str, Any], call_id: str) -> AIMessage:
+    """A scripted model turn that calls one tool."""
+    return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id}])
+
+
 def test_a_refund_request_opens_a_ticket_and_the_reply_quotes_its_number(client: TestClient) -> None:
     key = new_tenant(client)
     body = chat(client, key, "My order arrived broken, I want a refund")
@@ -46,9 +51,6 @@ def test_an_email_the_customer_gives_is_saved_on_their_contact(client: TestClien
 
 
 def test_an_invalid_tool_call_is_a_correctable_error(app_factory: Callable[..., Any]) -> None:
-    def call(name: str, args: dict[str, Any], call_id: str) -> AIMessage:
-        return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id}])
-
     model = ScriptedChatModel(
         responses=[
             call("update_contact", {"fields": {"email": "kerry-at-example"}}, "c1"),
@@ -67,18 +69,14 @@ def test_an_invalid_tool_call_is_a_correctable_error(app_factory: Callable[..., 
         assert results[0].startswith("error: email 'kerry-at-example' is not an email address")
         assert results[1].startswith("error: cannot set ['tenant_id']")
         assert results[2].startswith("contact updated")
-        assert (
-            "priority" in results[3] and "error" in results[3].lower()
-        )  # schema validation, told to the model
+        # schema validation, told to the model
+        assert "priority" in results[3] and "error" in results[3].lower()
         tool_messages = [m for m in model.seen[-1] if isinstance(m, ToolMessage)]
         assert len(tool_messages) == 4  # every result, errors included, went back to the model
         assert client.get("/v1/tickets", headers=auth(key)).json()["total"] == 0
 
 
 def test_update_ticket_and_a_chosen_team(app_factory: Callable[..., Any]) -> None:
-    def call(name: str, args: dict[str, Any], call_id: str) -> AIMessage:
-        return AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id}])
-
     model = ScriptedChatModel(
         responses=[
             call("create_ticket", {"type": "billing", "priority": "low", "summary": "double charge"}, "c1"),
@@ -99,7 +97,7 @@ def test_update_ticket_and_a_chosen_team(app_factory: Callable[..., Any]) -> Non
         key = new_tenant(client)
         settings = client.get("/v1/agent/settings", headers=auth(key)).json()
         settings["handoff"]["routes"] = [{"team": "billing", "intent": "billing"}]
-        client.put("/v1/agent/settings", json=settings, headers=auth(key))
+        assert client.put("/v1/agent/settings", json=settings, headers=auth(key)).status_code == 200
         first = chat(client, key, "I was charged twice")
         second = chat(client, key, "Now it happened a third time!", first["conversation_id"])
         results = [a["result"] for a in second["actions"]]
