@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Literal, get_args
 
 from sqlalchemy import ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -21,7 +22,8 @@ from core.db import Base, Database, UTCDateTime, new_id, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from crm.models import Conversation
 
-STATUSES = ("bot", "pending_human", "human", "resolved")
+ConversationStatus = Literal["bot", "pending_human", "human", "resolved"]
+STATUSES: tuple[str, ...] = get_args(ConversationStatus)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "bot": ("pending_human", "human", "resolved"),
     "pending_human": ("human", "bot", "resolved"),

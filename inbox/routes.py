@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.concurrency import run_in_threadpool
@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 from core.audit import key_actor
 from core.deps import PrincipalDep
 from core.errors import ParleyError
+from crm.handoff import ConversationStatus
 from crm.models import Conversation, Message
 from crm.routes import NoteIn, NoteOut
 from inbox.service import InboxService
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
-ConversationStatus = Literal["bot", "pending_human", "human", "resolved"]
 
 
 async def get_inbox(request: Request) -> InboxService:
