@@ -28,7 +28,7 @@ from channels.processing import forward
 from channels.rate_limit import RateLimiter, departing
 from channels.store import ChannelStore
 from channels.window import POLICIES, may_send_free_form
-from core.db import Database, insert_ignoring_duplicates, utcnow
+from core.db import Database, insert_ignoring_duplicates, new_id, utcnow
 from core.errors import NotFound
 from core.jobs import JobQueue
 from crm.broadcasts.models import SEND_KIND, Broadcast, Content, Recipient, send_key
@@ -392,24 +392,23 @@ class BroadcastSender:
     ) -> None:
         now = utcnow()
         with self._db.session() as session:
-            sent = {
-                item.row_id: external for item, (external, _) in zip(batch, results, strict=True) if external
-            }
-            early = self._early_statuses(session, channel, list(sent.values()))
+            early = self._early_statuses(session, channel, [external for external, _ in results if external])
+            records: list[dict[str, Any]] = []  # the records status webhooks update (channels/processing.py)
             for item, (external, error) in zip(batch, results, strict=True):
                 values: dict[str, Any]
                 if external:
                     values = {"status": "sent", "external_id": external, "sent_at": now, "error": None}
                     status = early.get(external)
-                    if status is None:  # the record status webhooks update (channels/processing.py)
-                        session.execute(
-                            insert_ignoring_duplicates(session, ChannelMessage).values(
-                                tenant_id=channel.tenant_id,
-                                channel_id=channel.id,
-                                direction="out",
-                                external_id=external,
-                                status="sent",
-                            )
+                    if status is None:
+                        records.append(
+                            {
+                                "id": new_id(),
+                                "tenant_id": channel.tenant_id,
+                                "channel_id": channel.id,
+                                "direction": "out",
+                                "external_id": external,
+                                "status": "sent",
+                            }
                         )
                     elif forward("sent", status):  # its status webhook came first
                         values["status"] = status
@@ -432,6 +431,8 @@ class BroadcastSender:
                     .where(Recipient.id == item.row_id, Recipient.status.in_(("sending", "uncertain")))
                     .values(**values)
                 )
+            if records:  # one statement for the batch's sends
+                session.connection().execute(insert_ignoring_duplicates(session, ChannelMessage), records)
 
     @staticmethod
     def _early_statuses(session: Session, channel: Channel, external_ids: list[str]) -> dict[str, str]:
