@@ -1,4 +1,4 @@
-"""Inbox tests reuse the fake platform server of the channel tests."""
+"""CRM tests reuse the fake platform server of the channel tests."""
 
 from tests.channels.conftest import fake
 
