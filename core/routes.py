@@ -119,8 +119,7 @@ def create_tenant(body: TenantIn, core: CoreDep, _: PlatformAdminDep) -> TenantC
 @router.patch("/tenants/{tenant_id}", response_model=TenantOut)
 def update_tenant(tenant_id: str, body: TenantPatch, core: CoreDep, _: PlatformAdminDep) -> TenantOut:
     """Move a tenant to another plan (its monthly credit allowance); 422 for a plan that is not configured."""
-    tenant = core.credits.set_plan(tenant_id, body.plan)
-    return TenantOut(id=tenant.id, name=tenant.name, plan=tenant.plan)
+    return TenantOut.model_validate(core.credits.set_plan(tenant_id, body.plan), from_attributes=True)
 
 
 @router.get("/api-keys", response_model=list[KeyOut], tags=["api keys"])
