@@ -86,9 +86,8 @@ class WritingAssistant:
     ) -> str:
         tone = settings.tone.lower() if settings.tone.lower() in TONES else "friendly"
         text = refine.refine(draft, language=language, tone=tone, shorter=shorter)
-        if facts.dropped(text, draft) or facts.invented(
-            text, draft
-        ):  # a rule gone wrong must not cost a fact
+        # a rule gone wrong must not cost a fact
+        if facts.dropped(text, draft) or facts.invented(text, draft):
             log.error("offline refinement changed the facts of a draft; returning it with spacing fixed only")
             warnings.append("the draft could only be tidied, not refined")
             return re.sub(r"[ \t]+", " ", draft)

@@ -157,9 +157,8 @@ def test_a_refinement_that_invents_or_drops_a_fact_is_replaced(
     ]
     invented = write(openai_client, key, DRAFT)
     assert "HK$350" in invented["text"] and "320" not in invented["text"]
-    assert invented["text"].startswith(
-        "Hi, the gel manicure is HK$350 and you can come"
-    )  # the offline version
+    # the offline version
+    assert invented["text"].startswith("Hi, the gel manicure is HK$350 and you can come")
     assert "rejected" in invented["warnings"][0] and "320" in invented["warnings"][0]
     dropped = write(openai_client, key, DRAFT)
     assert "10:00" in dropped["text"] and "leaves out" in dropped["warnings"][0]
