@@ -239,16 +239,13 @@ class ChannelProcessor:
         last = last_customer_message(self._inbox.messages(tenant, conversation))
         if last is None:
             return
-        adapter, secrets, to, now = (
-            self.adapters[channel.kind],
-            self._channels.secrets(channel),
-            str(last.meta.get("to")),
-            utcnow(),
-        )
+        adapter = self.adapters[channel.kind]
+        secrets = self._channels.secrets(channel)
+        to, last_at, now = str(last.meta.get("to")), sent_at(last), utcnow()
         try:
-            if may_send_free_form(channel.kind, sent_at(last), now):
+            if may_send_free_form(channel.kind, last_at, now):
                 external_id = asyncio.run(adapter.send_text(channel.config, secrets, to, message.text))
-            elif may_send_free_form(channel.kind, sent_at(last), now, by_human=True) and hasattr(
+            elif may_send_free_form(channel.kind, last_at, now, by_human=True) and hasattr(
                 adapter, "send_human_text"
             ):
                 external_id = asyncio.run(adapter.send_human_text(channel.config, secrets, to, message.text))
