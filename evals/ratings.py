@@ -11,11 +11,15 @@ The question is the customer's message the rated reply answered (earlier turns a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from agent.service import AgentService
 from evals.dataset import Case, Dataset, validation_problem
+
+if TYPE_CHECKING:  # the inbox's message rows, as agent.inbox returns them
+    from crm.models import Message
 
 
 @dataclass
@@ -29,13 +33,19 @@ def export_ratings(agent: AgentService, tenant_id: str, name: str = "ratings") -
     inbox = agent.inbox
     cases: list[Case] = []
     reasons: list[str] = []
+    conversations: dict[str, tuple[list[Message], str]] = {}  # id -> (messages, channel), read once each
     for rating in inbox.feedback(tenant_id):
         case_id = f"rated-{rating.message_id}"
         if rating.rating == "down" and not (rating.correction or "").strip():
             reasons.append(f"{case_id}: thumbs-down without a corrected answer")
             continue
         reply = inbox.message(tenant_id, rating.message_id)
-        history = inbox.messages(tenant_id, reply.conversation_id)
+        if reply.conversation_id not in conversations:
+            conversations[reply.conversation_id] = (
+                inbox.messages(tenant_id, reply.conversation_id),
+                inbox.get(tenant_id, reply.conversation_id).channel,
+            )
+        history, channel = conversations[reply.conversation_id]
         before = history[: next(i for i, m in enumerate(history) if m.id == reply.id)]
         question = next((m.text for m in reversed(before) if m.role == "customer"), None)
         if not question:
@@ -51,7 +61,7 @@ def export_ratings(agent: AgentService, tenant_id: str, name: str = "ratings") -
                 rating="down" if down else "up",
                 comment=rating.comment,
                 rated_reply=reply.text,
-                tags=["rated", inbox.get(tenant_id, reply.conversation_id).channel],
+                tags=["rated", channel],
             )
         except ValidationError as exc:
             # A channel's message may exceed a case's limits, a liked reply may be empty: a rating
