@@ -139,9 +139,9 @@ def brief(grounding: Grounding, passage: dict[str, Any]) -> str:
     _, body = split_title(passage["text"])
     sentences = _sentences(body)
     language = grounding.language
+    asked = set(lexical.tokens(grounding.question))
 
     def fit(sentence: str) -> float:
-        asked = set(lexical.tokens(grounding.question))
         said = len(asked & set(lexical.tokens(sentence))) / len(asked) if asked else 0.0
         return said + (0.3 if customer_language(sentence) == language else 0.0)
 
