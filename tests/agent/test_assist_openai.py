@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from crm.inbox import ContactInfo
 from tests.agent.fake_openai import FakeOpenAI, completion
-from tests.conftest import auth, new_tenant, state, upload, wait_for
+from tests.agent.test_assist import smart_reply, write
+from tests.conftest import new_tenant, state, upload, wait_for
 
 FAQ = (
     "# Prices\n\nQ: How much is a gel manicure?\nA: A gel manicure costs HK$350 and takes 60 minutes.\n\n"
@@ -33,14 +34,6 @@ def customer_asked(client: TestClient, *customer: str) -> tuple[str, str]:
 def suggestions_json(*items: tuple[str, list[int]]) -> dict[str, Any]:
     payload = {"suggestions": [{"text": text, "sources": sources} for text, sources in items]}
     return completion("```json\n" + json.dumps(payload) + "\n```")
-
-
-def smart_reply(client: TestClient, key: str, conversation_id: str) -> dict[str, Any]:
-    response = client.post(
-        "/v1/assist/smart-reply", json={"conversation_id": conversation_id}, headers=auth(key)
-    )
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def test_suggestions_come_from_the_model_with_their_sources(
@@ -119,12 +112,6 @@ def test_model_endpoint_down_still_gives_suggestions(
     fake_openai.script = []  # every call answers 500
     body = smart_reply(openai_client, key, conversation_id)
     assert "10:00" in body["suggestions"][0]["text"] and "endpoint failed" in body["warnings"][0]
-
-
-def write(client: TestClient, key: str, draft: str, **options: Any) -> dict[str, Any]:
-    response = client.post("/v1/assist/write", json={"draft": draft, **options}, headers=auth(key))
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 DRAFT = "hi, the gel manicure is HK$350 and u can come at 10:00 on 2025-05-01 thx"
