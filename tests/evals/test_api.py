@@ -10,6 +10,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from tests.agent.test_chat import chat
 from tests.conftest import auth, new_tenant, state, upload, wait_for
 
 FAQ = """# Nail Bar
@@ -36,12 +37,6 @@ cases:
     question: I want to talk to a real person
     expect: {handoff: {team: support}, language: en}
 """
-
-
-def chat(client: TestClient, key: str, message: str) -> dict[str, Any]:
-    response = client.post("/v1/agent/chat", headers=auth(key), json={"message": message})
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def rate(client: TestClient, key: str, message_id: str, rating: str, **extra: str) -> None:
