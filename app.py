@@ -30,6 +30,7 @@ from channels.messenger import MessengerAdapter
 from channels.privacy import erase_channel_records
 from channels.processing import ChannelProcessor
 from channels.routes import router as channels_router
+from channels.routes import webhook_route
 from channels.store import ChannelStore
 from channels.telegram import TelegramAdapter
 from channels.twilio_sms import TwilioSmsAdapter
@@ -176,6 +177,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(ForegroundMiddleware)  # the worker steps aside while requests are served
+    app.router.routes.insert(0, webhook_route)  # ahead of the routers: see channels/routes.py
     app.include_router(core_router)
     app.include_router(knowledge_router)
     app.include_router(agent_router)

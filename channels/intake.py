@@ -22,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import insert
 
 from channels.models import Channel, ChannelEvent, ChannelMessage
-from core.db import Database, insert_ignoring_duplicates, new_id, utcnow
+from core.db import Database, insert_ignoring_duplicates, new_id, table_of, utcnow
 from core.jobs import JobQueue
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class DeliveryIntake:
             stored: Counter[str] = Counter()
             if claims:
                 claim = insert_ignoring_duplicates(connection, ChannelMessage).returning(
-                    ChannelMessage.event_id
+                    table_of(ChannelMessage).c.event_id
                 )
                 stored.update(row.event_id for row in connection.execute(claim, claims))
             events, channels = [], {}
@@ -119,7 +119,7 @@ class DeliveryIntake:
                 )
                 if to_ingest:
                     channels[delivery.channel.id] = delivery.channel.tenant_id
-            connection.execute(insert(ChannelEvent), events)
+            connection.execute(insert(table_of(ChannelEvent)), events)
             for channel_id, tenant_id in channels.items():
                 self._jobs.enqueue_once(
                     INGEST_KIND,

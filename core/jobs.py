@@ -110,7 +110,7 @@ class JobQueue:
         }
 
         def queue(bind: Session | Connection) -> bool:
-            if bind.execute(insert_ignoring_duplicates(bind, Job).values(**values)).first() is not None:
+            if bind.execute(insert_ignoring_duplicates(bind, Job), values).first() is not None:
                 return True
             if run_at is not None:
                 bind.execute(
