@@ -75,9 +75,9 @@ class HumanReplies:
             return
         last = last_customer_message(self._inbox.messages(tenant_id, conversation.id))
         if last is None or not may_send_free_form(
-            conversation.channel, sent_at(last), utcnow(), by_human=True
+            conversation.channel, sent_at(last), utcnow(), by_human=by_human
         ):
-            hours = policy.hours(by_human=True)
+            hours = policy.hours(by_human=by_human)
             outside = " (only an approved template may be sent now)" if policy.outside == "template" else ""
             raise Conflict(
                 f"the {conversation.channel} window is closed: replies only within {hours} hours of the "

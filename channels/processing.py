@@ -230,7 +230,8 @@ class ChannelProcessor:
             self._inbox.update_meta(tenant, message.id, answered=True)
 
     def run_human_reply(self, payload: dict[str, Any]) -> None:
-        """Send a person's inbox reply: free-form in the window, Messenger's HUMAN_AGENT tag up to 7 days."""
+        """Send a person's inbox reply (or an automated message from the inbox, such as a CSAT question):
+        free-form in the window; Messenger's HUMAN_AGENT tag up to 7 days, for what a person wrote only."""
         channel = self._channels.get(payload["channel_id"])
         tenant, conversation = channel.tenant_id, payload["conversation_id"]
         message = self._inbox.message(tenant, payload["message_id"])
@@ -245,8 +246,10 @@ class ChannelProcessor:
         try:
             if may_send_free_form(channel.kind, last_at, now):
                 external_id = asyncio.run(adapter.send_text(channel.config, secrets, to, message.text))
-            elif may_send_free_form(channel.kind, last_at, now, by_human=True) and hasattr(
-                adapter, "send_human_text"
+            elif (
+                message.role == "human"
+                and may_send_free_form(channel.kind, last_at, now, by_human=True)
+                and hasattr(adapter, "send_human_text")
             ):
                 external_id = asyncio.run(adapter.send_human_text(channel.config, secrets, to, message.text))
             else:

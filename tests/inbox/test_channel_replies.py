@@ -116,3 +116,50 @@ def test_messenger_human_reply_after_a_day_uses_the_human_agent_tag(
         [sent] = fake.wait_for(1)
         assert sent["messaging_type"] == "MESSAGE_TAG" and sent["tag"] == "HUMAN_AGENT"
         assert sent["message"]["text"] == "Sorry for the delay!"
+
+
+def test_csat_question_on_messenger_never_uses_the_human_agent_tag(
+    app_factory: Callable[..., Any], fake: FakeGraph
+) -> None:
+    """A CSAT question is automated: after 24 hours it is not asked, although a person could still reply."""
+    with TestClient(app_factory(messenger_api_base=fake.url)) as client:
+        key = new_tenant(client)
+        page = {
+            "kind": "messenger",
+            "name": "Page",
+            "page_id": "106540352242922",
+            "access_token": "EAAG-page-token-123",
+            "app_secret": messenger.APP_SECRET,
+            "verify_token": "verify-token-123",
+        }
+        channel = client.post("/v1/channels", json=page, headers=auth(key)).json()["id"]
+        thirty_hours_ago = int((time.time() - 30 * 3600) * 1000)
+        events = [
+            messenger.event("m_old", "my order never came", sender="1001", at_ms=thirty_hours_ago),
+            messenger.event("m_new", "my order never came", sender="2002"),
+        ]
+        assert (
+            messenger.post(client, "messenger", channel, messenger.body("messenger", events)).status_code
+            == 200
+        )
+        settle(client)
+        conversations = client.get("/v1/inbox/conversations", headers=auth(key)).json()["items"]
+        assert len(conversations) == 2
+        for conversation in conversations:
+            ticket = client.post(
+                "/v1/tickets",
+                json={
+                    "type": "general_support",
+                    "subject": "Lost order",
+                    "conversation_id": conversation["id"],
+                },
+                headers=auth(key),
+            ).json()
+            resolved = client.patch(
+                f"/v1/tickets/{ticket['id']}", json={"status": "resolved"}, headers=auth(key)
+            )
+            assert resolved.status_code == 200
+        settle(client)
+        asked = [m for m in fake.sent if "1 (poor)" in m.get("message", {}).get("text", "")]
+        assert [m["recipient"]["id"] for m in asked] == ["2002"]  # inside 24 hours only
+        assert all(m.get("tag") is None for m in asked)
