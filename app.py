@@ -40,6 +40,7 @@ from channels.whatsapp import WhatsAppAdapter
 from config import Settings
 from core.bootstrap import build_core
 from core.crypto import SecretBox
+from core.heap import freeze_startup_heap
 from core.jobs import Worker
 from core.priority import ForegroundMiddleware
 from core.routes import install_error_handlers
@@ -160,6 +161,10 @@ def create_app(
             demo_tenant = core.keys.resolve(tenant_key).tenant_id
             app.state.demo_widget_key = app.state.livechat.widget(demo_tenant).widget_key
             _announce(admin_key, tenant_key)
+        if settings.gc_freeze:
+            log.info(
+                "%d objects built at start frozen out of full garbage collections", freeze_startup_heap()
+            )
         try:
             yield
         finally:

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     )
 
     demo: bool = Field(default=False, description="Create the demo tenant and its knowledge at start.")
+    gc_freeze: bool = Field(
+        default=True,
+        description="After start, exempt everything built so far from full garbage collections (core/heap.py).",
+    )
     worker: bool = Field(default=True, description="Run the in-process background worker.")
     worker_concurrency: int = Field(
         default=4, ge=1, le=64, description="Jobs the in-process worker runs at once."

@@ -77,7 +77,10 @@ def fetchers() -> Fetchers:
 
 @pytest.fixture
 def settings(tmp_path: Path, database: tuple[str | None, str | None]) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database[0], admin_key=ADMIN_KEY)
+    # gc_freeze off: a frozen heap is never collected, and the test process builds hundreds of apps.
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database[0], admin_key=ADMIN_KEY, gc_freeze=False
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,29 @@
+"""After start, what the app built is out of the collector's full passes (PARLEY_GC_FREEZE, on by default)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+
+def walked_by_collector(obj: object) -> bool:
+    return any(tracked is obj for tracked in gc.get_objects())  # generations 0-2, not the frozen one
+
+
+def test_startup_heap_is_frozen_when_enabled(app_factory: Callable[..., Any]) -> None:
+    try:
+        with TestClient(app_factory(gc_freeze=True)) as client:
+            services = client.app.state.core  # type: ignore[attr-defined]
+            assert gc.get_freeze_count() > 10_000
+            assert not walked_by_collector(services)
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as usual
+
+
+def test_nothing_is_frozen_when_disabled(app_factory: Callable[..., Any]) -> None:
+    with TestClient(app_factory()) as client:
+        assert gc.get_freeze_count() == 0
+        assert walked_by_collector(client.app.state.core)  # type: ignore[attr-defined]
