@@ -79,6 +79,7 @@ class SendError(Exception):
 
 class Adapter(Protocol):
     kind: str
+    signs_url: bool  # the signature covers the URL the platform called (Twilio, WeChat's query)
 
     def verify(
         self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""

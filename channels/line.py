@@ -76,6 +76,7 @@ def parse_events(payload: dict[str, Any]) -> list[Inbound]:
 
 class LineAdapter:
     kind = "line"
+    signs_url = False
 
     def __init__(self, api_base: str) -> None:
         self._base = api_base.rstrip("/")

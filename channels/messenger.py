@@ -116,6 +116,8 @@ def parse_events(payload: dict[str, Any], kind: str) -> tuple[list[Inbound], lis
 class MessengerAdapter:
     """Messenger (kind="messenger") or Instagram (kind="instagram") through the Graph API's Send API."""
 
+    signs_url = False
+
     def __init__(self, kind: str, api_base: str) -> None:
         self.kind = kind
         self._base = api_base.rstrip("/")

@@ -3,7 +3,6 @@ they never wait for the agent."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -235,9 +234,10 @@ async def receive_webhook(request: Request) -> Response:
         channel, secrets = known
     if channel.kind != kind or kind not in processor.adapters:
         raise NotFound(f"no {kind} channel {channel_id}")
-    processor.adapters[kind].verify(request.headers, bytes(raw), secrets, public_url(request))
+    adapter = processor.adapters[kind]
     body = bytes(raw)
-    inbound, statuses = processor.adapters[kind].parse(body)  # a malformed body is refused before storing
+    adapter.verify(request.headers, body, secrets, public_url(request) if adapter.signs_url else "")
+    inbound, statuses = adapter.parse(body)  # a malformed body is refused before storing
     receipt = await intake.store(
         Delivery(channel, body, [message.external_id for message in inbound], len(statuses))
     )
@@ -245,7 +245,9 @@ async def receive_webhook(request: Request) -> Response:
         return Response("<Response/>", media_type="text/xml")
     if kind == "wechat":  # "success": no passive reply; the agent's answer follows through the API
         return PlainTextResponse("success")
-    return JSONResponse({"status": "ok", **asdict(receipt)})
+    return JSONResponse(
+        {"status": "ok", "messages": receipt.messages, "stored": receipt.stored, "statuses": receipt.statuses}
+    )
 
 
 # Documents the webhook in the OpenAPI schema. Requests never reach it: app.py puts `webhook_route` (the

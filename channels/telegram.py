@@ -92,6 +92,7 @@ def parse_update(update: dict[str, Any]) -> list[Inbound]:
 
 class TelegramAdapter:
     kind = "telegram"
+    signs_url = False
 
     def __init__(self, api_base: str) -> None:
         self._base = api_base.rstrip("/")

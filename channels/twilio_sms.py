@@ -46,6 +46,7 @@ def signature(auth_token: str, url: str, params: list[tuple[str, str]]) -> str:
 
 class TwilioSmsAdapter:
     kind = "sms"
+    signs_url = True
 
     def __init__(self, api_base: str) -> None:
         self._base = api_base.rstrip("/")

@@ -66,6 +66,7 @@ def parse_callback(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusU
 
 class ViberAdapter:
     kind = "viber"
+    signs_url = False
 
     def __init__(self, api_base: str) -> None:
         self._base = api_base.rstrip("/")

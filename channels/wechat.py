@@ -103,6 +103,7 @@ def parse_xml(raw: bytes) -> list[Inbound]:
 
 class WeChatAdapter:
     kind = "wechat"
+    signs_url = True
 
     def __init__(self, api_base: str) -> None:
         self._base = api_base.rstrip("/")

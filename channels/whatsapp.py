@@ -147,6 +147,7 @@ class WhatsAppAdapter:
     """The Adapter interface for WhatsApp (see channels/base.py)."""
 
     kind = "whatsapp"
+    signs_url = False
     paces_itself = True  # its client keeps each number under its throughput (broadcasts add no limiter)
     echoes_tags = True  # biz_opaque_callback_data comes back in the message's status webhooks
 
