@@ -1,11 +1,11 @@
 """WhatsApp webhook acknowledgement under load vs a bare FastAPI endpoint, measured in one run.
 
 A load generator on loopback (bench/http_load.py) posts signed WhatsApp text messages at a rising rate
-(equal steps, stopping after two saturated steps)
+(equal steps, stopping after two saturated steps) against a bare endpoint that only returns 200, then
 against the running server (embedded default, 1 in-process worker, local model, replies sent to a
-fake Graph API), then against a bare endpoint that only returns 200. For each it prints the ack
-latency p50/p99 per step and the sustained rate: the highest step whose p99 <= 250 ms. Afterwards
-it waits for the backlog and checks that every acknowledged message was answered exactly once.
+fake Graph API). For each it prints the ack latency p50/p99 per step and the sustained rate: the
+highest step whose p99 <= 250 ms. Afterwards it waits for Parley's backlog and checks that every
+acknowledged message was answered exactly once.
 
     .venv/bin/python bench/webhook.py [seconds]
 """
