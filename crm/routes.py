@@ -247,9 +247,10 @@ async def import_contacts(request: Request, principal: AdminDep, crm: CrmDep) ->
 @router.get("/contacts/export.csv", response_class=StreamingResponse)
 def export_contacts(principal: AdminDep, crm: CrmDep) -> StreamingResponse:
     """Every contact as CSV (UTF-8 with a BOM, so Excel reads Chinese correctly): the built-in fields, tags
-    (separated by |) and one column per custom attribute; streamed 500 rows at a time from one query."""
+    (separated by |), opted_out (yes/no, as the importer reads it) and one column per custom attribute;
+    streamed 500 rows at a time from one query."""
     keys = [d.key for d in crm.attributes.all(principal.tenant_id)]
-    header = ["id", *FIELDS, "tags", "lead_score", "created_at", "last_contacted_at", *keys]
+    header = ["id", *FIELDS, "tags", "opted_out", "lead_score", "created_at", "last_contacted_at", *keys]
 
     def rows() -> Iterator[str]:
         buffer = io.StringIO()
@@ -268,6 +269,7 @@ def export_contacts(principal: AdminDep, crm: CrmDep) -> StreamingResponse:
                     c.id,
                     *(getattr(c, f) for f in FIELDS),
                     tags,
+                    "yes" if c.opted_out else "no",
                     c.lead_score,
                     c.created_at.isoformat(),
                     last,

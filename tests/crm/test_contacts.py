@@ -276,7 +276,7 @@ def test_export_contacts_as_csv(client: TestClient) -> None:
         tags=["vip", "hk"],
         attributes={"interests": ["facial", "nails"]},
     )
-    new_contact(client, admin, name="Sam")
+    new_contact(client, admin, name="Sam", phone="+852 9123 4567", opted_out=True)
     assert client.get("/v1/contacts/export.csv", headers=auth(staff)).status_code == 403
     response = client.get("/v1/contacts/export.csv", headers=auth(admin))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
@@ -289,3 +289,15 @@ def test_export_contacts_as_csv(client: TestClient) -> None:
         and rows[0]["interests"] == "facial|nails"
     )
     assert rows[1]["interests"] == "" and rows[1]["email"] == ""
+    assert [r["opted_out"] for r in rows] == ["no", "yes"]
+    # the file imports as it is into another account, and the opt-out comes with it
+    other = new_tenant(client, "Other")
+    imported = client.post(
+        "/v1/contacts/import",
+        files={"file": ("contacts.csv", response.content, "text/csv")},
+        headers=auth(other),
+    )
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["created"] == 2, imported.json()
+    [sam] = client.get("/v1/contacts", params={"q": "Sam"}, headers=auth(other)).json()["items"]
+    assert sam["opted_out"] is True and sam["phone"] == rows[1]["phone"]
