@@ -22,6 +22,8 @@ from crm.contacts import ContactStore
 if TYPE_CHECKING:
     from crm.broadcasts.store import BroadcastStore
 
+OPEN_TO_AGENT = ("scheduled", "sending", "sent")  # statuses in which a campaign takes enrolments
+
 
 class Recipients:
     def __init__(self, db: Database, audit: AuditLog, jobs: JobQueue, broadcasts: BroadcastStore) -> None:
@@ -109,7 +111,7 @@ class Recipients:
                     select(Broadcast.name).where(
                         Broadcast.tenant_id == tenant_id,
                         Broadcast.agent_enrol.is_(True),
-                        Broadcast.status.in_(("scheduled", "sending", "sent")),
+                        Broadcast.status.in_(OPEN_TO_AGENT),
                     )
                 )
             )
@@ -117,14 +119,20 @@ class Recipients:
     def enrol(self, tenant_id: str, actor: str, campaign: str, contact_id: str) -> tuple[Broadcast, datetime]:
         """Put one contact into a campaign the tenant opened to the agent; sent after its follow-up delay."""
         with self._db.session() as session:
+            # Names are not unique: a cancelled campaign or a draft copy may share this one's name. The
+            # agent means the one that is running (the newest, if two are).
             broadcast = session.scalar(
-                select(Broadcast).where(
+                select(Broadcast)
+                .where(
                     Broadcast.tenant_id == tenant_id,
                     Broadcast.agent_enrol.is_(True),
                     Broadcast.name == campaign,
+                    Broadcast.status.in_(OPEN_TO_AGENT),
                 )
+                .order_by(Broadcast.created_at.desc())
+                .limit(1)
             )
-            if broadcast is None or broadcast.status not in ("scheduled", "sending", "sent"):
+            if broadcast is None:
                 raise NotFound(f"no active campaign named {campaign!r} is open to the agent")
             contact = ContactStore.owned(session, tenant_id, contact_id)
             if contact.opted_out:

@@ -9,6 +9,7 @@ import csv
 import io
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -397,6 +398,11 @@ def test_the_agent_enrols_the_customer_in_a_campaign(wa_app: Callable[..., Any],
             "content": {"template": TEMPLATE},
             "agent_enrol": True,
         }
+        # an earlier campaign of the same name, cancelled: the agent's enrolment must find the running one
+        later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+        earlier = client.post("/v1/broadcasts", json={**campaign, "send_at": later}, headers=auth(key)).json()
+        assert client.post(f"/v1/broadcasts/{earlier['id']}/publish", headers=auth(key)).status_code == 200
+        assert client.post(f"/v1/broadcasts/{earlier['id']}/cancel", headers=auth(key)).status_code == 200
         created = client.post("/v1/broadcasts", json=campaign, headers=auth(key)).json()
         client.post(f"/v1/broadcasts/{created['id']}/publish", headers=auth(key))
         response = client.post(
