@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from channels import http
 from channels.base import Inbound, SendError, StatusUpdate, json_body
 from channels.whatsapp import verify_signature
 from core.errors import InvalidInput
@@ -153,17 +154,16 @@ class MessengerAdapter:
     async def _send(
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], payload: dict[str, Any]
     ) -> str:
-        async with httpx.AsyncClient(timeout=10) as client:
-            try:
-                response = await client.post(
-                    f"{self._base}/{config['page_id']}/messages",
-                    json=payload,
-                    headers={"Authorization": f"Bearer {secrets['access_token']}"},
-                )
-            except httpx.HTTPError as exc:
-                raise SendError(
-                    f"the Graph API could not be reached ({type(exc).__name__})", retryable=True
-                ) from exc
+        try:
+            response = await http.client().post(
+                f"{self._base}/{config['page_id']}/messages",
+                json=payload,
+                headers={"Authorization": f"Bearer {secrets['access_token']}"},
+            )
+        except httpx.HTTPError as exc:
+            raise SendError(
+                f"the Graph API could not be reached ({type(exc).__name__})", retryable=True
+            ) from exc
         body = response.json()
         if response.status_code >= 400 or "error" in body:
             error = body.get("error", {})

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from channels import http
 from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import InvalidInput, Unauthorized
 
@@ -112,13 +113,10 @@ class TelegramAdapter:
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
     ) -> str:
         url = f"{self._base}/bot{secrets['bot_token']}/sendMessage"
-        async with httpx.AsyncClient(timeout=10) as client:
-            try:
-                response = await client.post(url, json={"chat_id": to, "text": text[:4096]})
-            except httpx.HTTPError as exc:
-                raise SendError(
-                    f"Telegram could not be reached ({type(exc).__name__})", retryable=True
-                ) from exc
+        try:
+            response = await http.client().post(url, json={"chat_id": to, "text": text[:4096]})
+        except httpx.HTTPError as exc:
+            raise SendError(f"Telegram could not be reached ({type(exc).__name__})", retryable=True) from exc
         body = response.json()
         if not body.get("ok"):
             code = int(body.get("error_code", response.status_code))

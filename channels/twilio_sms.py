@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from channels import http
 from channels.base import Inbound, SendError, StatusUpdate
 from core.errors import InvalidInput, Unauthorized
 
@@ -101,16 +102,14 @@ class TwilioSmsAdapter:
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
     ) -> str:
         sid = config["account_sid"]
-        async with httpx.AsyncClient(timeout=10, auth=(sid, str(secrets["auth_token"]))) as client:
-            try:
-                response = await client.post(
-                    f"{self._base}/2010-04-01/Accounts/{sid}/Messages.json",
-                    data={"To": to, "From": config["from_number"], "Body": text[:1600]},
-                )
-            except httpx.HTTPError as exc:
-                raise SendError(
-                    f"Twilio could not be reached ({type(exc).__name__})", retryable=True
-                ) from exc
+        try:
+            response = await http.client().post(
+                f"{self._base}/2010-04-01/Accounts/{sid}/Messages.json",
+                data={"To": to, "From": config["from_number"], "Body": text[:1600]},
+                auth=(sid, str(secrets["auth_token"])),
+            )
+        except httpx.HTTPError as exc:
+            raise SendError(f"Twilio could not be reached ({type(exc).__name__})", retryable=True) from exc
         body = response.json()
         if response.status_code >= 400:
             code = int(body.get("code") or response.status_code)

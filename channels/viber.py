@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from channels import http
 from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import InvalidInput, Unauthorized
 
@@ -92,15 +93,14 @@ class ViberAdapter:
             "text": text[:7000],
             "sender": {"name": config.get("bot_name", "Bot")},
         }
-        async with httpx.AsyncClient(timeout=10) as client:
-            try:
-                response = await client.post(
-                    f"{self._base}/pa/send_message",
-                    json=body,
-                    headers={"X-Viber-Auth-Token": str(secrets["auth_token"])},
-                )
-            except httpx.HTTPError as exc:
-                raise SendError(f"Viber could not be reached ({type(exc).__name__})", retryable=True) from exc
+        try:
+            response = await http.client().post(
+                f"{self._base}/pa/send_message",
+                json=body,
+                headers={"X-Viber-Auth-Token": str(secrets["auth_token"])},
+            )
+        except httpx.HTTPError as exc:
+            raise SendError(f"Viber could not be reached ({type(exc).__name__})", retryable=True) from exc
         result = response.json()
         status = int(result.get("status", -1))
         if status != 0:

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from channels import http
 from channels.base import Inbound, SendError, StatusUpdate
 from core.errors import Forbidden, InvalidInput, Unauthorized
 
@@ -127,11 +128,10 @@ class WeChatAdapter:
             cached = self._tokens.get(app_id)
         if cached and cached[1] > time.time() and not refresh:
             return cached[0]
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.get(
-                f"{self._base}/cgi-bin/token",
-                params={"grant_type": "client_credential", "appid": app_id, "secret": secrets["app_secret"]},
-            )
+        response = await http.client().get(
+            f"{self._base}/cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": app_id, "secret": secrets["app_secret"]},
+        )
         body = response.json()
         if "access_token" not in body:
             raise SendError(
@@ -151,17 +151,16 @@ class WeChatAdapter:
         payload = {"touser": to, "msgtype": "text", "text": {"content": text[:2000]}}
         for attempt in range(2):
             token = await self._access_token(config, secrets, refresh=attempt > 0)
-            async with httpx.AsyncClient(timeout=10) as client:
-                try:
-                    response = await client.post(
-                        f"{self._base}/cgi-bin/message/custom/send",
-                        params={"access_token": token},
-                        json=payload,
-                    )
-                except httpx.HTTPError as exc:
-                    raise SendError(
-                        f"WeChat could not be reached ({type(exc).__name__})", retryable=True
-                    ) from exc
+            try:
+                response = await http.client().post(
+                    f"{self._base}/cgi-bin/message/custom/send",
+                    params={"access_token": token},
+                    json=payload,
+                )
+            except httpx.HTTPError as exc:
+                raise SendError(
+                    f"WeChat could not be reached ({type(exc).__name__})", retryable=True
+                ) from exc
             body = response.json()
             code = int(body.get("errcode", 0))
             if code == 0:

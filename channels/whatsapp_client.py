@@ -3,15 +3,11 @@ codes by meaning, and the per-number send-rate ceiling."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import ssl
-import weakref
 from typing import Any
 
-import certifi
 import httpx
 
+from channels import http
 from channels.base import SendError
 from channels.rate_limit import RateLimiter
 
@@ -45,12 +41,6 @@ def meta_error(code: int | None, title: str) -> SendError:
     )
 
 
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """Loading the CA bundle takes milliseconds: once per process, not once per client."""
-    return ssl.create_default_context(cafile=certifi.where())
-
-
 class WhatsAppClient:
     def __init__(
         self,
@@ -66,24 +56,15 @@ class WhatsAppClient:
         self._headers = {"Authorization": f"Bearer {access_token}"}
         self._timeout = timeout
         self._limiter = RateLimiter(per_second)
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def _client(self) -> httpx.AsyncClient:
-        """One pooled HTTP client per event loop (agent replies and broadcast runs use their own loops): a
-        broadcast reuses its connections instead of opening and TLS-handshaking one per message."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = self._clients[loop] = httpx.AsyncClient(timeout=self._timeout, verify=_tls())
-        return client
 
     async def _post(self, payload: dict[str, Any]) -> str:
         await self._limiter.wait()
         try:
-            response = await self._client().post(
-                f"{self._base}/{self._phone}/messages", json=payload, headers=self._headers
+            response = await http.client().post(
+                f"{self._base}/{self._phone}/messages",
+                json=payload,
+                headers=self._headers,
+                timeout=self._timeout,
             )
         except httpx.HTTPError as exc:
             raise SendError(
@@ -164,11 +145,11 @@ class WhatsAppClient:
 
     async def download_media(self, media_id: str) -> tuple[bytes, str]:
         """GET /{media-id} gives a short-lived URL; fetching it needs the same token."""
-        async with httpx.AsyncClient(timeout=self._timeout) as client:
-            meta = await client.get(f"{self._base}/{media_id}", headers=self._headers)
-            if meta.status_code >= 400:
-                raise meta_error(meta.json().get("error", {}).get("code"), "media lookup failed")
-            info = meta.json()
-            media = await client.get(info["url"], headers=self._headers)
-            media.raise_for_status()
-            return media.content, str(info.get("mime_type", media.headers.get("content-type", "")))
+        client = http.client()
+        meta = await client.get(f"{self._base}/{media_id}", headers=self._headers, timeout=self._timeout)
+        if meta.status_code >= 400:
+            raise meta_error(meta.json().get("error", {}).get("code"), "media lookup failed")
+        info = meta.json()
+        media = await client.get(info["url"], headers=self._headers, timeout=self._timeout)
+        media.raise_for_status()
+        return media.content, str(info.get("mime_type", media.headers.get("content-type", "")))

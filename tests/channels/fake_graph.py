@@ -17,12 +17,15 @@ class FakeGraph:
         self.sent: list[dict[str, Any]] = []
         self.errors: list[int] = []  # error codes to answer with, one per call, before succeeding
         self.tokens: list[str] = []
+        self.peers: list[tuple[str, int]] = []  # the sender's address per send: a reused connection repeats
         app = FastAPI()
 
         @app.post("/v21.0/{phone_number_id}/messages")
         async def send(phone_number_id: str, request: Request) -> JSONResponse:
             body = await request.json()
             self.tokens.append(request.headers.get("authorization", ""))
+            if request.client:
+                self.peers.append((request.client.host, request.client.port))
             if self.errors:
                 code = self.errors.pop(0)
                 return JSONResponse(
@@ -88,6 +91,8 @@ class FakeGraph:
         async def line_send(mode: str, request: Request) -> JSONResponse:
             body = await request.json()
             self.tokens.append(request.headers.get("authorization", ""))
+            if request.client:
+                self.peers.append((request.client.host, request.client.port))
             self.sent.append({"api": f"line-{mode}", **body})
             return JSONResponse({"sentMessages": [{"id": f"line{len(self.sent)}", "quoteToken": "q"}]})
 

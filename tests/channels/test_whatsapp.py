@@ -210,6 +210,16 @@ def test_messages_of_a_conversation_are_answered_in_order(client: TestClient, gr
     assert "HK$28" in sent[0]["text"]["body"] and "7am" in sent[1]["text"]["body"]
 
 
+def test_replies_reuse_one_connection_to_the_graph_api(wa_app: Callable[..., Any], graph: FakeGraph) -> None:
+    """No new TCP connection and TLS handshake per reply: the worker's sends share a pooled client."""
+    with TestClient(wa_app(worker_concurrency=1)) as client:  # one worker thread: one pool
+        channel = setup_channel(client, shop(client))
+        for n, sender in enumerate(["85291110001", "85291110002", "85291110003"]):
+            post(client, channel["id"], delivery([text_message(f"wamid.c{n}", "When do you open?", sender)]))
+            graph.wait_for(n + 1)
+        assert len(graph.peers) == 3 and len(set(graph.peers)) == 1
+
+
 def test_no_free_form_send_outside_the_window(wa_app: Callable[..., Any], graph: FakeGraph) -> None:
     with TestClient(wa_app()) as client:
         key = shop(client)
