@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -18,7 +19,7 @@ from agent.assist.routes import router as assist_router
 from agent.assist.service import Assist
 from agent.builder import build_agent, contact_eraser
 from agent.routes import router as agent_router
-from channels import broadcast_replies, opt_out
+from channels import broadcast_replies, http_pool, opt_out
 from channels.base import Adapter
 from channels.broadcast_sender import BroadcastSender
 from channels.human_replies import HumanReplies, VisitorSockets
@@ -146,6 +147,10 @@ def create_app(
         app.state.agent.interceptors.append(csat.answer)
         app.state.agent.interceptors.append(opt_out.Confirmation(app.state.agent.inbox))
         app.state.admin_key = admin_key
+        if settings.gc_freeze:  # before the worker starts: a job's objects are not startup objects
+            log.info(
+                "%d objects built at start frozen out of full garbage collections", freeze_startup_heap()
+            )
         worker = Worker(core.jobs, concurrency=settings.worker_concurrency) if settings.worker else None
         if worker is not None:
             # The worker's CPU-bound agent turns would hold the GIL in 5 ms slices; shorter slices keep
@@ -161,15 +166,14 @@ def create_app(
             demo_tenant = core.keys.resolve(tenant_key).tenant_id
             app.state.demo_widget_key = app.state.livechat.widget(demo_tenant).widget_key
             _announce(admin_key, tenant_key)
-        if settings.gc_freeze:
-            log.info(
-                "%d objects built at start frozen out of full garbage collections", freeze_startup_heap()
-            )
         try:
             yield
         finally:
             if worker is not None:
                 await worker.stop()
+            # The worker threads' send loops (and their connections); a loop cannot be run from this one.
+            await asyncio.to_thread(http_pool.close_idle_loops)
+            await http_pool.aclose_running_loop_client()
             app.state.agent.close()
             knowledge.close()
             core.db.dispose()

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from channels import http
+from channels import http_pool
 from channels.base import Adapter, SendError
 from channels.models import Channel, ChannelMessage
 from channels.processing import forward
@@ -103,7 +103,7 @@ class BroadcastSender:
             if not broadcast.audience_ready:
                 self._broadcasts.recipients.write(broadcast)
             self._abandon_in_flight(broadcast.id)
-            http.run_send(self._send_for(broadcast, channel, time.monotonic() + RUN_SECONDS))
+            http_pool.run_send(self._send_for(broadcast, channel, time.monotonic() + RUN_SECONDS))
         self._next_run(broadcast)
 
     def _start(self, broadcast: Broadcast) -> bool:

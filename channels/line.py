@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from channels import http
+from channels import http_pool
 from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import InvalidInput, Unauthorized
 
@@ -109,7 +109,7 @@ class LineAdapter:
         retry_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{address['to']}:{address['at']}:{text}"))
         headers = {"Authorization": f"Bearer {secrets['access_token']}", "X-Line-Retry-Key": retry_key}
         try:
-            response = await http.client().post(self._base + path, json=body, headers=headers)
+            response = await http_pool.client().post(self._base + path, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise SendError(f"LINE could not be reached ({type(exc).__name__})", retryable=True) from exc
         if response.status_code == 409:  # the retry key was used: this message was already sent

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from channels import http
+from channels import http_pool
 from channels.base import Inbound, SendError, StatusUpdate, json_body
 from channels.whatsapp import verify_signature
 from core.errors import InvalidInput
@@ -155,7 +155,7 @@ class MessengerAdapter:
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], payload: dict[str, Any]
     ) -> str:
         try:
-            response = await http.client().post(
+            response = await http_pool.client().post(
                 f"{self._base}/{config['page_id']}/messages",
                 json=payload,
                 headers={"Authorization": f"Bearer {secrets['access_token']}"},

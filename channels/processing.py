@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.service import AgentService
-from channels import http
+from channels import http_pool
 from channels.base import Adapter, Inbound, SendError, StatusUpdate
 from channels.human_replies import HUMAN_REPLY_KIND, last_customer_message, sent_at
 from channels.intake import INGEST_KIND
@@ -245,13 +245,13 @@ class ChannelProcessor:
         to, last_at, now = str(last.meta.get("to")), sent_at(last), utcnow()
         try:
             if may_send_free_form(channel.kind, last_at, now):
-                external_id = http.run_send(adapter.send_text(channel.config, secrets, to, message.text))
+                external_id = http_pool.run_send(adapter.send_text(channel.config, secrets, to, message.text))
             elif (
                 message.role == "human"
                 and may_send_free_form(channel.kind, last_at, now, by_human=True)
                 and hasattr(adapter, "send_human_text")
             ):
-                external_id = http.run_send(
+                external_id = http_pool.run_send(
                     adapter.send_human_text(channel.config, secrets, to, message.text)
                 )
             else:
@@ -284,10 +284,10 @@ class ChannelProcessor:
         to = str(question.meta.get("to"))
         try:
             if may_send_free_form(channel.kind, last_customer, utcnow()):
-                external_id = http.run_send(adapter.send_text(channel.config, secrets, to, reply.text))
+                external_id = http_pool.run_send(adapter.send_text(channel.config, secrets, to, reply.text))
             else:  # the agent never attempts a free-form send outside the window
                 outside = getattr(adapter, "send_outside_window", None)
-                sent = http.run_send(outside(channel.config, secrets, to)) if outside else None
+                sent = http_pool.run_send(outside(channel.config, secrets, to)) if outside else None
                 if sent is None:
                     policy = POLICIES[channel.kind]
                     hint = "; configure a fallback template" if policy.outside == "template" else ""

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from channels import http
+from channels import http_pool
 from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import InvalidInput, Unauthorized
 
@@ -114,7 +114,7 @@ class TelegramAdapter:
     ) -> str:
         url = f"{self._base}/bot{secrets['bot_token']}/sendMessage"
         try:
-            response = await http.client().post(url, json={"chat_id": to, "text": text[:4096]})
+            response = await http_pool.client().post(url, json={"chat_id": to, "text": text[:4096]})
         except httpx.HTTPError as exc:
             raise SendError(f"Telegram could not be reached ({type(exc).__name__})", retryable=True) from exc
         body = response.json()

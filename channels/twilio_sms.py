@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from channels import http
+from channels import http_pool
 from channels.base import Inbound, SendError, StatusUpdate
 from core.errors import InvalidInput, Unauthorized
 
@@ -103,7 +103,7 @@ class TwilioSmsAdapter:
     ) -> str:
         sid = config["account_sid"]
         try:
-            response = await http.client().post(
+            response = await http_pool.client().post(
                 f"{self._base}/2010-04-01/Accounts/{sid}/Messages.json",
                 data={"To": to, "From": config["from_number"], "Body": text[:1600]},
                 auth=(sid, str(secrets["auth_token"])),

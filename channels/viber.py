@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from channels import http
+from channels import http_pool
 from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import InvalidInput, Unauthorized
 
@@ -94,7 +94,7 @@ class ViberAdapter:
             "sender": {"name": config.get("bot_name", "Bot")},
         }
         try:
-            response = await http.client().post(
+            response = await http_pool.client().post(
                 f"{self._base}/pa/send_message",
                 json=body,
                 headers={"X-Viber-Auth-Token": str(secrets["auth_token"])},

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from channels import http
+from channels import http_pool
 from channels.base import Inbound, SendError, StatusUpdate
 from core.errors import Forbidden, InvalidInput, Unauthorized
 
@@ -128,7 +128,7 @@ class WeChatAdapter:
             cached = self._tokens.get(app_id)
         if cached and cached[1] > time.time() and not refresh:
             return cached[0]
-        response = await http.client().get(
+        response = await http_pool.client().get(
             f"{self._base}/cgi-bin/token",
             params={"grant_type": "client_credential", "appid": app_id, "secret": secrets["app_secret"]},
         )
@@ -152,7 +152,7 @@ class WeChatAdapter:
         for attempt in range(2):
             token = await self._access_token(config, secrets, refresh=attempt > 0)
             try:
-                response = await http.client().post(
+                response = await http_pool.client().post(
                     f"{self._base}/cgi-bin/message/custom/send",
                     params={"access_token": token},
                     json=payload,

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from channels import http
+from channels import http_pool
 from channels.base import SendError
 from channels.rate_limit import RateLimiter
 
@@ -60,7 +60,7 @@ class WhatsAppClient:
     async def _post(self, payload: dict[str, Any]) -> str:
         await self._limiter.wait()
         try:
-            response = await http.client().post(
+            response = await http_pool.client().post(
                 f"{self._base}/{self._phone}/messages",
                 json=payload,
                 headers=self._headers,
@@ -145,7 +145,7 @@ class WhatsAppClient:
 
     async def download_media(self, media_id: str) -> tuple[bytes, str]:
         """GET /{media-id} gives a short-lived URL; fetching it needs the same token."""
-        client = http.client()
+        client = http_pool.client()
         meta = await client.get(f"{self._base}/{media_id}", headers=self._headers, timeout=self._timeout)
         if meta.status_code >= 400:
             raise meta_error(meta.json().get("error", {}).get("code"), "media lookup failed")

@@ -31,8 +31,11 @@ BUILT_IN = (
     "job_title",
     "owner",
     "tags",
+    "opted_out",
     "created_at",
     "last_contacted_at",
+    "id",  # the rest name columns of the contacts export, which imports back
+    "lead_score",
 )
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_TEXT = 2000

@@ -18,6 +18,7 @@ class FakeGraph:
         self.errors: list[int] = []  # error codes to answer with, one per call, before succeeding
         self.tokens: list[str] = []
         self.peers: list[tuple[str, int]] = []  # the sender's address per send: a reused connection repeats
+        self.cookies: list[str | None] = []  # the Cookie header of each send (answers set a cookie)
         app = FastAPI()
 
         @app.post("/v21.0/{phone_number_id}/messages")
@@ -26,6 +27,7 @@ class FakeGraph:
             self.tokens.append(request.headers.get("authorization", ""))
             if request.client:
                 self.peers.append((request.client.host, request.client.port))
+            self.cookies.append(request.headers.get("cookie"))
             if self.errors:
                 code = self.errors.pop(0)
                 return JSONResponse(
@@ -52,7 +54,8 @@ class FakeGraph:
                     "messaging_product": "whatsapp",
                     "contacts": [{"input": body["to"], "wa_id": body["to"]}],
                     "messages": [{"id": wamid}],
-                }
+                },
+                headers={"Set-Cookie": "lb=node-7; Path=/"},  # as a load balancer might
             )
 
         @app.post("/bot{token}/sendMessage")
@@ -93,6 +96,7 @@ class FakeGraph:
             self.tokens.append(request.headers.get("authorization", ""))
             if request.client:
                 self.peers.append((request.client.host, request.client.port))
+            self.cookies.append(request.headers.get("cookie"))
             self.sent.append({"api": f"line-{mode}", **body})
             return JSONResponse({"sentMessages": [{"id": f"line{len(self.sent)}", "quoteToken": "q"}]})
 
@@ -152,7 +156,9 @@ class FakeGraph:
         async def media_bytes(media_id: str) -> Response:
             return Response(b"\xff\xd8\xff", media_type="image/jpeg")
 
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error", timeout_keep_alive=60)
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         while not self.server.started:

@@ -130,6 +130,12 @@ def test_setup_keeps_secrets_sealed(client: TestClient) -> None:
     assert client.get(f"/v1/channels/{channel['id']}", headers=auth(other)).status_code == 404
 
 
+def test_webhook_is_documented_once_with_its_path_parameters(client: TestClient) -> None:
+    operations = client.get("/openapi.json").json()["paths"]["/webhooks/{kind}/{channel_id}"]
+    assert set(operations) == {"get", "post"}
+    assert {p["name"] for p in operations["post"]["parameters"] if p["in"] == "path"} == {"kind", "channel_id"}
+
+
 def test_handshake(client: TestClient) -> None:
     channel = setup_channel(client, new_tenant(client))
     url = f"/webhooks/whatsapp/{channel['id']}"
@@ -211,13 +217,15 @@ def test_messages_of_a_conversation_are_answered_in_order(client: TestClient, gr
 
 
 def test_replies_reuse_one_connection_to_the_graph_api(wa_app: Callable[..., Any], graph: FakeGraph) -> None:
-    """No new TCP connection and TLS handshake per reply: the worker's sends share a pooled client."""
+    """No new TCP connection and TLS handshake per reply: the worker's sends share a pooled client, which
+    carries no cookie from one send to the next."""
     with TestClient(wa_app(worker_concurrency=1)) as client:  # one worker thread: one pool
         channel = setup_channel(client, shop(client))
         for n, sender in enumerate(["85291110001", "85291110002", "85291110003"]):
             post(client, channel["id"], delivery([text_message(f"wamid.c{n}", "When do you open?", sender)]))
             graph.wait_for(n + 1)
         assert len(graph.peers) == 3 and len(set(graph.peers)) == 1
+        assert graph.cookies == [None, None, None]  # one client for every tenant: it keeps no cookies
 
 
 def test_no_free_form_send_outside_the_window(wa_app: Callable[..., Any], graph: FakeGraph) -> None:

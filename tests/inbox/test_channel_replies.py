@@ -11,6 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from channels.human_replies import HUMAN_REPLY_KIND
 from core.models import Job
 from tests.channels import test_messenger as messenger
 from tests.channels.fake_graph import FakeGraph
@@ -163,3 +164,38 @@ def test_csat_question_on_messenger_never_uses_the_human_agent_tag(
         asked = [m for m in fake.sent if "1 (poor)" in m.get("message", {}).get("text", "")]
         assert [m["recipient"]["id"] for m in asked] == ["2002"]  # inside 24 hours only
         assert all(m.get("tag") is None for m in asked)
+
+
+def test_an_automated_inbox_message_is_not_sent_with_the_human_agent_tag(
+    app_factory: Callable[..., Any], fake: FakeGraph
+) -> None:
+    """The send job itself refuses the 7-day tag for anything a person did not write (a CSAT question that
+    was queued inside the window and runs after it closed)."""
+    with TestClient(app_factory(messenger_api_base=fake.url)) as client:
+        key = new_tenant(client)
+        page = {
+            "kind": "messenger",
+            "name": "Page",
+            "page_id": "106540352242922",
+            "access_token": "EAAG-page-token-123",
+            "app_secret": messenger.APP_SECRET,
+            "verify_token": "verify-token-123",
+        }
+        channel = client.post("/v1/channels", json=page, headers=auth(key)).json()["id"]
+        thirty_hours_ago = int((time.time() - 30 * 3600) * 1000)
+        raw = messenger.body("messenger", [messenger.event("m_old", "hello", at_ms=thirty_hours_ago)])
+        assert messenger.post(client, "messenger", channel, raw).status_code == 200
+        settle(client)
+        conversation = conversation_of(client, key)
+        services = state(client)
+        tenant = services.core.keys.resolve(key).tenant_id
+        inbox = services.agent.inbox
+        question = inbox.add_message(
+            tenant, conversation, "agent", "How satisfied are you?", {"delivery": "pending"}
+        )
+        payload = {"channel_id": channel, "conversation_id": conversation, "message_id": question.id}
+        services.core.jobs.enqueue(HUMAN_REPLY_KIND, payload, tenant_id=tenant)
+        services.core.jobs.notify()
+        settle(client)
+        assert fake.sent == []
+        assert inbox.message(tenant, question.id).meta["delivery"] == "skipped"
