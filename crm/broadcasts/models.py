@@ -24,6 +24,7 @@ RecipientStatus = Literal[
     "pending", "sending", "sent", "delivered", "read", "failed", "skipped", "cancelled", "uncertain"
 ]
 SEND_KIND = "broadcasts.send"  # the job that sends a broadcast (channels/broadcast_sender.py)
+OPEN_TO_AGENT = ("scheduled", "sending", "sent")  # an agent_enrol campaign takes enrolments in these
 
 
 def send_key(broadcast_id: str) -> str:

@@ -15,14 +15,12 @@ from core.errors import Conflict, NotFound
 from core.jobs import JobQueue
 from crm.broadcasts.addresses import address_of
 from crm.broadcasts.metrics import metrics, recipient_rows
-from crm.broadcasts.models import SEND_KIND, Audience, Broadcast, Content, Recipient, send_key
+from crm.broadcasts.models import OPEN_TO_AGENT, SEND_KIND, Audience, Broadcast, Content, Recipient, send_key
 from crm.broadcasts.personalise import MissingValue, render
 from crm.contacts import ContactStore
 
 if TYPE_CHECKING:
     from crm.broadcasts.store import BroadcastStore
-
-OPEN_TO_AGENT = ("scheduled", "sending", "sent")  # statuses in which a campaign takes enrolments
 
 
 class Recipients:

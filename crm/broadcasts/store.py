@@ -20,7 +20,7 @@ from core.db import Database, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.jobs import JobQueue
 from crm.broadcasts.audience import AudienceResolver
-from crm.broadcasts.models import SEND_KIND, Audience, Broadcast, Content, Recipient, send_key
+from crm.broadcasts.models import OPEN_TO_AGENT, SEND_KIND, Audience, Broadcast, Content, Recipient, send_key
 from crm.broadcasts.personalise import check
 from crm.broadcasts.recipients import Recipients
 
@@ -156,6 +156,7 @@ class BroadcastStore:
                     raise InvalidInput(
                         "a scheduled broadcast needs send_at; cancel it to send it now instead"
                     )
+                _refuse_a_namesake(session, broadcast)
                 self._queue(session, broadcast)
             self._audit.record(
                 session,
@@ -240,11 +241,13 @@ class BroadcastStore:
                 if broadcast.send_at is not None and broadcast.send_at <= utcnow():
                     raise InvalidInput("send_at is in the past; change it or clear it to send now")
                 broadcast.status = "scheduled" if broadcast.send_at else "sending"
+                _refuse_a_namesake(session, broadcast)
             elif action == "pause":
                 broadcast.status = "paused"
             elif action == "resume":
                 waiting = not broadcast.audience_ready and broadcast.send_at and broadcast.send_at > utcnow()
                 broadcast.status = "scheduled" if waiting else "sending"
+                _refuse_a_namesake(session, broadcast)
             elif action == "cancel":
                 broadcast.status = "cancelled"
                 broadcast.finished_at = utcnow()
@@ -280,6 +283,26 @@ class BroadcastStore:
 
     def cancel(self, tenant_id: str, actor: str, broadcast_id: str) -> Broadcast:
         return self._move(tenant_id, actor, broadcast_id, ("scheduled", "sending", "paused"), "cancel")
+
+
+def _refuse_a_namesake(session: Session, broadcast: Broadcast) -> None:
+    """The agent enrols customers by a campaign's name: two campaigns open to it may not share one."""
+    if not broadcast.agent_enrol:
+        return
+    namesake = session.scalar(
+        select(Broadcast.id).where(
+            Broadcast.tenant_id == broadcast.tenant_id,
+            Broadcast.id != broadcast.id,
+            Broadcast.agent_enrol.is_(True),
+            Broadcast.name == broadcast.name,
+            Broadcast.status.in_(OPEN_TO_AGENT),
+        )
+    )
+    if namesake is not None:
+        raise Conflict(
+            f"another campaign open to the agent is named {broadcast.name!r} ({namesake}): the agent "
+            "could not tell them apart; rename one or cancel the other"
+        )
 
 
 def _shown(broadcast: Broadcast) -> dict[str, Any]:

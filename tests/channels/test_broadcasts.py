@@ -405,6 +405,11 @@ def test_the_agent_enrols_the_customer_in_a_campaign(wa_app: Callable[..., Any],
         assert client.post(f"/v1/broadcasts/{earlier['id']}/cancel", headers=auth(key)).status_code == 200
         created = client.post("/v1/broadcasts", json=campaign, headers=auth(key)).json()
         client.post(f"/v1/broadcasts/{created['id']}/publish", headers=auth(key))
+        # two running campaigns open to the agent may not share a name: it could not tell them apart
+        namesake = client.post("/v1/broadcasts", json=campaign, headers=auth(key)).json()
+        refused = client.post(f"/v1/broadcasts/{namesake['id']}/publish", headers=auth(key))
+        assert refused.status_code == 409 and "Restock alert" in refused.json()["error"]["message"]
+        assert client.get(f"/v1/broadcasts/{namesake['id']}", headers=auth(key)).json()["status"] == "draft"
         response = client.post(
             "/v1/agent/chat",
             json={"message": "Tell me when the oolong is back", "contact": {"phone": "+852 9555 0000"}},
