@@ -25,6 +25,29 @@ def conversation_of(client: TestClient, key: str, status: str | None = None) -> 
     return str(conversation["id"])
 
 
+def connect_page(client: TestClient, key: str) -> str:
+    page = {
+        "kind": "messenger",
+        "name": "Page",
+        "page_id": "106540352242922",
+        "access_token": "EAAG-page-token-123",
+        "app_secret": messenger.APP_SECRET,
+        "verify_token": "verify-token-123",
+    }
+    return str(client.post("/v1/channels", json=page, headers=auth(key)).json()["id"])
+
+
+def a_day_old_messenger_conversation(client: TestClient) -> tuple[str, str]:
+    """A tenant with a Messenger page whose customer last wrote 30 hours ago; returns (key, channel id)."""
+    key = new_tenant(client)
+    channel = connect_page(client, key)
+    thirty_hours_ago = int((time.time() - 30 * 3600) * 1000)
+    raw = messenger.body("messenger", [messenger.event("m_old", "hello", at_ms=thirty_hours_ago)])
+    assert messenger.post(client, "messenger", channel, raw).status_code == 200
+    settle(client)
+    return key, channel
+
+
 def settle(client: TestClient) -> None:
     """Wait until deliveries are ingested and no job is queued or running."""
     ingested(client)
@@ -92,20 +115,7 @@ def test_messenger_human_reply_after_a_day_uses_the_human_agent_tag(
     app_factory: Callable[..., Any], fake: FakeGraph
 ) -> None:
     with TestClient(app_factory(messenger_api_base=fake.url)) as client:
-        key = new_tenant(client)
-        page = {
-            "kind": "messenger",
-            "name": "Page",
-            "page_id": "106540352242922",
-            "access_token": "EAAG-page-token-123",
-            "app_secret": messenger.APP_SECRET,
-            "verify_token": "verify-token-123",
-        }
-        channel = client.post("/v1/channels", json=page, headers=auth(key)).json()["id"]
-        thirty_hours_ago = int((time.time() - 30 * 3600) * 1000)
-        raw = messenger.body("messenger", [messenger.event("m_old", "hello", at_ms=thirty_hours_ago)])
-        assert messenger.post(client, "messenger", channel, raw).status_code == 200
-        settle(client)
+        key, channel = a_day_old_messenger_conversation(client)
         assert fake.sent == []  # the AI may not answer after 24 hours
         conversation = conversation_of(client, key)
         reply = client.post(
@@ -125,15 +135,7 @@ def test_csat_question_on_messenger_never_uses_the_human_agent_tag(
     """A CSAT question is automated: after 24 hours it is not asked, although a person could still reply."""
     with TestClient(app_factory(messenger_api_base=fake.url)) as client:
         key = new_tenant(client)
-        page = {
-            "kind": "messenger",
-            "name": "Page",
-            "page_id": "106540352242922",
-            "access_token": "EAAG-page-token-123",
-            "app_secret": messenger.APP_SECRET,
-            "verify_token": "verify-token-123",
-        }
-        channel = client.post("/v1/channels", json=page, headers=auth(key)).json()["id"]
+        channel = connect_page(client, key)
         thirty_hours_ago = int((time.time() - 30 * 3600) * 1000)
         events = [
             messenger.event("m_old", "my order never came", sender="1001", at_ms=thirty_hours_ago),
@@ -160,10 +162,18 @@ def test_csat_question_on_messenger_never_uses_the_human_agent_tag(
                 f"/v1/tickets/{ticket['id']}", json={"status": "resolved"}, headers=auth(key)
             )
             assert resolved.status_code == 200
+
+        def asked() -> list[dict[str, Any]]:
+            return [m for m in fake.sent if "1 (poor)" in m.get("message", {}).get("text", "")]
+
+        deadline = (
+            time.monotonic() + 30
+        )  # the question is queued from the event loop, after the PATCH returns
+        while not asked() and time.monotonic() < deadline:
+            time.sleep(0.05)
         settle(client)
-        asked = [m for m in fake.sent if "1 (poor)" in m.get("message", {}).get("text", "")]
-        assert [m["recipient"]["id"] for m in asked] == ["2002"]  # inside 24 hours only
-        assert all(m.get("tag") is None for m in asked)
+        assert [m["recipient"]["id"] for m in asked()] == ["2002"]  # inside 24 hours only
+        assert all(m.get("tag") is None for m in asked())
 
 
 def test_an_automated_inbox_message_is_not_sent_with_the_human_agent_tag(
@@ -172,20 +182,7 @@ def test_an_automated_inbox_message_is_not_sent_with_the_human_agent_tag(
     """The send job itself refuses the 7-day tag for anything a person did not write (a CSAT question that
     was queued inside the window and runs after it closed)."""
     with TestClient(app_factory(messenger_api_base=fake.url)) as client:
-        key = new_tenant(client)
-        page = {
-            "kind": "messenger",
-            "name": "Page",
-            "page_id": "106540352242922",
-            "access_token": "EAAG-page-token-123",
-            "app_secret": messenger.APP_SECRET,
-            "verify_token": "verify-token-123",
-        }
-        channel = client.post("/v1/channels", json=page, headers=auth(key)).json()["id"]
-        thirty_hours_ago = int((time.time() - 30 * 3600) * 1000)
-        raw = messenger.body("messenger", [messenger.event("m_old", "hello", at_ms=thirty_hours_ago)])
-        assert messenger.post(client, "messenger", channel, raw).status_code == 200
-        settle(client)
+        key, channel = a_day_old_messenger_conversation(client)
         conversation = conversation_of(client, key)
         services = state(client)
         tenant = services.core.keys.resolve(key).tenant_id
