@@ -27,6 +27,8 @@ import httpx
 
 T = TypeVar("T")
 TIMEOUT_SECONDS = 10.0
+# Replies to one platform come seconds apart, not milliseconds: keep idle connections for 30 s (httpx: 5 s).
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0)
 _lock = threading.Lock()
 _clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
 _thread_loops: set[asyncio.AbstractEventLoop] = set()  # made by run_send, closed by close_idle_loops
@@ -47,7 +49,7 @@ def client() -> httpx.AsyncClient:
         if pooled is None:
             no_cookies = CookieJar(DefaultCookiePolicy(allowed_domains=[]))
             pooled = _clients[loop] = httpx.AsyncClient(
-                timeout=TIMEOUT_SECONDS, verify=tls(), cookies=no_cookies
+                timeout=TIMEOUT_SECONDS, verify=tls(), cookies=no_cookies, limits=LIMITS
             )
     return pooled
 
