@@ -47,6 +47,10 @@ def client() -> httpx.AsyncClient:
     with _lock:  # loops of several threads share the table
         pooled = _clients.get(loop)
         if pooled is None:
+            # A client references its loop, so nothing else ever frees an entry: drop those of loops that were
+            # closed elsewhere (one asyncio.run() loop per send used to leak a socket per reply this way).
+            for closed in [other for other in _clients if other.is_closed()]:
+                del _clients[closed]
             no_cookies = CookieJar(DefaultCookiePolicy(allowed_domains=[]))
             pooled = _clients[loop] = httpx.AsyncClient(
                 timeout=TIMEOUT_SECONDS, verify=tls(), cookies=no_cookies, limits=LIMITS
