@@ -294,6 +294,8 @@ class BroadcastSender:
             if not rows:
                 return None
             ids = [r.contact_id for r in rows]
+            if POLICIES[channel.kind].broadcasts_per_month:
+                _serialise_claims(session, ids)
             contacts = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(ids)))}
             last_seen = self._last_customer_messages(session, ids, channel.kind)
             this_month = self._sent_this_month(session, ids, channel, now)
@@ -462,3 +464,14 @@ def _status_times(status: str, at: datetime) -> dict[str, datetime]:
     if status == "delivered":
         return {"delivered_at": at}
     return {}
+
+
+def _serialise_claims(session: Session, contact_ids: list[str]) -> None:
+    """Counting a follower's broadcasts this month and claiming the next one must be one step: two broadcasts
+    claiming at once would each count three and both send a fourth. So lock the contacts first, and another
+    claim for them waits until this one committed: row locks in id order on PostgreSQL (no deadlock between
+    two claimers), the database's write lock on SQLite (a no-op write, before anything is counted)."""
+    session.execute(
+        select(Contact.id).where(Contact.id.in_(contact_ids)).order_by(Contact.id).with_for_update()
+    )
+    session.execute(update(Contact).where(Contact.id.in_(contact_ids)).values(opted_out=Contact.opted_out))
