@@ -471,7 +471,10 @@ def _serialise_claims(session: Session, contact_ids: list[str]) -> None:
     claiming at once would each count three and both send a fourth. So lock the contacts first, and another
     claim for them waits until this one committed: row locks in id order on PostgreSQL (no deadlock between
     two claimers), the database's write lock on SQLite (a no-op write, before anything is counted)."""
-    session.execute(
-        select(Contact.id).where(Contact.id.in_(contact_ids)).order_by(Contact.id).with_for_update()
-    )
-    session.execute(update(Contact).where(Contact.id.in_(contact_ids)).values(opted_out=Contact.opted_out))
+    if session.get_bind().dialect.name == "postgresql":
+        locked = select(Contact.id).where(Contact.id.in_(contact_ids)).order_by(Contact.id).with_for_update()
+        session.execute(locked)
+    else:
+        session.execute(
+            update(Contact).where(Contact.id.in_(contact_ids)).values(opted_out=Contact.opted_out)
+        )
