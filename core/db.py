@@ -5,7 +5,8 @@ SQLite (embedded default) and PostgreSQL run the same code; only the URL differs
 
 from __future__ import annotations
 
-import uuid
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,7 +22,22 @@ from core.priority import step_aside
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """A UUIDv7 (RFC 9562) as 32 hex digits: 48 bits of Unix milliseconds, then 74 random bits.
+
+    Time-ordered on purpose: each new row's key lands at the right-hand end of a table's B-tree instead
+    of on a random page. With random (v4) keys every insert dirtied pages all over the primary key and
+    each index on an id, and SQLite wrote them all to its WAL at each commit: storing a webhook delivery
+    took about twice the CPU (measured on the delivery intake, batches of 32). PostgreSQL's indexes gain
+    the same locality. Ids are still unguessable enough to be ids (74 random bits), never secrets: keys
+    and tokens come from `secrets`.
+    """
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10)) & _RANDOM_BITS
+    return f"{value | _VERSION_AND_VARIANT:032x}"
+
+
+# RFC 9562's layout below the timestamp: version nibble 7 at bits 76-79, variant 0b10 at bits 62-63.
+_VERSION_AND_VARIANT = 0x7 << 76 | 0b10 << 62
+_RANDOM_BITS = (1 << 80) - 1 & ~(0xF << 76) & ~(0b11 << 62)
 
 
 def utcnow() -> datetime:
