@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
+from starlette.types import Receive, Scope, Send
 
 from agent.assist.routes import router as assist_router
 from agent.assist.service import Assist
@@ -31,11 +32,11 @@ from channels.messenger import MessengerAdapter
 from channels.privacy import erase_channel_records
 from channels.processing import ChannelProcessor
 from channels.routes import router as channels_router
-from channels.routes import webhook_route
 from channels.store import ChannelStore
 from channels.telegram import TelegramAdapter
 from channels.twilio_sms import TwilioSmsAdapter
 from channels.viber import ViberAdapter
+from channels.webhook import WebhookEndpoint, webhook_path
 from channels.wechat import WeChatAdapter
 from channels.whatsapp import WhatsAppAdapter
 from config import Settings
@@ -67,6 +68,23 @@ from knowledge.services import KnowledgeServices, build_knowledge
 log = logging.getLogger("parley")
 
 KnowledgeBuilder = Callable[[Settings, CoreServices], KnowledgeServices]
+
+
+class ParleyAPI(FastAPI):
+    """FastAPI, with webhook POSTs handed straight to channels/webhook.py's plain ASGI endpoint: under a
+    delivery storm FastAPI's middleware stack and routing took more of the process than the webhook's
+    own work. The endpoint answers errors in the API's shape itself and counts as a request in flight
+    (core/priority.py); middleware added to the app does not see these requests."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._webhooks = ForegroundMiddleware(WebhookEndpoint(self.state))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if webhook_path(scope) is not None:
+            await self._webhooks(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -171,6 +189,7 @@ def create_app(
         finally:
             if worker is not None:
                 await worker.stop()
+            await asyncio.to_thread(app.state.channel_intake.close)
             # The worker threads' send loops (and their connections); a loop cannot be run from this one.
             await asyncio.to_thread(http_pool.close_idle_loops)
             await http_pool.aclose_running_loop_client()
@@ -178,7 +197,7 @@ def create_app(
             knowledge.close()
             core.db.dispose()
 
-    app = FastAPI(
+    app = ParleyAPI(
         title="Parley",
         version="0.1.0",
         description="Self-hostable, multi-tenant AI agent for customer conversations.",
@@ -186,7 +205,6 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(ForegroundMiddleware)  # the worker steps aside while requests are served
-    app.router.routes.insert(0, webhook_route)  # ahead of the routers: see channels/routes.py
     app.include_router(core_router)
     app.include_router(knowledge_router)
     app.include_router(agent_router)

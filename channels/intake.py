@@ -14,11 +14,13 @@ messages mean (contacts, conversations, inbox messages, statuses) is the ingest 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import queue
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import insert
 
 from channels.models import Channel, ChannelEvent, ChannelMessage
@@ -44,41 +46,92 @@ class Receipt:
     statuses: int
 
 
+# A delivery waiting for the writer, with the future its request awaits and that future's event loop.
+_Waiting = tuple[Delivery, "asyncio.Future[Receipt]", asyncio.AbstractEventLoop]
+
+
 class DeliveryIntake:
+    """Group commit on one writer thread of its own. Requests hand their delivery over and await a future;
+    the thread takes everything waiting, writes it in one transaction and settles the futures on their
+    event loops (one hop per loop per batch). A thread of its own instead of a threadpool call per batch:
+    under load the handover is a queue append, not a task, a capacity limiter and a thread hop each."""
+
     def __init__(self, db: Database, jobs: JobQueue) -> None:
         self._db = db
         self._jobs = jobs
-        self._waiting: list[tuple[Delivery, asyncio.Future[Receipt]]] = []
-        self._writer: asyncio.Task[None] | None = None  # held: the loop keeps only weak references to tasks
+        self._waiting: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._start = threading.Lock()
+        self._closed = False
 
     async def store(self, delivery: Delivery) -> Receipt:
         """Durably store a delivery; returns once its transaction committed (raises if it could not)."""
-        future: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        self._waiting.append((delivery, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_while_waiting())
+        if self._closed:
+            raise RuntimeError("the delivery intake is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Receipt] = loop.create_future()
+        if self._writer is None:
+            self._start_writer()
+        self._waiting.put((delivery, future, loop))
         return await future
 
-    async def _write_while_waiting(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                receipts = await run_in_threadpool(self._write_batch, [delivery for delivery, _ in batch])
-            except Exception:  # one bad delivery must not fail the others: write them one by one
-                log.warning("group write of %d deliveries failed; writing each alone", len(batch))
-                receipts = []
-                for delivery, future in batch:
-                    try:
-                        receipts.extend(await run_in_threadpool(self._write_batch, [delivery]))
-                    except Exception as exc:
-                        _settle(future, error=exc)
-                        continue
-                    _settle(future, receipts[-1])
-            else:
-                for (_, future), receipt in zip(batch, receipts, strict=True):
-                    _settle(future, receipt)
-            if any(receipt.stored or receipt.statuses for receipt in receipts):
-                self._jobs.notify()
+    def close(self) -> None:
+        """Write what is waiting, then stop the writer thread (the app stopping)."""
+        self._closed = True
+        if self._writer is not None:
+            self._waiting.put(None)
+            self._writer.join()
+            self._writer = None
+
+    def _start_writer(self) -> None:
+        with self._start:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_forever, name="parley-intake", daemon=True)
+                self._writer.start()
+
+    def _write_forever(self) -> None:
+        while True:
+            first = self._waiting.get()
+            batch, stopping = ([first] if first is not None else []), first is None
+            while not stopping:  # everything that arrived while the last batch was written
+                try:
+                    item = self._waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                else:
+                    batch.append(item)
+            if batch:
+                try:
+                    self._write_and_settle(batch)
+                except Exception:  # never let the writer die: every later delivery would wait forever
+                    log.exception("delivery intake: settling a batch of %d failed", len(batch))
+            if stopping:
+                return
+
+    def _write_and_settle(self, batch: list[_Waiting]) -> None:
+        outcomes: list[Receipt | BaseException]
+        try:
+            outcomes = list(self._write_batch([delivery for delivery, _, _ in batch]))
+        except Exception:  # one bad delivery must not fail the others: write them one by one
+            log.warning("group write of %d deliveries failed; writing each alone", len(batch))
+            outcomes = []
+            for delivery, _, _ in batch:
+                try:
+                    outcomes.extend(self._write_batch([delivery]))
+                except Exception as exc:
+                    outcomes.append(exc)
+        by_loop: dict[
+            asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Receipt], Receipt | BaseException]]
+        ] = {}
+        for (_, future, loop), outcome in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((future, outcome))
+        for loop, settled in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop was closed: nobody waits there any more
+                loop.call_soon_threadsafe(_settle_all, settled)
+        if any(isinstance(o, Receipt) and (o.stored or o.statuses) for o in outcomes):
+            self._jobs.notify()
 
     def _write_batch(self, deliveries: list[Delivery]) -> list[Receipt]:
         """Three statements for the whole batch, however many deliveries it holds: claim every message id
@@ -134,12 +187,13 @@ class DeliveryIntake:
         ]
 
 
-def _settle(
-    future: asyncio.Future[Receipt], receipt: Receipt | None = None, error: Exception | None = None
-) -> None:
-    if future.done():  # the request was cancelled (its client hung up); the delivery is stored all the same
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(receipt)  # type: ignore[arg-type]
+def _settle_all(settled: list[tuple[asyncio.Future[Receipt], Receipt | BaseException]]) -> None:
+    for future, outcome in settled:
+        if (
+            future.done()
+        ):  # its request was cancelled (the client hung up); the delivery is stored all the same
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)

@@ -105,3 +105,33 @@ def test_a_backlog_is_ingested_in_bounded_runs_in_arrival_order(
             )
     assert texts == [f"question {n}" for n in range(5)]
     assert len(runs) == 3  # 5 deliveries, 2 per run: the job queued its next run instead of draining all
+
+
+def test_closing_writes_what_waits_and_refuses_more(app_factory: Callable[..., Any]) -> None:
+    with TestClient(app_factory(worker=False)) as client:
+        channel = state(client).channels.get(setup_channel(client, new_tenant(client))["id"])
+        intake = state(client).channel_intake
+
+        async def hand_over_then_close() -> list[Receipt]:
+            pending = [
+                asyncio.ensure_future(
+                    intake.store(
+                        Delivery(channel, delivery([text_message(f"wamid.z{n}", "hi")]), [f"wamid.z{n}"], 0)
+                    )
+                )
+                for n in range(3)
+            ]
+            await asyncio.sleep(0)  # each request has handed its delivery to the writer
+            await asyncio.to_thread(intake.close)  # as the app does when it stops
+            return list(await asyncio.gather(*pending))
+
+        receipts = asyncio.run(hand_over_then_close())
+        assert [r.stored for r in receipts] == [1, 1, 1]
+        with pytest.raises(RuntimeError, match="closed"):
+            asyncio.run(
+                intake.store(
+                    Delivery(channel, delivery([text_message("wamid.late", "hi")]), ["wamid.late"], 0)
+                )
+            )
+        with state(client).core.db.session() as session:
+            assert session.scalar(select(func.count()).select_from(ChannelEvent)) == 3

@@ -1,0 +1,154 @@
+"""Every channel's webhook POST: verify, store, acknowledge. The agent answers in the background.
+
+This is the hottest path under a delivery storm (Meta asks for a median acknowledgement under 250 ms and
+retries for days), so it is served by `WebhookEndpoint`, a plain ASGI callable the app hands these
+requests to before FastAPI's middleware stack, routing and dependency solving (app.py). Measured in
+process on one delivery: about 230 µs through an included FastAPI route, 80 µs as a Starlette route and
+50 µs this way, most of it verifying and parsing. The FastAPI route in channels/routes.py documents the
+path in the OpenAPI schema and runs the same `accept`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URL, Headers
+from starlette.types import Receive, Scope, Send
+
+from channels.intake import Delivery, DeliveryIntake
+from channels.processing import ChannelProcessor
+from channels.store import ChannelStore
+from core.errors import LimitExceeded, NotFound, ParleyError, Unauthorized
+from core.routes import error_body, status_for
+
+log = logging.getLogger(__name__)
+MAX_WEBHOOK_BYTES = 1024 * 1024  # Meta's deliveries are a few KB; anything near this is not theirs
+PREFIX = "/webhooks/"
+
+
+@dataclass(frozen=True)
+class Ack:
+    status: int
+    media_type: str
+    body: bytes
+
+
+def webhook_path(scope: Scope) -> tuple[str, str] | None:
+    """(kind, channel_id) when the request is a webhook POST, else None."""
+    if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(PREFIX):
+        return None
+    path: str = scope["path"]
+    parts = path[len(PREFIX) :].split("/")
+    return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
+
+
+def too_large() -> LimitExceeded:
+    return LimitExceeded(f"webhook body larger than {MAX_WEBHOOK_BYTES} bytes", code="body_too_large")
+
+
+async def accept(
+    state: Any, kind: str, channel_id: str, headers: Mapping[str, str], body: bytes, url: Callable[[], str]
+) -> Ack:
+    """Verify a delivery, parse it (a malformed body is refused before anything is stored), store it
+    durably and build the platform's acknowledgement. `url`: the URL the platform called, for the
+    adapters whose signature covers it (Twilio, WeChat). Raises ParleyError for what is refused."""
+    channels: ChannelStore = state.channels
+    processor: ChannelProcessor = state.channel_processor
+    intake: DeliveryIntake = state.channel_intake
+    known = channels.cached(channel_id)  # the usual case: no database, no decryption
+    if known is None:
+        channel = await run_in_threadpool(channels.get, channel_id)
+        secrets = await run_in_threadpool(channels.secrets, channel)
+    else:
+        channel, secrets = known
+    if channel.kind != kind or kind not in processor.adapters:
+        raise NotFound(f"no {kind} channel {channel_id}")
+    adapter = processor.adapters[kind]
+    adapter.verify(headers, body, secrets, url() if adapter.signs_url else "")
+    inbound, statuses = adapter.parse(body)
+    receipt = await intake.store(
+        Delivery(channel, body, [message.external_id for message in inbound], len(statuses))
+    )
+    if kind == "sms":  # Twilio reads the answer as TwiML: an empty response sends nothing now
+        return Ack(200, "text/xml", b"<Response/>")
+    if kind == "wechat":  # "success": no passive reply; the agent's answer follows through the API
+        return Ack(200, "text/plain; charset=utf-8", b"success")
+    counts = {"messages": receipt.messages, "stored": receipt.stored, "statuses": receipt.statuses}
+    return Ack(200, "application/json", json.dumps({"status": "ok", **counts}).encode())
+
+
+def public_url(settings: Any, url: URL) -> str:
+    """The URL the platform called; PARLEY_PUBLIC_URL replaces scheme and host behind a proxy."""
+    base: str | None = settings.public_url
+    if base:
+        return base.rstrip("/") + url.path + (f"?{url.query}" if url.query else "")
+    return str(url)
+
+
+def error_ack(exc: ParleyError) -> tuple[Ack, list[tuple[bytes, bytes]]]:
+    """The API's error shape ({"error": {"code", "message"}}) and status for a refused delivery."""
+    extra = [(b"www-authenticate", b"Bearer")] if isinstance(exc, Unauthorized) else []
+    body = json.dumps(error_body(exc.code, exc.message)).encode()
+    return Ack(status_for(exc), "application/json", body), extra
+
+
+class WebhookEndpoint:
+    """The webhook POST as a plain ASGI app. `state` is the application's state (its services exist once
+    the lifespan has run)."""
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind, channel_id = webhook_path(scope) or ("", "")
+        extra: list[tuple[bytes, bytes]] = []
+        try:
+            body = await _read_body(receive)
+            if body is None:
+                return  # the platform hung up before sending the whole body: nothing to answer or store
+            ack = await accept(
+                self._state,
+                kind,
+                channel_id,
+                Headers(scope=scope),
+                body,
+                lambda: public_url(self._state.settings, URL(scope=scope)),
+            )
+        except ParleyError as exc:
+            ack, extra = error_ack(exc)
+        except Exception:
+            log.exception("webhook %s/%s failed", kind, channel_id)
+            body = json.dumps(error_body("internal_error", "the delivery could not be stored")).encode()
+            ack = Ack(500, "application/json", body)
+        await _respond(send, ack, extra)
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_WEBHOOK_BYTES:
+            raise too_large()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, ack: Ack, extra: list[tuple[bytes, bytes]]) -> None:
+    headers = [
+        (b"content-type", ack.media_type.encode()),
+        (b"content-length", str(len(ack.body)).encode()),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": ack.status, "headers": headers})
+    await send({"type": "http.response.body", "body": ack.body})
