@@ -18,17 +18,35 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Connection
 
 from channels.models import Channel, ChannelEvent, ChannelMessage
-from core.db import Database, insert_ignoring_duplicates, new_id, table_of, utcnow
+from core.bulk_insert import insert_rows
+from core.db import Database, new_id, table_of, utcnow
 from core.jobs import JobQueue
 
 log = logging.getLogger(__name__)
 INGEST_KIND = "channels.ingest"
+COMMIT_DELAY_SECONDS = 0.002
+_MESSAGES, _EVENTS = table_of(ChannelMessage), table_of(ChannelEvent)
+_CLAIM = (
+    "id",
+    "tenant_id",
+    "channel_id",
+    "event_id",
+    "direction",
+    "external_id",
+    "status",
+    "created_at",
+    "updated_at",
+)
+_EVENT = ("id", "channel_id", "body", "received_at", "processed_at")
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,9 @@ class DeliveryIntake:
         self._writer: threading.Thread | None = None
         self._start = threading.Lock()
         self._closed = False
+        # The writer thread's own connection, kept between batches: taking one from the pool and giving
+        # it back (with its reset) cost more than a small batch's inserts.
+        self._connection: Connection | None = None
 
     async def store(self, delivery: Delivery) -> Receipt:
         """Durably store a delivery; returns once its transaction committed (raises if it could not)."""
@@ -90,8 +111,23 @@ class DeliveryIntake:
                 self._writer.start()
 
     def _write_forever(self) -> None:
+        try:
+            self._write_until_closed()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _write_until_closed(self) -> None:
+        siblings = 0  # deliveries in the last batch: more than one means they are arriving together
         while True:
             first = self._waiting.get()
+            if siblings > 1 and first is not None:
+                # Commit delay: under a stream of deliveries, let the batch fill a moment longer. A
+                # transaction's own cost is most of a small batch's (6 deliveries: ~60 µs each, 32: ~35),
+                # and its CPU is taken from the requests; a couple of milliseconds on an acknowledgement
+                # is nothing beside Meta's 250 ms. A lone delivery is still written at once.
+                time.sleep(COMMIT_DELAY_SECONDS)
             batch, stopping = ([first] if first is not None else []), first is None
             while not stopping:  # everything that arrived while the last batch was written
                 try:
@@ -102,6 +138,7 @@ class DeliveryIntake:
                     stopping = True
                 else:
                     batch.append(item)
+            siblings = len(batch)
             if batch:
                 try:
                     self._write_and_settle(batch)
@@ -136,43 +173,47 @@ class DeliveryIntake:
     def _write_batch(self, deliveries: list[Delivery]) -> list[Receipt]:
         """Three statements for the whole batch, however many deliveries it holds: claim every message id
         (the ones already known come back unclaimed), store every event, queue each channel's ingest."""
+        now = utcnow()
         event_ids = [new_id() for _ in deliveries]
         claims = [
-            {
-                "id": new_id(),
-                "tenant_id": delivery.channel.tenant_id,
-                "channel_id": delivery.channel.id,
-                "event_id": event_id,
-                "direction": "in",
-                "external_id": external_id,
-                "status": "received",
-            }
-            for delivery, event_id in zip(deliveries, event_ids, strict=True)
-            for external_id in dict.fromkeys(delivery.message_ids)
+            (new_id(), d.channel.tenant_id, d.channel.id, event_id, "in", external_id, "received", now, now)
+            for d, event_id in zip(deliveries, event_ids, strict=True)
+            for external_id in dict.fromkeys(d.message_ids)
         ]
-        with self._db.engine.begin() as connection:
+        if self._connection is None:
+            self._connection = self._db.engine.connect()
+        try:
+            return self._write_in(self._connection, deliveries, event_ids, claims, now)
+        except Exception:  # the connection may be what failed: the next batch takes a fresh one
+            self._connection.close()
+            self._connection = None
+            raise
+
+    def _write_in(
+        self,
+        connection: Connection,
+        deliveries: list[Delivery],
+        event_ids: list[str],
+        claims: list[tuple[Any, ...]],
+        now: datetime,
+    ) -> list[Receipt]:
+        with connection.begin():
             stored: Counter[str] = Counter()
             if claims:
-                claim = insert_ignoring_duplicates(connection, ChannelMessage).returning(
-                    table_of(ChannelMessage).c.event_id
+                claimed = insert_rows(
+                    connection, _MESSAGES, _CLAIM, claims, ignore_conflicts=True, returning="event_id"
                 )
-                stored.update(row.event_id for row in connection.execute(claim, claims))
+                stored.update(row[0] for row in claimed)
             events, channels = [], {}
             for delivery, event_id in zip(deliveries, event_ids, strict=True):
+                # a delivery that brings nothing new (a retry, a replay) needs no ingesting
                 to_ingest = bool(stored[event_id] or delivery.statuses)
-                events.append(
-                    {
-                        "id": event_id,
-                        "channel_id": delivery.channel.id,
-                        "body": delivery.raw.decode("utf-8", "replace"),
-                        "received_at": utcnow(),  # arrival order: the order ingest follows
-                        # a delivery that brings nothing new (a retry, a replay) needs no ingesting
-                        "processed_at": None if to_ingest else utcnow(),
-                    }
-                )
+                body = delivery.raw.decode("utf-8", "replace")
+                # received_at is the arrival order ingest follows (one batch: event ids break the tie)
+                events.append((event_id, delivery.channel.id, body, now, None if to_ingest else now))
                 if to_ingest:
                     channels[delivery.channel.id] = delivery.channel.tenant_id
-            connection.execute(insert(table_of(ChannelEvent)), events)
+            insert_rows(connection, _EVENTS, _EVENT, events)
             for channel_id, tenant_id in channels.items():
                 self._jobs.enqueue_once(
                     INGEST_KIND,
@@ -189,9 +230,8 @@ class DeliveryIntake:
 
 def _settle_all(settled: list[tuple[asyncio.Future[Receipt], Receipt | BaseException]]) -> None:
     for future, outcome in settled:
-        if (
-            future.done()
-        ):  # its request was cancelled (the client hung up); the delivery is stored all the same
+        # done already: its request was cancelled (the client hung up); the delivery is stored all the same
+        if future.done():
             continue
         if isinstance(outcome, BaseException):
             future.set_exception(outcome)

@@ -26,7 +26,8 @@ from sqlalchemy import Connection, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from core.db import Database, insert_ignoring_duplicates, new_id, utcnow
+from core.bulk_insert import insert_rows
+from core.db import Database, new_id, table_of, utcnow
 from core.models import Job
 from core.priority import mark_background, step_aside
 
@@ -47,6 +48,19 @@ class RetryLater(Exception):  # noqa: N818 (a signal, not an error)
 
 
 MAX_ATTEMPTS = 3
+_JOBS = table_of(Job)
+_JOB_COLUMNS = (
+    "id",
+    "kind",
+    "key",
+    "payload",
+    "tenant_id",
+    "status",
+    "attempts",
+    "locked_until",
+    "created_at",
+    "updated_at",
+)
 
 
 class JobQueue:
@@ -100,17 +114,13 @@ class JobQueue:
         """Queue a keyed job unless one with `key` is already waiting (then False: that one will do it).
         `run_at`: not before then; a waiting job with the key is brought forward to it if later.
         With `session`, in the caller's transaction; call notify() after it commits."""
-        values = {
-            "id": new_id(),
-            "kind": kind,
-            "key": key,
-            "payload": payload,
-            "tenant_id": tenant_id,
-            "locked_until": run_at,
-        }
+        now = utcnow()
+        row = (new_id(), kind, key, payload, tenant_id, "queued", 0, run_at, now, now)
 
         def queue(bind: Session | Connection) -> bool:
-            if bind.execute(insert_ignoring_duplicates(bind, Job), values).first() is not None:
+            # Driver SQL (core/bulk_insert.py): the webhook intake queues an ingest run with every batch.
+            connection = bind.connection() if isinstance(bind, Session) else bind
+            if insert_rows(connection, _JOBS, _JOB_COLUMNS, [row], ignore_conflicts=True, returning="id"):
                 return True
             if run_at is not None:
                 bind.execute(

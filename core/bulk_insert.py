@@ -1,0 +1,92 @@
+"""Multi-row INSERTs as driver SQL, for the few statements on the webhook path.
+
+A Core statement executed through SQLAlchemy costs about 80 µs of Python before the database sees it
+(its cache key, an execution context, every bound value processed, the result set up): the webhook
+intake's three statements took most of its time at the batch sizes a delivery storm brings (6-10
+deliveries per transaction). Here a statement is rendered once per shape and run with
+`exec_driver_sql` on the caller's connection, so the transaction, the engine's events (SQLite's write
+gate) and the dialect stay SQLAlchemy's; values still go through each column type's own bind processor,
+so what is stored is exactly what an ORM insert would store. Measured on the intake (bench-style
+deliveries, SQLite): 142 -> 50 µs of CPU per delivery in batches of 6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table
+from sqlalchemy.engine import Dialect
+
+_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def insert_rows(
+    connection: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+    returning: str | None = None,
+) -> list[Row[Any]]:
+    """INSERT `rows` (values in `columns` order) in as few statements as the driver's parameter limit
+    allows. `ignore_conflicts`: ON CONFLICT DO NOTHING (a row whose unique key exists is skipped);
+    `returning`: a column to return for each row actually inserted."""
+    dialect = connection.dialect
+    process = _processors(table, columns, dialect)
+    per_statement = max(1, dialect.insertmanyvalues_max_parameters // len(columns))
+    returned: list[Row[Any]] = []
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        values = tuple(_bind(chunk, process))
+        sql = _statement(table.name, columns, len(chunk), dialect.paramstyle, ignore_conflicts, returning)
+        result = connection.exec_driver_sql(sql, values)
+        if returning:
+            returned.extend(result.all())
+    return returned
+
+
+def _bind(rows: Sequence[Sequence[Any]], process: tuple[Callable[[Any], Any] | None, ...]) -> list[Any]:
+    """Every value through its column's bind processor, in row order. A batch usually repeats one
+    timestamp in every row: the same object is processed once per column."""
+    last: list[tuple[Any, Any]] = [(_UNSET, None)] * len(process)
+    out: list[Any] = []
+    for row in rows:
+        for i, (value, convert) in enumerate(zip(row, process, strict=True)):
+            if convert is None:
+                out.append(value)
+            elif value is last[i][0]:
+                out.append(last[i][1])
+            else:
+                bound = convert(value)
+                last[i] = (value, bound)
+                out.append(bound)
+    return out
+
+
+_UNSET = object()
+
+
+@lru_cache(maxsize=256)
+def _processors(
+    table: Table, columns: tuple[str, ...], dialect: Dialect
+) -> tuple[Callable[[Any], Any] | None, ...]:
+    return tuple(table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns)
+
+
+@lru_cache(maxsize=256)
+def _statement(
+    table: str, columns: tuple[str, ...], rows: int, paramstyle: str, ignore: bool, returning: str | None
+) -> str:
+    if paramstyle not in _PLACEHOLDER:
+        raise NotImplementedError(f"driver paramstyle {paramstyle!r}")
+    mark = _PLACEHOLDER[paramstyle]
+    row = "(" + ", ".join([mark] * len(columns)) + ")"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([row] * rows)
+    if ignore:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += f" RETURNING {returning}"
+    return sql
