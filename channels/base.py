@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
+
 from core.errors import InvalidInput
 
 
@@ -48,11 +50,18 @@ class StatusUpdate:
 
 
 def json_body(raw: bytes) -> dict[str, Any]:
-    """The JSON object a webhook posted, or InvalidInput (a 4xx) naming what is wrong."""
+    """The JSON object a webhook posted, or InvalidInput (a 4xx) naming what is wrong.
+
+    orjson first: it parses a delivery in about a third of the standard library's time, on the request
+    path of every webhook. What it refuses but json accepts (integers beyond 64 bits, NaN) gets a second
+    look from json, so no body is refused that was accepted before."""
     try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInput("the body is not JSON", code="bad_json") from exc
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            payload = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidInput("the body is not JSON", code="bad_json") from exc
     if not isinstance(payload, dict):
         raise InvalidInput("the body is not a JSON object", code="bad_json")
     return payload
