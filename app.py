@@ -40,6 +40,7 @@ from channels.webhook import WebhookEndpoint, webhook_path
 from channels.wechat import WeChatAdapter
 from channels.whatsapp import WhatsAppAdapter
 from config import Settings
+from core import priority
 from core.bootstrap import build_core
 from core.crypto import SecretBox
 from core.heap import freeze_startup_heap
@@ -170,10 +171,14 @@ def create_app(
                 "%d objects built at start frozen out of full garbage collections", freeze_startup_heap()
             )
         worker = Worker(core.jobs, concurrency=settings.worker_concurrency) if settings.worker else None
+        loop_watch = priority.LoopWatch()
         if worker is not None:
             # The worker's CPU-bound agent turns would hold the GIL in 5 ms slices; shorter slices keep
-            # webhook acknowledgements and API calls responsive while the agent works.
+            # webhook acknowledgements and API calls responsive while the agent works, and its share of
+            # the CPU under load is bounded (core/priority.py).
             sys.setswitchinterval(0.001)
+            priority.configure(settings.background_share)
+            loop_watch.start()
             worker.start()
         if created:
             log.warning(
@@ -189,6 +194,7 @@ def create_app(
         finally:
             if worker is not None:
                 await worker.stop()
+            await loop_watch.stop()
             await asyncio.to_thread(app.state.channel_intake.close)
             # The worker threads' send loops (and their connections); a loop cannot be run from this one.
             await asyncio.to_thread(http_pool.close_idle_loops)

@@ -114,6 +114,13 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         default=4, ge=1, le=64, description="Jobs the in-process worker runs at once."
     )
+    background_share: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="While requests are being served, the CPU share (of one core) the in-process worker's "
+        "jobs get between them; all of it when none are (core/priority.py).",
+    )
 
     @field_validator("admin_key", "embeddings_api_key", "llm_api_key", "judge_api_key")
     @classmethod

@@ -124,9 +124,27 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
         engine = create_engine(
             url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args
         )
-    # A session starting is a point where background work holds no lock: let requests in flight go first.
-    event.listen(engine, "checkout", lambda *_: step_aside())
+    _step_aside_when_holding_nothing(engine)
     return engine
+
+
+_held = threading.local()  # connections the current thread has checked out, across every engine
+
+
+def _step_aside_when_holding_nothing(engine: Engine) -> None:
+    """A session starting is where background work yields to requests (core/priority.py), unless its
+    thread already holds a connection: a nested session may sit inside a transaction that holds SQLite's
+    write lock or PostgreSQL row locks, and waiting there would make requests wait for those locks."""
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(*_: Any) -> None:
+        if not getattr(_held, "count", 0):
+            step_aside()
+        _held.count = getattr(_held, "count", 0) + 1
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(*_: Any) -> None:
+        _held.count = max(getattr(_held, "count", 0) - 1, 0)
 
 
 class Database:

@@ -1,31 +1,114 @@
-"""Foreground first: background threads step aside while HTTP requests are in flight.
+"""Foreground first: while requests are being served, background threads get a bounded share of the CPU.
 
 The embedded default runs the API and the background worker in one process, so they share one GIL. A
-webhook acknowledgement needs a few milliseconds of it; an agent turn needs tens. Thread priorities do
-not order the GIL, and with several worker threads competing, a request would wait behind all of them.
-So the worker yields cooperatively: at points where it holds no database lock (between jobs, when a
-session checks out a connection, between agent graph steps) a background thread pauses while any
-request is being served, for at most MAX_PAUSE_SECONDS per point, so background work still makes
-progress under a constant stream of requests.
+webhook acknowledgement needs a fraction of a millisecond of it; an agent turn needs tens. Thread
+priorities do not order the GIL, and a busy worker thread takes the GIL back every switch interval, so
+left alone the worker's threads would take half the process from requests under load.
 
-One process has one GIL, which is why the request count is one process-wide value.
+So background threads account for themselves. At step points where they hold no lock (between jobs,
+when a database session starts, between agent graph steps) a background thread charges the CPU time it
+used since its last step point to one account shared by all of them. While the process is busy
+serving requests, that account is paid back at `share` CPU-seconds per second, and a thread that finds
+it in debt waits, without the GIL, until it is paid or the process is no longer busy. Background work as
+a whole therefore gets at most `share` of one CPU under a stream of requests, however many threads it
+runs; when the process is not busy its debt is forgiven and it runs freely.
+CPU time, not wall time: a turn waiting on a network model uses none, so it is not held back.
+
+Busy means a request is in flight, or the event loop fell behind while serving requests a moment ago
+(`LoopWatch`). The second half matters: a background thread holding the GIL keeps the loop from even
+reading the requests waiting in its sockets, so "in flight" alone drops to zero exactly when requests
+wait longest (under a storm, 40 % of step points saw none in flight, and the worker took 25 % of the CPU
+instead of 10 %). A late loop is the direct sign that requests are being kept waiting.
+
+One process has one GIL, which is why the account and the request count are process-wide.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
+import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-MAX_PAUSE_SECONDS = 0.05
+DEFAULT_SHARE = 0.1
+POLL_SECONDS = 0.02  # a waiting thread notices this soon that the process is no longer busy
+WATCH_PERIOD_SECONDS = 0.01
+LAG_THRESHOLD_SECONDS = 0.005  # the loop woke this much later than asked: requests are waiting
+PRESSURE_HOLD_SECONDS = 0.2  # how long one late wake-up counts as busy
+MIN_PAUSE_SECONDS = 0.001  # no spinning on a debt of microseconds
+MAX_CREDIT_SECONDS = 0.005  # a long wait does not save up a burst that would stall requests
+
 _thread = threading.local()
 _in_flight = 0  # written only by the event loop thread, read by background threads
-_idle = threading.Event()  # set while no request is in flight: paused threads wake once, not by polling
-_idle.set()
+_served = 0  # requests started, ever (the loop watch compares it between wake-ups)
+_pressure_until = float("-inf")  # written by the loop watch
 
 
 def in_flight() -> int:
     return _in_flight
+
+
+def busy() -> bool:
+    """Whether a request is being served, or the event loop fell behind serving them a moment ago."""
+    return _in_flight > 0 or time.monotonic() < _pressure_until
+
+
+class BackgroundShare:
+    """The account background threads charge their CPU time to (clocks injectable for tests)."""
+
+    def __init__(
+        self,
+        share: float = DEFAULT_SHARE,
+        *,
+        cpu: Callable[[], float] = time.thread_time,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        is_busy: Callable[[], bool] = busy,
+    ) -> None:
+        if not 0 < share <= 1:
+            raise ValueError("the background share is a fraction of one CPU, above 0 and at most 1")
+        self.share = share
+        self._cpu, self._clock, self._sleep, self._busy = cpu, clock, sleep, is_busy
+        self._lock = threading.Lock()
+        self._debt = 0.0  # CPU-seconds used beyond the share (negative: a little credit)
+        self._paid_until = clock()
+
+    def step(self) -> float:
+        """Charge the calling thread's CPU since its last step; wait while in debt and busy. Returns the wait."""
+        used = self._used_since_last_step()
+        waited = 0.0
+        while True:
+            now = self._clock()
+            with self._lock:
+                if not self._busy():
+                    self._debt, self._paid_until = 0.0, now  # nobody was waiting on us: forgiven
+                    return waited
+                self._debt += used - (now - self._paid_until) * self.share
+                self._debt = max(self._debt, -MAX_CREDIT_SECONDS)
+                self._paid_until, used = now, 0.0
+                if self._debt <= 0:
+                    return waited
+                pause = min(max(self._debt / self.share, MIN_PAUSE_SECONDS), POLL_SECONDS)
+            self._sleep(pause)
+            waited += pause
+
+    def _used_since_last_step(self) -> float:
+        cpu = self._cpu()
+        last = getattr(_thread, "cpu_mark", None)
+        _thread.cpu_mark = cpu
+        return 0.0 if last is None else max(cpu - last, 0.0)
+
+
+_account = BackgroundShare()
+
+
+def configure(share: float) -> None:
+    """Set the background share (PARLEY_BACKGROUND_SHARE); the app does this at start."""
+    global _account
+    _account = BackgroundShare(share)
 
 
 def mark_background() -> None:
@@ -38,9 +121,9 @@ def is_background() -> bool:
 
 
 def step_aside() -> None:
-    """On a background thread: wait (without the GIL) while requests are in flight, up to the cap."""
-    if _in_flight and getattr(_thread, "background", False):
-        _idle.wait(MAX_PAUSE_SECONDS)
+    """On a background thread, at a point where it holds no lock: yield to requests (see above)."""
+    if getattr(_thread, "background", False):
+        _account.step()
 
 
 class ForegroundMiddleware:
@@ -50,16 +133,43 @@ class ForegroundMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        global _in_flight
+        global _in_flight, _served
         if scope["type"] != "http":  # WebSockets are long-lived: they are not "a request in flight"
             await self.app(scope, receive, send)
             return
-        if not _in_flight:
-            _idle.clear()
         _in_flight += 1
+        _served += 1
         try:
             await self.app(scope, receive, send)
         finally:
             _in_flight -= 1
-            if not _in_flight:
-                _idle.set()
+
+
+class LoopWatch:
+    """A task on the serving event loop that wakes every WATCH_PERIOD_SECONDS; when it wakes more than
+    LAG_THRESHOLD_SECONDS late and requests came in meanwhile, the process counts as busy for
+    PRESSURE_HOLD_SECONDS. With no requests, a late loop (the worker's own GIL use) holds nothing back."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._watch(), name="parley-loop-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _watch(self) -> None:
+        while True:
+            asked, served = self._clock(), _served
+            await asyncio.sleep(WATCH_PERIOD_SECONDS)
+            self.observe(self._clock() - asked - WATCH_PERIOD_SECONDS, _served != served)
+
+    def observe(self, lag: float, requests_came: bool) -> None:
+        global _pressure_until
+        if lag > LAG_THRESHOLD_SECONDS and requests_came:
+            _pressure_until = self._clock() + PRESSURE_HOLD_SECONDS

@@ -1,10 +1,11 @@
-"""Foreground first: background threads wait for requests in flight, and SQLite writers queue in Python
-with request threads ahead of background ones."""
+"""Foreground first: under load background threads get a bounded share of the CPU, and SQLite writers queue
+in Python with request threads ahead of background ones."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,44 +16,140 @@ from core.db import Database, make_engine
 from core.sqlite_writes import WriteGate
 
 
-def test_background_work_steps_aside_while_a_request_is_served(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(priority, "MAX_PAUSE_SECONDS", 10.0)  # the cap is not what this test is about
-    order: list[str] = []
-    request_started, background_done = threading.Event(), threading.Event()
+class FakeClocks:
+    """One background thread's CPU clock and the wall clock, advanced by the test; sleeping moves the
+    wall clock on."""
 
-    async def slow_endpoint(scope: object, receive: object, send: object) -> None:
-        request_started.set()
-        await asyncio.sleep(0.02)  # background_done cannot be set while we are in flight
-        order.append("request finished")
+    def __init__(self) -> None:
+        self.cpu, self.now, self.slept = 0.0, 100.0, 0.0
+        self.requests_until = float("inf")  # requests are being served until then
+
+    def work(self, seconds: float) -> None:
+        self.cpu += seconds
+        self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += seconds
+
+    def account(self, share: float) -> priority.BackgroundShare:
+        return priority.BackgroundShare(
+            share,
+            cpu=lambda: self.cpu,
+            clock=lambda: self.now,
+            sleep=self.sleep,
+            is_busy=lambda: self.now < self.requests_until,
+        )
+
+
+def test_under_load_background_work_gets_its_share_of_the_cpu() -> None:
+    clocks = FakeClocks()
+    account = clocks.account(0.1)
+    result: list[float] = []
+
+    def background() -> None:  # the account is per thread: run on a fresh one
+        account.step()  # the first step only sets this thread's mark
+        for _ in range(50):
+            clocks.work(0.004)  # 4 ms of CPU between step points (a graph step, a session)
+            account.step()
+        result.append(clocks.cpu / (clocks.now - 100.0))
+
+    thread = threading.Thread(target=background)
+    thread.start()
+    thread.join(5)
+    assert 0.09 <= result[0] <= 0.11  # 10 % of one CPU while requests are being served
+
+
+def test_when_the_requests_stop_background_work_runs_freely_and_its_debt_is_forgiven() -> None:
+    clocks = FakeClocks()
+    account = clocks.account(0.1)
+    waits: list[float] = []
 
     def background() -> None:
-        priority.mark_background()
-        request_started.wait()
-        priority.step_aside()
-        order.append("background resumed")
-        background_done.set()
+        account.step()
+        clocks.work(0.05)  # a long step: 50 ms in debt, which would cost 450 ms at 10 %
+        clocks.requests_until = clocks.now + 0.1  # the requests stop 100 ms from now
+        waits.append(account.step())
+        clocks.work(0.05)
+        waits.append(account.step())  # nothing is being served: no wait, nothing owed
 
-    worker = threading.Thread(target=background)
-    worker.start()
-    asyncio.run(priority.ForegroundMiddleware(slow_endpoint)({"type": "http"}, None, None))  # type: ignore[arg-type]
-    worker.join(5)
-    assert order == ["request finished", "background resumed"]
-    assert priority.in_flight() == 0
+    thread = threading.Thread(target=background)
+    thread.start()
+    thread.join(5)
+    assert 0.1 <= waits[0] < 0.15  # waited until the requests stopped, not the full 450 ms
+    assert waits[1] == 0.0
 
 
-def test_foreground_threads_never_step_aside() -> None:
-    priority._in_flight += 1  # a request in flight, as the middleware counts it
-    try:
-        done = threading.Event()
+def test_waiting_on_the_network_costs_no_share() -> None:
+    clocks = FakeClocks()
+    account = clocks.account(0.1)
+    waits: list[float] = []
 
-        def request_thread() -> None:
-            priority.step_aside()
-            done.set()
+    def background() -> None:
+        account.step()
+        clocks.now += 2.0  # two seconds waiting for a network model: wall time, no CPU
+        waits.append(account.step())
 
-        threading.Thread(target=request_thread).start()
-        assert done.wait(priority.MAX_PAUSE_SECONDS / 5)
-    finally:
-        priority._in_flight -= 1
+    thread = threading.Thread(target=background)
+    thread.start()
+    thread.join(5)
+    assert waits == [0.0]
+
+
+def test_a_request_counts_as_busy_while_it_is_in_flight() -> None:
+    async def endpoint(scope: object, receive: object, send: object) -> None:
+        assert priority.busy() and priority.in_flight() == 1
+
+    asyncio.run(priority.ForegroundMiddleware(endpoint)({"type": "http"}, None, None))  # type: ignore[arg-type]
+    assert not priority.busy() and priority.in_flight() == 0
+
+
+def test_a_late_event_loop_serving_requests_counts_as_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests waiting in the sockets are not in flight yet: a late loop is how they show."""
+    now = [1000.0]
+    monkeypatch.setattr(priority.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(priority, "_pressure_until", float("-inf"))
+    watch = priority.LoopWatch(clock=lambda: now[0])
+    watch.observe(lag=0.05, requests_came=False)  # late, but only the worker's own GIL use: no requests
+    assert not priority.busy()
+    watch.observe(lag=0.001, requests_came=True)  # requests, and the loop on time
+    assert not priority.busy()
+    watch.observe(lag=0.05, requests_came=True)
+    assert priority.busy()
+    now[0] += priority.PRESSURE_HOLD_SECONDS + 0.001
+    assert not priority.busy()
+
+
+def test_the_loop_watch_notices_a_loop_held_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(priority, "_pressure_until", float("-inf"))
+
+    async def serve_while_the_loop_is_held() -> bool:
+        watch = priority.LoopWatch()
+        watch.start()
+        await asyncio.sleep(0)  # the watch is waiting for its first wake-up
+        priority._served += 1  # a request came in ...
+        time.sleep(0.05)  # ... and the loop could not run for 50 ms (a GIL held elsewhere)
+        await asyncio.sleep(priority.WATCH_PERIOD_SECONDS * 2)
+        await watch.stop()
+        return priority.busy()
+
+    assert asyncio.run(serve_while_the_loop_is_held())
+
+
+def test_foreground_threads_never_step_aside(monkeypatch: pytest.MonkeyPatch) -> None:
+    clocks = FakeClocks()
+    monkeypatch.setattr(priority, "_account", clocks.account(0.1))
+    clocks.work(10.0)  # deep in debt, were it charged
+    priority.step_aside()  # this (test) thread is not marked background
+    clocks.work(10.0)
+    priority.step_aside()
+    assert clocks.slept == 0.0
+
+
+def test_the_share_is_a_fraction_of_one_cpu() -> None:
+    for share in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="fraction"):
+            priority.BackgroundShare(share)
 
 
 def test_a_waiting_request_writer_goes_before_waiting_background_writers() -> None:
