@@ -4,8 +4,10 @@ A load generator on loopback (bench/http_load.py) posts signed WhatsApp text mes
 (equal steps, stopping after two saturated steps) against a bare endpoint that only returns 200, then
 against the running server (embedded default, 1 in-process worker, local model, replies sent to a
 fake Graph API). For each it prints the ack latency p50/p99 per step and the sustained rate: the
-highest step whose p99 <= 250 ms. Afterwards it waits for Parley's backlog and checks that every
-acknowledged message was answered exactly once.
+highest step whose p99 <= 250 ms. The load starts once the demo knowledge is indexed. Afterwards it
+waits for Parley's backlog and checks that every acknowledged message was answered exactly once (it
+prints how many were answered while the load ran: under a storm the worker gets a bounded share of the
+CPU, PARLEY_BACKGROUND_SHARE, and answers the backlog at full speed after).
 
     .venv/bin/python bench/webhook.py [seconds]
 """
@@ -120,6 +122,17 @@ def report(name: str, steps: list[tuple[int, float, float, int]]) -> int:
     return sustained
 
 
+def knowledge_ready(base: str, key: str) -> None:
+    """Wait until the demo tenant's knowledge is indexed (a minute at most)."""
+    for _ in range(600):
+        listed = httpx.get(f"{base}/v1/knowledge/sources", headers={"Authorization": f"Bearer {key}"})
+        sources = listed.json()["sources"]
+        if sources and all(source["status"] == "ready" for source in sources):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the demo knowledge was not indexed within a minute")
+
+
 def main(seconds: float) -> None:
     step = seconds / len(RATES)
     # The bare endpoint first, so both tables print before the (long) wait for Parley's backlog.
@@ -146,6 +159,7 @@ def main(seconds: float) -> None:
                     key = (Path(tmp) / "demo_tenant_key").read_text().strip()
                     break
                 time.sleep(0.1)
+            knowledge_ready(base, key)  # the agent answers from it; indexing is not what is measured
             channel = httpx.post(
                 f"{base}/v1/channels",
                 headers={"Authorization": f"Bearer {key}"},
@@ -160,6 +174,7 @@ def main(seconds: float) -> None:
                 },
             ).json()
             parley = asyncio.run(load(base, f"/webhooks/whatsapp/{channel['id']}", step))
+            during = len(graph.sent)
             ours = report(
                 "Parley WhatsApp webhook (verify, store, acknowledge; agent answering in the background)",
                 parley,
@@ -179,8 +194,9 @@ def main(seconds: float) -> None:
     graph.stop()
     recipients = [m["to"] for m in graph.sent]
     print(
-        f"acknowledged {acknowledged}, answered {len(recipients)}, answered twice {len(recipients) - len(set(recipients))} "
-        f"(target: all answered exactly once); the backlog took {drained:.0f} s to answer after the load stopped"
+        f"acknowledged {acknowledged}, answered {len(recipients)} ({during} while the load ran), answered twice "
+        f"{len(recipients) - len(set(recipients))} (target: all answered exactly once); the backlog took "
+        f"{drained:.0f} s to answer after the load stopped"
     )
 
 
