@@ -78,13 +78,20 @@ class BackgroundShare:
 
     def step(self) -> float:
         """Charge the calling thread's CPU since its last step; wait while in debt and busy. Returns the wait."""
+        if not self._busy():
+            # Nobody is waiting on us: what was used is forgiven. Nor is this thread's CPU clock read (a
+            # system call, not a vDSO read): the next step under load charges from its own mark on.
+            _thread.cpu_mark = None
+            with self._lock:
+                self._debt, self._paid_until = 0.0, self._clock()
+            return 0.0
         used = self._used_since_last_step()
         waited = 0.0
         while True:
             now = self._clock()
             with self._lock:
                 if not self._busy():
-                    self._debt, self._paid_until = 0.0, now  # nobody was waiting on us: forgiven
+                    self._debt, self._paid_until = 0.0, now  # the requests stopped: forgiven
                     return waited
                 self._debt += used - (now - self._paid_until) * self.share
                 self._debt = max(self._debt, -MAX_CREDIT_SECONDS)
