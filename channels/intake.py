@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from channels.models import Channel, ChannelEvent, ChannelMessage
 from core.bulk_insert import insert_rows
@@ -34,6 +34,7 @@ from core.jobs import JobQueue
 log = logging.getLogger(__name__)
 INGEST_KIND = "channels.ingest"
 COMMIT_DELAY_SECONDS = 0.002
+MAX_BATCH = 1000  # deliveries per transaction (its statements stay well inside the drivers' limits)
 _MESSAGES, _EVENTS = table_of(ChannelMessage), table_of(ChannelEvent)
 _CLAIM = (
     "id",
@@ -129,7 +130,7 @@ class DeliveryIntake:
                 # is nothing beside Meta's 250 ms. A lone delivery is still written at once.
                 time.sleep(COMMIT_DELAY_SECONDS)
             batch, stopping = ([first] if first is not None else []), first is None
-            while not stopping:  # everything that arrived while the last batch was written
+            while not stopping and len(batch) < MAX_BATCH:  # what arrived while the last batch was written
                 try:
                     item = self._waiting.get_nowait()
                 except queue.Empty:
@@ -200,10 +201,12 @@ class DeliveryIntake:
         with connection.begin():
             stored: Counter[str] = Counter()
             if claims:
-                claimed = insert_rows(
-                    connection, _MESSAGES, _CLAIM, claims, ignore_conflicts=True, returning="event_id"
-                )
-                stored.update(row[0] for row in claimed)
+                stored.update(claim[3] for claim in claims)  # each delivery claims its ids ...
+                if insert_rows(connection, _MESSAGES, _CLAIM, claims, ignore_conflicts=True) < len(claims):
+                    # ... unless some were known already (a retry, a replay, a duplicate storm): then
+                    # count what this batch's events did claim
+                    claimed = select(_MESSAGES.c.event_id).where(_MESSAGES.c.event_id.in_(event_ids))
+                    stored = Counter(connection.scalars(claimed))
             events, channels = [], {}
             for delivery, event_id in zip(deliveries, event_ids, strict=True):
                 # a delivery that brings nothing new (a retry, a replay) needs no ingesting

@@ -120,7 +120,7 @@ class JobQueue:
         def queue(bind: Session | Connection) -> bool:
             # Driver SQL (core/bulk_insert.py): the webhook intake queues an ingest run with every batch.
             connection = bind.connection() if isinstance(bind, Session) else bind
-            if insert_rows(connection, _JOBS, _JOB_COLUMNS, [row], ignore_conflicts=True, returning="id"):
+            if insert_rows(connection, _JOBS, _JOB_COLUMNS, [row], ignore_conflicts=True):
                 return True
             if run_at is not None:
                 bind.execute(
