@@ -292,18 +292,23 @@ def test_scheduled_in_the_future(client: TestClient, graph: FakeGraph) -> None:
     key = new_tenant(client)
     channel = setup_channel(client, key)["id"]
     kerry = contact(client, key, phone="85291234567")
-    at = time.time() + 2.5
-    created = client.post(
+    audience = {"lists": [static_list(client, key, "L", [kerry])]}
+    # Far enough ahead that a loaded CI machine still creates it before send_at passes (a time
+    # truncated to the second, taken before the list was made, once left it 1.5 s and failed there).
+    at = time.time() + 3
+    response = client.post(
         "/v1/broadcasts",
         json={
             "name": "Later",
             "channel_id": channel,
-            "audience": {"lists": [static_list(client, key, "L", [kerry])]},
+            "audience": audience,
             "content": {"template": TEMPLATE},
-            "send_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(at)),
+            "send_at": datetime.fromtimestamp(at, UTC).isoformat(),
         },
         headers=auth(key),
-    ).json()
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
     assert (
         client.post(f"/v1/broadcasts/{created['id']}/publish", headers=auth(key)).json()["status"]
         == "scheduled"
