@@ -27,7 +27,10 @@ class ChannelEvent(Base):
     """A webhook delivery exactly as received (after its signature was verified)."""
 
     __tablename__ = "channel_events"
-    __table_args__ = (Index("ix_channel_events_pending", "channel_id", "processed_at"),)
+    # The ingest run reads the oldest waiting deliveries in this order (migration 0017).
+    __table_args__ = (
+        Index("ix_channel_events_pending_order", "channel_id", "processed_at", "received_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))

@@ -17,6 +17,7 @@ from channels.models import ChannelEvent, ChannelMessage
 from crm.models import Message
 from tests.channels.test_whatsapp import delivery, post, setup_channel, text_message
 from tests.conftest import ingested, new_tenant, state
+from tests.query_plans import select_plans
 
 
 def test_concurrent_deliveries_are_written_together_and_claimed_once(
@@ -105,6 +106,24 @@ def test_a_backlog_is_ingested_in_bounded_runs_in_arrival_order(
             )
     assert texts == [f"question {n}" for n in range(5)]
     assert len(runs) == 3  # 5 deliveries, 2 per run: the job queued its next run instead of draining all
+
+
+def test_the_ingest_run_reads_waiting_deliveries_in_index_order(app_factory: Callable[..., Any]) -> None:
+    """A storm leaves 100,000s of deliveries waiting: each run must not sort them all to find the oldest."""
+    with TestClient(app_factory(worker=False)) as client:
+        engine = state(client).core.db.engine
+        if engine.dialect.name != "sqlite":
+            pytest.skip("the plan is SQLite's; PostgreSQL's planner chooses by its statistics")
+        channel = setup_channel(client, new_tenant(client))
+        for n in range(3):
+            assert post(client, channel["id"], delivery([text_message(f"wamid.p{n}", "hi")])).json()["stored"]
+        queue = state(client).core.jobs
+        queue.register(processing.JOB_KIND, lambda payload: None)
+        plans = select_plans(engine, queue.drain, "channel_events")
+    oldest_first = [plan for statement, plan in plans.items() if "ORDER BY" in statement]
+    assert oldest_first, plans
+    for plan in oldest_first:
+        assert "INDEX ix_channel_events_pending_order (" in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_closing_writes_what_waits_and_refuses_more(app_factory: Callable[..., Any]) -> None:
