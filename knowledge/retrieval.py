@@ -23,6 +23,7 @@ from typing import Literal
 from knowledge import lexical
 from knowledge.embeddings import Embedder
 from knowledge.index import DENSE, LATENT, SPARSE, Hit, KnowledgeIndex, Query
+from knowledge.query_embeddings import QueryEmbeddings
 
 Mode = Literal["hybrid", "dense", "sparse"]
 CALIBRATION_TOP = 8
@@ -47,7 +48,7 @@ class Candidate:
 class Retriever:
     def __init__(self, index: KnowledgeIndex, embedder: Embedder) -> None:
         self._index = index
-        self._embedder = embedder
+        self._queries = QueryEmbeddings(embedder)
 
     def search(self, tenant_id: str, query: str, k: int = 5, *, mode: Mode = "hybrid") -> list[Candidate]:
         query = query.strip()
@@ -55,10 +56,9 @@ class Retriever:
             return []
         spec = Query(dense_limit=max(100, k * 20), latent_limit=max(40, k * 8), lexical_limit=max(30, k * 6))
         if mode in ("hybrid", "dense"):
-            spec.dense = self._embedder.query(query).tolist()
+            spec.dense = self._queries.dense(query)
         if mode == "hybrid":
-            latent = self._embedder.latent([query])
-            spec.latent = latent[0] if latent else None
+            spec.latent = self._queries.latent(query)
         if mode in ("hybrid", "sparse"):
             spec.lexical = lexical.query_vector(query)
         hits = self._index.search(tenant_id, spec)
