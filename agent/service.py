@@ -142,6 +142,11 @@ class AgentService:
                 {"messages": [*map(AIMessage, earlier or []), HumanMessage(message)], **TURN_RESET},
                 config,
                 context=context,
+                # One checkpoint when the turn ends, not one per step: a turn interrupted half way is run
+                # again whole by its job from the previous turn's memory (a half-way checkpoint would hold
+                # the question, and the rerun would add it twice), and per-step writes were most of a
+                # turn's time with the embedded checkpointer (bench/webhook.py's backlog, profiled).
+                durability="exit",
             )
         except Exception:  # a bug or a loop must still leave the customer with an answer and a human
             log.exception("agent turn failed in conversation %s", conversation.id)

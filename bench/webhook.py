@@ -37,6 +37,16 @@ SECRET = "bench-app-secret-123"
 # Both servers keep idle connections open across steps, as Meta's senders do (uvicorn's 5 s default
 # closes them between steps and the next request on a closed connection fails).
 KEEP_ALIVE = ["--timeout-keep-alive", "75"]
+# What the demo salon's customers ask, in both languages (tests/knowledge/test_demo_search.py): the
+# agent retrieves and answers each for real; after the first of each, its query embedding is cached.
+QUESTIONS = [
+    "How much is a gel manicure?",
+    "取消預約要提前幾耐通知？",
+    "Do you have a student discount?",
+    "八號風球會唔會開門？",
+    "What brands of skincare products do you use?",
+    "黃金提升面部護理幾錢？",
+]
 RATES = [10, 40, 160, 320, 640, 960, 1280, 1600, 2000, 2500, 3200, 4000, 5000, 6400, 8000, 10000]
 BARE = """
 from fastapi import FastAPI, Request
@@ -68,7 +78,7 @@ def signed(n: int) -> tuple[bytes, str]:
                                         "id": f"wamid.bench{n}",
                                         "timestamp": str(int(time.time())),
                                         "type": "text",
-                                        "text": {"body": "How much is a gel manicure?"},
+                                        "text": {"body": QUESTIONS[n % len(QUESTIONS)]},
                                     }
                                 ],
                             },
@@ -76,7 +86,8 @@ def signed(n: int) -> tuple[bytes, str]:
                     ],
                 }
             ],
-        }
+        },
+        ensure_ascii=False,
     ).encode()
     return body, "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
 
