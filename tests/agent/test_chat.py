@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatResult
+from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
 
 from knowledge.demo import demo_files
 from tests.agent.fakes import BrokenChatModel, ScriptedChatModel
@@ -262,3 +266,61 @@ def test_chat_needs_a_key_and_a_message(client: TestClient) -> None:
         "/v1/agent/chat", json={"message": "hi", "conversation_id": "nope"}, headers=auth(key)
     )
     assert missing.status_code == 404
+
+
+class Killed(BaseException):
+    """The process dying half way through a turn (not an Exception, so nothing in Parley catches it)."""
+
+
+class DiesOnceChatModel(ScriptedChatModel):
+    """Replies as scripted, except that the process dies on the second call."""
+
+    calls: int = 0
+    dead: bool = False
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.calls += 1
+        if self.calls == 2:
+            self.dead = True
+            raise Killed
+        return super()._generate(messages, stop, run_manager, **kwargs)
+
+
+def test_a_turn_killed_half_way_leaves_no_half_turn_in_memory(
+    app_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Turns checkpoint when they end: after a restart the retried question is in the agent's memory
+    once, not twice (per-step checkpoints kept the killed turn's question)."""
+    model = DiesOnceChatModel(responses=[AIMessage(content="Hello!"), AIMessage(content="Yes, online too.")])
+    model.seen = []
+    # A killed process writes nothing more: from the moment it dies, checkpoint writes are lost.
+    for saver in (SqliteSaver, PostgresSaver):
+        for method in ("put", "put_writes"):
+            original = getattr(saver, method)
+
+            def unless_dead(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                if model.dead:
+                    raise Killed
+                return _original(self, *args, **kwargs)
+
+            monkeypatch.setattr(saver, method, unless_dead)
+    started: dict[str, str] = {}
+    # The app dies with it; what surfaces from TestClient varies (Killed, a cancelled future, or its
+    # portal failing at shutdown), so the check below is on where it died.
+    with contextlib.suppress(BaseException), TestClient(app_factory(chat_model=model)) as client:
+        started["key"] = new_tenant(client)
+        started["conversation"] = chat(client, started["key"], "Hi")["conversation_id"]
+        chat(client, started["key"], "Do you sell gift cards online?", started["conversation"])
+    assert model.calls == 2  # it died in the model call, after the question went into the graph
+    model.dead = False
+    with TestClient(app_factory(chat_model=model)) as client:  # restarted on the same data
+        retried = chat(client, started["key"], "Do you sell gift cards online?", started["conversation"])
+    assert retried["reply"].startswith("Yes, online too.")  # out of hours, a note on when staff reply follows
+    asked = [m.content for m in model.seen[-1] if isinstance(m, HumanMessage)]
+    assert asked == ["Hi", "Do you sell gift cards online?"]
