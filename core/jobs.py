@@ -49,7 +49,8 @@ class RetryLater(Exception):  # noqa: N818 (a signal, not an error)
 
 MAX_ATTEMPTS = 3
 _JOBS = table_of(Job)
-_JOB_COLUMNS = (
+# A job's row, in the order driver-SQL inserts take its values (core/bulk_insert.py).
+JOB_ROW_COLUMNS = (
     "id",
     "kind",
     "key",
@@ -120,7 +121,7 @@ class JobQueue:
         def queue(bind: Session | Connection) -> bool:
             # Driver SQL (core/bulk_insert.py): the webhook intake queues an ingest run with every batch.
             connection = bind.connection() if isinstance(bind, Session) else bind
-            if insert_rows(connection, _JOBS, _JOB_COLUMNS, [row], ignore_conflicts=True):
+            if insert_rows(connection, _JOBS, JOB_ROW_COLUMNS, [row], ignore_conflicts=True):
                 return True
             if run_at is not None:
                 bind.execute(

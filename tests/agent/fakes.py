@@ -42,3 +42,27 @@ class BrokenChatModel(ScriptedChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         raise TimeoutError("the model endpoint did not answer")
+
+
+class Killed(BaseException):
+    """The process dying half way through a turn (not an Exception, so nothing in Parley catches it)."""
+
+
+class DiesOnceChatModel(ScriptedChatModel):
+    """Replies as scripted, except that the process dies on the second call."""
+
+    calls: int = 0
+    dead: bool = False
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.calls += 1
+        if self.calls == 2:
+            self.dead = True
+            raise Killed
+        return super()._generate(messages, stop, run_manager, **kwargs)

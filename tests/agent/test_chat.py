@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from knowledge.demo import demo_files
-from tests.agent.fakes import BrokenChatModel, ScriptedChatModel
+from tests.agent.fakes import BrokenChatModel, DiesOnceChatModel, Killed, ScriptedChatModel
 from tests.conftest import auth, new_tenant, state, upload, wait_for
 
 
@@ -266,30 +265,6 @@ def test_chat_needs_a_key_and_a_message(client: TestClient) -> None:
         "/v1/agent/chat", json={"message": "hi", "conversation_id": "nope"}, headers=auth(key)
     )
     assert missing.status_code == 404
-
-
-class Killed(BaseException):
-    """The process dying half way through a turn (not an Exception, so nothing in Parley catches it)."""
-
-
-class DiesOnceChatModel(ScriptedChatModel):
-    """Replies as scripted, except that the process dies on the second call."""
-
-    calls: int = 0
-    dead: bool = False
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: Any = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        self.calls += 1
-        if self.calls == 2:
-            self.dead = True
-            raise Killed
-        return super()._generate(messages, stop, run_manager, **kwargs)
 
 
 def test_a_turn_killed_half_way_leaves_no_half_turn_in_memory(

@@ -14,21 +14,11 @@ from sqlalchemy import insert, select
 
 from core.bulk_insert import insert_rows
 from core.db import Database, make_engine, new_id, table_of
+from core.jobs import JOB_ROW_COLUMNS
 from core.migrate import upgrade_to_head
 from core.models import Job
 
-COLUMNS = (
-    "id",
-    "kind",
-    "key",
-    "payload",
-    "tenant_id",
-    "status",
-    "attempts",
-    "locked_until",
-    "created_at",
-    "updated_at",
-)
+COLUMNS = JOB_ROW_COLUMNS
 JOBS = table_of(Job)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,21 +43,26 @@ class FakeClocks:
         )
 
 
+def on_a_fresh_thread(work: Callable[[], None]) -> None:
+    """The account keeps each thread's CPU mark: every test's background work starts on a new thread."""
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(5)
+
+
 def test_under_load_background_work_gets_its_share_of_the_cpu() -> None:
     clocks = FakeClocks()
     account = clocks.account(0.1)
     result: list[float] = []
 
-    def background() -> None:  # the account is per thread: run on a fresh one
+    def background() -> None:
         account.step()  # the first step only sets this thread's mark
         for _ in range(50):
             clocks.work(0.004)  # 4 ms of CPU between step points (a graph step, a session)
             account.step()
         result.append(clocks.cpu / (clocks.now - 100.0))
 
-    thread = threading.Thread(target=background)
-    thread.start()
-    thread.join(5)
+    on_a_fresh_thread(background)
     assert 0.09 <= result[0] <= 0.11  # 10 % of one CPU while requests are being served
 
 
@@ -73,9 +79,7 @@ def test_when_the_requests_stop_background_work_runs_freely_and_its_debt_is_forg
         clocks.work(0.05)
         waits.append(account.step())  # nothing is being served: no wait, nothing owed
 
-    thread = threading.Thread(target=background)
-    thread.start()
-    thread.join(5)
+    on_a_fresh_thread(background)
     assert 0.1 <= waits[0] < 0.15  # waited until the requests stopped, not the full 450 ms
     assert waits[1] == 0.0
 
@@ -90,9 +94,7 @@ def test_waiting_on_the_network_costs_no_share() -> None:
         clocks.now += 2.0  # two seconds waiting for a network model: wall time, no CPU
         waits.append(account.step())
 
-    thread = threading.Thread(target=background)
-    thread.start()
-    thread.join(5)
+    on_a_fresh_thread(background)
     assert waits == [0.0]
 
 
