@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/query.py
 	$(BIN)/python bench/turn.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/job_claim.py
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/broadcast.py
 
