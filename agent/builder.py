@@ -12,9 +12,10 @@ from langchain_core.language_models import BaseChatModel
 from agent import routing
 from agent.memory import make_checkpointer
 from agent.models.factory import make_chat_model
-from agent.nodes import AgentDeps
+from agent.nodes import AgentDeps, offline_rewriter
 from agent.service import AgentService
 from agent.settings import AgentSettingsStore
+from agent.standalone import ModelRewriter
 from config import Settings
 from core.errors import NotFound
 from core.services import CoreServices
@@ -55,14 +56,17 @@ def build_agent(
             inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm, teams=teams, broadcasts=broadcasts
         )
     )
+    model = model or make_chat_model(settings)
     deps = AgentDeps(
         knowledge=knowledge,
         settings=agent_settings,
         inbox=inbox,
-        model=model or make_chat_model(settings),
+        model=model,
         tools=tools,
         embedder=knowledge.embedder,
         working_hours=lambda tenant_id: crm.tickets.settings(tenant_id).working_hours,
+        # With a real model a contextualise call writes the standalone question; offline, carry-over.
+        rewriter=ModelRewriter(model) if settings.llm == "openai" else offline_rewriter,
     )
     checkpointer, close = make_checkpointer(settings, schema=schema)
     return AgentService(deps, checkpointer, close)

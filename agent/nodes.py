@@ -15,11 +15,14 @@ from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, Syst
 from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 
-from agent import custom_answers, guardrails
+from agent import custom_answers, evidence, guardrails
 from agent.context import Context
+from agent.gate import AnswerabilityGate
+from agent.intent import IntentClassifier
 from agent.models.local import customer_language
 from agent.prompt import system_prompt
 from agent.settings import AgentSettings, AgentSettingsStore
+from agent.standalone import carry_over
 from agent.state import State
 from core.db import utcnow
 from crm.inbox import InboxStore
@@ -28,15 +31,22 @@ from knowledge.embeddings import Embedder
 from knowledge.services import KnowledgeServices, SearchHit
 
 log = logging.getLogger(__name__)
+SMALL_TALK = ("greeting", "thanks", "goodbye", "acknowledgement")
 
-# Below this cosine a passage is not offered to the model. On the demo set it keeps 45 of 46 answerable
-# questions' passages, but off-topic questions near the business's domain pass it too (e5 scores them
-# 0.82-0.88): the local responder then answers from the nearest passage; a real model judges relevance.
-MIN_PASSAGE_SIMILARITY = 0.80
+# Passages offered to the model, best first; the gate (agent/gate.py) decides whether they answer at all.
+PASSAGES = 3
 SAFE_REPLY = {
     "en": "Sorry, I can't answer that right now. I've asked a colleague to help you.",
     "zh": "抱歉，我暫時未能回答，已請同事跟進。",
 }
+
+
+Rewriter = Callable[[str, list[tuple[str, str]], str], str]
+"""(message, conversation as (speaker, text), previous standalone question) -> standalone question."""
+
+
+def offline_rewriter(message: str, history: list[tuple[str, str]], previous: str) -> str:
+    return carry_over(message, previous)
 
 
 @dataclass
@@ -48,6 +58,8 @@ class AgentDeps:
     tools: list[BaseTool]
     embedder: Embedder
     working_hours: Callable[[str], WorkingHours] = field(default=lambda tenant_id: WorkingHours())
+    rewriter: Rewriter = offline_rewriter
+    """Writes each turn's standalone question (carry-over offline, a model call with PARLEY_LLM=openai)."""
 
 
 AFTER_HOURS = {
@@ -70,12 +82,11 @@ def after_hours_note(hours: WorkingHours, language: str, now: datetime) -> str:
     return AFTER_HOURS[language].format(when=when)
 
 
-def usable_hits(knowledge: KnowledgeServices, tenant_id: str, query: str) -> list[SearchHit]:
-    """The knowledge an answer may stand on: hits close enough to the query, without injected instructions."""
-    hits = knowledge.search(tenant_id, query, k=5)
-    usable = [h for h in hits if h.dense >= MIN_PASSAGE_SIMILARITY]
-    clean = set(guardrails.clean_passages([h.text for h in usable]))
-    return [h for h in usable if h.text in clean]
+def usable_hits(knowledge: KnowledgeServices, tenant_id: str, query: str, k: int = 5) -> list[SearchHit]:
+    """The knowledge an answer may stand on: the best hits, without injected instructions."""
+    hits = knowledge.search(tenant_id, query, k=k)
+    clean = set(guardrails.clean_passages([h.text for h in hits]))
+    return [h for h in hits if h.text in clean]
 
 
 def passages(hits: list[SearchHit]) -> list[dict[str, Any]]:
@@ -84,6 +95,16 @@ def passages(hits: list[SearchHit]) -> list[dict[str, Any]]:
 
 def _question(state: State) -> str:
     return next((str(m.content) for m in reversed(state.messages) if isinstance(m, HumanMessage)), "")
+
+
+def _history(state: State) -> list[tuple[str, str]]:
+    """The conversation before this turn's message, as (speaker, text)."""
+    earlier = state.messages[:-1] if state.messages else []
+    return [
+        ("customer" if isinstance(m, HumanMessage) else "agent", str(m.content))
+        for m in earlier
+        if isinstance(m, HumanMessage | AIMessage) and str(m.content).strip()
+    ]
 
 
 def _this_turn(state: State) -> list[Any]:
@@ -95,6 +116,8 @@ class AgentNodes:
     def __init__(self, deps: AgentDeps) -> None:
         self.deps = deps
         self._bound = deps.model.bind_tools(deps.tools)
+        self._intents = IntentClassifier(deps.embedder, deps.knowledge.queries)
+        self._gate = AnswerabilityGate(deps.knowledge)
 
     @staticmethod
     def _settings(runtime: Runtime[Context]) -> AgentSettings:
@@ -138,19 +161,76 @@ class AgentNodes:
         }
 
     @staticmethod
-    def after_custom(state: State) -> Literal["retrieve", "finish"]:
-        return "finish" if state.route == "custom_answer" else "retrieve"
+    def after_custom(state: State) -> Literal["classify", "finish"]:
+        return "finish" if state.route == "custom_answer" else "classify"
+
+    # --- intent: small talk, asking for a person, a complaint, or a question -----------------------
+    def classify(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        message = _question(state)
+        rules = self._settings(runtime).handoff
+        if any(k.strip() and k.lower() in message.lower() for k in rules.keywords):
+            return {"intent": "human"}  # the business's own handoff phrases
+        verdict = self._intents.classify(message)
+        intent = verdict.intent
+        if intent == "complaint" and not rules.on_complaint:
+            intent = "question"
+        return {"intent": intent}
+
+    @staticmethod
+    def after_classify(state: State) -> Literal["contextualise", "hand_off", "respond"]:
+        if state.intent in ("human", "complaint"):
+            return "hand_off"
+        return "respond" if state.intent in SMALL_TALK else "contextualise"
+
+    def hand_off(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Asking for a person or a real complaint: the handoff tool is called at once, not left to a model."""
+        reason = "customer asked for a human" if state.intent == "human" else "complaint"
+        call_id = "handoff_" + secrets.token_hex(6)
+        call = {"name": "handoff_to_human", "args": {"reason": reason}, "id": call_id, "type": "tool_call"}
+        return {"messages": [AIMessage(content="", tool_calls=[call])]}
+
+    # --- a standalone question from the conversation -------------------------------------------------
+    def contextualise(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        message = _question(state)
+        question = self.deps.rewriter(message, _history(state), state.topic)
+        return {"question": question or message}
 
     # --- retrieval (mandatory: every answer is grounded or handed off) ------------------------------
     def retrieve(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        hits = usable_hits(self.deps.knowledge, runtime.context.tenant_id, _question(state))
-        return {"passages": passages(hits)}
+        question = state.question or _question(state)
+        hits = usable_hits(self.deps.knowledge, runtime.context.tenant_id, question)
+        return {"hits": hits}
+
+    # --- does the knowledge answer this question? ----------------------------------------------------
+    def gate(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        question = state.question or _question(state)
+        verdict = self._gate.judge(runtime.context.tenant_id, question, state.language, state.hits)
+        if not verdict.answerable:
+            log.info("gate: %s (conversation %s)", verdict.reason, runtime.context.conversation_id)
+            return {"passages": [], "hits": [], "answerable": False, "gate_reason": verdict.reason}
+        length = self._settings(runtime).response_length
+        ordered = evidence.customer_language_first(state.hits, state.language)[:PASSAGES]
+        return {
+            "passages": [evidence.passage(h, question, length) for h in ordered],
+            "hits": [],
+            "answerable": True,
+            "gate_reason": verdict.reason,
+            "topic": question,
+        }
 
     # --- the model, with tools ----------------------------------------------------------------------
     def respond(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         settings = self._settings(runtime)
         canary = secrets.token_hex(6)
-        prompt = system_prompt(settings, state.passages, state.language, canary)
+        prompt = system_prompt(
+            settings,
+            state.passages,
+            state.language,
+            canary,
+            intent=state.intent or "question",
+            question=state.question,
+            answerable=state.answerable if state.question else None,
+        )
         try:
             answer = self._bound.invoke([SystemMessage(prompt), *state.messages])
         except Exception as exc:  # endpoint down, timeout, bad response: never leave the customer unanswered
@@ -218,8 +298,10 @@ class AgentNodes:
         reply = state.reply or next(
             (str(m.content) for m in reversed(turn) if isinstance(m, AIMessage) and m.content), ""
         )
+        if route == "model" and state.intent in SMALL_TALK:
+            route = "small_talk"
         if route == "model" and not handoff:
-            answered = bool(state.passages)
+            answered = bool(state.passages) and state.answerable
             streak = self.deps.inbox.record_outcome(ctx.tenant_id, ctx.conversation_id, answered=answered)
             rules = settings.handoff
             if not answered and rules.on_low_confidence and streak >= rules.max_failed_answers:
@@ -232,6 +314,8 @@ class AgentNodes:
             reply += after_hours_note(
                 self.deps.working_hours(ctx.tenant_id), state.language or "en", utcnow()
             )
+        if route == "model" and not state.answerable and not handoff and not actions:
+            route = "unknown"  # said it does not know (and offered a colleague)
         return {
             "reply": reply,
             "route": route,

@@ -28,7 +28,41 @@ def split_title(chunk_text: str) -> tuple[str, str]:
     return "", chunk_text.strip()
 
 
-def system_prompt(settings: AgentSettings, passages: list[dict[str, Any]], language: str, canary: str) -> str:
+SMALL_TALK_INTENTS = ("greeting", "thanks", "goodbye", "acknowledgement")
+
+
+def knowledge_lines(passages: list[dict[str, Any]]) -> list[str]:
+    """Each passage as: "[n] (source · heading path)", its FAQ question as "Q: ...", then one line per
+    sentence, list item ("- ") or row; the lines that matched the question best start with "»"."""
+    from agent.evidence import units_of  # the evidence step renders through the same parser
+
+    lines: list[str] = []
+    for i, passage in enumerate(passages, start=1):
+        if "units" in passage:
+            title, question, units = passage["title"], passage["question"], passage["units"]
+        else:
+            title, question, parsed = units_of(passage["text"])
+            units = [{"text": u.text, "item": u.item, "marked": False} for u in parsed]
+        where = f"{passage['name']} · {title}" if title else passage["name"]
+        lines.append(f"[{i}] ({where})")
+        if question:
+            lines.append(f"Q: {question}")
+        for unit in units:
+            text = " ".join(str(unit["text"]).split())
+            lines.append(("» " if unit["marked"] else "  ") + ("- " if unit["item"] else "") + text)
+    return lines
+
+
+def system_prompt(
+    settings: AgentSettings,
+    passages: list[dict[str, Any]],
+    language: str,
+    canary: str,
+    *,
+    intent: str = "question",
+    question: str = "",
+    answerable: bool | None = None,
+) -> str:
     answer_in = ", ".join(settings.languages) if settings.languages else "the customer's language"
     lines = [
         f"You are the customer-service assistant of this business. [ref:{canary}]",
@@ -47,10 +81,18 @@ def system_prompt(settings: AgentSettings, passages: list[dict[str, Any]], langu
     ]
     if settings.objectives:
         lines.append("Objectives: " + "; ".join(settings.objectives))
+    lines.append(f"Customer intent: {intent}")
+    if intent in SMALL_TALK_INTENTS:
+        lines.append("This is small talk: reply in one short, polite sentence, without the knowledge.")
+    if question:
+        lines.append(f"Question (standalone): {question}")
+    if answerable is not None:
+        lines.append(
+            "Knowledge check: "
+            + ("passages below match this question." if answerable else "the knowledge does not answer this.")
+        )
+    lines.append("Lines marked » matched the question best.")
     lines.append("<knowledge>")
-    for i, passage in enumerate(passages, start=1):
-        title, body = split_title(passage["text"])
-        where = f"{passage['name']} · {title}" if title else passage["name"]
-        lines.append(f"[{i}] ({where}) {' '.join(body.split())}")
+    lines.extend(knowledge_lines(passages))
     lines.append("</knowledge>")
     return "\n".join(lines)

@@ -38,6 +38,11 @@ BOT_BACK = {
 
 # Fields one turn works out; reset at the start of every turn (the messages are kept).
 TURN_RESET: dict[str, Any] = {
+    "intent": "",
+    "question": "",
+    "hits": [],
+    "answerable": True,
+    "gate_reason": "",
     "passages": [],
     "reply": "",
     "route": "",
@@ -58,6 +63,9 @@ class TurnResult:
     actions: list[dict[str, Any]] = field(default_factory=list)
     handoff: bool = False
     route: str = "model"
+    intent: str = ""
+    """What the agent took the message for (greeting, thanks, goodbye, acknowledgement, human, complaint,
+    question); "" when the agent did not run (a person owns the conversation, an interceptor answered)."""
 
 
 class AgentService:
@@ -152,7 +160,14 @@ class AgentService:
             log.exception("agent turn failed in conversation %s", conversation.id)
             reply = SAFE_REPLY[customer_language(message)]
             self.inbox.hand_off(tenant_id, conversation.id, "the agent failed", None)
-            state = {"reply": reply, "handoff": True, "actions": [], "passages": [], "route": "safe_reply"}
+            state = {
+                "reply": reply,
+                "handoff": True,
+                "actions": [],
+                "passages": [],
+                "route": "safe_reply",
+                "intent": "",
+            }
         sources = [{"id": p["id"], "name": p["name"], "text": p["text"]} for p in state["passages"]]
         if state["route"] in ("declined", "custom_answer", "safe_reply"):
             sources = []
@@ -172,6 +187,7 @@ class AgentService:
             actions=state["actions"],
             handoff=state["handoff"],
             route=state["route"],
+            intent=state["intent"],
         )
 
     def forget(self, conversation_ids: list[str]) -> None:

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
+from knowledge.services import SearchHit
+
 
 @dataclass
 class State:
@@ -15,6 +17,18 @@ class State:
     """The conversation so far: customer turns, agent turns, tool calls and tool results."""
     language: str = "en"
     """The customer's language for this turn ("en" or "zh")."""
+    intent: str = ""
+    """What the message is: greeting, thanks, goodbye, acknowledgement, human, complaint or question."""
+    question: str = ""
+    """This turn's question made standalone (an elliptic follow-up gets its subject from the one before)."""
+    topic: str = ""
+    """The last answered standalone question: what the next elliptic follow-up is about (kept across turns)."""
+    hits: list[SearchHit] = field(default_factory=list)
+    """Retrieval's reranked hits, until the gate has judged them."""
+    answerable: bool = True
+    """The gate's verdict: the passages answer this question."""
+    gate_reason: str = ""
+    """Why the gate decided as it did."""
     passages: list[dict[str, Any]] = field(default_factory=list)
     """Knowledge retrieved for this turn: {"id", "name", "text", "score"}."""
     reply: str = ""

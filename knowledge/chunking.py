@@ -1,12 +1,15 @@
 """Structure-aware chunking, with small retrieval units inside each chunk.
 
-Chunks follow the document: one FAQ question with its answer, one section under its heading
-(split at paragraph then sentence boundaries when long), one spreadsheet row. Each chunk carries
-its heading path so that a chunk read alone still says what it is about.
+Chunks follow the document (knowledge/structure.py reads it): one FAQ question with its answer, one
+section under its heading path, one spreadsheet row. A long answer or section is split between its
+lines, never inside a list's lead-in, and every piece keeps its question and heading path, so a chunk
+read alone still says what it is about.
 
-Units are what gets embedded for matching: the whole chunk plus each sentence (and an FAQ's
-question on its own). A question matches one precise sentence far better than a long passage,
-and the search returns the unit's parent chunk (multi-granularity retrieval).
+A chunk's text is its heading path on the first line, then its question (if any), then one line per
+paragraph, list item ("- ...") or table row. Units are what gets embedded for matching: the chunk, its
+question on its own, and each sentence, list item or row under its question or heading. A question
+matches one precise sentence far better than a long passage, and the search returns the unit's parent
+chunk (multi-granularity retrieval).
 """
 
 from __future__ import annotations
@@ -15,23 +18,25 @@ import re
 from dataclasses import dataclass, field
 
 from knowledge.loaders import Part
+from knowledge.structure import Line, estimate_tokens, is_question, structure
 
-MAX_CHUNK_TOKENS = 180
+MAX_CHUNK_TOKENS = 200
 MAX_UNITS_PER_CHUNK = 16
+TITLE_SEPARATOR = " › "
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
-_QUESTION = re.compile(r"(^\s*(q|question|問|问)\s*[:：.．]\s*)|([?？]\s*$)", re.IGNORECASE)
-_ANSWER_PREFIX = re.compile(r"^\s*(a|answer|答)\s*[:：.．]\s*", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\u3400-\u9fff])|(?<=[。！？；])")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_MD_NOISE = re.compile(r"(\*\*|__|`|^\s*[-*+]\s+|^\s*\d+[.)]\s+)", re.MULTILINE)
+_LEAD_IN = re.compile(r"[:：]$")
+_ENDS = re.compile(r"[.。!！?？:：;；]$")
 
-
-def estimate_tokens(text: str) -> int:
-    """Rough model tokens: one per Chinese character, ~1.3 per English word."""
-    han = len(_HAN.findall(text))
-    words = len(re.findall(r"[A-Za-z0-9]+", text))
-    return han + int(words * 1.3) + 1
+__all__ = [
+    "Chunk",
+    "chunk_parts",
+    "chunk_text",
+    "estimate_tokens",
+    "parse_chunk",
+    "split_sentences",
+    "split_units",
+]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -41,130 +46,160 @@ def split_sentences(text: str) -> list[str]:
     return [p for p in pieces if len(p) > 1]
 
 
+def parse_chunk(text: str) -> tuple[str, str, list[str]]:
+    """A stored chunk's text read back: (heading path, FAQ question or "", body lines)."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    title = ""
+    if len(lines) > 1 and not _ENDS.search(lines[0]):
+        title, lines = lines[0], lines[1:]
+    question = ""
+    if len(lines) > 1 and is_question(lines[0]):
+        question, lines = lines[0], lines[1:]
+    return title, question, lines
+
+
+def split_units(body: str) -> list[str]:
+    """A chunk body's units: list items and table rows whole, paragraphs by sentence."""
+    units: list[str] = []
+    for line in body.split("\n"):
+        line = line.strip()
+        if line.startswith("- "):
+            units.append(line[2:].strip())
+        elif line:
+            units.extend(split_sentences(line))
+    return [u for u in units if len(u) > 1]
+
+
 @dataclass
 class Chunk:
     title: str
     body: str
     kind: str  # qa | section | row
     units: list[str] = field(default_factory=list)
+    question: str = ""
 
     @property
     def text(self) -> str:
         return f"{self.title}\n{self.body}" if self.title else self.body
 
 
-def _clean(text: str) -> str:
-    return _MD_NOISE.sub("", text).strip()
+def _render(line: Line) -> str:
+    return f"- {line.text}" if line.kind == "item" else line.text
 
 
-def _units(title: str, body: str, question: str | None = None) -> list[str]:
-    units: list[str] = []
-    if question:
-        units.append(question)
-    sentences = split_sentences(body)
-    if len(sentences) > 1 or question:
-        prefix = f"{question or title}: " if (question or title) else ""
-        units.extend(prefix + s for s in sentences)
+def _units(title: str, question: str, lines: list[str]) -> list[str]:
+    """The question alone, then each sentence / item / row under the question (or the nearest heading)."""
+    context = question or title.split(TITLE_SEPARATOR)[-1]
+    units = [question] if question else []
+    pieces = split_units("\n".join(lines))
+    if len(pieces) > 1 or question:
+        units.extend(f"{context}: {p}" if context else p for p in pieces)
     seen: set[str] = set()
     unique = [u for u in units if not (u in seen or seen.add(u))]  # type: ignore[func-returns-value]
     return unique[:MAX_UNITS_PER_CHUNK]
 
 
-def _pack(title: str, paragraphs: list[str]) -> list[Chunk]:
-    """Group paragraphs under one heading into chunks of at most MAX_CHUNK_TOKENS."""
-    chunks: list[Chunk] = []
+def _pieces(lines: list[str], budget: int) -> list[list[str]]:
+    """Lines packed into groups within `budget` tokens; a lead-in ("...:") opens the next group when its
+    list is cut, and an over-long line is cut at sentence ends."""
+    flat: list[str] = []
+    for line in lines:
+        if estimate_tokens(line) > budget:
+            flat.extend(split_sentences(line))
+        else:
+            flat.append(line)
+    groups: list[list[str]] = []
     current: list[str] = []
     size = 0
+    lead = ""
+    for line in flat:
+        tokens = estimate_tokens(line)
+        if current and size + tokens > budget:
+            groups.append(current)
+            carried = lead if lead and line.startswith("- ") and lead not in current[-1:] else ""
+            current, size = ([carried] if carried else []), estimate_tokens(carried) if carried else 0
+        current.append(line)
+        size += tokens
+        if _LEAD_IN.search(line):
+            lead = line
+        elif not line.startswith("- "):
+            lead = ""
+    if current:
+        groups.append(current)
+    return groups
 
-    def flush() -> None:
-        nonlocal current, size
-        if current:
-            body = "\n".join(current)
-            chunks.append(Chunk(title=title, body=body, kind="section", units=_units(title, body)))
-        current, size = [], 0
 
-    for paragraph in paragraphs:
-        pieces = [paragraph]
-        if estimate_tokens(paragraph) > MAX_CHUNK_TOKENS:
-            pieces = split_sentences(paragraph)
-        for piece in pieces:
-            tokens = estimate_tokens(piece)
-            if current and size + tokens > MAX_CHUNK_TOKENS:
-                flush()
-            current.append(piece)
-            size += tokens
-    flush()
-    return chunks
+def _emit(chunks: list[Chunk], title: str, question: str, lines: list[str]) -> None:
+    if question and not lines:
+        lines = []  # a question with no answer still tells what the section covers
+    budget = MAX_CHUNK_TOKENS - estimate_tokens(title) - estimate_tokens(question)
+    groups = _pieces(lines, max(60, budget)) if lines else [[]]
+    for group in groups:
+        if not group and not question:
+            continue
+        body = "\n".join([question, *group] if question else group)
+        chunks.append(
+            Chunk(
+                title=title,
+                body=body,
+                kind="qa" if question else "section",
+                units=_units(title, question, group),
+                question=question,
+            )
+        )
 
 
 def chunk_text(text: str, base_title: str = "") -> list[Chunk]:
-    headings: list[str] = [base_title] if base_title else []
-    levels: list[int] = [0] if base_title else []
+    headings: list[tuple[int, str]] = [(0, base_title)] if base_title else []  # Markdown levels
+    plain: list[str] = []  # plain-text headings under them (no levels: see below)
     chunks: list[Chunk] = []
-    paragraphs: list[str] = []
-    question: str | None = None
-    answer: list[str] = []
+    question = ""
+    question_level = 0
+    lines: list[str] = []
+    since_heading = False  # content seen since the last heading
 
     def title() -> str:
-        return " › ".join(h for h in headings if h)
+        return TITLE_SEPARATOR.join([t for _, t in headings if t] + plain)
 
-    def close_question() -> None:
-        nonlocal question, answer
-        if question is not None:
-            body = "\n".join(answer).strip()
-            if body:
-                chunks.append(
-                    Chunk(
-                        title=title(),
-                        body=f"{question}\n{body}",
-                        kind="qa",
-                        units=_units(title(), body, question),
-                    )
-                )
+    def close() -> None:
+        nonlocal question, lines
+        if question or lines:
+            _emit(chunks, title(), question, lines)
+        question, lines = "", []
+
+    def open_level(level: int) -> None:
+        while headings and headings[-1][0] >= level > 0 and headings[-1][0] > 0:
+            headings.pop()
+
+    for line in structure(text):
+        if line.kind == "blank":
+            continue
+        if line.kind == "heading":
+            if question and not lines and line.level > question_level > 0:
+                headings.append((question_level, question))  # "## Switch later?" over "### ..." parts
+                question = ""
+            close()
+            if line.level:
+                open_level(line.level)
+                headings.append((line.level, line.text))
+                plain.clear()
             else:
-                paragraphs.append(question)
-        question, answer = None, []
-
-    def close_section() -> None:
-        nonlocal paragraphs
-        close_question()
-        chunks.extend(_pack(title(), paragraphs))
-        paragraphs = []
-
-    for block in re.split(r"\n\s*\n|\n(?=#)|\n(?=\s*(?:Q|Question|問|问)\s*[:：])", text):
-        lines = [line for line in block.strip().split("\n") if line.strip()]
-        if not lines:
+                # Plain text has no levels: a heading right under another is its child; after content a
+                # new one replaces the path, under the first of a nested path (a title over its sections).
+                if since_heading:
+                    plain[:] = plain[:1] if len(plain) > 1 else []
+                plain.append(line.text)
+            since_heading = False
             continue
-        heading = _HEADING.match(lines[0])
-        if heading:
-            close_section()
-            level = len(heading.group(1))
-            while levels and levels[-1] >= level:
-                levels.pop()
-                headings.pop()
-            levels.append(level)
-            headings.append(_clean(heading.group(2)))
-            lines = lines[1:]
-            if not lines:
-                continue
-        first = _clean(lines[0])
-        if _QUESTION.search(first) and estimate_tokens(first) < 60:
-            close_question()
-            question = re.sub(r"^\s*(q|question|問|问)\s*[:：.．]\s*", "", first, flags=re.IGNORECASE)
-            rest = [_ANSWER_PREFIX.sub("", _clean(line)) for line in lines[1:]]
-            answer = [r for r in rest if r]
+        since_heading = True
+        if line.kind == "question":
+            close()
+            if line.level:  # a question written as a Markdown heading sits under the headings above it
+                open_level(line.level)
+            question, question_level = line.text, line.level
             continue
-        cleaned = " ".join(_clean(line) for line in lines) if len(lines) > 1 else first
-        cleaned = _ANSWER_PREFIX.sub("", cleaned)
-        if (
-            question is not None
-            and estimate_tokens("\n".join(answer)) + estimate_tokens(cleaned) <= MAX_CHUNK_TOKENS
-        ):
-            answer.append(cleaned)
-        else:
-            close_question()
-            paragraphs.append(cleaned)
-    close_section()
+        lines.append(_render(line))
+    close()
     return chunks
 
 

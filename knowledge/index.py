@@ -51,6 +51,8 @@ class Hit:
     unit: int
     score: float
     lang: str = "en"
+    unit_text: str = ""
+    """The unit that matched (a sentence, list item or the chunk's question); "" for the chunk itself."""
 
 
 @dataclass
@@ -227,6 +229,28 @@ class KnowledgeIndex:
             )
             return result.count
 
+    def chunk_texts(self, tenant_id: str) -> Iterator[str]:
+        """Every chunk's text (its unit 0), in no particular order."""
+        with self._guard():
+            if not self._exists(tenant_id):
+                return
+            offset = None
+            while True:
+                points, offset = self.client.scroll(
+                    self.collection(tenant_id),
+                    scroll_filter=self._filter(
+                        tenant_id, models.FieldCondition(key="unit", match=models.MatchValue(value=0))
+                    ),
+                    limit=1024,
+                    offset=offset,
+                    with_payload=["text"],
+                    with_vectors=False,
+                )
+                for point in points:
+                    yield str((point.payload or {}).get("text", ""))
+                if offset is None:
+                    break
+
     def search(self, tenant_id: str, query: Query) -> dict[str, list[Hit]]:
         """Dense hits over all units; latent and lexical hits over whole chunks; one round trip."""
         results: dict[str, list[Hit]] = {DENSE: [], LATENT: [], SPARSE: []}
@@ -280,6 +304,7 @@ class KnowledgeIndex:
             unit=int(payload.get("unit", 0)),
             score=score,
             lang=str(payload.get("lang", "en")),
+            unit_text=str(payload.get("unit_text", "")),
         )
 
     def close(self) -> None:

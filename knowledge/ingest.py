@@ -102,6 +102,8 @@ class TenantVectorStore(BasePydanticVectorStore):
                     sparse=lexical.document_vector(chunk_text) if unit == 0 else None,
                     latent=node.metadata.get("latent"),
                     lang=node.metadata.get("lang", "en"),
+                    # The unit's own text: the reranker and the responder read which sentence matched.
+                    extra={"unit_text": node.get_content()} if unit else {},
                 )
             )
         self._index.upsert(self._tenant_id, points)

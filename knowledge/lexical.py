@@ -18,6 +18,7 @@ K1 = 1.2
 B = 0.75
 AVG_DOC_TOKENS = 80.0
 
+Sparse = tuple[list[int], list[float]]
 _TOKEN = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 

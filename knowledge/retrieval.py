@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from knowledge import lexical
+from knowledge.cantonese import is_cantonese, to_written
 from knowledge.embeddings import Embedder
 from knowledge.index import DENSE, LATENT, SPARSE, Hit, KnowledgeIndex, Query
 from knowledge.query_embeddings import QueryEmbeddings
@@ -38,6 +39,8 @@ class Candidate:
     lang: str
     score: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)
+    units: dict[int, tuple[float, str]] = field(default_factory=dict)
+    """The chunk's units among the dense hits: unit number -> (cosine, the unit's text)."""
 
     @property
     def dense(self) -> float:
@@ -45,22 +48,31 @@ class Candidate:
         return self.signals.get(DENSE, 0.0)
 
 
+def lexical_query(query: str) -> lexical.Sparse:
+    """BM25 terms of the question, in its spoken Cantonese and its written Chinese form alike."""
+    if is_cantonese(query):
+        return lexical.query_vector(f"{query} {to_written(query)}")
+    return lexical.query_vector(query)
+
+
 class Retriever:
-    def __init__(self, index: KnowledgeIndex, embedder: Embedder) -> None:
+    def __init__(
+        self, index: KnowledgeIndex, embedder: Embedder, queries: QueryEmbeddings | None = None
+    ) -> None:
         self._index = index
-        self._queries = QueryEmbeddings(embedder)
+        self._queries = queries or QueryEmbeddings(embedder)
 
     def search(self, tenant_id: str, query: str, k: int = 5, *, mode: Mode = "hybrid") -> list[Candidate]:
         query = query.strip()
         if not query:
             return []
-        spec = Query(dense_limit=max(100, k * 20), latent_limit=max(40, k * 8), lexical_limit=max(30, k * 6))
+        spec = Query(dense_limit=max(200, k * 40), latent_limit=max(40, k * 8), lexical_limit=max(30, k * 6))
         if mode in ("hybrid", "dense"):
             spec.dense = self._queries.dense(query)
         if mode == "hybrid":
             spec.latent = self._queries.latent(query)
         if mode in ("hybrid", "sparse"):
-            spec.lexical = lexical.query_vector(query)
+            spec.lexical = lexical_query(query)
         hits = self._index.search(tenant_id, spec)
         if mode == "dense":
             return _rank_raw(hits[DENSE])[:k]
@@ -113,6 +125,9 @@ def _lexical_weight(query: str, hits: list[Hit]) -> float:
 def fuse(query: str, hits: dict[str, list[Hit]]) -> list[Candidate]:
     candidates: dict[str, Candidate] = {}
     per_signal: dict[str, dict[str, float]] = {}
+    for hit in hits.get(DENSE, []):
+        cand = candidates.setdefault(hit.chunk_id, Candidate(hit.chunk_id, hit.source_id, hit.text, hit.lang))
+        cand.units.setdefault(hit.unit, (hit.score, hit.unit_text))
     for signal, signal_hits in hits.items():
         best = _best_per_chunk(signal_hits)
         for chunk_id, hit in best.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from config import Settings
 from core.services import CoreServices
@@ -10,8 +10,12 @@ from knowledge.docstore import SqlKVStore
 from knowledge.embeddings import Embedder, make_embedder
 from knowledge.index import KnowledgeIndex
 from knowledge.ingest import Ingester
+from knowledge.query_embeddings import QueryEmbeddings
+from knowledge.rerank import RERANK_TOP, rerank
 from knowledge.retrieval import Candidate, Retriever
 from knowledge.sources import Fetchers, SourceService
+from knowledge.tenant_cache import PerTenant
+from knowledge.vocabulary import Vocabulary
 
 
 @dataclass
@@ -22,7 +26,11 @@ class SearchHit:
     source_name: str
     chunk_id: str
     dense: float = 0.0
-    """Cosine similarity of the chunk's best unit to the query: a calibrated-enough relevance signal."""
+    """Cosine similarity of the chunk's best unit to the query."""
+    lang: str = "en"
+    """The chunk's language: en, zh or mixed."""
+    units: dict[int, tuple[float, str]] = field(default_factory=dict)
+    """The chunk's units that matched: unit number -> (cosine, text)."""
 
 
 @dataclass
@@ -32,10 +40,15 @@ class KnowledgeServices:
     ingester: Ingester
     sources: SourceService
     retriever: Retriever
+    queries: QueryEmbeddings
+    vocabularies: PerTenant[Vocabulary]
 
     def search(self, tenant_id: str, query: str, k: int = 5) -> list[SearchHit]:
-        """The public Python API of retrieval: tenant-scoped hits with their source names."""
-        found: list[Candidate] = self.retriever.search(tenant_id, query, k)
+        """The public Python API of retrieval: tenant-scoped hits with their source names, the hybrid
+        candidates reranked on the evidence each chunk holds for this question (knowledge/rerank.py)."""
+        found: list[Candidate] = rerank(query, self.retriever.search(tenant_id, query, max(k, RERANK_TOP)))[
+            :k
+        ]
         names = self.sources.names(tenant_id, {c.source_id for c in found})
         return [
             SearchHit(
@@ -45,10 +58,19 @@ class KnowledgeServices:
                 source_name=names.get(c.source_id, ""),
                 chunk_id=c.chunk_id,
                 dense=c.dense,
+                lang=c.lang,
+                units=c.units,
             )
             for c in found
             if c.source_id in names  # a source deleted a moment ago is not served
         ]
+
+    def fingerprint(self, tenant_id: str) -> tuple[tuple[str, int, str, int], ...]:
+        return self.sources.fingerprint(tenant_id)
+
+    def vocabulary(self, tenant_id: str) -> Vocabulary:
+        """The words in the tenant's knowledge (rebuilt when its sources change)."""
+        return self.vocabularies.get(tenant_id)
 
     def close(self) -> None:
         self.index.close()
@@ -66,4 +88,10 @@ def build_knowledge(
     index = index or KnowledgeIndex.from_settings(settings, embedder.dim)
     ingester = Ingester(index, SqlKVStore(core.db), embedder)
     sources = SourceService(core.db, core.jobs, ingester, settings, fetchers)
-    return KnowledgeServices(embedder, index, ingester, sources, Retriever(index, embedder))
+    queries = QueryEmbeddings(embedder)
+    vocabularies = PerTenant(
+        lambda tenant_id: Vocabulary.of(index.chunk_texts(tenant_id)), sources.fingerprint
+    )
+    return KnowledgeServices(
+        embedder, index, ingester, sources, Retriever(index, embedder, queries), queries, vocabularies
+    )

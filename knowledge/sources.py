@@ -208,6 +208,16 @@ class SourceService:
                 )
             )
 
+    def fingerprint(self, tenant_id: str) -> tuple[tuple[str, int, str, int], ...]:
+        """Changes whenever the tenant's searchable knowledge does (a source added, re-ingested, removed)."""
+        with self._db.session() as session:
+            rows = session.execute(
+                select(Source.id, Source.version, Source.status, Source.chunks)
+                .where(Source.tenant_id == tenant_id)
+                .order_by(Source.id)
+            )
+            return tuple((r.id, r.version, r.status, r.chunks) for r in rows)
+
     def names(self, tenant_id: str, source_ids: set[str]) -> dict[str, str]:
         if not source_ids:
             return {}

@@ -96,7 +96,7 @@ def make_tools(deps: ToolDeps) -> list[BaseTool]:
         hits = deps.knowledge.search(ctx.tenant_id, query, 3)
         if not hits:
             return "no results"
-        return "\n".join(f"[{i + 1}] ({h.source_name}) {h.text}" for i, h in enumerate(hits))
+        return "\n\n".join(f"[{i + 1}] ({h.source_name})\n{h.text}" for i, h in enumerate(hits))
 
     @tool(parse_docstring=True)
     def create_ticket(type: TicketType, priority: Priority, summary: str, runtime: ToolRuntime) -> str:

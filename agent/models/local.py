@@ -1,12 +1,14 @@
 """The offline grounded responder: a deterministic LangChain chat model for the embedded default.
 
-It sees only what a real model would see (the system prompt with the retrieved knowledge, the
-conversation, tool results) and answers only from the knowledge: it picks the sentences that
-best answer the question, prefers the customer's language when the knowledge has it, follows the
-configured tone and length, says it does not know (and offers a colleague) when the knowledge is
-empty, and calls tools for clear intents: handoff_to_human (asking for a person, a complaint),
-create_ticket (a refund or a broken order) and update_contact (the customer gives their email).
-It never writes a fact that is not in the knowledge.
+It sees only what a real model would see (the system prompt with the turn's intent, the standalone
+question and the retrieved knowledge, the conversation, tool results) and answers only from the
+knowledge: the sentences or list items the evidence step marked (agent/evidence.py) from the best
+passage, in the customer's language when the knowledge has it (otherwise the original with an honest
+lead-in), following the configured tone and length. Small talk gets a short reply in kind; when the
+knowledge does not answer it says so and offers a colleague. It calls tools for clear intents:
+create_ticket (a refund or a broken order that is not a question the knowledge answers), score_lead (a
+wish to buy) and update_contact (the customer gives their email). It never writes a fact that is not in
+the knowledge.
 """
 
 from __future__ import annotations
@@ -24,13 +26,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from knowledge import lexical
-from knowledge.chunking import split_sentences
 
-COMPLAINT = re.compile(
-    r"\b(complain(t|ing)?|terrible|awful|worst|unacceptable|disgusted|furious|angry|rude|scam|ripped off)\b"
-    r"|投訴|投诉|好差|很差|差勁|唔滿意|不滿|不满|離譜|激嬲|太過份",
-    re.IGNORECASE,
-)
 REFUND = re.compile(
     r"\b(refund|money back|reimburse(ment)?|charge ?back)\b|退款|退錢|退钱|退貨|退货", re.IGNORECASE
 )
@@ -45,8 +41,15 @@ BUYING = re.compile(
     r"\b(want to (buy|book|order|sign up)|looking for|interested in|need a quote|pricing for)\b|想買|想买|想預約|想预约|有興趣|有兴趣|報價|报价",
     re.IGNORECASE,
 )
-KNOWLEDGE_LINE = re.compile(r"^\[(\d+)\] \((.*?)\) (.*)$")
-SENTENCES = {"brief": 1, "moderate": 2, "detailed": 4}
+SEARCH_RESULT = re.compile(r"^\[\d+\] \(.*?\)\n", re.DOTALL)
+PASSAGE_HEADER = re.compile(r"^\[(\d+)\] \((.*)\)$")
+ASKS = re.compile(
+    r"[?？]|^(how|what|when|where|which|who|why|can|could|do|does|is|are|will|would|should)\b"
+    r"|嗎|吗|呢|幾|點樣|點解|有冇|有沒有|係咪|是否|可唔可以|可不可以|可否|能否",
+    re.IGNORECASE,
+)
+BRIEF_WORDS = 40
+BRIEF_HAN = 80
 
 TEXT: dict[str, dict[str, Any]] = {
     "en": {
@@ -57,6 +60,10 @@ TEXT: dict[str, dict[str, Any]] = {
         "sales": "Thank you! I've passed your request to our {team} team, and a colleague will contact you shortly.",
         "not_saved": "Sorry, that doesn't look right ({reason}). Could you check it and send it again?",
         "foreign": "From our information (in Chinese): ",
+        "greeting": "Hello! How can I help you today?",
+        "thanks": "You're welcome! Anything else I can help with?",
+        "goodbye": "Thank you for chatting with us. Goodbye!",
+        "acknowledgement": "Great. Let me know if there's anything else.",
         "open": {"friendly": "Sure! ", "professional": "", "casual": ""},
         "close": {
             "friendly": " Happy to help with anything else!",
@@ -72,6 +79,10 @@ TEXT: dict[str, dict[str, Any]] = {
         "sales": "謝謝！我已把你的查詢轉交{team}團隊，同事會盡快聯絡你。",
         "not_saved": "抱歉，資料好像不正確（{reason}）。可以檢查一下再發一次嗎？",
         "foreign": "根據我們的資料（英文）：",
+        "greeting": "你好！有甚麼可以幫到你？",
+        "thanks": "不用客氣！還有其他可以幫你嗎？",
+        "goodbye": "多謝你的查詢，再見！",
+        "acknowledgement": "好的，如有其他問題隨時問我。",
         "open": {"friendly": "好的！", "professional": "", "casual": ""},
         "close": {
             "friendly": "如有其他問題，隨時問我！",
@@ -91,8 +102,29 @@ def _field(prompt: str, name: str, default: str) -> str:
     return match.group(1).strip() if match else default
 
 
-def _knowledge(text: str) -> list[str]:
-    return [m.group(3) for line in text.splitlines() if (m := KNOWLEDGE_LINE.match(line.strip()))]
+def knowledge_blocks(prompt: str) -> list[dict[str, Any]]:
+    """The prompt's knowledge passages (agent/prompt.py's layout): their question and their units."""
+    inside = prompt.partition("<knowledge>")[2].partition("</knowledge>")[0]
+    blocks: list[dict[str, Any]] = []
+    for line in inside.split("\n"):
+        header = PASSAGE_HEADER.match(line.strip())
+        if header:
+            blocks.append({"where": header.group(2), "question": "", "units": []})
+        elif blocks and line.startswith("Q: "):
+            blocks[-1]["question"] = line[3:].strip()
+        elif blocks and line[:2] in ("» ", "  ") and line[2:].strip():
+            text = line[2:].strip()
+            item = text.startswith("- ")
+            blocks[-1]["units"].append(
+                {"text": text[2:] if item else text, "item": item, "marked": line[0] == "»"}
+            )
+    return blocks
+
+
+def _as_prompt(chunk_text: str) -> str:
+    from agent.prompt import knowledge_lines
+
+    return "<knowledge>\n" + "\n".join(knowledge_lines([{"name": "", "text": chunk_text}])) + "\n</knowledge>"
 
 
 def _overlap(question: str, sentence: str) -> float:
@@ -100,6 +132,51 @@ def _overlap(question: str, sentence: str) -> float:
     if not asked:
         return 0.0
     return len(asked & set(lexical.tokens(sentence))) / len(asked)
+
+
+def _chosen(question: str, units: list[dict[str, Any]], length: str) -> list[dict[str, Any]]:
+    """The marked units; without marks (a prompt built elsewhere), the ones sharing most words."""
+    marked = [u for u in units if u["marked"]]
+    if marked:
+        return marked
+    wanted = {"brief": 1, "moderate": 2, "detailed": 4}.get(length, 2)
+    ranked = sorted(units, key=lambda u: (_overlap(question, u["text"]), -units.index(u)), reverse=True)
+    keep = {id(u) for u in ranked[:wanted]}
+    return [u for u in units if id(u) in keep]
+
+
+def _joined(units: list[dict[str, Any]]) -> str:
+    """Units back into text: items as a list after their lead-in, sentences run on."""
+    out = ""
+    for unit in units:
+        text = unit["text"].strip()
+        if unit["item"]:
+            out += ("\n" if out else "") + "- " + text
+            continue
+        if out and not out.endswith("\n"):
+            out += "" if customer_language(text) == "zh" and customer_language(out) == "zh" else " "
+        if text[-1:] not in ".!?。！？:：":
+            text += "。" if customer_language(text) == "zh" else "."  # rows and list lines carry no full stop
+        out += text
+    return out.strip()
+
+
+def _brief(text: str) -> str:
+    """Cut to about BRIEF_WORDS words / BRIEF_HAN Chinese characters, at a unit boundary when possible."""
+    if (
+        len(re.findall(r"[A-Za-z0-9]+", text)) <= BRIEF_WORDS
+        and len(re.findall(r"[\u4e00-\u9fff]", text)) <= BRIEF_HAN
+    ):
+        return text
+    kept: list[str] = []
+    for piece in re.split(r"(?<=[.!?。！？])\s*|\n", text):
+        trial = " ".join([*kept, piece])
+        if kept and (
+            len(trial.split()) > BRIEF_WORDS or len(re.findall(r"[\u4e00-\u9fff]", trial)) > BRIEF_HAN
+        ):
+            break
+        kept.append(piece)
+    return " ".join(kept).strip()
 
 
 class GroundedChatModel(BaseChatModel):
@@ -126,61 +203,72 @@ class GroundedChatModel(BaseChatModel):
 
     def _respond(self, messages: list[BaseMessage], tool_names: set[str]) -> AIMessage:
         prompt = next((str(m.content) for m in messages if isinstance(m, SystemMessage)), "")
-        question = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-        language = customer_language(question)
+        message = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+        question = _field(prompt, "Question \\(standalone\\)", "") or message
+        language = customer_language(message)
         allowed = [
             code.strip() for code in _field(prompt, "Answer in", "").split(",") if code.strip() in TEXT
         ]
         if allowed and language not in allowed:
             language = allowed[0]  # the business answers only in these languages
         words = TEXT[language]
+        intent = _field(prompt, "Customer intent", "question")
         last = messages[-1] if messages else None
         if isinstance(last, ToolMessage):
-            result = str(last.content)
-            if last.name == "handoff_to_human":
-                team = re.search(r"team: ([^;]+)", result)
-                return AIMessage(content=words["handoff"].format(team=team.group(1) if team else "support"))
-            if last.name == "create_ticket":
-                number = TICKET_RESULT.search(result)
-                if number:
-                    return AIMessage(content=words["ticket"].format(number=number.group(1)))
-                return AIMessage(content=words["unknown"])
-            if last.name == "score_lead":
-                routed = re.search(r"routed to the (.+?) team", result)
-                if routed:
-                    return AIMessage(content=words["sales"].format(team=routed.group(1)))
-                return AIMessage(content=self._answer(question, _knowledge(prompt), prompt, language))
-            if last.name == "update_contact":
-                if result.startswith("error:"):
-                    reason = result.removeprefix("error: ").split(". Nothing")[0]
-                    return AIMessage(content=words["not_saved"].format(reason=reason))
-                return AIMessage(
-                    content=words["saved"].format(fields="email" if "email" in result else "details")
-                )
-            return AIMessage(content=self._answer(question, _knowledge(str(last.content)), prompt, language))
-
-        if "handoff_to_human" in tool_names:
-            phrases = [
-                p.strip().lower() for p in _field(prompt, "Handoff phrases", "").split("|") if p.strip()
-            ]
-            if any(p in question.lower() for p in phrases):
-                return self._call("handoff_to_human", {"reason": "customer asked for a human"}, question)
-            if _field(prompt, "Complaint handoff", "on") == "on" and COMPLAINT.search(question):
-                return self._call("handoff_to_human", {"reason": "complaint"}, question)
-        if "create_ticket" in tool_names and (REFUND.search(question) or BROKEN.search(question)):
-            refund = bool(REFUND.search(question))
+            return self._after_tool(last, question, prompt, language)
+        if intent in ("greeting", "thanks", "goodbye", "acknowledgement"):
+            return AIMessage(content=words[intent])
+        if intent in ("human", "complaint") and "handoff_to_human" in tool_names:
+            reason = "customer asked for a human" if intent == "human" else "complaint"
+            return self._call("handoff_to_human", {"reason": reason}, message)
+        answered = "Knowledge check: passages below match" in prompt
+        trouble = REFUND.search(message) or BROKEN.search(message)
+        if "create_ticket" in tool_names and trouble and not (answered and ASKS.search(message)):
+            refund = bool(REFUND.search(message))
             args = {
                 "type": "refund" if refund else "general_support",
                 "priority": "high",
-                "summary": question.strip()[:200],
+                "summary": message.strip()[:200],
             }
-            return self._call("create_ticket", args, question)
-        if "score_lead" in tool_names and BUYING.search(question):
-            return self._call("score_lead", {}, question)
-        email = EMAIL.search(question)
-        if "update_contact" in tool_names and email and SELF_DETAIL.search(question):
-            return self._call("update_contact", {"fields": {"email": email.group(0)}}, question)
-        return AIMessage(content=self._answer(question, _knowledge(prompt), prompt, language))
+            return self._call("create_ticket", args, message)
+        if "score_lead" in tool_names and BUYING.search(message):
+            return self._call("score_lead", {}, message)
+        email = EMAIL.search(message)
+        if "update_contact" in tool_names and email and SELF_DETAIL.search(message):
+            return self._call("update_contact", {"fields": {"email": email.group(0)}}, message)
+        return AIMessage(content=self._answer(question, knowledge_blocks(prompt), prompt, language))
+
+    def _after_tool(
+        self, result_message: ToolMessage, question: str, prompt: str, language: str
+    ) -> AIMessage:
+        words = TEXT[language]
+        result = str(result_message.content)
+        if result_message.name == "handoff_to_human":
+            team = re.search(r"team: ([^;]+)", result)
+            return AIMessage(content=words["handoff"].format(team=team.group(1) if team else "support"))
+        if result_message.name == "create_ticket":
+            number = TICKET_RESULT.search(result)
+            if number:
+                return AIMessage(content=words["ticket"].format(number=number.group(1)))
+            return AIMessage(content=words["unknown"])
+        if result_message.name == "score_lead":
+            routed = re.search(r"routed to the (.+?) team", result)
+            if routed:
+                return AIMessage(content=words["sales"].format(team=routed.group(1)))
+            return AIMessage(content=self._answer(question, knowledge_blocks(prompt), prompt, language))
+        if result_message.name == "update_contact":
+            if result.startswith("error:"):
+                reason = result.removeprefix("error: ").split(". Nothing")[0]
+                return AIMessage(content=words["not_saved"].format(reason=reason))
+            return AIMessage(
+                content=words["saved"].format(fields="email" if "email" in result else "details")
+            )
+        # search_knowledge returns "[n] (source)" then the chunk's text, results apart by a blank line
+        found = [
+            part.partition("\n")[2] for part in result.split("\n\n") if SEARCH_RESULT.match(part.strip())
+        ]
+        blocks = [block for text in found for block in knowledge_blocks(_as_prompt(text))]
+        return AIMessage(content=self._answer(question, blocks, prompt, language))
 
     @staticmethod
     def _call(name: str, args: dict[str, Any], question: str) -> AIMessage:
@@ -189,29 +277,21 @@ class GroundedChatModel(BaseChatModel):
             content="", tool_calls=[{"name": name, "args": args, "id": call_id, "type": "tool_call"}]
         )
 
-    def _answer(self, question: str, passages: list[str], prompt: str, language: str) -> str:
+    def _answer(self, question: str, passages: list[dict[str, Any]], prompt: str, language: str) -> str:
         words = TEXT[language]
-        if not passages:
+        if not passages or "the knowledge does not answer this" in prompt:
             return words["unknown"]
         tone = _field(prompt, "Tone", "friendly").lower()
         tone = tone if tone in words["open"] else "friendly"
         length = _field(prompt, "Response length", "moderate")
-        candidates: list[tuple[float, int, int, str]] = []
-        for rank, passage in enumerate(passages[:3]):
-            for position, sentence in enumerate(split_sentences(passage)):
-                score = _overlap(question, sentence) + 1.0 / (rank + 1) - 0.05 * position
-                if customer_language(sentence) == language:
-                    score += 0.3
-                candidates.append((score, rank, position, sentence))
-        if not candidates:
+        best = passages[0]
+        units = _chosen(question, best["units"], length)
+        if not units:
             return words["unknown"]
-        best_rank = max(candidates)[1]
-        # Keep to the best passage, in its own order, so the answer reads as the source wrote it.
-        chosen = sorted(c for c in candidates if c[1] == best_rank)[-SENTENCES.get(length, 2) :]
-        text = " ".join(s for _, _, _, s in sorted(chosen, key=lambda c: c[2]))
+        text = _joined(units)
+        if length == "brief":
+            text = _brief(text)
         lead = words["foreign"] if customer_language(text) != language else ""
-        if text and text[-1] not in ".!?。！？":
-            text += "。" if customer_language(text) == "zh" else "."  # spreadsheet rows carry no full stop
         close = "" if length == "brief" else words["close"][tone].strip()
         gap = " " if close and text[-1:].isascii() else ""
         return f"{words['open'][tone]}{lead}{text}{gap}{close}".strip()

@@ -1,0 +1,127 @@
+"""Which sentences, list items or rows of the retrieved passages carry the answer to this question.
+
+Retrieval scored every unit of a chunk against the question (knowledge/retrieval.py keeps the units'
+cosines); this adds what a cosine misses: the kind of fact asked for (a price, a duration, a count, a
+contact) present in the unit, and the question's own words. The best units are marked for the model
+(agent/prompt.py shows them with »): a real model reads them as a hint, the offline responder answers
+with them. Passages are also put in the customer's language first when the knowledge says the same
+thing in both languages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from knowledge import answer_types, lexical
+from knowledge.chunking import parse_chunk, split_sentences
+from knowledge.services import SearchHit
+
+UNITS_BY_LENGTH = {"brief": 1, "moderate": 2, "detailed": 4}
+W_TYPE = 0.04
+W_WORDS = 0.03
+FIRST_UNIT = 0.006  # an FAQ's answer usually starts with its point
+SAME_ANSWER = 0.015  # passages this close in cosine are taken to say the same thing
+_YES_NO = re.compile(
+    r"^(yes|no|yep|nope|sure|correct|not yet|是|否|可以|不可以|不行|有|沒有|不會|會)\b[.!,，。！]?", re.I
+)
+_LEAD_IN = re.compile(r"[:：]$")
+
+
+@dataclass
+class Unit:
+    text: str
+    item: bool
+    score: float = 0.0
+    marked: bool = False
+
+
+def units_of(text: str) -> tuple[str, str, list[Unit]]:
+    """A chunk as (heading path, FAQ question, its units in order)."""
+    title, question, lines = parse_chunk(text)
+    units: list[Unit] = []
+    for line in lines:
+        if line.startswith("- "):
+            units.append(Unit(line[2:].strip(), item=True))
+        else:
+            units.extend(Unit(s, item=False) for s in split_sentences(line))
+    return title, question, units
+
+
+def _matched(hit_units: dict[int, tuple[float, str]], context: str) -> dict[str, float]:
+    """The units' cosines keyed by their own text (units are embedded as "context: text")."""
+    prefix = f"{context}: " if context else ""
+    scores: dict[str, float] = {}
+    for score, text in hit_units.values():
+        piece = text[len(prefix) :] if prefix and text.startswith(prefix) else text
+        scores[piece] = max(score, scores.get(piece, 0.0))
+    return scores
+
+
+def score_units(
+    question: str, text: str, hit_units: dict[int, tuple[float, str]]
+) -> tuple[str, str, list[Unit]]:
+    title, faq_question, units = units_of(text)
+    context = faq_question or (title.split(" › ")[-1] if title else "")
+    cosines = _matched(hit_units, context)
+    floor = min(cosines.values(), default=0.8) - 0.02
+    kinds = answer_types.asked(question)
+    asked = set(lexical.tokens(question))
+    for position, unit in enumerate(units):
+        said = set(lexical.tokens(unit.text))
+        overlap = len(asked & said) / len(asked) if asked else 0.0
+        typed = 1.0 if kinds and answer_types.carries(unit.text, kinds[0]) else 0.0
+        unit.score = (
+            cosines.get(unit.text, floor)
+            + W_TYPE * typed
+            + W_WORDS * overlap
+            + (FIRST_UNIT if position == 0 else 0.0)
+        )
+    return title, faq_question, units
+
+
+def mark(question: str, units: list[Unit], length: str) -> None:
+    """Mark the best units: as many as the response length allows, a list with its lead-in, and the
+    plain "Yes."/"No." that opens an answer to a yes/no question."""
+    if not units:
+        return
+    wanted = UNITS_BY_LENGTH.get(length, 2)
+    ranked = sorted(range(len(units)), key=lambda i: units[i].score, reverse=True)
+    for i in ranked[:wanted]:
+        units[i].marked = True
+        if _LEAD_IN.search(units[i].text):  # "We accept:" says nothing without its list
+            for item in units[i + 1 : i + 6]:
+                if not item.item:
+                    break
+                item.marked = True
+    if _YES_NO.match(units[0].text) and len(units[0].text) < 40:
+        units[0].marked = True
+
+
+def passage(hit: SearchHit, question: str, length: str) -> dict[str, Any]:
+    """A retrieved chunk as the model gets it: where it is from, its question, its units (best marked)."""
+    title, faq_question, units = score_units(question, hit.text, hit.units)
+    mark(question, units, length)
+    return {
+        "id": hit.source_id,
+        "name": hit.source_name,
+        "text": hit.text,
+        "score": hit.score,
+        "dense": hit.dense,
+        "lang": hit.lang,
+        "title": title,
+        "question": faq_question,
+        "units": [{"text": u.text, "item": u.item, "marked": u.marked} for u in units],
+    }
+
+
+def customer_language_first(hits: list[SearchHit], language: str) -> list[SearchHit]:
+    """A passage in the customer's language that matches (almost) as well as the best one goes first:
+    a bilingual FAQ says the same thing twice, and the customer should get their own language."""
+    if not hits or hits[0].lang == language:
+        return hits
+    for i, hit in enumerate(hits[1:4], start=1):
+        if hit.lang == language and hits[0].dense - hit.dense <= SAME_ANSWER:
+            return [hit, *hits[:i], *hits[i + 1 :]]
+    return hits

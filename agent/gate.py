@@ -1,0 +1,85 @@
+"""The answerability gate: does the retrieved knowledge answer *this* question, or should the agent say
+it does not know (and count a failed answer toward the low-confidence handoff)?
+
+e5's cosine alone cannot tell: a near-domain question the knowledge does not answer ("Do you accept
+WeChat Pay?" over a payments page) scores as high as one it does. Two kinds of evidence, together:
+1. terms the knowledge never mentions. A question's specific words (rare in general language, see
+   knowledge/terms.py) that appear nowhere in the tenant's knowledge mean it asks about something else:
+   "WeChat", "GPU", 八達通. Chinese words count only where the knowledge has Chinese text.
+2. a margin over this tenant's unanswerable questions. Generic questions no business answers
+   (agent/gate_probes.py) are searched in the tenant's knowledge once per knowledge version; their
+   median best cosine is how close "unanswerable" comes there, per question language. A question must
+   beat it by MIN_MARGIN, or show its own FAQ question was matched (a paraphrase).
+Calibrated on the faq-dev set (bench/answers.py prints abstention precision and recall).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from agent.gate_probes import PROBES
+from knowledge.rerank import QUESTION_FLOOR, question_match
+from knowledge.services import KnowledgeServices, SearchHit
+from knowledge.tenant_cache import PerTenant
+from knowledge.terms import Term, content_terms
+from knowledge.vocabulary import Vocabulary
+
+MIN_MARGIN = 0.0
+PARAPHRASE = 0.93  # the customer's question matched the chunk's own FAQ question this closely
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    answerable: bool
+    reason: str
+    margin: float = 0.0
+    """The top passage's cosine above the tenant's unanswerable median (per question language)."""
+    missing: tuple[str, ...] = field(default_factory=tuple)
+    """Specific words of the question the knowledge never mentions."""
+
+
+def specific(term: Term) -> bool:
+    """A name or code the customer wrote ("WeChat", "GPU", ".hk"), or a word no dictionary knows.
+    Ordinary words are left to the margin: an English word may well be in the knowledge in Chinese
+    ("firewall" as 防火牆), and Chinese words cut from a run of characters are not reliable enough."""
+    if term.han or term.text.isdigit():
+        return False
+    return term.name or term.zipf == 0.0
+
+
+def missing_terms(question: str, vocabulary: Vocabulary) -> list[str]:
+    return [t.text for t in content_terms(question) if specific(t) and not vocabulary.covers(t)]
+
+
+class AnswerabilityGate:
+    def __init__(self, knowledge: KnowledgeServices) -> None:
+        self._knowledge = knowledge
+        self._levels: PerTenant[dict[str, float]] = PerTenant(self._probe, knowledge.fingerprint)
+
+    def _probe(self, tenant_id: str) -> dict[str, float]:
+        levels = {}
+        for language, probes in PROBES.items():
+            tops = [hits[0].dense for q in probes if (hits := self._knowledge.search(tenant_id, q, k=1))]
+            levels[language] = statistics.median(tops) if tops else 1.0
+        return levels
+
+    def level(self, tenant_id: str, language: str) -> float:
+        return self._levels.get(tenant_id).get(language, 1.0)
+
+    def judge(self, tenant_id: str, question: str, language: str, hits: list[SearchHit]) -> GateVerdict:
+        if not hits:
+            return GateVerdict(False, "nothing in the knowledge")
+        missing = missing_terms(question, self._knowledge.vocabulary(tenant_id))
+        if missing:
+            return GateVerdict(
+                False, "the knowledge never mentions " + ", ".join(missing), missing=tuple(missing)
+            )
+        top = hits[0]
+        margin = top.dense - self.level(tenant_id, language)
+        paraphrase = question_match(top.text, top.units) >= max(PARAPHRASE, QUESTION_FLOOR)
+        if margin < MIN_MARGIN and not paraphrase:
+            return GateVerdict(False, f"no passage close enough (margin {margin:+.3f})", margin=margin)
+        return GateVerdict(
+            True, "paraphrase of a FAQ question" if paraphrase else "close passage", margin=margin
+        )

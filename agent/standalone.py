@@ -1,0 +1,82 @@
+"""A standalone question for each turn: what the customer asks, with the subject an elliptic follow-up
+leaves out ("咁幾錢？" after a plan question is about that plan).
+
+Offline: deterministic carry-over. A message that leans on the one before (it opens with "and", "what
+about", 咁, 那; points back with it/that/佢/呢個; or is too short to name a subject) is asked together with
+the previous standalone question. With a model: one rewriting call that reads the conversation
+(`ModelRewriter`), falling back to carry-over when the call fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from knowledge.terms import content_terms
+
+log = logging.getLogger(__name__)
+
+_LEANS_EN = re.compile(
+    r"^\s*(and|but|also|so|then|or|what about|how about|same for|and if|plus)\b"
+    r"|\b(it|its|it's|that|this|those|these|they|them|their|one|there)\b[^a-z]*$"
+    r"|\b(for it|of it|about it|with it|for that|about that|after that|is there a maximum|any limit)\b",
+    re.IGNORECASE,
+)
+_LEANS_ZH = re.compile(
+    r"^\s*(咁|噉|那|那麼|那么|另外|仲有|還有|还有|如果係|如果是|咁樣)|呢[?？]?\s*$|佢|它|呢個|嗰個|這個|那個|之後"
+)
+_SHORT_WORDS = 6
+_SHORT_HAN = 10
+
+REWRITE_PROMPT = (
+    "Rewrite the customer's last message as one standalone question that can be understood without the "
+    "conversation, in the customer's own language. Keep names, numbers and wording; add only the subject "
+    "the message leaves out. If it already stands alone, or it is not a question, return it unchanged. "
+    "Answer with the question only."
+)
+
+
+def leans_on_context(message: str) -> bool:
+    """Whether the message needs the one before it to be understood."""
+    if _LEANS_EN.search(message) or _LEANS_ZH.search(message):
+        return True
+    words = len(re.findall(r"[A-Za-z0-9]+", message))
+    han = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]", message))
+    named = any(term.name or term.zipf < 3.5 for term in content_terms(message) if not term.han)
+    return words <= _SHORT_WORDS and han <= _SHORT_HAN and not named
+
+
+def carry_over(message: str, previous: str) -> str:
+    """The message asked together with the previous question, when it leans on it."""
+    message = message.strip()
+    if not previous or not leans_on_context(message):
+        return message
+    return f"{message} ({previous.strip()})"
+
+
+class ModelRewriter:
+    """A chat model writes the standalone question (a contextualise step, as in conversational RAG)."""
+
+    def __init__(self, model: BaseChatModel) -> None:
+        self._model = model
+
+    def __call__(self, message: str, history: Sequence[tuple[str, str]], previous: str) -> str:
+        if not history:
+            return message.strip()
+        conversation = "\n".join(f"{who}: {text}" for who, text in history[-8:])
+        try:
+            reply = self._model.invoke(
+                [
+                    SystemMessage(REWRITE_PROMPT),
+                    HumanMessage(f"Conversation:\n{conversation}\n\nLast message: {message}"),
+                ]
+            )
+        except Exception as exc:  # the endpoint failing must not cost the customer their answer
+            log.warning("standalone question: the model call failed (%s); carrying the subject over", exc)
+            return carry_over(message, previous)
+        rewritten = str(reply.content).strip().strip('"').strip()
+        return rewritten if 0 < len(rewritten) <= 4 * len(message) + 200 else carry_over(message, previous)

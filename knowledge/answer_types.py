@@ -1,0 +1,85 @@
+"""What kind of fact a question asks for, and whether a text carries one.
+
+"How much is Pro?" wants a price, "幾耐先收到？" a duration, "how many members?" a count, "what's your
+email?" a contact. A passage (or a sentence) that answers such a question contains a price, a number
+with a time unit, a number, an address. Both the reranker and the offline responder use this.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+AnswerType = Literal["price", "duration", "count", "contact", "percent"]
+
+_ASKS: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (
+        "price",
+        re.compile(
+            r"\bhow much\b(?!\s+(storage|space|data|memory|ram|cpu|disk|time))|\b(price|pricing|cost|costs|fee|fees|"
+            r"charge|charged|rate|expensive|cheap)\b|幾錢|多少錢|價錢|價格|費用|收費|月費|年費|要付|要俾|要畀|幾多錢|貴唔貴|平唔平",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "percent",
+        re.compile(r"\b(percent|percentage|discount|off)\b|%|幾折|折扣|優惠|回饋|分成", re.IGNORECASE),
+    ),
+    (
+        "duration",
+        re.compile(
+            r"\bhow (long|soon|often|quickly)\b|\bwhen\b|\bwhat time\b|\bhow many (days|hours|minutes|weeks|months|years)\b"
+            r"|幾耐|多久|幾時|何時|幾點|幾日|幾多日|多少天|幾多天|幾個月|幾小時",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "contact",
+        re.compile(
+            r"\b(e-?mail|address|contact|reach|phone|url|link|website)\b|電郵|郵箱|信箱|聯絡|地址|網址|電話|連結",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "count",
+        re.compile(
+            r"\bhow (many|much (storage|space|data|memory|ram|cpu|disk))\b|\b(maximum|minimum|limit|max|min|up to|number of)\b"
+            r"|幾多|多少|幾個|上限|最多|最少|下限|幾大|幾部",
+            re.IGNORECASE,
+        ),
+    ),
+]
+
+_CARRIES: dict[AnswerType, re.Pattern[str]] = {
+    "price": re.compile(
+        r"(US|HK|NT|S|A|C)?\$\s?\d|\d\s?(USD|HKD|TWD|EUR|GBP|元|蚊|美元|港元|港幣)|[€£¥]\s?\d|\bfree\b|免費",
+        re.IGNORECASE,
+    ),
+    "percent": re.compile(r"\d\s?%|\d\s?折|percent", re.IGNORECASE),
+    "duration": re.compile(
+        r"\d\s*[-–~to ]*\d*\s*(business |working )?(second|minute|hour|day|week|month|year|sec|min|hr)s?\b"
+        r"|\d\s*(個)?(秒|分鐘|小時|天|日|星期|週|周|個月|月|年|工作天)|\b(daily|weekly|monthly|annually|hourly|immediately)\b"
+        r"|立即|即時|每天|每日|每月|每年|(一|兩|二|三|四|五|六|七|八|九|十)(天|日|週|個月|年)",
+        re.IGNORECASE,
+    ),
+    "contact": re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://|www\.|\+?\d[\d\s-]{7,}\d"),
+    "count": re.compile(r"\d|(一|兩|二|三|四|五|六|七|八|九|十|百|千)(個|位|部|台|次|人|項)"),
+}
+
+
+def asked(question: str) -> list[AnswerType]:
+    """The kinds of fact the question asks for, most specific first (a price also counts as a number)."""
+    return [kind for kind, pattern in _ASKS if pattern.search(question)]
+
+
+def carries(text: str, kind: AnswerType) -> bool:
+    return bool(_CARRIES[kind].search(text))
+
+
+def evidence(question_types: list[AnswerType], text: str) -> float:
+    """+1 when the text carries the first kind asked for, -1 when it carries none of them, 0 if none asked."""
+    if not question_types:
+        return 0.0
+    if carries(text, question_types[0]):
+        return 1.0
+    return 0.0 if any(carries(text, kind) for kind in question_types[1:]) else -1.0

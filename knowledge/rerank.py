@@ -1,0 +1,81 @@
+"""A second look at the top candidates of hybrid retrieval, with evidence the fused scores do not see.
+
+- the chunk's own FAQ question: a question that paraphrases it is answered by it (e5 scores a
+  question against a question far more sharply than against an answer);
+- coverage: how much of the question's specific wording (rare words weigh more, knowledge/terms.py)
+  the chunk contains; only terms in the chunk's own script count, so a Chinese question about an
+  English page is not held against it;
+- answer type: the question asks for a price, a duration, a count, a contact, and the chunk carries one.
+The fused score stays the base; each piece of evidence moves a candidate by a bounded amount.
+Measured on the faq-dev set (bench/answers.py): see the README.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge import answer_types
+from knowledge.chunking import parse_chunk
+from knowledge.retrieval import Candidate
+from knowledge.terms import Term, content_terms
+from knowledge.vocabulary import Vocabulary
+
+RERANK_TOP = 15
+QUESTION_FLOOR = 0.86  # below this cosine a chunk's question says nothing about the customer's
+W_QUESTION = 6.0
+W_COVERAGE = 1.0
+W_TYPE = 0.8
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+@dataclass
+class Evidence:
+    question_match: float
+    """Cosine of the customer's question and the chunk's FAQ question (0 when it has none or it missed)."""
+    coverage: float
+    """Share of the question's term weight found in the chunk, over the terms in the chunk's script."""
+    answer_type: float
+    """+1 carries the kind of fact asked for, -1 carries none, 0 no kind asked."""
+
+
+def term_weight(term: Term) -> float:
+    """Rare words say what the question is about; common ones barely count."""
+    return max(0.25, 6.0 - term.zipf)
+
+
+def coverage(terms: list[Term], text: str) -> float:
+    vocabulary = Vocabulary.of([text])
+    has_han = bool(_HAN.search(text))
+    counted = [t for t in terms if not t.han or has_han]
+    total = sum(term_weight(t) for t in counted)
+    if not total:
+        return 0.0
+    return sum(term_weight(t) for t in counted if vocabulary.covers(t)) / total
+
+
+def question_match(text: str, units: dict[int, tuple[float, str]]) -> float:
+    """How closely the customer's question matched the chunk's own FAQ question (0 if it has none)."""
+    _, question, _ = parse_chunk(text)
+    if not question:
+        return 0.0
+    return max((score for score, unit in units.values() if unit == question), default=0.0)
+
+
+def rerank(query: str, candidates: list[Candidate]) -> list[Candidate]:
+    """The top RERANK_TOP candidates reordered by their fused score plus evidence; the rest follow."""
+    head, tail = candidates[:RERANK_TOP], candidates[RERANK_TOP:]
+    terms = content_terms(query)
+    kinds = answer_types.asked(query)
+    for candidate in head:
+        found = Evidence(
+            question_match=question_match(candidate.text, candidate.units),
+            coverage=coverage(terms, candidate.text),
+            answer_type=answer_types.evidence(kinds, candidate.text),
+        )
+        candidate.score += (
+            W_QUESTION * max(0.0, found.question_match - QUESTION_FLOOR)
+            + W_COVERAGE * found.coverage
+            + W_TYPE * found.answer_type
+        )
+    return sorted(head, key=lambda c: c.score, reverse=True) + tail
