@@ -18,7 +18,7 @@ from knowledge import answer_types, lexical
 from knowledge.chunking import parse_chunk, split_sentences
 from knowledge.services import SearchHit
 
-UNITS_BY_LENGTH = {"brief": 1, "moderate": 2, "detailed": 4}
+UNITS_BY_LENGTH = {"brief": 1, "moderate": 3, "detailed": 5}
 W_TYPE = 0.04
 W_WORDS = 0.03
 FIRST_UNIT = 0.006  # an FAQ's answer usually starts with its point

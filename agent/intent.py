@@ -100,6 +100,11 @@ def _normal(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
 
 
+def negated_request(text: str) -> bool:
+    """ "唔使轉真人", "I don't need a human": the words of a request, turned down."""
+    return bool(_NEGATED.search(_normal(text)))
+
+
 def is_short(text: str) -> bool:
     return len(_WORDS.findall(text)) <= SHORT_WORDS and len(_HAN.findall(text)) <= SHORT_HAN
 
@@ -157,7 +162,9 @@ class IntentClassifier:
             if sims[best] >= SMALL_TALK_MIN and sims[best] >= sims["question"] + MARGIN:
                 return IntentVerdict(best, sims[best], "nearest examples")  # type: ignore[arg-type]
         floor = HANDOFF_MIN + (HANDOFF_QUESTION_EXTRA if asks else 0.0)
-        for intent in ("human", "complaint"):
+        # A question that sounds like a grievance ("can I get my money back?") is still a question: a
+        # complaint without the words of one must not be asking anything.
+        for intent in ("human",) if asks else ("human", "complaint"):
             if negated:
                 break
             if sims[intent] >= floor and sims[intent] >= sims["question"] + 2 * MARGIN:

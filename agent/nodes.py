@@ -18,7 +18,7 @@ from langgraph.runtime import Runtime
 from agent import custom_answers, evidence, guardrails
 from agent.context import Context
 from agent.gate import AnswerabilityGate
-from agent.intent import IntentClassifier
+from agent.intent import IntentClassifier, negated_request
 from agent.models.local import customer_language
 from agent.prompt import system_prompt
 from agent.settings import AgentSettings, AgentSettingsStore
@@ -168,9 +168,10 @@ class AgentNodes:
     def classify(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         message = _question(state)
         rules = self._settings(runtime).handoff
-        if any(k.strip() and k.lower() in message.lower() for k in rules.keywords):
-            return {"intent": "human"}  # the business's own handoff phrases
         verdict = self._intents.classify(message)
+        if verdict.intent != "human" and any(k.strip() and k.lower() in message.lower() for k in rules.keywords):
+            if not negated_request(message):
+                return {"intent": "human"}  # the business's own handoff phrases
         intent = verdict.intent
         if intent == "complaint" and not rules.on_complaint:
             intent = "question"
@@ -210,6 +211,12 @@ class AgentNodes:
             return {"passages": [], "hits": [], "answerable": False, "gate_reason": verdict.reason}
         length = self._settings(runtime).response_length
         ordered = evidence.customer_language_first(state.hits, state.language)[:PASSAGES]
+        # Every unit of the passages offered, scored against the question (retrieval kept only the best).
+        scored = self.deps.knowledge.unit_scores(
+            runtime.context.tenant_id, question, [h.chunk_id for h in ordered]
+        )
+        for hit in ordered:
+            hit.units = {**hit.units, **scored.get(hit.chunk_id, {})}
         return {
             "passages": [evidence.passage(h, question, length) for h in ordered],
             "hits": [],

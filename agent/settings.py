@@ -51,17 +51,10 @@ class Route(Strict):
 
 class HandoffRules(Strict):
     keywords: list[Text200] = Field(
-        default_factory=lambda: [
-            "speak to a human",
-            "talk to a person",
-            "real person",
-            "agent please",
-            "人工",
-            "真人",
-            "轉接客服",
-            "搵人",
-        ],
+        default_factory=list,
         max_length=100,
+        description="the business's own phrases that hand off at once (the intent step already knows the "
+        "usual ways of asking for a person, in English and Chinese)",
     )
     on_complaint: bool = True
     on_low_confidence: bool = True

@@ -43,6 +43,7 @@ DATASET = ROOT.parent / "shared" / "datasets" / "faq-dev"
 class Outcome:
     reply: str
     sources: int
+    source_texts: list[str]
     handoff: bool
     route: str
     intent: str
@@ -154,6 +155,7 @@ class Bench:
         outcome = Outcome(
             reply=result.reply,
             sources=len(result.sources),
+            source_texts=[s["text"] for s in result.sources],
             handoff=result.handoff,
             route=result.route,
             intent=str(getattr(result, "intent", "") or ""),
@@ -207,7 +209,12 @@ def run_answers(bench: Bench, verbose: bool) -> None:
         outcomes = bench.ask(case)
         tags = case.get("tags", [])
         lang = "zh" if "zh" in tags else "en"
-        label = f"{case['id']}: {case['question']!r} -> {outcomes[0].reply[:160]!r}"
+        facts = case.get("reference_facts", [])
+        given = any(all(contains(t, f) for f in facts) for t in outcomes[0].source_texts) if facts else False
+        label = (
+            f"{case['id']}: {case['question']!r} facts {facts} ({'in' if given else 'not in'} the passages)"
+            f" -> {outcomes[0].reply[:200]!r}"
+        )
         for outcome in outcomes:
             handoffs_total += outcome.handoff
             handoffs_right += outcome.handoff and kind == "handoff"
@@ -294,8 +301,8 @@ def run_answers(bench: Bench, verbose: bool) -> None:
         f"p95 {percentile(bench.latencies, 0.95):.0f} ms"
     )
     if verbose:
-        for name, tally in tallies.items():
-            for miss in tally.misses:
+        for name in ("golden", "handoff-negative answered", "off-topic abstained", "small talk", "handoff", "dialogues"):
+            for miss in tallies[name].misses:
                 print(f"  MISS {name}: {miss}")
 
 

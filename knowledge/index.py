@@ -65,6 +65,8 @@ class Query:
     dense_limit: int = 60
     latent_limit: int = 30
     lexical_limit: int = 30
+    chunk_ids: Sequence[str] | None = None
+    """Only these chunks' points (scoring the units of chosen passages)."""
 
 
 class KnowledgeIndex:
@@ -268,19 +270,27 @@ class KnowledgeIndex:
         with self._guard():
             if not self._exists(tenant_id):
                 return results
+            only = set(query.chunk_ids) if query.chunk_ids is not None else None
             if self._local is not None:
-                found = self._local.search(self.collection(tenant_id), self.dim, wanted)
+                found = self._local.search(self.collection(tenant_id), self.dim, wanted, only)
                 for (name, _, _), rows in zip(wanted, found, strict=True):
                     results[name] = [self._hit(score, payload) for score, payload in rows]
                 return results
             tenant_only = self._filter(tenant_id)
             assert tenant_only is not None  # server mode: the tenant condition is always there
+            chosen = (
+                self._filter(
+                    tenant_id, models.FieldCondition(key="chunk_id", match=models.MatchAny(any=list(only)))
+                )
+                if only is not None
+                else tenant_only
+            )
             requests = [
                 models.QueryRequest(
                     query=vec if name == DENSE else models.SparseVector(indices=vec[0], values=vec[1]),
                     using=name,
                     limit=limit,
-                    filter=tenant_only,
+                    filter=chosen,
                     with_payload=True,
                     # BM25's IDF from this tenant's chunks only: other tenants' documents neither skew
                     # the ranking nor leak their term statistics into it.

@@ -114,9 +114,14 @@ class LocalSearcher:
         return snapshot
 
     def search(
-        self, collection: str, dim: int, requests: Sequence[tuple[str, Any, int]]
+        self,
+        collection: str,
+        dim: int,
+        requests: Sequence[tuple[str, Any, int]],
+        chunk_ids: set[str] | None = None,
     ) -> list[list[tuple[float, dict[str, Any]]]]:
-        """requests: (vector name, dense list or Sparse, limit) -> per request [(score, payload)] best first."""
+        """requests: (vector name, dense list or Sparse, limit) -> per request [(score, payload)] best first;
+        `chunk_ids` keeps to the points of those chunks."""
         snapshot = self._snapshot(collection, dim)
         size = len(snapshot.payloads)
         results: list[list[tuple[float, dict[str, Any]]]] = []
@@ -129,6 +134,11 @@ class LocalSearcher:
                 vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
                 scores = snapshot.dense @ vector
                 candidates = np.arange(size)
+                if chunk_ids is not None:
+                    candidates = np.asarray(
+                        [i for i, p in enumerate(snapshot.payloads) if p.get("chunk_id") in chunk_ids],
+                        dtype=np.int64,
+                    )
             else:
                 scores, matched = snapshot.sparse[name].scores(query, size)
                 candidates = np.nonzero(matched)[0]

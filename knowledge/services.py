@@ -8,7 +8,7 @@ from config import Settings
 from core.services import CoreServices
 from knowledge.docstore import SqlKVStore
 from knowledge.embeddings import Embedder, make_embedder
-from knowledge.index import KnowledgeIndex
+from knowledge.index import DENSE, KnowledgeIndex, Query
 from knowledge.ingest import Ingester
 from knowledge.query_embeddings import QueryEmbeddings
 from knowledge.rerank import RERANK_TOP, rerank
@@ -16,6 +16,9 @@ from knowledge.retrieval import Candidate, Retriever
 from knowledge.sources import Fetchers, SourceService
 from knowledge.tenant_cache import PerTenant
 from knowledge.vocabulary import Vocabulary
+
+
+MAX_UNITS_SCORED = 200
 
 
 @dataclass
@@ -64,6 +67,16 @@ class KnowledgeServices:
             for c in found
             if c.source_id in names  # a source deleted a moment ago is not served
         ]
+
+    def unit_scores(self, tenant_id: str, query: str, chunk_ids: list[str]) -> dict[str, dict[int, tuple[float, str]]]:
+        """Every unit of these chunks scored against the query: chunk id -> unit -> (cosine, text)."""
+        if not chunk_ids:
+            return {}
+        spec = Query(dense=self.queries.dense(query), dense_limit=MAX_UNITS_SCORED, chunk_ids=chunk_ids)
+        scores: dict[str, dict[int, tuple[float, str]]] = {c: {} for c in chunk_ids}
+        for hit in self.index.search(tenant_id, spec)[DENSE]:
+            scores.setdefault(hit.chunk_id, {})[hit.unit] = (hit.score, hit.unit_text)
+        return scores
 
     def fingerprint(self, tenant_id: str) -> tuple[tuple[str, int, str, int], ...]:
         return self.sources.fingerprint(tenant_id)

@@ -26,6 +26,7 @@ from knowledge.cantonese import to_written
 
 _LATIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'+&.-]*[A-Za-z0-9+]|[A-Za-z0-9]")
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_CONTRACTION = re.compile(r"('s|'m|'d|'ve|'ll|'re|n't|’s|’m|’d|’ve|’ll|’re|n’t)$")
 _NUMBER_UNIT = re.compile(r"^(\d+(?:\.\d+)?)([a-z]+)$")
 # Question and grammar words of written Chinese: never a topic however rare wordfreq thinks they are.
 _ZH_FUNCTION = frozenset(
@@ -134,8 +135,8 @@ def content_terms(question: str) -> list[Term]:
     for match in _LATIN.finditer(question):
         raw = match.group(0)
         start = match.start()
-        sentence_start = not question[:start].strip() or bool(re.search(r"[.!?。！？]\s*$", question[:start]))
-        word = raw.lower().strip(".-'")
+        sentence_start = not question[:start].strip() or bool(re.search(r"[.!?。！？(（\"“]\s*$", question[:start]))
+        word = _CONTRACTION.sub("", raw.lower()).strip(".-'")
         if not word or word in lexical.EN_STOP or len(word) < 2 and not word.isdigit():
             continue
         forms = {word, lexical._stem(word)}
