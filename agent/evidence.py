@@ -22,7 +22,8 @@ UNITS_BY_LENGTH = {"brief": 1, "moderate": 3, "detailed": 5}
 W_TYPE = 0.04
 W_WORDS = 0.03
 FIRST_UNIT = 0.006  # an FAQ's answer usually starts with its point
-SAME_ANSWER = 0.015  # passages this close in cosine are taken to say the same thing
+SAME_ANSWER = 0.04  # a translation scores a little lower against the question than the original
+PARALLEL = 0.5
 _YES_NO = re.compile(
     r"^(yes|no|yep|nope|sure|correct|not yet|是|否|可以|不可以|不行|有|沒有|不會|會)\b[.!,，。！]?", re.I
 )
@@ -116,12 +117,23 @@ def passage(hit: SearchHit, question: str, length: str) -> dict[str, Any]:
     }
 
 
+def _anchors(text: str) -> set[str]:
+    """What a translation keeps unchanged: numbers, prices, names and codes written in Latin letters."""
+    return set(re.findall(r"\d+(?:[.,]\d+)?|[A-Z][A-Za-z0-9+.-]+|[\w.+-]+@[\w.-]+", text))
+
+
+def parallel(a: str, b: str) -> bool:
+    """Whether two passages say the same thing in two languages: the same numbers and names."""
+    left, right = _anchors(a), _anchors(b)
+    return bool(left and right) and len(left & right) / len(left | right) >= PARALLEL
+
+
 def customer_language_first(hits: list[SearchHit], language: str) -> list[SearchHit]:
-    """A passage in the customer's language that matches (almost) as well as the best one goes first:
-    a bilingual FAQ says the same thing twice, and the customer should get their own language."""
+    """The same passage in the customer's language goes first: a bilingual FAQ says the same thing
+    twice (with the same numbers and names), and the customer should get their own language."""
     if not hits or hits[0].lang == language:
         return hits
-    for i, hit in enumerate(hits[1:4], start=1):
-        if hit.lang == language and hits[0].dense - hit.dense <= SAME_ANSWER:
+    for i, hit in enumerate(hits[1:5], start=1):
+        if hit.lang == language and hits[0].dense - hit.dense <= SAME_ANSWER and parallel(hits[0].text, hit.text):
             return [hit, *hits[:i], *hits[i + 1 :]]
     return hits

@@ -8,8 +8,9 @@ WeChat Pay?" over a payments page) scores as high as one it does. Two kinds of e
    "WeChat", "GPU", 八達通. Chinese words count only where the knowledge has Chinese text.
 2. a margin over this tenant's unanswerable questions. Generic questions no business answers
    (agent/gate_probes.py) are searched in the tenant's knowledge once per knowledge version; their
-   median best cosine is how close "unanswerable" comes there, per question language. A question must
-   beat it by MIN_MARGIN, or show its own FAQ question was matched (a paraphrase).
+   median best cosine is how close "unanswerable" comes there, per question language and passage
+   language (e5 scores across languages lower). A question must beat it by MIN_MARGIN, or show its own
+   FAQ question was matched (a paraphrase).
 Calibrated on the faq-dev set (bench/answers.py prints abstention precision and recall).
 """
 
@@ -26,7 +27,9 @@ from knowledge.terms import Term, content_terms
 from knowledge.vocabulary import Vocabulary
 
 MIN_MARGIN = 0.0
-PARAPHRASE = 0.93  # the customer's question matched the chunk's own FAQ question this closely
+PARAPHRASE = 0.93
+PROBE_DEPTH = 10  # hits per probe: deep enough to find the best passage in each language
+MIN_PROBES = 5  # the customer's question matched the chunk's own FAQ question this closely
 
 
 @dataclass(frozen=True)
@@ -55,17 +58,29 @@ def missing_terms(question: str, vocabulary: Vocabulary) -> list[str]:
 class AnswerabilityGate:
     def __init__(self, knowledge: KnowledgeServices) -> None:
         self._knowledge = knowledge
-        self._levels: PerTenant[dict[str, float]] = PerTenant(self._probe, knowledge.fingerprint)
+        self._levels: PerTenant[dict[tuple[str, str], float]] = PerTenant(self._probe, knowledge.fingerprint)
 
-    def _probe(self, tenant_id: str) -> dict[str, float]:
-        levels = {}
+    def _probe(self, tenant_id: str) -> dict[tuple[str, str], float]:
+        """Per (question language, passage language): the median best cosine of the probes. e5 scores a
+        passage in the question's own language higher, so each pair has its own level."""
+        best: dict[tuple[str, str], list[float]] = {}
         for language, probes in PROBES.items():
-            tops = [hits[0].dense for q in probes if (hits := self._knowledge.search(tenant_id, q, k=1))]
-            levels[language] = statistics.median(tops) if tops else 1.0
-        return levels
+            for probe in probes:
+                tops: dict[str, float] = {}
+                for hit in self._knowledge.search(tenant_id, probe, k=PROBE_DEPTH):
+                    for passage_language in _languages(hit.lang):
+                        tops[passage_language] = max(tops.get(passage_language, 0.0), hit.dense)
+                for passage_language, top in tops.items():
+                    best.setdefault((language, passage_language), []).append(top)
+        return {pair: statistics.median(values) for pair, values in best.items() if len(values) >= MIN_PROBES}
 
-    def level(self, tenant_id: str, language: str) -> float:
-        return self._levels.get(tenant_id).get(language, 1.0)
+    def level(self, tenant_id: str, language: str, passage_language: str) -> float:
+        levels = self._levels.get(tenant_id)
+        pairs = [levels[(language, p)] for p in _languages(passage_language) if (language, p) in levels]
+        if pairs:
+            return min(pairs)
+        same = [v for (q, _), v in levels.items() if q == language]
+        return min(same) if same else 1.0
 
     def judge(self, tenant_id: str, question: str, language: str, hits: list[SearchHit]) -> GateVerdict:
         if not hits:
@@ -76,10 +91,15 @@ class AnswerabilityGate:
                 False, "the knowledge never mentions " + ", ".join(missing), missing=tuple(missing)
             )
         top = hits[0]
-        margin = top.dense - self.level(tenant_id, language)
+        margin = top.dense - self.level(tenant_id, language, top.lang)
         paraphrase = question_match(top.text, top.units) >= max(PARAPHRASE, QUESTION_FLOOR)
         if margin < MIN_MARGIN and not paraphrase:
             return GateVerdict(False, f"no passage close enough (margin {margin:+.3f})", margin=margin)
         return GateVerdict(
             True, "paraphrase of a FAQ question" if paraphrase else "close passage", margin=margin
         )
+
+
+def _languages(chunk_language: str) -> tuple[str, ...]:
+    """A mixed chunk reads as either language."""
+    return ("en", "zh") if chunk_language == "mixed" else (chunk_language,)

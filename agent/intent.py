@@ -73,8 +73,9 @@ _WORDS = re.compile(r"[A-Za-z0-9']+")
 # Nearest-neighbour thresholds on e5 cosine (query-query), set on the training examples' own spread.
 SMALL_TALK_MIN = 0.86
 SMALL_TALK_SURE = 0.93  # a question-shaped greeting ("hi, how are you?") still counts above this
-HANDOFF_MIN = 0.88
-HANDOFF_QUESTION_EXTRA = 0.02  # a message shaped as a question needs clearer evidence to hand off
+HANDOFF_MIN = 0.90
+HANDOFF_QUESTION_EXTRA = 0.02
+COMPLAINT_WITHOUT_ANGER = 0.93  # a message shaped as a question needs clearer evidence to hand off
 MARGIN = 0.015
 SHORT_WORDS = 7
 SHORT_HAN = 14
@@ -167,6 +168,9 @@ class IntentClassifier:
         for intent in ("human",) if asks else ("human", "complaint"):
             if negated:
                 break
-            if sims[intent] >= floor and sims[intent] >= sims["question"] + 2 * MARGIN:
+            # A problem told calmly ("my order arrived broken, I want a refund") is for the agent to act on
+            # (a ticket); without words of anger only a very close complaint example counts.
+            least = max(floor, COMPLAINT_WITHOUT_ANGER) if intent == "complaint" else floor
+            if sims[intent] >= least and sims[intent] >= sims["question"] + 2 * MARGIN:
                 return IntentVerdict(intent, sims[intent], "nearest examples")  # type: ignore[arg-type]
         return IntentVerdict("question", sims["question"], "default")

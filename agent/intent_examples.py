@@ -131,7 +131,7 @@ EXAMPLES: dict[str, list[str]] = {
         "I'm so frustrated with you people",
         "you overcharged me and nobody fixes it!",
         "I am extremely disappointed and want to file a complaint",
-        "this is a scam, I want my money back now",
+        "this is a scam and I am done with you",
         "your app lost my files, this is a disaster!!",
         "I've waited for days and still nothing, this is ridiculous",
         "terrible experience, I'm never using this again",

@@ -6,16 +6,21 @@ A YAML dataset is a mapping with `name`, `version` and `cases`; a JSONL dataset 
 - golden: a question with a reference answer, and optionally the facts the answer must state
   (`reference_facts`), the sources it should come from (`reference_sources`, names or ids) and
   the passages it should be grounded on (`reference_contexts`).
-- behaviour: a question and what the agent must do (`expect`): decline, hand off (to a team),
-  call a tool (with some arguments), not leak its instructions, answer in a language.
+- behaviour: a question and what the agent must do (`expect`): decline (or say it does not know), hand
+  off (to a team), call a tool (with some arguments), not leak its instructions, answer in a language,
+  treat the message as small talk (a short reply, no knowledge, no handoff).
 - regression: an answer a person rated good (`reference` is that answer); it must stay good.
 
-Any case may carry the human `rating` (up/down) it was exported with; agreement.py uses those.
+Any case may carry the human `rating` (up/down) it was exported with; agreement.py uses those, and
+earlier `turns` of the same conversation: messages sent first, each with the facts its reply must state
+and what it must do, so a follow-up ("and each extra person?") is asked where it makes sense.
+A file of `dialogues` (the faq-dev layout: each a list of turns with `expect_facts`) loads as such cases.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -52,11 +57,13 @@ class Expect(Strict):
     no_leak: bool = False
     forbidden: list[str] = Field(default_factory=list, description="strings the reply must not contain")
     language: Literal["en", "zh"] | None = None
+    small_talk: bool = False
 
     @model_validator(mode="after")
     def _something(self) -> Expect:
         if not (
-            self.decline
+            self.small_talk
+            or self.decline
             or self.handoff not in (None, False)
             or self.tool
             or self.no_leak
@@ -65,6 +72,14 @@ class Expect(Strict):
         ):
             raise ValueError("expect must name at least one behaviour")
         return self
+
+
+class Turn(Strict):
+    """An earlier message of the case's conversation."""
+
+    message: str = Field(min_length=1, max_length=4000)
+    reference_facts: list[str] = Field(default_factory=list)
+    expect: Expect | None = None
 
 
 class Case(Strict):
@@ -80,6 +95,9 @@ class Case(Strict):
     comment: str | None = None
     rated_reply: str | None = Field(default=None, description="the reply the person rated")
     tags: list[str] = Field(default_factory=list)
+    turns: list[Turn] = Field(
+        default_factory=list, max_length=20, description="messages sent before `question`, in order"
+    )
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Case:
@@ -98,6 +116,32 @@ class Header(Strict):
     version: str | int = 1
     description: str = ""
     cases: list[Any]
+
+
+def dialogue_cases(dialogues: list[Any]) -> list[dict[str, Any]]:
+    """faq-dev's dialogues (id, turns of {message, expect_facts, expect}) as behaviour cases with turns."""
+    cases = []
+    for dialogue in dialogues:
+        if not isinstance(dialogue, dict) or not isinstance(dialogue.get("turns"), list) or not dialogue["turns"]:
+            raise ValueError("a dialogue needs an id and a list of turns")
+        *earlier, last = dialogue["turns"]
+        expect = dict(last.get("expect") or {}) or {"language": dialogue.get("language", "en")}
+        cases.append(
+            {
+                "id": dialogue.get("id"),
+                "kind": "behaviour",
+                "question": last.get("message"),
+                "reference_facts": last.get("expect_facts", []),
+                "reference_sources": dialogue.get("reference_sources", []),
+                "expect": expect,
+                "tags": dialogue.get("tags", []),
+                "turns": [
+                    {"message": t.get("message"), "reference_facts": t.get("expect_facts", []), "expect": t.get("expect")}
+                    for t in earlier
+                ],
+            }
+        )
+    return cases
 
 
 @dataclass
@@ -175,6 +219,16 @@ def parse_yaml(text: str, source: str) -> Dataset:
         raise DatasetError(f"{source}:{line}: not valid YAML: {problem}") from None
     if root is None or not isinstance(data, dict):
         raise DatasetError(f"{source}:1: a dataset is a mapping with name, version and cases")
+    if "dialogues" in data and "cases" not in data:
+        try:
+            data = {
+                "name": data.get("name") or re.sub(r"[^\w.-]", "-", Path(source).stem),
+                "version": data.get("version", 1),
+                "cases": dialogue_cases(data["dialogues"]),
+            }
+        except (ValueError, AttributeError) as exc:
+            raise DatasetError(f"{source}:{line_of(root, ('dialogues',))}: {exc}") from None
+        root = yaml.compose(yaml.safe_dump(data))
     try:
         header = Header.model_validate(data)
     except ValidationError as exc:

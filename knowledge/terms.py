@@ -146,7 +146,7 @@ def content_terms(question: str) -> list[Term]:
         zipf = min((_en_zipf(p) for p in word.replace("-", " ").split()), default=0.0)
         named = (
             (raw[:1].isupper() and not sentence_start)
-            or sum(ch.isupper() for ch in raw) > 1
+            or any(ch.isupper() for ch in raw[1:])
             or any(ch.isdigit() for ch in raw)
             or question[max(0, start - 1) : start] == "."
         )
