@@ -134,6 +134,10 @@ def customer_language_first(hits: list[SearchHit], language: str) -> list[Search
     if not hits or hits[0].lang == language:
         return hits
     for i, hit in enumerate(hits[1:5], start=1):
-        if hit.lang == language and hits[0].dense - hit.dense <= SAME_ANSWER and parallel(hits[0].text, hit.text):
+        if (
+            hit.lang == language
+            and hits[0].dense - hit.dense <= SAME_ANSWER
+            and parallel(hits[0].text, hit.text)
+        ):
             return [hit, *hits[:i], *hits[i + 1 :]]
     return hits

@@ -159,9 +159,9 @@ class IntentClassifier:
         if anger and (not asks or shouting or sims["complaint"] >= sims["question"]):
             return IntentVerdict("complaint", 1.0, "complaint or anger")
         best = max(sims, key=lambda i: sims[i])
-        if best in SMALL_TALK and is_short(text) and (not asks or sims[best] >= SMALL_TALK_SURE):
-            if sims[best] >= SMALL_TALK_MIN and sims[best] >= sims["question"] + MARGIN:
-                return IntentVerdict(best, sims[best], "nearest examples")  # type: ignore[arg-type]
+        chat = best in SMALL_TALK and is_short(text) and (not asks or sims[best] >= SMALL_TALK_SURE)
+        if chat and sims[best] >= SMALL_TALK_MIN and sims[best] >= sims["question"] + MARGIN:
+            return IntentVerdict(best, sims[best], "nearest examples")  # type: ignore[arg-type]
         floor = HANDOFF_MIN + (HANDOFF_QUESTION_EXTRA if asks else 0.0)
         # A question that sounds like a grievance ("can I get my money back?") is still a question: a
         # complaint without the words of one must not be asking anything.

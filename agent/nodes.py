@@ -169,9 +169,9 @@ class AgentNodes:
         message = _question(state)
         rules = self._settings(runtime).handoff
         verdict = self._intents.classify(message)
-        if verdict.intent != "human" and any(k.strip() and k.lower() in message.lower() for k in rules.keywords):
-            if not negated_request(message):
-                return {"intent": "human"}  # the business's own handoff phrases
+        phrase = any(k.strip() and k.lower() in message.lower() for k in rules.keywords)
+        if verdict.intent != "human" and phrase and not negated_request(message):
+            return {"intent": "human"}  # the business's own handoff phrases
         intent = verdict.intent
         if intent == "complaint" and not rules.on_complaint:
             intent = "question"

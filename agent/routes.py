@@ -57,6 +57,16 @@ class ChatOut(BaseModel):
     sources: list[SourceOut]
     actions: list[ActionOut]
     handoff: bool
+    intent: str = Field(
+        default="",
+        description="what the agent took the message for: greeting, thanks, goodbye, acknowledgement, "
+        "human, complaint or question ('' when it did not run)",
+    )
+    route: str = Field(
+        default="",
+        description="how the turn was answered: model, unknown (the knowledge does not answer it), "
+        "small_talk, custom_answer, declined, handoff, safe_reply, silent, bot_back",
+    )
 
 
 class FeedbackIn(BaseModel):
@@ -91,6 +101,8 @@ def chat(body: ChatIn, principal: PrincipalDep, agent: AgentDep) -> ChatOut:
         sources=[SourceOut(**s) for s in result.sources],
         actions=[ActionOut(**a) for a in result.actions],
         handoff=result.handoff,
+        intent=result.intent,
+        route=result.route,
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from knowledge.answer_types import without_asks
 from knowledge.terms import content_terms
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ _LEANS_EN = re.compile(
 )
 _LEANS_ZH = re.compile(
     r"^\s*(咁|噉|那|那麼|那么|另外|仲有|還有|还有|如果係|如果是|咁樣)|呢[?？]?\s*$|佢|它|呢個|嗰個|這個|那個|之後"
+)
+_QUESTION_WORDS = re.compile(
+    r"\b(how|what|when|where|which|who|why|is|are|do|does|can|could|will|would|there|the|a|an|it|you|your|i|my)\b"
+    r"|[?？]|有冇|有沒有|係咪|是否|可唔可以|可不可以|點樣|怎樣|嗎|呢|㗎|呀|啊|咩",
+    re.IGNORECASE,
 )
 _SHORT_WORDS = 6
 _SHORT_HAN = 10
@@ -50,12 +56,19 @@ def leans_on_context(message: str) -> bool:
     return words <= _SHORT_WORDS and han <= _SHORT_HAN and not named
 
 
+def subject_of(question: str) -> str:
+    """What a question is about: without its asking words ("how much", 幾錢, 有冇, "?")."""
+    subject = _QUESTION_WORDS.sub(" ", without_asks(question))
+    return re.sub(r"\s+", " ", subject).strip(" ,，.。")
+
+
 def carry_over(message: str, previous: str) -> str:
-    """The message asked together with the previous question, when it leans on it."""
+    """The message asked with the subject of the previous question, when it leans on it."""
     message = message.strip()
-    if not previous or not leans_on_context(message):
+    subject = subject_of(previous) if previous else ""
+    if not subject or not leans_on_context(message):
         return message
-    return f"{message} ({previous.strip()})"
+    return f"{message} ({subject})"
 
 
 class ModelRewriter:

@@ -301,7 +301,14 @@ def run_answers(bench: Bench, verbose: bool) -> None:
         f"p95 {percentile(bench.latencies, 0.95):.0f} ms"
     )
     if verbose:
-        for name in ("golden", "handoff-negative answered", "off-topic abstained", "small talk", "handoff", "dialogues"):
+        for name in (
+            "golden",
+            "handoff-negative answered",
+            "off-topic abstained",
+            "small talk",
+            "handoff",
+            "dialogues",
+        ):
             for miss in tallies[name].misses:
                 print(f"  MISS {name}: {miss}")
 

@@ -49,7 +49,10 @@ def checks(expect: Expect, run: CaseRun) -> dict[str, dict[str, Any]]:
     if expect.small_talk:
         short = len(run.reply.split()) <= SMALL_TALK_WORDS and len(run.reply) <= SMALL_TALK_CHARACTERS
         passed = run.route == "small_talk" and not run.contexts and not run.handoff and short
-        out["small_talk"] = {"passed": passed, "detail": f"route {run.route or '-'}, {len(run.reply)} characters"}
+        out["small_talk"] = {
+            "passed": passed,
+            "detail": f"route {run.route or '-'}, {len(run.reply)} characters",
+        }
     if expect.handoff not in (None, False):
         team = expect.handoff.team if isinstance(expect.handoff, HandoffExpectation) else None
         passed = run.handoff and (team is None or (run.handoff_team or "").casefold() == team.casefold())

@@ -122,7 +122,11 @@ def dialogue_cases(dialogues: list[Any]) -> list[dict[str, Any]]:
     """faq-dev's dialogues (id, turns of {message, expect_facts, expect}) as behaviour cases with turns."""
     cases = []
     for dialogue in dialogues:
-        if not isinstance(dialogue, dict) or not isinstance(dialogue.get("turns"), list) or not dialogue["turns"]:
+        if (
+            not isinstance(dialogue, dict)
+            or not isinstance(dialogue.get("turns"), list)
+            or not dialogue["turns"]
+        ):
             raise ValueError("a dialogue needs an id and a list of turns")
         *earlier, last = dialogue["turns"]
         expect = dict(last.get("expect") or {}) or {"language": dialogue.get("language", "en")}
@@ -136,7 +140,11 @@ def dialogue_cases(dialogues: list[Any]) -> list[dict[str, Any]]:
                 "expect": expect,
                 "tags": dialogue.get("tags", []),
                 "turns": [
-                    {"message": t.get("message"), "reference_facts": t.get("expect_facts", []), "expect": t.get("expect")}
+                    {
+                        "message": t.get("message"),
+                        "reference_facts": t.get("expect_facts", []),
+                        "expect": t.get("expect"),
+                    }
                     for t in earlier
                 ],
             }

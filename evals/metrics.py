@@ -8,11 +8,10 @@ from typing import Any
 
 from evals.behaviour import BEHAVIOUR, checks
 from evals.dataset import Case
-from evals.text import contains
 from evals.judge import Judge
 from evals.offline import offline_scores
 from evals.runner import CaseRun
-
+from evals.text import contains
 
 TURNS = "turns_pass"  # 1 when every earlier turn of a multi-turn case stated its facts and did what it should
 
@@ -31,7 +30,10 @@ def turns_check(case: Case, run: CaseRun) -> dict[str, Any]:
                 problems.append(f"turn {number} failed {failed}")
     if len(run.turns) < len(case.turns):
         problems.append(f"only {len(run.turns)} of {len(case.turns)} earlier turns ran")
-    return {"passed": not problems, "detail": "; ".join(problems) or f"{len(case.turns)} earlier turns passed"}
+    return {
+        "passed": not problems,
+        "detail": "; ".join(problems) or f"{len(case.turns)} earlier turns passed",
+    }
 
 
 async def score_case(case: Case, run: CaseRun, judge: Judge | None = None) -> dict[str, Any]:

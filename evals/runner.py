@@ -40,7 +40,9 @@ class CaseRun:
     handoff: bool = False
     handoff_team: str | None = None
     route: str = ""
-    turns: list[dict[str, Any]] = field(default_factory=list)  # earlier turns: {message, reply, route, handoff}
+    turns: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # earlier turns: {message, reply, route, handoff}
     seconds: float = 0.0
     error: str | None = None  # the turn failed
     erase_error: str | None = None  # the test contact could not be erased (it is still there)
@@ -59,7 +61,12 @@ def run_case(agent: AgentService, tenant_id: str, case: Case, erase: Eraser | No
         for turn in case.turns:
             earlier = agent.chat(tenant_id, turn.message, conversation_id=conversation.id, channel=CHANNEL)
             run.turns.append(
-                {"message": turn.message, "reply": earlier.reply, "route": earlier.route, "handoff": earlier.handoff}
+                {
+                    "message": turn.message,
+                    "reply": earlier.reply,
+                    "route": earlier.route,
+                    "handoff": earlier.handoff,
+                }
             )
         result = agent.chat(tenant_id, case.question, conversation_id=conversation.id, channel=CHANNEL)
         run.handoff_team = agent.inbox.get(tenant_id, conversation.id).handoff_team

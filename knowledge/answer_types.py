@@ -72,6 +72,13 @@ def asked(question: str) -> list[AnswerType]:
     return [kind for kind, pattern in _ASKS if pattern.search(question)]
 
 
+def without_asks(question: str) -> str:
+    """The question with the words that ask for a kind of fact taken out: what it is about."""
+    for _, pattern in _ASKS:
+        question = pattern.sub(" ", question)
+    return question
+
+
 def carries(text: str, kind: AnswerType) -> bool:
     return bool(_CARRIES[kind].search(text))
 

@@ -26,6 +26,7 @@ QUESTION_FLOOR = 0.86  # below this cosine a chunk's question says nothing about
 W_QUESTION = 6.0
 W_COVERAGE = 1.0
 W_TYPE = 0.8
+NEUTRAL_COVERAGE = 0.5
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
@@ -50,7 +51,7 @@ def coverage(terms: list[Term], text: str) -> float:
     counted = [t for t in terms if not t.han or has_han]
     total = sum(term_weight(t) for t in counted)
     if not total:
-        return 0.0
+        return NEUTRAL_COVERAGE  # nothing to judge in this script: neither for nor against
     return sum(term_weight(t) for t in counted if vocabulary.covers(t)) / total
 
 

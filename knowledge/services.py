@@ -17,7 +17,6 @@ from knowledge.sources import Fetchers, SourceService
 from knowledge.tenant_cache import PerTenant
 from knowledge.vocabulary import Vocabulary
 
-
 MAX_UNITS_SCORED = 200
 
 
@@ -68,7 +67,9 @@ class KnowledgeServices:
             if c.source_id in names  # a source deleted a moment ago is not served
         ]
 
-    def unit_scores(self, tenant_id: str, query: str, chunk_ids: list[str]) -> dict[str, dict[int, tuple[float, str]]]:
+    def unit_scores(
+        self, tenant_id: str, query: str, chunk_ids: list[str]
+    ) -> dict[str, dict[int, tuple[float, str]]]:
         """Every unit of these chunks scored against the query: chunk id -> unit -> (cosine, text)."""
         if not chunk_ids:
             return {}

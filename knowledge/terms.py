@@ -135,7 +135,9 @@ def content_terms(question: str) -> list[Term]:
     for match in _LATIN.finditer(question):
         raw = match.group(0)
         start = match.start()
-        sentence_start = not question[:start].strip() or bool(re.search(r"[.!?。！？(（\"“]\s*$", question[:start]))
+        sentence_start = not question[:start].strip() or bool(
+            re.search(r"[.!?。！？(（\"“]\s*$", question[:start])
+        )
         word = _CONTRACTION.sub("", raw.lower()).strip(".-'")
         if not word or word in lexical.EN_STOP or len(word) < 2 and not word.isdigit():
             continue

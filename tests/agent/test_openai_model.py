@@ -76,3 +76,60 @@ def test_endpoint_down_gets_a_safe_reply_and_a_handoff(
     body = openai_client.post("/v1/agent/chat", json={"message": "Hello?"}, headers=auth(key)).json()
     assert body["handoff"] is True and "colleague" in body["reply"]
     assert len(fake_openai.requests) == 2  # the call and its retry
+
+
+def test_the_model_gets_the_standalone_question_the_intent_the_gate_and_marked_passages(
+    openai_client: TestClient, fake_openai: FakeOpenAI
+) -> None:
+    from tests.agent.test_answer_path import SHOP_FAQ
+    from tests.conftest import upload, wait_for
+
+    key = new_tenant(openai_client)
+    source = upload(openai_client, key, "faq.txt", SHOP_FAQ.encode())
+    assert wait_for(openai_client, key, source["id"])["status"] == "ready"
+    fake_openai.script = [
+        completion("The Business plan is HK$480 a month."),
+        completion("How much is each extra user on the Business plan?"),  # the contextualise step
+        completion("Each extra user is HK$40 a month."),
+    ]
+    first = openai_client.post(
+        "/v1/agent/chat", json={"message": "How much is the Business plan?"}, headers=auth(key)
+    ).json()
+    assert len(fake_openai.requests) == 1  # no history: no rewriting call
+    follow = openai_client.post(
+        "/v1/agent/chat",
+        json={"message": "and each extra user?", "conversation_id": first["conversation_id"]},
+        headers=auth(key),
+    ).json()
+    assert follow["reply"] == "Each extra user is HK$40 a month." and follow["intent"] == "question"
+    rewrite, answer = fake_openai.requests[1], fake_openai.requests[2]
+    assert "standalone question" in rewrite["messages"][0]["content"]
+    assert "How much is the Business plan?" in rewrite["messages"][1]["content"]
+    assert "tools" not in rewrite  # a plain completion, not an agent step
+    system = answer["messages"][0]["content"]
+    assert "Customer intent: question" in system
+    assert "Question (standalone): How much is each extra user on the Business plan?" in system
+    assert "Knowledge check: passages below match" in system
+    assert "» Each extra user on the Business plan is HK$40 a month." in system
+
+
+def test_small_talk_and_unanswerable_questions_reach_the_model_as_such(
+    openai_client: TestClient, fake_openai: FakeOpenAI
+) -> None:
+    from tests.agent.test_answer_path import SHOP_FAQ
+    from tests.conftest import upload, wait_for
+
+    key = new_tenant(openai_client)
+    source = upload(openai_client, key, "faq.txt", SHOP_FAQ.encode())
+    assert wait_for(openai_client, key, source["id"])["status"] == "ready"
+    fake_openai.script = [completion("Hi! How can I help?"), completion("Sorry, I don't know that.")]
+    hello = openai_client.post("/v1/agent/chat", json={"message": "hello"}, headers=auth(key)).json()
+    assert hello["route"] == "small_talk" and hello["sources"] == []
+    assert "Customer intent: greeting" in fake_openai.requests[0]["messages"][0]["content"]
+    wechat = openai_client.post(
+        "/v1/agent/chat", json={"message": "Do you accept WeChat Pay?"}, headers=auth(key)
+    ).json()
+    assert wechat["route"] == "unknown" and wechat["sources"] == []
+    system = fake_openai.requests[1]["messages"][0]["content"]
+    assert "Knowledge check: the knowledge does not answer this." in system
+    assert system.split("<knowledge>")[1].strip() == "</knowledge>"
