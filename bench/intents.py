@@ -34,7 +34,7 @@ GROUP = {
 
 def labelled() -> list[tuple[str, str, str, str]]:
     """(source, wanted intent, language, message)."""
-    rows = []
+    rows: list[tuple[str, str, str, str]] = []
     held_out = yaml.safe_load(HELD_OUT.read_text(encoding="utf-8"))
     for part in ("messages", "later"):
         for intent, languages in held_out.get(part, {}).items():
@@ -65,9 +65,9 @@ def main(verbose: bool) -> None:
                 f"  {group:12s} {language:4s} {tp / got if got else 0:9.2f} {tp / want if want else 0:7.2f} {want:4d}"
             )
     if verbose:
-        for source, wanted, language, message, got in rows:
-            if wanted != got:
-                print(f"  MISS [{source}] {message!r}: wanted {wanted}, got {got}")
+        for source, wanted, _, message, found in rows:
+            if wanted != found:
+                print(f"  MISS [{source}] {message!r}: wanted {wanted}, got {found}")
 
 
 if __name__ == "__main__":
