@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint evals evals-baseline bench clean
+FAQ_DEV := ../shared/datasets/faq-dev
+
+.PHONY: run test lint evals evals-faq-dev evals-baseline bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +33,22 @@ evals: $(STAMP)
 	PARLEY_DATA_DIR=data/evals/demo-data $(BIN)/python -m evals run --demo --no-progress \
 		--dataset evals/datasets/demo.yaml --gate evals/datasets/demo.gate.yaml \
 		--baseline evals/datasets/demo.baseline.json --out data/evals
+	@if [ -d $(FAQ_DEV) ]; then $(MAKE) --no-print-directory evals-faq-dev; \
+	else echo "skipped the faq-dev evals: $(FAQ_DEV) (real third-party documents) is not on this machine"; fi
+
+# The real-text development set, kept outside the repository: each company's documents in a tenant of
+# their own, its cases and two-turn dialogues, gated by evals/datasets/faq-dev.gate.yaml.
+evals-faq-dev: $(STAMP)
+	$(BIN)/python $(FAQ_DEV)/check.py --split
+	rm -rf data/evals/faq-dev-data
+	set -e; for company in zeabur ente; do \
+		PARLEY_DATA_DIR=data/evals/faq-dev-data/$$company $(BIN)/python -m evals run --no-progress \
+			--new-tenant faq-dev-$$company --upload $(FAQ_DEV)/$$company-*.md \
+			--dataset $(FAQ_DEV)/cases.$$company.yaml --gate evals/datasets/faq-dev.gate.yaml --out data/evals; \
+		PARLEY_DATA_DIR=data/evals/faq-dev-data/$$company $(BIN)/python -m evals run --no-progress \
+			--tenant faq-dev-$$company --dataset $(FAQ_DEV)/dialogues.$$company.yaml \
+			--gate evals/datasets/faq-dev-dialogues.gate.yaml --out data/evals; \
+	done
 
 # After an intended change to the demo knowledge, demo.yaml or the local model: a fresh run (no gate)
 # becomes the committed baseline; then `make evals` checks its thresholds.

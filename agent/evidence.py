@@ -17,6 +17,8 @@ from typing import Any
 from knowledge import answer_types, lexical
 from knowledge.chunking import parse_chunk, split_sentences
 from knowledge.services import SearchHit
+from knowledge.terms import content_terms
+from knowledge.vocabulary import Vocabulary
 
 UNITS_BY_LENGTH = {"brief": 1, "moderate": 3, "detailed": 5}
 W_TYPE = 0.04
@@ -24,6 +26,8 @@ W_WORDS = 0.03
 FIRST_UNIT = 0.006  # an FAQ's answer usually starts with its point
 SAME_ANSWER = 0.04  # a translation scores a little lower against the question than the original
 PARALLEL = 0.5
+COMPLEMENT_ZIPF = 4.5  # words rarer than this say what the question is about
+COMPLEMENT_COSINE = 0.05
 _YES_NO = re.compile(
     r"^(yes|no|yep|nope|sure|correct|not yet|是|否|可以|不可以|不行|有|沒有|不會|會)\b[.!,，。！]?", re.I
 )
@@ -100,10 +104,31 @@ def mark(question: str, units: list[Unit], length: str) -> None:
         units[0].marked = True
 
 
-def passage(hit: SearchHit, question: str, length: str) -> dict[str, Any]:
-    """A retrieved chunk as the model gets it: where it is from, its question, its units (best marked)."""
+def complementary(question: str, hits: list[SearchHit]) -> list[bool]:
+    """Which passages the answer stands on: the first, and any other close one that holds a specific word
+    of the question the first lacks ("a deposit for the Gold Lifting Facial": the price row and the
+    deposit rule)."""
+    if not hits:
+        return []
+    terms = [t for t in content_terms(question) if t.zipf <= COMPLEMENT_ZIPF]
+    first = Vocabulary.of([hits[0].text])
+    lacking = [t for t in terms if not first.covers(t)]
+    used = [True]
+    for hit in hits[1:]:
+        close = hits[0].dense - hit.dense <= COMPLEMENT_COSINE
+        words = Vocabulary.of([hit.text])
+        adds = [t for t in lacking if words.covers(t)]
+        used.append(close and bool(adds))
+        lacking = [t for t in lacking if t not in adds]
+    return used
+
+
+def passage(hit: SearchHit, question: str, length: str, used: bool = True) -> dict[str, Any]:
+    """A retrieved chunk as the model gets it: where it is from, its question, its units (the best marked
+    when the answer stands on it)."""
     title, faq_question, units = score_units(question, hit.text, hit.units)
-    mark(question, units, length)
+    if used:
+        mark(question, units, length)
     return {
         "id": hit.source_id,
         "name": hit.source_name,

@@ -22,7 +22,7 @@ from agent.intent import IntentClassifier, negated_request
 from agent.models.local import customer_language
 from agent.prompt import system_prompt
 from agent.settings import AgentSettings, AgentSettingsStore
-from agent.standalone import carry_over
+from agent.standalone import candidates
 from agent.state import State
 from core.db import utcnow
 from crm.inbox import InboxStore
@@ -41,12 +41,14 @@ SAFE_REPLY = {
 }
 
 
-Rewriter = Callable[[str, list[tuple[str, str]], str], str]
-"""(message, conversation as (speaker, text), previous standalone question) -> standalone question."""
+Rewriter = Callable[[str, list[tuple[str, str]], str], list[str]]
+"""(message, conversation as (speaker, text), previous standalone question) -> standalone readings of
+the message, the likelier first; retrieval keeps the one whose best passage matches closest."""
+ALTERNATIVE_MARGIN = 0.01  # the second reading must match this much closer to replace the first
 
 
-def offline_rewriter(message: str, history: list[tuple[str, str]], previous: str) -> str:
-    return carry_over(message, previous)
+def offline_rewriter(message: str, history: list[tuple[str, str]], previous: str) -> list[str]:
+    return candidates(message, previous)
 
 
 @dataclass
@@ -193,14 +195,19 @@ class AgentNodes:
     # --- a standalone question from the conversation -------------------------------------------------
     def contextualise(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         message = _question(state)
-        question = self.deps.rewriter(message, _history(state), state.topic)
-        return {"question": question or message}
+        readings = [r for r in self.deps.rewriter(message, _history(state), state.topic) if r.strip()]
+        return {"question": readings[0] if readings else message, "alternative": readings[1:2]}
 
     # --- retrieval (mandatory: every answer is grounded or handed off) ------------------------------
     def retrieve(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        tenant_id = runtime.context.tenant_id
         question = state.question or _question(state)
-        hits = usable_hits(self.deps.knowledge, runtime.context.tenant_id, question)
-        return {"hits": hits}
+        hits = usable_hits(self.deps.knowledge, tenant_id, question)
+        for other in state.alternative:  # a short message: as it is, or about the subject before it
+            found = usable_hits(self.deps.knowledge, tenant_id, other)
+            if found and (not hits or found[0].dense > hits[0].dense + ALTERNATIVE_MARGIN):
+                question, hits = other, found
+        return {"hits": hits, "question": question, "alternative": []}
 
     # --- does the knowledge answer this question? ----------------------------------------------------
     def gate(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -217,8 +224,11 @@ class AgentNodes:
         )
         for hit in ordered:
             hit.units = {**hit.units, **scored.get(hit.chunk_id, {})}
+        used = evidence.complementary(question, ordered)
         return {
-            "passages": [evidence.passage(h, question, length) for h in ordered],
+            "passages": [
+                evidence.passage(h, question, length, u) for h, u in zip(ordered, used, strict=True)
+            ],
             "hits": [],
             "answerable": True,
             "gate_reason": verdict.reason,

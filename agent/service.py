@@ -40,6 +40,7 @@ BOT_BACK = {
 TURN_RESET: dict[str, Any] = {
     "intent": "",
     "question": "",
+    "alternative": [],
     "hits": [],
     "answerable": True,
     "gate_reason": "",

@@ -1,9 +1,9 @@
 """A standalone question for each turn: what the customer asks, with the subject an elliptic follow-up
 leaves out ("咁幾錢？" after a plan question is about that plan).
 
-Offline: deterministic carry-over. A message that leans on the one before (it opens with "and", "what
-about", 咁, 那; points back with it/that/佢/呢個; or is too short to name a subject) is asked together with
-the previous standalone question. With a model: one rewriting call that reads the conversation
+Offline: deterministic carry-over. A message that points back at the one before (it opens with "and",
+"what about", 咁, 那; says it/that/佢/呢個) is asked with the previous question's subject; a message that
+is merely short and names nothing is searched both ways and the closer match wins. With a model: one rewriting call that reads the conversation
 (`ModelRewriter`), falling back to carry-over when the call fails.
 """
 
@@ -47,9 +47,13 @@ REWRITE_PROMPT = (
 
 
 def leans_on_context(message: str) -> bool:
-    """Whether the message needs the one before it to be understood."""
-    if _LEANS_EN.search(message) or _LEANS_ZH.search(message):
-        return True
+    """Whether the message points back at the one before it ("and ...?", "what about", 咁, it, 佢, 呢？)."""
+    return bool(_LEANS_EN.search(message) or _LEANS_ZH.search(message))
+
+
+def may_lean_on_context(message: str) -> bool:
+    """A short message that names nothing ("is there a maximum?", "要等幾耐？") may be a follow-up, or may
+    stand alone ("When do you open?"): retrieval tries both (see `candidates`)."""
     words = len(re.findall(r"[A-Za-z0-9]+", message))
     han = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]", message))
     named = any(term.name or term.zipf < 3.5 for term in content_terms(message) if not term.han)
@@ -63,12 +67,26 @@ def subject_of(question: str) -> str:
 
 
 def carry_over(message: str, previous: str) -> str:
-    """The message asked with the subject of the previous question, when it leans on it."""
+    """The message asked with the subject of the previous question, when it points back at it."""
     message = message.strip()
     subject = subject_of(previous) if previous else ""
     if not subject or not leans_on_context(message):
         return message
     return f"{message} ({subject})"
+
+
+def candidates(message: str, previous: str) -> list[str]:
+    """Standalone readings of the message, the likelier first: carried over when it points back; as it is
+    and carried over when it is merely short; as it is otherwise."""
+    message = message.strip()
+    subject = subject_of(previous) if previous else ""
+    if not subject:
+        return [message]
+    if leans_on_context(message):
+        return [f"{message} ({subject})"]
+    if may_lean_on_context(message):
+        return [message, f"{message} ({subject})"]
+    return [message]
 
 
 class ModelRewriter:
@@ -77,9 +95,9 @@ class ModelRewriter:
     def __init__(self, model: BaseChatModel) -> None:
         self._model = model
 
-    def __call__(self, message: str, history: Sequence[tuple[str, str]], previous: str) -> str:
+    def __call__(self, message: str, history: Sequence[tuple[str, str]], previous: str) -> list[str]:
         if not history:
-            return message.strip()
+            return [message.strip()]
         conversation = "\n".join(f"{who}: {text}" for who, text in history[-8:])
         try:
             reply = self._model.invoke(
@@ -90,6 +108,6 @@ class ModelRewriter:
             )
         except Exception as exc:  # the endpoint failing must not cost the customer their answer
             log.warning("standalone question: the model call failed (%s); carrying the subject over", exc)
-            return carry_over(message, previous)
+            return candidates(message, previous)
         rewritten = str(reply.content).strip().strip('"').strip()
-        return rewritten if 0 < len(rewritten) <= 4 * len(message) + 200 else carry_over(message, previous)
+        return [rewritten] if 0 < len(rewritten) <= 4 * len(message) + 200 else candidates(message, previous)

@@ -21,6 +21,8 @@ class State:
     """What the message is: greeting, thanks, goodbye, acknowledgement, human, complaint or question."""
     question: str = ""
     """This turn's question made standalone (an elliptic follow-up gets its subject from the one before)."""
+    alternative: list[str] = field(default_factory=list)
+    """Another reading of a short message (with the previous subject): retrieval keeps the closer one."""
     topic: str = ""
     """The last answered standalone question: what the next elliptic follow-up is about (kept across turns)."""
     hits: list[SearchHit] = field(default_factory=list)

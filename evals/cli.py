@@ -2,6 +2,7 @@
 
     python -m evals run --tenant T --dataset D [--baseline RUN] [--gate G] [--max-regression X] [--out DIR]
     python -m evals run --demo --dataset evals/datasets/demo.yaml --gate evals/datasets/demo.gate.yaml
+    python -m evals run --new-tenant NAME --upload DOC... --dataset D   (a tenant made of these documents)
     python -m evals export-ratings --tenant T --out ratings.yaml
     python -m evals validate FILE...
 
@@ -72,6 +73,24 @@ def services() -> Iterator[Services]:
         agent.close()
         knowledge.close()
         core.db.dispose()
+
+
+def new_tenant_with(s: Services, name: str, documents: Sequence[str]) -> str:
+    """A new tenant holding these documents, indexed in this process before the run starts."""
+    if not documents:
+        raise UsageError("--new-tenant needs the documents to upload (--upload FILE...)")
+    paths = [Path(d) for d in documents]
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"--upload {path}: no such file")
+    tenant, _ = s.core.tenants.create(name)
+    for path in paths:
+        s.knowledge.sources.add_file(tenant.id, path.name, path.read_bytes())
+    s.core.jobs.drain()
+    for source in s.knowledge.sources.list(tenant.id):
+        if source.status != "ready":
+            raise UsageError(f"{source.name} could not be indexed: {source.error}")
+    return tenant.id
 
 
 def resolve_tenant(s: Services, tenant: str | None, use_demo: bool) -> str:
@@ -196,7 +215,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         baseline = find_run(args.baseline, out, dataset.name) if args.baseline else None
         previous = baseline or latest_run(out, dataset.name)
-        tenant_id = resolve_tenant(s, args.tenant, args.demo)
+        if args.new_tenant:
+            tenant_id = new_tenant_with(s, args.new_tenant, args.upload or [])
+        else:
+            tenant_id = resolve_tenant(s, args.tenant, args.demo)
         run = execute(
             s.agent,
             tenant_id,
@@ -241,6 +263,8 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a dataset through the agent, score it, report, gate")
     run.add_argument("--tenant", help="tenant id or name")
     run.add_argument("--demo", action="store_true", help="the demo tenant (created and indexed if missing)")
+    run.add_argument("--new-tenant", help="create a tenant of this name from the --upload documents")
+    run.add_argument("--upload", nargs="+", help="documents for --new-tenant (pdf, xlsx, csv, txt, md)")
     run.add_argument("--dataset", required=True, help="a .yaml or .jsonl dataset file")
     run.add_argument("--baseline", help="a run file or run id to compare with (regressions, diff)")
     run.add_argument("--gate", help="a gate file: thresholds and max_regression")

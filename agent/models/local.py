@@ -284,8 +284,10 @@ class GroundedChatModel(BaseChatModel):
         tone = _field(prompt, "Tone", "friendly").lower()
         tone = tone if tone in words["open"] else "friendly"
         length = _field(prompt, "Response length", "moderate")
-        best = passages[0]
-        units = _chosen(question, best["units"], length)
+        # The marked units of every passage the answer stands on (the first, and any that completes it).
+        units = [u for p in passages for u in p["units"] if u["marked"]] or _chosen(
+            question, passages[0]["units"], length
+        )
         if not units:
             return words["unknown"]
         text = _joined(units)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage
 
-from agent.standalone import ModelRewriter, carry_over, leans_on_context
+from agent.standalone import ModelRewriter, candidates, carry_over, leans_on_context
 from tests.agent.fakes import BrokenChatModel, ScriptedChatModel
 
 
@@ -35,18 +35,26 @@ def test_an_elliptic_follow_up_gets_the_subject_before_it(previous: str, message
     ],
 )
 def test_a_question_that_stands_alone_is_left_alone(message: str) -> None:
-    assert not leans_on_context(message) or "WeChat" in message
-    assert carry_over(message, "") == message
+    assert not leans_on_context(message)
+    assert carry_over(message, "How much is the Pro plan?") == message
 
 
 def test_the_model_rewrites_with_the_conversation_and_falls_back_when_it_fails() -> None:
     scripted = ScriptedChatModel(responses=[AIMessage(content="How much is each extra user on Business?")])
     history = [("customer", "How much is Business?"), ("agent", "HK$480 a month.")]
-    assert ModelRewriter(scripted)("and each extra user?", history, "How much is Business?") == (
+    assert ModelRewriter(scripted)("and each extra user?", history, "How much is Business?") == [
         "How much is each extra user on Business?"
-    )
-    assert ModelRewriter(scripted)("hello", [], "") == "hello"  # no history, no call
+    ]
+    assert ModelRewriter(scripted)("hello", [], "") == ["hello"]  # no history, no call
     fallback = ModelRewriter(BrokenChatModel(responses=[]))(
         "and each extra user?", history, "How much is Business?"
     )
-    assert fallback == "and each extra user? (Business)"
+    assert fallback == ["and each extra user? (Business)"]
+
+
+def test_a_short_message_that_names_nothing_is_read_both_ways() -> None:
+    assert candidates("When do you open?", "How much is the milk tea?") == [
+        "When do you open?",
+        "When do you open? (milk tea)",
+    ]
+    assert candidates("and the milk tea?", "When do you open?") == ["and the milk tea? (open)"]
