@@ -16,16 +16,18 @@ from typing import Any
 
 from knowledge import answer_types, lexical
 from knowledge.chunking import parse_chunk, split_sentences
+from knowledge.retrieval import translated_tokens
 from knowledge.services import SearchHit
 from knowledge.terms import content_terms
 from knowledge.vocabulary import Vocabulary
 
 UNITS_BY_LENGTH = {"brief": 1, "moderate": 3, "detailed": 5}
 W_TYPE = 0.04
-W_WORDS = 0.03
+W_WORDS = 0.06
 FIRST_UNIT = 0.006  # an FAQ's answer usually starts with its point
 SAME_ANSWER = 0.04  # a translation scores a little lower against the question than the original
 PARALLEL = 0.5
+UNIT_MARGIN = 0.005
 COMPLEMENT_ZIPF = 4.5  # words rarer than this say what the question is about
 COMPLEMENT_COSINE = 0.05
 _YES_NO = re.compile(
@@ -65,17 +67,24 @@ def _matched(hit_units: dict[int, tuple[float, str]], context: str) -> dict[str,
 
 
 def score_units(
-    question: str, text: str, hit_units: dict[int, tuple[float, str]]
+    question: str, text: str, hit_units: dict[int, tuple[float, str]], message: str = ""
 ) -> tuple[str, str, list[Unit]]:
+    """Each unit's cosine with the standalone question, plus the kind of fact and the words the customer's
+    own message asks for (a follow-up's carried subject would favour every unit of its page)."""
     title, faq_question, units = units_of(text)
     context = faq_question or (title.split(" › ")[-1] if title else "")
     cosines = _matched(hit_units, context)
     floor = min(cosines.values(), default=0.8) - 0.02
-    kinds = answer_types.asked(question)
-    asked = set(lexical.tokens(question))
+    kinds = answer_types.asked(message or question) or answer_types.asked(question)
+    own = message or question
+    # The customer's words, and their translations for a passage in the other language, at half weight.
+    asked = {token: 1.0 for token in lexical.tokens(own)}
+    for token, weight in translated_tokens(own).items():
+        asked.setdefault(token, weight)
+    total = sum(asked.values())
     for position, unit in enumerate(units):
         said = set(lexical.tokens(unit.text))
-        overlap = len(asked & said) / len(asked) if asked else 0.0
+        overlap = sum(w for t, w in asked.items() if t in said) / total if total else 0.0
         typed = 1.0 if kinds and answer_types.carries(unit.text, kinds[0]) else 0.0
         unit.score = (
             cosines.get(unit.text, floor)
@@ -123,10 +132,29 @@ def complementary(question: str, hits: list[SearchHit]) -> list[bool]:
     return used
 
 
-def passage(hit: SearchHit, question: str, length: str, used: bool = True) -> dict[str, Any]:
+def best_unit(hit: SearchHit, question: str, message: str = "") -> float:
+    """The passage's best unit score: how well its most relevant sentence, item or row fits."""
+    return max((u.score for u in score_units(question, hit.text, hit.units, message)[2]), default=0.0)
+
+
+def answer_first(hits: list[SearchHit], question: str, message: str = "") -> list[SearchHit]:
+    """The passage whose best unit fits the question clearly best goes first (a table row that states the
+    asked-for fact beats a page that is about the same subject)."""
+    if len(hits) < 2:
+        return hits
+    scores = [best_unit(h, question, message) for h in hits]
+    best = max(range(len(hits)), key=lambda i: scores[i])
+    if best and scores[best] > scores[0] + UNIT_MARGIN:
+        return [hits[best], *hits[:best], *hits[best + 1 :]]
+    return hits
+
+
+def passage(
+    hit: SearchHit, question: str, length: str, used: bool = True, message: str = ""
+) -> dict[str, Any]:
     """A retrieved chunk as the model gets it: where it is from, its question, its units (the best marked
     when the answer stands on it)."""
-    title, faq_question, units = score_units(question, hit.text, hit.units)
+    title, faq_question, units = score_units(question, hit.text, hit.units, message)
     if used:
         mark(question, units, length)
     return {

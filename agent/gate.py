@@ -3,9 +3,10 @@ it does not know (and count a failed answer toward the low-confidence handoff)?
 
 e5's cosine alone cannot tell: a near-domain question the knowledge does not answer ("Do you accept
 WeChat Pay?" over a payments page) scores as high as one it does. Two kinds of evidence, together:
-1. terms the knowledge never mentions. A question's specific words (rare in general language, see
-   knowledge/terms.py) that appear nowhere in the tenant's knowledge mean it asks about something else:
-   "WeChat", "GPU", 八達通. Chinese words count only where the knowledge has Chinese text.
+1. names the knowledge never mentions. A name or code the customer wrote ("WeChat", "GPU", ".hk", see
+   knowledge/terms.py) that appears nowhere in the tenant's knowledge means the question is about
+   something else, unless a passage matches far better than unanswerable questions do (then the name is
+   context: "I'm in Hong Kong, what currency do you bill in?"). Ordinary words are left to the margin.
 2. a margin over this tenant's unanswerable questions. Generic questions no business answers
    (agent/gate_probes.py) are searched in the tenant's knowledge once per knowledge version; their
    median best cosine is how close "unanswerable" comes there, per question language and passage
@@ -27,6 +28,9 @@ from knowledge.terms import Term, content_terms
 from knowledge.vocabulary import Vocabulary
 
 MIN_MARGIN = 0.0
+# A name the knowledge lacks is context, not the question, when a passage matches this far above the
+# unanswerable level ("I'm in Hong Kong so I'd rather pay in HKD: what currency do you bill in?").
+NAMES_OUTWEIGHED = 0.055
 PARAPHRASE = 0.93
 PROBE_DEPTH = 10  # hits per probe: deep enough to find the best passage in each language
 MIN_PROBES = 5  # the customer's question matched the chunk's own FAQ question this closely
@@ -85,13 +89,12 @@ class AnswerabilityGate:
     def judge(self, tenant_id: str, question: str, language: str, hits: list[SearchHit]) -> GateVerdict:
         if not hits:
             return GateVerdict(False, "nothing in the knowledge")
-        missing = missing_terms(question, self._knowledge.vocabulary(tenant_id))
-        if missing:
-            return GateVerdict(
-                False, "the knowledge never mentions " + ", ".join(missing), missing=tuple(missing)
-            )
         top = hits[0]
         margin = top.dense - self.level(tenant_id, language, top.lang)
+        missing = missing_terms(question, self._knowledge.vocabulary(tenant_id))
+        if missing and margin < NAMES_OUTWEIGHED:
+            reason = "the knowledge never mentions " + ", ".join(missing)
+            return GateVerdict(False, reason, margin=margin, missing=tuple(missing))
         paraphrase = question_match(top.text, top.units) >= max(PARAPHRASE, QUESTION_FLOOR)
         if margin < MIN_MARGIN and not paraphrase:
             return GateVerdict(False, f"no passage close enough (margin {margin:+.3f})", margin=margin)

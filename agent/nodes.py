@@ -99,6 +99,20 @@ def _question(state: State) -> str:
     return next((str(m.content) for m in reversed(state.messages) if isinstance(m, HumanMessage)), "")
 
 
+FOLLOW_UP_COSINE = 0.03  # how much closer another passage must be to replace the one answered before
+
+
+def _previous_first(hits: list[SearchHit], previous: list[str]) -> list[SearchHit]:
+    """A follow-up about the subject before it is most likely answered where that subject was: the passage
+    that answered the previous question goes first unless another matches clearly better."""
+    if not hits or not previous:
+        return hits
+    for i, hit in enumerate(hits[1:], start=1):
+        if hit.chunk_id in previous and hits[0].dense - hit.dense <= FOLLOW_UP_COSINE:
+            return [hit, *hits[:i], *hits[i + 1 :]]
+    return hits
+
+
 def _history(state: State) -> list[tuple[str, str]]:
     """The conversation before this turn's message, as (speaker, text)."""
     earlier = state.messages[:-1] if state.messages else []
@@ -207,6 +221,8 @@ class AgentNodes:
             found = usable_hits(self.deps.knowledge, tenant_id, other)
             if found and (not hits or found[0].dense > hits[0].dense + ALTERNATIVE_MARGIN):
                 question, hits = other, found
+        if question != _question(state):
+            hits = _previous_first(hits, state.topic_chunks)
         return {"hits": hits, "question": question, "alternative": []}
 
     # --- does the knowledge answer this question? ----------------------------------------------------
@@ -224,15 +240,18 @@ class AgentNodes:
         )
         for hit in ordered:
             hit.units = {**hit.units, **scored.get(hit.chunk_id, {})}
+        message = _question(state)
+        ordered = evidence.answer_first(ordered, question, message)
         used = evidence.complementary(question, ordered)
         return {
             "passages": [
-                evidence.passage(h, question, length, u) for h, u in zip(ordered, used, strict=True)
+                evidence.passage(h, question, length, u, message) for h, u in zip(ordered, used, strict=True)
             ],
             "hits": [],
             "answerable": True,
             "gate_reason": verdict.reason,
             "topic": question,
+            "topic_chunks": [h.chunk_id for h, u in zip(ordered, used, strict=True) if u],
         }
 
     # --- the model, with tools ----------------------------------------------------------------------

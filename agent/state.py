@@ -25,6 +25,8 @@ class State:
     """Another reading of a short message (with the previous subject): retrieval keeps the closer one."""
     topic: str = ""
     """The last answered standalone question: what the next elliptic follow-up is about (kept across turns)."""
+    topic_chunks: list[str] = field(default_factory=list)
+    """The chunks that answer stood on (kept across turns): a follow-up looks there first."""
     hits: list[SearchHit] = field(default_factory=list)
     """Retrieval's reranked hits, until the gate has judged them."""
     answerable: bool = True

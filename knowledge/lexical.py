@@ -75,7 +75,7 @@ EN_STOP = frozenset(
 ZH_STOP = frozenset("的了是嗎吗呢我你您們们在有和及與与或也都就個个這这那之於于请請嘅咗唔係")
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A light English stemmer: enough to match price/prices, open/opening, close/closed."""
     if len(word) <= 3 or word.isdigit():
         return word
@@ -102,7 +102,7 @@ def tokens(text: str) -> list[str]:
             out.extend(ch for ch in piece if ch not in ZH_STOP)
             out.extend(piece[i : i + 2] for i in range(len(piece) - 1))
         elif piece not in EN_STOP:
-            out.append(_stem(piece.rstrip(".")))
+            out.append(stem(piece.rstrip(".")))
     return out
 
 
@@ -131,6 +131,15 @@ def query_vector(text: str) -> tuple[list[int], list[float]]:
     for token in set(tokens(text)):
         weights[_index(token)] = 1.0
     return _to_sparse(weights)
+
+
+def weighted_query_vector(weights: dict[str, float]) -> tuple[list[int], list[float]]:
+    """A query of tokens with their own weights (translations count for less than the customer's words)."""
+    indexed: dict[int, float] = {}
+    for token, weight in weights.items():
+        index = _index(token)
+        indexed[index] = max(indexed.get(index, 0.0), weight)
+    return _to_sparse(indexed)
 
 
 def han_ratio(text: str) -> float:

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from knowledge import lexical
+from knowledge.bilingual import lexicon
 from knowledge.cantonese import is_cantonese, to_written
 from knowledge.embeddings import Embedder
 from knowledge.index import DENSE, LATENT, SPARSE, Hit, KnowledgeIndex, Query
 from knowledge.query_embeddings import QueryEmbeddings
+from knowledge.terms import content_terms
 
 Mode = Literal["hybrid", "dense", "sparse"]
 CALIBRATION_TOP = 8
@@ -48,11 +50,44 @@ class Candidate:
         return self.signals.get(DENSE, 0.0)
 
 
+TRANSLATED_WEIGHT = 0.5  # a translated word counts for half the customer's own
+TRANSLATE_BELOW_ZIPF = 5.2  # only words rarer than this (in general language) are translated
+TRANSLATE_BELOW_ZIPF_ZH = 6.0  # Chinese grammar words are already left out (knowledge/terms.py)
+
+
 def lexical_query(query: str) -> lexical.Sparse:
-    """BM25 terms of the question, in its spoken Cantonese and its written Chinese form alike."""
-    if is_cantonese(query):
-        return lexical.query_vector(f"{query} {to_written(query)}")
-    return lexical.query_vector(query)
+    """BM25 terms of the question, in its spoken Cantonese and its written Chinese form alike, plus its
+    words translated into the other language (knowledge/bilingual.py) at a lower weight."""
+    text = f"{query} {to_written(query)}" if is_cantonese(query) else query
+    weights = {token: 1.0 for token in lexical.tokens(text)}
+    for token, weight in translated_tokens(text).items():
+        weights.setdefault(token, weight)
+    return lexical.weighted_query_vector(weights)
+
+
+def translated_tokens(text: str) -> dict[str, float]:
+    """The lexical tokens of the text's words in the other language, each word's translations sharing
+    TRANSLATED_WEIGHT."""
+    words = lexicon()
+    out: dict[str, float] = {}
+
+    def add(translations: tuple[str, ...]) -> None:
+        for translation in translations:
+            for token in lexical.tokens(translation):
+                out[token] = max(out.get(token, 0.0), TRANSLATED_WEIGHT / len(translations))
+
+    terms = content_terms(text)
+    latin = [t for t in terms if not t.han and not t.text.isdigit()]
+    for i, term in enumerate(latin):
+        stem = lexical.stem(term.text)
+        if term.zipf < TRANSLATE_BELOW_ZIPF:  # "have", "open", "own" would only bring noise
+            add(words.chinese(stem))
+        if i + 1 < len(latin):
+            add(words.chinese(f"{stem} {lexical.stem(latin[i + 1].text)}"))
+    for term in terms:
+        if term.han and term.zipf < TRANSLATE_BELOW_ZIPF_ZH:
+            add(words.english(term.text))
+    return out
 
 
 class Retriever:

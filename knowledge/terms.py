@@ -4,7 +4,7 @@ A question the knowledge cannot answer usually names something the knowledge nev
 Pay", "GPU", 八達通, "SOC 2"), while its generic words ("how", "pay", 可以) say nothing either way. The
 specificity comes from wordfreq's general-language frequencies (Zipf scale: ~7 for "the", ~3 for
 "hotline", 0 for a word it has never seen). Chinese has no spaces: runs of Han characters are cut into
-words by forward maximum matching on wordfreq's Chinese word list, after colloquial Cantonese is
+the most probable words under wordfreq's Chinese word list, after colloquial Cantonese is
 written as standard Chinese (knowledge/cantonese.py).
 """
 
@@ -70,6 +70,7 @@ _ZH_FUNCTION = frozenset(
     ]
 )
 _ZH_MAX_WORD = 4
+_UNKNOWN_CHARACTER = 1e-9
 
 
 @dataclass(frozen=True)
@@ -101,26 +102,41 @@ class _ChineseWords:
             return cls._loaded
 
 
+def zh_zipf(word: str) -> float:
+    """A Chinese word's general-language frequency (Zipf scale, 0 when wordfreq does not know it)."""
+    words, simplify = _ChineseWords.get()
+    frequency = words.get(word.translate(simplify))
+    return math.log10(frequency) + 9 if frequency else 0.0
+
+
 def simplified(text: str) -> str:
     """Traditional characters as Simplified ones, so that either script matches the other."""
     return text.translate(_ChineseWords.get()[1])
 
 
 def _zh_words(run: str) -> list[tuple[str, float]]:
-    """Forward maximum matching: the longest dictionary word at each position (single characters otherwise)."""
+    """The most probable cut of a run of Chinese characters into words (a unigram model over wordfreq's
+    list, as jieba does; a character it does not know costs as much as the rarest word)."""
     words, simplify = _ChineseWords.get()
     simple = run.translate(simplify)
-    out: list[tuple[str, float]] = []
-    i = 0
-    while i < len(run):
-        for size in range(min(_ZH_MAX_WORD, len(run) - i), 0, -1):
-            frequency = words.get(simple[i : i + size])
-            if frequency or size == 1:
-                zipf = math.log10(frequency) + 9 if frequency else 0.0
-                out.append((run[i : i + size], zipf))
-                i += size
-                break
-    return out
+    n = len(run)
+    best: list[tuple[float, int]] = [(0.0, 0)] + [(-math.inf, 0)] * n  # (log probability, start of last word)
+    for end in range(1, n + 1):
+        for size in range(1, min(_ZH_MAX_WORD, end) + 1):
+            frequency = words.get(simple[end - size : end])
+            if not frequency and size > 1:
+                continue
+            score = best[end - size][0] + math.log10(frequency or _UNKNOWN_CHARACTER)
+            if score > best[end][0]:
+                best[end] = (score, end - size)
+    cut: list[tuple[str, float]] = []
+    end = n
+    while end > 0:
+        start = best[end][1]
+        frequency = words.get(simple[start:end])
+        cut.append((run[start:end], math.log10(frequency) + 9 if frequency else 0.0))
+        end = start
+    return cut[::-1]
 
 
 @lru_cache(maxsize=20_000)
@@ -141,7 +157,7 @@ def content_terms(question: str) -> list[Term]:
         word = _CONTRACTION.sub("", raw.lower()).strip(".-'")
         if not word or word in lexical.EN_STOP or len(word) < 2 and not word.isdigit():
             continue
-        forms = {word, lexical._stem(word)}
+        forms = {word, lexical.stem(word)}
         unit = _NUMBER_UNIT.match(word)
         if unit:  # "100gb" is written "100 GB" as often as not
             forms |= {unit.group(1), unit.group(2)}

@@ -35,7 +35,7 @@ class Vocabulary:
             for word in _LATIN.findall(lowered):
                 word = word.strip(".-'")
                 words.add(word)
-                words.add(lexical._stem(word))
+                words.add(lexical.stem(word))
                 words.update(p for p in re.split(r"[-./]", word) if p)
             runs.extend(_HAN_RUN.findall(text))
         return cls(frozenset(words), simplified("|".join(runs)))

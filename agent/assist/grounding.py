@@ -1,5 +1,6 @@
 """What a suggestion may stand on: the conversation so far, the customer's latest message and language, and
-the tenant's knowledge retrieved for it (through the same search, floor and injection filter as the agent)."""
+the tenant's knowledge retrieved for it (through the same search, answerability gate and injection filter as
+the agent)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent import custom_answers
+from agent.gate import AnswerabilityGate
 from agent.models.local import customer_language
 from agent.nodes import passages, usable_hits
 from agent.settings import AgentSettings
@@ -48,6 +50,7 @@ class Grounder:
     def __init__(self, knowledge: KnowledgeServices, inbox: InboxStore) -> None:
         self._knowledge = knowledge
         self._inbox = inbox
+        self._gate = AnswerabilityGate(knowledge)
 
     def messages(self, tenant_id: str, conversation_id: str) -> list[Message]:
         return self._inbox.messages(tenant_id, conversation_id)  # NotFound for another tenant's
@@ -77,7 +80,10 @@ class Grounder:
         return [h.text for h in self._usable(tenant_id, query)]
 
     def _usable(self, tenant_id: str, query: str) -> list[SearchHit]:
-        return usable_hits(self._knowledge, tenant_id, query)
+        """The hits a suggestion may use: none when the knowledge does not answer the question."""
+        hits = usable_hits(self._knowledge, tenant_id, query)
+        verdict = self._gate.judge(tenant_id, query, customer_language(query), hits)
+        return hits if verdict.answerable else []
 
 
 def _short(text: str) -> bool:
