@@ -95,12 +95,17 @@ def score_units(
     return title, faq_question, units
 
 
-def mark(question: str, units: list[Unit], length: str) -> None:
+def mark(question: str, units: list[Unit], length: str, faq: bool = False) -> None:
     """Mark the best units: as many as the response length allows, a list with its lead-in, and the
-    plain "Yes."/"No." that opens an answer to a yes/no question."""
+    plain "Yes."/"No." that opens an answer to a yes/no question. A FAQ's answer that fits the length
+    is marked whole: it was written as the answer to that question."""
     if not units:
         return
     wanted = UNITS_BY_LENGTH.get(length, 2)
+    if faq and len(units) <= wanted + 1:
+        for unit in units:
+            unit.marked = True
+        return
     ranked = sorted(range(len(units)), key=lambda i: units[i].score, reverse=True)
     for i in ranked[:wanted]:
         units[i].marked = True
@@ -156,7 +161,7 @@ def passage(
     when the answer stands on it)."""
     title, faq_question, units = score_units(question, hit.text, hit.units, message)
     if used:
-        mark(question, units, length)
+        mark(question, units, length, faq=bool(faq_question))
     return {
         "id": hit.source_id,
         "name": hit.source_name,
@@ -171,8 +176,11 @@ def passage(
 
 
 def _anchors(text: str) -> set[str]:
-    """What a translation keeps unchanged: numbers, prices, names and codes written in Latin letters."""
-    return set(re.findall(r"\d+(?:[.,]\d+)?|[A-Z][A-Za-z0-9+.-]+|[\w.+-]+@[\w.-]+", text))
+    """What a translation keeps unchanged: numbers, names and codes written in Latin letters, addresses."""
+    _, _, lines = parse_chunk(text)
+    body = "\n".join(lines)
+    names = {t.text for t in content_terms(body) if t.name and not t.han}
+    return names | set(re.findall(r"\d+(?:[.,]\d+)?|[\w.+-]+@[\w.-]+", body))
 
 
 def parallel(a: str, b: str) -> bool:

@@ -18,6 +18,7 @@ Calibrated on the faq-dev set (bench/answers.py prints abstention precision and 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agent.gate_probes import PROBES
@@ -27,11 +28,12 @@ from knowledge.tenant_cache import PerTenant
 from knowledge.terms import Term, content_terms
 from knowledge.vocabulary import Vocabulary
 
-MIN_MARGIN = 0.0
+MIN_MARGIN = 0.008
 # A name the knowledge lacks is context, not the question, when a passage matches this far above the
 # unanswerable level ("I'm in Hong Kong so I'd rather pay in HKD: what currency do you bill in?").
 NAMES_OUTWEIGHED = 0.055
 PARAPHRASE = 0.93
+FOLLOW_UP_DEPTH = 3
 PROBE_DEPTH = 10  # hits per probe: deep enough to find the best passage in each language
 MIN_PROBES = 5  # the customer's question matched the chunk's own FAQ question this closely
 
@@ -86,7 +88,15 @@ class AnswerabilityGate:
         same = [v for (q, _), v in levels.items() if q == language]
         return min(same) if same else 1.0
 
-    def judge(self, tenant_id: str, question: str, language: str, hits: list[SearchHit]) -> GateVerdict:
+    def judge(
+        self,
+        tenant_id: str,
+        question: str,
+        language: str,
+        hits: list[SearchHit],
+        follows: Sequence[str] = (),
+    ) -> GateVerdict:
+        """`follows`: for a follow-up, the chunks the previous answer stood on (the subject's passages)."""
         if not hits:
             return GateVerdict(False, "nothing in the knowledge")
         top = hits[0]
@@ -96,6 +106,9 @@ class AnswerabilityGate:
             reason = "the knowledge never mentions " + ", ".join(missing)
             return GateVerdict(False, reason, margin=margin, missing=tuple(missing))
         paraphrase = question_match(top.text, top.units) >= max(PARAPHRASE, QUESTION_FLOOR)
+        if follows and any(hit.chunk_id in follows for hit in hits[:FOLLOW_UP_DEPTH]):
+            # "咁最高級呢？" is short and vague, but the passage that answered the question before is here.
+            return GateVerdict(True, "a follow-up on the passage before", margin=margin)
         if margin < MIN_MARGIN and not paraphrase:
             return GateVerdict(False, f"no passage close enough (margin {margin:+.3f})", margin=margin)
         return GateVerdict(
