@@ -5,11 +5,14 @@ app.py's lifespan, the benchmarks and `python -m evals` build it the same way; n
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 
 from langchain_core.language_models import BaseChatModel
 
 from agent import routing
+from agent.intent import IntentClassifier
 from agent.memory import make_checkpointer
 from agent.models.factory import make_chat_model
 from agent.nodes import AgentDeps, offline_rewriter
@@ -22,8 +25,11 @@ from core.services import CoreServices
 from crm.broadcasts.store import BroadcastStore
 from crm.inbox import InboxStore
 from crm.services import CrmServices
+from knowledge.bilingual import lexicon
 from knowledge.services import KnowledgeServices
 from tools.agent_tools import ToolDeps, make_tools
+
+log = logging.getLogger(__name__)
 
 
 def build_agent(
@@ -69,7 +75,19 @@ def build_agent(
         rewriter=ModelRewriter(model) if settings.llm == "openai" else offline_rewriter,
     )
     checkpointer, close = make_checkpointer(settings, schema=schema)
-    return AgentService(deps, checkpointer, close)
+    service = AgentService(deps, checkpointer, close)
+    # The intent examples' embeddings, the dictionary and the word lists load once per process (a few
+    # seconds): on a thread at start, not in the first customer's turn.
+    threading.Thread(target=warm_up, args=(knowledge,), name="parley-warm-up", daemon=True).start()
+    return service
+
+
+def warm_up(knowledge: KnowledgeServices) -> None:
+    try:
+        IntentClassifier(knowledge.embedder, knowledge.queries).similarities("hello")
+        lexicon()
+    except Exception:  # a warm-up is an optimisation: the first turn loads whatever failed here
+        log.exception("warming up the answer path failed")
 
 
 def contact_eraser(

@@ -147,7 +147,8 @@ def answer_first(hits: list[SearchHit], question: str, message: str = "") -> lis
     asked-for fact beats a page that is about the same subject)."""
     if len(hits) < 2:
         return hits
-    scores = [best_unit(h, question, message) for h in hits]
+    # Cosines across languages run lower: only passages in the first one's language compete.
+    scores = [best_unit(h, question, message) if h.lang == hits[0].lang else 0.0 for h in hits]
     best = max(range(len(hits)), key=lambda i: scores[i])
     if best and scores[best] > scores[0] + UNIT_MARGIN:
         return [hits[best], *hits[:best], *hits[best + 1 :]]

@@ -5,8 +5,9 @@ e5's cosine alone cannot tell: a near-domain question the knowledge does not ans
 WeChat Pay?" over a payments page) scores as high as one it does. Two kinds of evidence, together:
 1. names the knowledge never mentions. A name or code the customer wrote ("WeChat", "GPU", ".hk", see
    knowledge/terms.py) that appears nowhere in the tenant's knowledge means the question is about
-   something else, unless a passage matches far better than unanswerable questions do (then the name is
-   context: "I'm in Hong Kong, what currency do you bill in?"). Ordinary words are left to the margin.
+   something else. (It can also be mere context, "I'm in Hong Kong: what currency do you bill in?"; a
+   margin that would tell the two apart on one tenant's knowledge did not hold on another's.) Ordinary
+   words are left to the margin.
 2. a margin over this tenant's unanswerable questions. Generic questions no business answers
    (agent/gate_probes.py) are searched in the tenant's knowledge once per knowledge version; their
    median best cosine is how close "unanswerable" comes there, per question language and passage
@@ -28,10 +29,7 @@ from knowledge.tenant_cache import PerTenant
 from knowledge.terms import Term, content_terms
 from knowledge.vocabulary import Vocabulary
 
-MIN_MARGIN = 0.008
-# A name the knowledge lacks is context, not the question, when a passage matches this far above the
-# unanswerable level ("I'm in Hong Kong so I'd rather pay in HKD: what currency do you bill in?").
-NAMES_OUTWEIGHED = 0.055
+MIN_MARGIN = 0.0
 PARAPHRASE = 0.93
 FOLLOW_UP_DEPTH = 3
 PROBE_DEPTH = 10  # hits per probe: deep enough to find the best passage in each language
@@ -73,7 +71,8 @@ class AnswerabilityGate:
         for language, probes in PROBES.items():
             for probe in probes:
                 tops: dict[str, float] = {}
-                for hit in self._knowledge.search(tenant_id, probe, k=PROBE_DEPTH):
+                # The retriever's own candidates: the best cosine per language is all a level needs.
+                for hit in self._knowledge.retriever.search(tenant_id, probe, k=PROBE_DEPTH):
                     for passage_language in _languages(hit.lang):
                         tops[passage_language] = max(tops.get(passage_language, 0.0), hit.dense)
                 for passage_language, top in tops.items():
@@ -102,7 +101,7 @@ class AnswerabilityGate:
         top = hits[0]
         margin = top.dense - self.level(tenant_id, language, top.lang)
         missing = missing_terms(question, self._knowledge.vocabulary(tenant_id))
-        if missing and margin < NAMES_OUTWEIGHED:
+        if missing:
             reason = "the knowledge never mentions " + ", ".join(missing)
             return GateVerdict(False, reason, margin=margin, missing=tuple(missing))
         paraphrase = question_match(top.text, top.units) >= max(PARAPHRASE, QUESTION_FLOOR)

@@ -10,6 +10,7 @@ never needs invalidating. Passages are not cached: each is embedded once, when i
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from typing import TypeVar
 
@@ -67,3 +68,17 @@ class QueryEmbeddings:
         entries.move_to_end(text)
         while len(entries) > self._max:
             entries.popitem(last=False)
+
+
+_SHARED: weakref.WeakKeyDictionary[object, QueryEmbeddings] = weakref.WeakKeyDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(embedder: Embedder) -> QueryEmbeddings:
+    """One cache per embedder: every service built on the same model shares it (an embedding depends on
+    the text and the model only). The entry goes when the embedder does."""
+    with _SHARED_LOCK:
+        found = _SHARED.get(embedder)
+        if found is None:
+            found = _SHARED[embedder] = QueryEmbeddings(embedder)
+        return found

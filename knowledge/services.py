@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from config import Settings
 from core.services import CoreServices
+from knowledge import query_embeddings
 from knowledge.docstore import SqlKVStore
 from knowledge.embeddings import Embedder, make_embedder
 from knowledge.index import DENSE, KnowledgeIndex, Query
@@ -102,7 +103,7 @@ def build_knowledge(
     index = index or KnowledgeIndex.from_settings(settings, embedder.dim)
     ingester = Ingester(index, SqlKVStore(core.db), embedder)
     sources = SourceService(core.db, core.jobs, ingester, settings, fetchers)
-    queries = QueryEmbeddings(embedder)
+    queries = query_embeddings.shared(embedder)
     vocabularies = PerTenant(
         lambda tenant_id: Vocabulary.of(index.chunk_texts(tenant_id)), sources.fingerprint
     )

@@ -284,16 +284,24 @@ class GroundedChatModel(BaseChatModel):
         tone = _field(prompt, "Tone", "friendly").lower()
         tone = tone if tone in words["open"] else "friendly"
         length = _field(prompt, "Response length", "moderate")
-        # The marked units of every passage the answer stands on (the first, and any that completes it).
-        units = [u for p in passages for u in p["units"] if u["marked"]] or _chosen(
-            question, passages[0]["units"], length
-        )
-        if not units:
+        # The marked units of every passage the answer stands on (the first, and any that completes it),
+        # a passage in another language than the customer's behind an honest lead-in.
+        parts = [_joined(marked) for p in passages if (marked := [u for u in p["units"] if u["marked"]])]
+        if not parts:
+            parts = [_joined(_chosen(question, passages[0]["units"], length))]
+        parts = [p for p in parts if p]
+        if not parts:
             return words["unknown"]
-        text = _joined(units)
         if length == "brief":
-            text = _brief(text)
-        lead = words["foreign"] if customer_language(text) != language else ""
+            parts = [_brief(parts[0])]
+        text = ""
+        for part in parts:
+            lead = (
+                words["foreign"]
+                if customer_language(part) != language and words["foreign"] not in text
+                else ""
+            )
+            text += ("" if not text else "\n" if part.startswith("- ") else " ") + lead + part
         close = "" if length == "brief" else words["close"][tone].strip()
         gap = " " if close and text[-1:].isascii() else ""
-        return f"{words['open'][tone]}{lead}{text}{gap}{close}".strip()
+        return f"{words['open'][tone]}{text}{gap}{close}".strip()
