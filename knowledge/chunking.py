@@ -203,11 +203,29 @@ def chunk_text(text: str, base_title: str = "") -> list[Chunk]:
     return chunks
 
 
+def row_chunk(part: Part) -> Chunk:
+    """A spreadsheet row ("Header: value; Header: value"). A FAQ kept in a sheet (a question column and an
+    answer column) becomes a question with its answer; any other row is one unit, as written."""
+    fields = [field.partition(": ") for field in part.text.split("; ")]
+    asked = next((value for _, sep, value in fields if sep and is_question(value.strip())), "")
+    if not asked:
+        return Chunk(title=part.title, body=part.text, kind="row", units=[])
+    rest = [value.strip() for _, sep, value in fields if sep and value.strip() != asked and value.strip()]
+    lines = [line for value in rest for line in value.split("\n") if line.strip()]
+    return Chunk(
+        title=part.title,
+        body="\n".join([asked.strip(), *lines]),
+        kind="qa",
+        units=_units(part.title, asked.strip(), lines),
+        question=asked.strip(),
+    )
+
+
 def chunk_parts(parts: list[Part]) -> list[Chunk]:
     chunks: list[Chunk] = []
     for part in parts:
         if part.kind == "row":
-            chunks.append(Chunk(title=part.title, body=part.text, kind="row", units=[]))
+            chunks.append(row_chunk(part))
         else:
             chunks.extend(chunk_text(part.text, part.title))
     return chunks

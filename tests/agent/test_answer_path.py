@@ -11,6 +11,10 @@ from fastapi.testclient import TestClient
 from tests.agent.test_chat import chat, load_demo
 from tests.conftest import auth, new_tenant, upload, wait_for
 
+# The answer path reads and writes the database only as every other chat does (tests/agent/test_chat.py
+# runs those on both engines): SQLite is enough here, and halves the time.
+pytestmark = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
 # A plain-text FAQ as a business owner pastes it: no blank lines, questions ending in "?", a list.
 SHOP_FAQ = """Plans
 How much is the Basic plan?

@@ -121,3 +121,24 @@ def test_every_faq_question_of_a_real_document_becomes_a_chunk_question() -> Non
     asked = [line[4:].strip() for line in text.splitlines() if line.startswith("### ") and line.endswith("?")]
     chunked = {c.question for c in chunk_text(text)}
     assert asked and all(question in chunked for question in asked)
+
+
+def test_a_faq_kept_in_a_spreadsheet_becomes_questions_with_answers() -> None:
+    from knowledge.chunking import chunk_parts
+    from knowledge.loaders import Part
+
+    rows = [
+        Part(
+            text="Question: Do you deliver to Macau?; Answer: Yes, within 3 working days.",
+            kind="row",
+            title="FAQ",
+        ),
+        Part(text="問題: 可以用轉數快嗎？; 答案: 可以。", kind="row", title="FAQ"),
+        Part(text="Service: Gel manicure; Price (HK$): 350", kind="row", title="Prices"),
+    ]
+    delivery, fps, price = chunk_parts(rows)
+    assert delivery.kind == "qa" and delivery.question == "Do you deliver to Macau?"
+    assert delivery.body == "Do you deliver to Macau?\nYes, within 3 working days."
+    assert "Do you deliver to Macau?: Yes, within 3 working days." in delivery.units
+    assert fps.question == "可以用轉數快嗎？" and fps.body.endswith("可以。")
+    assert price.kind == "row" and price.body == "Service: Gel manicure; Price (HK$): 350"
