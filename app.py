@@ -180,6 +180,12 @@ def create_app(
             priority.configure(settings.background_share)
             loop_watch.start()
             worker.start()
+        reindexing = knowledge.sources.reindex_outdated()
+        if reindexing:
+            log.info(
+                "%d uploaded files indexed with an older chunking format are queued to be indexed again",
+                reindexing,
+            )
         if created:
             log.warning(
                 "generated the platform admin key and stored it in %s", settings.data_dir / "admin_key"

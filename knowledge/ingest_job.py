@@ -16,7 +16,7 @@ import httpx
 
 from config import Settings
 from core.db import Database, utcnow
-from knowledge.chunking import chunk_parts
+from knowledge.chunking import CHUNKING_FORMAT, chunk_parts
 from knowledge.ingest import Ingester
 from knowledge.loaders import Extracted, UnreadableSource, web
 from knowledge.loaders import google as google_loader
@@ -158,6 +158,7 @@ class IngestJob:
             "chunks": report.chunks,
             "size_bytes": size,
             "error": None,
+            "indexed_with": CHUNKING_FORMAT,
         }
         if extracted.pages is not None:
             updates["pages"] = extracted.pages

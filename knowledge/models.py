@@ -26,6 +26,8 @@ class Source(Base):
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     pages: Mapped[int | None] = mapped_column(Integer, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    indexed_with: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """The chunking format (knowledge/chunking.py CHUNKING_FORMAT) its chunks were made with."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

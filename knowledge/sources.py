@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from config import Settings
 from core.db import Database, utcnow
 from core.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from core.jobs import JobQueue
+from knowledge.chunking import CHUNKING_FORMAT
 from knowledge.ingest import Ingester
 from knowledge.ingest_job import Fetchers, IngestJob, megabytes
 from knowledge.loaders import UnreadableSource, web
@@ -207,6 +208,24 @@ class SourceService:
                     select(Source).where(Source.tenant_id == tenant_id).order_by(Source.created_at)
                 )
             )
+
+    def reindex_outdated(self) -> int:
+        """Queue every uploaded file indexed with an older chunking format (or never recorded) for indexing
+        again, from its stored bytes; returns how many. URL and Google sources are left for the next re-sync:
+        indexing them again would fetch them again."""
+        with self._db.session() as session:
+            outdated = list(
+                session.scalars(
+                    select(Source).where(
+                        Source.kind == "file",
+                        Source.status == "ready",
+                        or_(Source.indexed_with.is_(None), Source.indexed_with != CHUNKING_FORMAT),
+                    )
+                )
+            )
+        for source in outdated:
+            self._enqueue(source)
+        return len(outdated)
 
     def fingerprint(self, tenant_id: str) -> tuple[tuple[str, int, str, int], ...]:
         """Changes whenever the tenant's searchable knowledge does (a source added, re-ingested, removed)."""

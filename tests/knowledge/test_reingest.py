@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -120,3 +121,30 @@ def test_put_of_unknown_source_is_a_404_and_kind_mismatch_a_422(client: TestClie
         f"/v1/knowledge/sources/{source['id']}", json={"url": "https://example.com"}, headers=auth(key)
     )
     assert wrong.status_code == 422 and "multipart" in wrong.json()["error"]["message"]
+
+
+def test_files_indexed_with_an_older_chunking_format_are_indexed_again_at_start(
+    app_factory: Any,
+) -> None:
+    from sqlalchemy import update
+
+    from knowledge.chunking import CHUNKING_FORMAT
+    from knowledge.models import Source
+
+    with TestClient(app_factory()) as client:
+        key = new_tenant(client)
+        source = upload(client, key, "faq.md", markdown(SECTIONS))
+        assert wait_for(client, key, source["id"])["status"] == "ready"
+        with state(client).core.db.session() as session:
+            assert session.get(Source, source["id"]).indexed_with == CHUNKING_FORMAT
+            session.execute(update(Source).values(indexed_with=None))  # as the previous release left it
+    # A new start: the stored file is chunked again (unchanged chunks keep their vectors, by content hash).
+    with TestClient(app_factory()) as client:
+        deadline = time.monotonic() + 30
+        indexed_with = None
+        while indexed_with != CHUNKING_FORMAT and time.monotonic() < deadline:
+            time.sleep(0.05)
+            with state(client).core.db.session() as session:
+                indexed_with = session.get(Source, source["id"]).indexed_with
+        assert indexed_with == CHUNKING_FORMAT
+        assert wait_for(client, key, source["id"])["status"] == "ready"
