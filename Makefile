@@ -38,15 +38,19 @@ evals: $(STAMP)
 
 # The real-text development set, kept outside the repository: each company's documents in a tenant of
 # their own, its cases and two-turn dialogues, gated by evals/datasets/faq-dev.gate.yaml.
+# The set is copied first: its own check.py --split writes the per-company files next to itself, and
+# ../shared is not ours to write to.
 evals-faq-dev: $(STAMP)
-	$(BIN)/python $(FAQ_DEV)/check.py --split
-	rm -rf data/evals/faq-dev-data
+	rm -rf data/evals/faq-dev-data data/evals/faq-dev-set
+	mkdir -p data/evals && cp -r $(FAQ_DEV) data/evals/faq-dev-set
+	$(BIN)/python data/evals/faq-dev-set/check.py --split
 	set -e; for company in zeabur ente; do \
 		PARLEY_DATA_DIR=data/evals/faq-dev-data/$$company $(BIN)/python -m evals run --no-progress \
-			--new-tenant faq-dev-$$company --upload $(FAQ_DEV)/$$company-*.md \
-			--dataset $(FAQ_DEV)/cases.$$company.yaml --gate evals/datasets/faq-dev.gate.yaml --out data/evals; \
+			--new-tenant faq-dev-$$company --upload data/evals/faq-dev-set/$$company-*.md \
+			--dataset data/evals/faq-dev-set/cases.$$company.yaml --gate evals/datasets/faq-dev.gate.yaml \
+			--out data/evals; \
 		PARLEY_DATA_DIR=data/evals/faq-dev-data/$$company $(BIN)/python -m evals run --no-progress \
-			--tenant faq-dev-$$company --dataset $(FAQ_DEV)/dialogues.$$company.yaml \
+			--tenant faq-dev-$$company --dataset data/evals/faq-dev-set/dialogues.$$company.yaml \
 			--gate evals/datasets/faq-dev-dialogues.gate.yaml --out data/evals; \
 	done
 
