@@ -34,6 +34,7 @@ _YES_NO = re.compile(
     r"^(yes|no|yep|nope|sure|correct|not yet|是|否|可以|不可以|不行|有|沒有|不會|會)\b[.!,，。！]?", re.I
 )
 _LEAD_IN = re.compile(r"[:：]$")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @dataclass
@@ -77,14 +78,18 @@ def score_units(
     floor = min(cosines.values(), default=0.8) - 0.02
     kinds = answer_types.asked(message or question) or answer_types.asked(question)
     own = message or question
-    # The customer's words, and their translations for a passage in the other language, at half weight.
+    # The customer's words, and their translations for a passage in the other language, at half weight;
+    # a unit is measured against the words in its own script (an English sentence cannot hold 刪除).
     asked = {token: 1.0 for token in lexical.tokens(own)}
     for token, weight in translated_tokens(own).items():
         asked.setdefault(token, weight)
-    total = sum(asked.values())
+    by_script = {han: {t: w for t, w in asked.items() if bool(_HAN.match(t)) == han} for han in (True, False)}
     for position, unit in enumerate(units):
         said = set(lexical.tokens(unit.text))
-        overlap = sum(w for t, w in asked.items() if t in said) / total if total else 0.0
+        scripts = [by_script[han] for han in (True, False) if any(bool(_HAN.match(t)) == han for t in said)]
+        total = sum(w for script in scripts for w in script.values())
+        matched = sum(w for script in scripts for t, w in script.items() if t in said)
+        overlap = matched / total if total else 0.0
         typed = 1.0 if kinds and answer_types.carries(unit.text, kinds[0]) else 0.0
         unit.score = (
             cosines.get(unit.text, floor)
@@ -114,8 +119,8 @@ def mark(question: str, units: list[Unit], length: str, faq: bool = False) -> No
                 if not item.item:
                     break
                 item.marked = True
-    if _YES_NO.match(units[0].text) and len(units[0].text) < 40:
-        units[0].marked = True
+    if _YES_NO.match(units[0].text) and len(units[0].text) < 40 and not answer_types.asked(question):
+        units[0].marked = True  # "Yes." opens the answer to a yes/no question, not to "how long"
 
 
 def complementary(question: str, hits: list[SearchHit]) -> list[bool]:

@@ -12,8 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from typing import Literal  # noqa: E402
+
 from bench.common import environment, load_demo  # noqa: E402
 from bench.retrieval_cases import CASES  # noqa: E402
+from knowledge.retrieval import Mode  # noqa: E402
 
 
 def first_rank(texts: list[str], fact: str) -> int | None:
@@ -30,7 +33,8 @@ def main(verbose: bool = False) -> None:
             f"{env.knowledge.index.count(tenant)} chunks"
         )
         print(f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'MRR':>6} | {'cross R@5':>9} {'cross MRR':>9}")
-        for mode in ("dense", "sparse", "hybrid", "shipped"):
+        modes: list[Mode | Literal["shipped"]] = ["dense", "sparse", "hybrid", "shipped"]
+        for mode in modes:
             ranks: list[tuple[int | None, str]] = []
             for question, fact, tag in CASES:
                 if mode == "shipped":  # hybrid, then the rerank: what /v1/knowledge/search returns
