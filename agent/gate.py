@@ -11,8 +11,9 @@ WeChat Pay?" over a payments page) scores as high as one it does. Two kinds of e
 2. a margin over this tenant's unanswerable questions. Generic questions no business answers
    (agent/gate_probes.py) are searched in the tenant's knowledge once per knowledge version; their
    median best cosine is how close "unanswerable" comes there, per question language and passage
-   language (e5 scores across languages lower). A question must beat it by MIN_MARGIN, or show its own
-   FAQ question was matched (a paraphrase).
+   language (e5 scores across languages lower). A question must beat it by MIN_MARGIN, give or take
+   what the passage holds of the question's own words (in either language), or show its own FAQ question
+   was matched (a paraphrase).
 Calibrated on the faq-dev set (bench/answers.py prints abstention precision and recall).
 """
 
@@ -23,13 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agent.gate_probes import PROBES
-from knowledge.rerank import QUESTION_FLOOR, question_match
+from knowledge.rerank import QUESTION_FLOOR, coverage, question_match
 from knowledge.services import KnowledgeServices, SearchHit
 from knowledge.tenant_cache import PerTenant
 from knowledge.terms import Term, content_terms
 from knowledge.vocabulary import Vocabulary
 
 MIN_MARGIN = 0.0
+W_WORDS = 0.08
+WORDS_PIVOT = 0.4  # the share of the question's (rarity-weighted) words at which cosine alone decides
 PARAPHRASE = 0.93
 FOLLOW_UP_DEPTH = 3
 PROBE_DEPTH = 10  # hits per probe: deep enough to find the best passage in each language
@@ -108,8 +111,12 @@ class AnswerabilityGate:
         if follows and any(hit.chunk_id in follows for hit in hits[:FOLLOW_UP_DEPTH]):
             # "咁最高級呢？" is short and vague, but the passage that answered the question before is here.
             return GateVerdict(True, "a follow-up on the passage before", margin=margin)
-        if margin < MIN_MARGIN and not paraphrase:
-            return GateVerdict(False, f"no passage close enough (margin {margin:+.3f})", margin=margin)
+        # The question's own words (or their translations) in the passage move the bar: a passage that holds
+        # them may be a little further in cosine, one that holds none of them must be clearly closer.
+        held = coverage(content_terms(question), top.text)
+        if margin + W_WORDS * (held - WORDS_PIVOT) < MIN_MARGIN and not paraphrase:
+            reason = f"no passage close enough (margin {margin:+.3f}, words held {held:.2f})"
+            return GateVerdict(False, reason, margin=margin)
         return GateVerdict(
             True, "paraphrase of a FAQ question" if paraphrase else "close passage", margin=margin
         )

@@ -22,6 +22,8 @@ from pathlib import Path
 from knowledge import lexical
 from knowledge.terms import zh_zipf
 
+ENGLISH_SENSES = 4  # a Chinese word's senses read for its English words ("booking/reservation/to book/...")
+ENGLISH_WORDS = 8
 MAX_TRANSLATIONS = 3  # per word: CEDICT lists many near-synonyms; the commonest are the core ones
 _ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 _SKIP_SENSE = re.compile(
@@ -45,8 +47,8 @@ class Lexicon:
         found = self.definitions.get(chinese_word)
         if found is None:
             return ()
-        stems = (s for sense in _senses(found)[:2] for s in _stems(sense.removeprefix("to ")))
-        return tuple(dict.fromkeys(stems))[:4]
+        stems = (s for sense in _senses(found)[:ENGLISH_SENSES] for s in _stems(sense.removeprefix("to ")))
+        return tuple(dict.fromkeys(stems))[:ENGLISH_WORDS]
 
     def chinese(self, english: str) -> tuple[str, ...]:
         return self.en_to_zh.get(english, ())

@@ -87,10 +87,19 @@ def stem(word: str) -> str:
     if word.endswith("s") and not word.endswith(("ss", "us", "is")):
         word = word[:-1]
     elif word.endswith("ing") and len(word) > 5:
-        word = word[:-3]
+        word = _undouble(word[:-3])
     elif word.endswith("ed") and len(word) > 4:
-        word = word[:-2]
+        word = _undouble(word[:-2])
     return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+def _undouble(word: str) -> str:
+    """cancelled -> cancel, stopped -> stop, planning -> plan (but not "fall" or "pass")."""
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz" + "aeiou":
+        return word[:-1]
+    if len(word) > 5 and word.endswith("ell"):
+        return word[:-1]  # "cancell", "travell": British doubling before a suffix
+    return word
 
 
 def tokens(text: str) -> list[str]:

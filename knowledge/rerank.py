@@ -3,8 +3,7 @@
 - the chunk's own FAQ question: a question that paraphrases it is answered by it (e5 scores a
   question against a question far more sharply than against an answer);
 - coverage: how much of the question's specific wording (rare words weigh more, knowledge/terms.py)
-  the chunk contains; only terms in the chunk's own script count, so a Chinese question about an
-  English page is not held against it;
+  the chunk contains, in the question's words or their translations (knowledge/bilingual.py);
 - answer type: the question asks for a price, a duration, a count, a contact, and the chunk carries one.
 The fused score stays the base; each piece of evidence moves a candidate by a bounded amount.
 Measured on the faq-dev set (bench/answers.py): see the README.
@@ -15,16 +14,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge import answer_types
+from knowledge import answer_types, lexical
+from knowledge.bilingual import lexicon
 from knowledge.chunking import parse_chunk
 from knowledge.retrieval import Candidate
-from knowledge.terms import Term, content_terms
+from knowledge.terms import Term, content_terms, simplified
 from knowledge.vocabulary import Vocabulary
 
 RERANK_TOP = 15
 QUESTION_FLOOR = 0.86  # below this cosine a chunk's question says nothing about the customer's
 W_QUESTION = 6.0
-W_COVERAGE = 1.0
+W_COVERAGE = 0.5
 W_TYPE = 0.8
 NEUTRAL_COVERAGE = 0.5
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -46,13 +46,23 @@ def term_weight(term: Term) -> float:
 
 
 def coverage(terms: list[Term], text: str) -> float:
+    """Share of the question's term weight the text holds, a word counting as held when it or one of its
+    translations (knowledge/bilingual.py) is there: "firewall" in a page that says 防火牆."""
     vocabulary = Vocabulary.of([text])
-    has_han = bool(_HAN.search(text))
-    counted = [t for t in terms if not t.han or has_han]
+    counted = [t for t in terms if not t.text.isdigit()]
     total = sum(term_weight(t) for t in counted)
     if not total:
-        return NEUTRAL_COVERAGE  # nothing to judge in this script: neither for nor against
-    return sum(term_weight(t) for t in counted if vocabulary.covers(t)) / total
+        return NEUTRAL_COVERAGE  # nothing to judge: neither for nor against
+    return sum(term_weight(t) for t in counted if holds(vocabulary, t)) / total
+
+
+def holds(vocabulary: Vocabulary, term: Term) -> bool:
+    if vocabulary.covers(term):
+        return True
+    words = lexicon()
+    if term.han:
+        return any(english in vocabulary.words for english in words.english(term.text))
+    return any(simplified(chinese) in vocabulary.han for chinese in words.chinese(lexical.stem(term.text)))
 
 
 def question_match(text: str, units: dict[int, tuple[float, str]]) -> float:
