@@ -24,7 +24,7 @@ from llama_index.core.vector_stores.types import (
 from pydantic import PrivateAttr
 
 from knowledge import lexical
-from knowledge.chunking import Chunk
+from knowledge.chunking import CHUNKING_FORMAT, Chunk
 from knowledge.docstore import SqlKVStore, docstore_for
 from knowledge.embeddings import Embedder
 from knowledge.index import DENSE, IndexPoint, KnowledgeIndex, Query
@@ -127,11 +127,14 @@ class TenantVectorStore(BasePydanticVectorStore):
 
 
 def chunk_documents(source_id: str, chunks: Sequence[Chunk]) -> list[Document]:
-    """Content-derived ids: an unchanged chunk keeps its id wherever it moves in the file."""
+    """Content-derived ids: an unchanged chunk keeps its id wherever it moves in the file (and as long as the
+    chunking format stays the same)."""
     seen: Counter[str] = Counter()
     documents = []
     for chunk in chunks:
-        digest = hashlib.sha1(chunk.text.encode()).hexdigest()[:20]
+        # The chunking format is part of the id: chunks made by another format (its units, its lexical
+        # vectors) are all made and embedded again when a source is indexed again after an upgrade.
+        digest = hashlib.sha1(f"{CHUNKING_FORMAT}\n{chunk.text}".encode()).hexdigest()[:20]
         seen[digest] += 1
         documents.append(
             Document(
