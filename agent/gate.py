@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agent.gate_probes import PROBES
-from knowledge.rerank import QUESTION_FLOOR, coverage, question_match
+from knowledge.rerank import coverage, question_match
 from knowledge.services import KnowledgeServices, SearchHit
 from knowledge.tenant_cache import PerTenant
 from knowledge.terms import Term, content_terms
@@ -107,13 +107,15 @@ class AnswerabilityGate:
         if missing:
             reason = "the knowledge never mentions " + ", ".join(missing)
             return GateVerdict(False, reason, margin=margin, missing=tuple(missing))
-        paraphrase = question_match(top.text, top.units) >= max(PARAPHRASE, QUESTION_FLOOR)
         if follows and any(hit.chunk_id in follows for hit in hits[:FOLLOW_UP_DEPTH]):
             # "咁最高級呢？" is short and vague, but the passage that answered the question before is here.
             return GateVerdict(True, "a follow-up on the passage before", margin=margin)
         # The question's own words (or their translations) in the passage move the bar: a passage that holds
         # them may be a little further in cosine, one that holds none of them must be clearly closer.
-        held = coverage(content_terms(question), top.text)
+        held = coverage(content_terms(question), top.text, self._knowledge.vocabulary(tenant_id))
+        # A paraphrase of the chunk's FAQ question passes, if it also shares the question's words: "Does Ente
+        # sell a lifetime plan?" reads much like "Does Ente have Family Plans?" to e5.
+        paraphrase = question_match(top.text, top.units) >= PARAPHRASE and held >= WORDS_PIVOT
         if margin + W_WORDS * (held - WORDS_PIVOT) < MIN_MARGIN and not paraphrase:
             reason = f"no passage close enough (margin {margin:+.3f}, words held {held:.2f})"
             return GateVerdict(False, reason, margin=margin)

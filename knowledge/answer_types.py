@@ -52,7 +52,9 @@ _ASKS: list[tuple[AnswerType, re.Pattern[str]]] = [
 
 _CARRIES: dict[AnswerType, re.Pattern[str]] = {
     "price": re.compile(
-        r"(US|HK|NT|S|A|C)?\$\s?\d|\d\s?(USD|HKD|TWD|EUR|GBP|元|蚊|美元|港元|港幣)|[€£¥]\s?\d|\bfree\b|免費",
+        r"(US|HK|NT|S|A|C)?\$\s?\d|\d\s?(USD|HKD|TWD|EUR|GBP|元|蚊|美元|港元|港幣)|[€£¥]\s?\d|\bfree\b|免費"
+        # a labelled column or field: "Price (HK$): 880", "收費：880"
+        r"|\b(price|fee|cost|charge)s?\b[^\n.;,\d]{0,12}\d|(價錢|價格|收費|費用|售價)[^\n。；，\d]{0,8}\d",
         re.IGNORECASE,
     ),
     "percent": re.compile(r"\d\s?%|\d\s?折|percent", re.IGNORECASE),

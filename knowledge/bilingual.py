@@ -25,6 +25,29 @@ from knowledge.terms import zh_zipf
 ENGLISH_SENSES = 4  # a Chinese word's senses read for its English words ("booking/reservation/to book/...")
 ENGLISH_WORDS = 8
 MAX_TRANSLATIONS = 3  # per word: CEDICT lists many near-synonyms; the commonest are the core ones
+# Hong Kong words that CC-CEDICT lacks (weather warnings, payments, shopping), in its format. Everyday
+# vocabulary of the city, not any business's: a customer asks "八號風球開唔開？" of a page that says
+# "Typhoon Signal No. 8".
+HONG_KONG: dict[str, str] = {
+    "風球": "typhoon signal",
+    "颱風信號": "typhoon signal",
+    "黑雨": "black rainstorm warning",
+    "紅雨": "red rainstorm warning",
+    "黃雨": "amber rainstorm warning",
+    "暴雨警告": "rainstorm warning",
+    "按金": "deposit",
+    "找數": "to pay the bill",
+    "換貨": "to exchange goods/exchange",
+    "優惠碼": "promo code/discount code/coupon",
+    "折扣碼": "discount code/promo code",
+    "微信支付": "WeChat Pay",
+    "轉數快": "FPS/Faster Payment System",
+    "免運": "free shipping/free delivery",
+    "送貨上門": "home delivery/to deliver",
+    "公眾假期": "public holiday",
+    "攞貨": "to pick up goods/pickup",
+    "會員價": "member price",
+}
 _ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 _SKIP_SENSE = re.compile(
     r"^(surname|variant of|old variant|see |CL:|abbr\. for|used in|erhua|also written|Japanese)", re.I
@@ -85,21 +108,29 @@ def _build() -> Lexicon:
             if entry is None:
                 continue
             traditional, simplified, senses = entry.groups()
-            if len(traditional) < 2 or not _HAN.match(traditional):
-                continue
-            definitions.setdefault(traditional, senses)
-            definitions.setdefault(simplified, senses)
-            for sense in (s for part in senses.split("/")[:4] for s in part.split(";")):
-                sense = _PARENS.sub("", sense).strip()
-                if sense.count(" ") > 3 or _SKIP_SENSE.match(sense):
-                    continue  # a sentence of explanation, not a translation
-                stems = _stems(sense.removeprefix("to "))
-                if 1 <= len(stems) <= 2:
-                    en_to_zh.setdefault(" ".join(stems), []).append(traditional)
+            if len(traditional) >= 2 and _HAN.match(traditional):
+                _add(definitions, en_to_zh, (traditional, simplified), senses)
+    for word, senses in HONG_KONG.items():
+        _add(definitions, en_to_zh, (word,), senses)
     chosen = {
         k: tuple(sorted(dict.fromkeys(v), key=_commonness)[:MAX_TRANSLATIONS]) for k, v in en_to_zh.items()
     }
     return Lexicon(definitions, chosen)
+
+
+def _add(
+    definitions: dict[str, str], en_to_zh: dict[str, list[str]], forms: tuple[str, ...], senses: str
+) -> None:
+    """One dictionary entry: its forms (Traditional first) and its senses, "/"-separated as in CEDICT."""
+    for form in forms:
+        definitions.setdefault(form, senses)
+    for sense in (s for part in senses.split("/")[:4] for s in part.split(";")):
+        sense = _PARENS.sub("", sense).strip()
+        if sense.count(" ") > 3 or _SKIP_SENSE.match(sense):
+            continue  # a sentence of explanation, not a translation
+        stems = _stems(sense.removeprefix("to "))
+        if 1 <= len(stems) <= 2:
+            en_to_zh.setdefault(" ".join(stems), []).append(forms[0])
 
 
 def _commonness(word: str) -> float:

@@ -40,20 +40,34 @@ class Evidence:
     """+1 carries the kind of fact asked for, -1 carries none, 0 no kind asked."""
 
 
-def term_weight(term: Term) -> float:
-    """Rare words say what the question is about; common ones barely count."""
-    return max(0.25, 6.0 - term.zipf)
+def term_weight(term: Term, knowledge: Vocabulary | None = None) -> float:
+    """Rare words say what the question is about; common ones barely count, nor do words on nearly every
+    page of this knowledge (the business's own name)."""
+    weight = max(0.25, 6.0 - term.zipf)
+    return weight * knowledge.rarity(term) if knowledge is not None else weight
 
 
-def coverage(terms: list[Term], text: str) -> float:
+def coverage(terms: list[Term], text: str, knowledge: Vocabulary | None = None) -> float:
     """Share of the question's term weight the text holds, a word counting as held when it or one of its
-    translations (knowledge/bilingual.py) is there: "firewall" in a page that says 防火牆."""
+    translations (knowledge/bilingual.py) is there: "firewall" in a page that says 防火牆. `knowledge`:
+    the tenant's vocabulary, whose common words weigh less."""
     vocabulary = Vocabulary.of([text])
-    counted = [t for t in terms if not t.text.isdigit()]
-    total = sum(term_weight(t) for t in counted)
+    weights = [(t, term_weight(t, knowledge)) for t in terms if judgeable(vocabulary, t)]
+    total = sum(w for _, w in weights)
     if not total:
         return NEUTRAL_COVERAGE  # nothing to judge: neither for nor against
-    return sum(term_weight(t) for t in counted if holds(vocabulary, t)) / total
+    return sum(w for t, w in weights if holds(vocabulary, t)) / total
+
+
+def judgeable(vocabulary: Vocabulary, term: Term) -> bool:
+    """Whether the text could show the word: it is written in the word's script, or the word has a
+    translation to look for. 風球 has none in an English page: its absence there says nothing."""
+    if term.text.isdigit():
+        return False
+    if (bool(vocabulary.han) if term.han else bool(vocabulary.words)) or vocabulary.covers(term):
+        return True
+    words = lexicon()
+    return bool(words.english(term.text) if term.han else words.chinese(lexical.stem(term.text)))
 
 
 def holds(vocabulary: Vocabulary, term: Term) -> bool:
@@ -73,15 +87,16 @@ def question_match(text: str, units: dict[int, tuple[float, str]]) -> float:
     return max((score for score, unit in units.values() if unit == question), default=0.0)
 
 
-def rerank(query: str, candidates: list[Candidate]) -> list[Candidate]:
-    """The top RERANK_TOP candidates reordered by their fused score plus evidence; the rest follow."""
+def rerank(query: str, candidates: list[Candidate], knowledge: Vocabulary | None = None) -> list[Candidate]:
+    """The top RERANK_TOP candidates reordered by their fused score plus evidence; the rest follow.
+    `knowledge`: the tenant's vocabulary (its common words weigh less in coverage)."""
     head, tail = candidates[:RERANK_TOP], candidates[RERANK_TOP:]
     terms = content_terms(query)
     kinds = answer_types.asked(query)
     for candidate in head:
         found = Evidence(
             question_match=question_match(candidate.text, candidate.units),
-            coverage=coverage(terms, candidate.text),
+            coverage=coverage(terms, candidate.text, knowledge),
             answer_type=answer_types.evidence(kinds, candidate.text),
         )
         candidate.score += (

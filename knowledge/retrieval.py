@@ -169,7 +169,10 @@ def fuse(query: str, hits: dict[str, list[Hit]]) -> list[Candidate]:
             cand = candidates.setdefault(chunk_id, Candidate(chunk_id, hit.source_id, hit.text, hit.lang))
             cand.signals[signal] = hit.score
         per_signal[signal] = {c: h.score for c, h in best.items()}
-    langs = {c: cand.lang for c, cand in candidates.items()}
+    # A chunk in both languages (a price row with its Chinese name) holds the question's language: it
+    # competes in that group, not in a group of its own where every row looks alike.
+    query_lang = lexical.language(query)
+    langs = {c: query_lang if cand.lang == "mixed" else cand.lang for c, cand in candidates.items()}
     weights = {DENSE: WEIGHTS[DENSE], LATENT: WEIGHTS[LATENT], SPARSE: _lexical_weight(query, hits[SPARSE])}
     for signal, scores in per_signal.items():
         if not scores or not weights[signal]:

@@ -49,9 +49,9 @@ class KnowledgeServices:
     def search(self, tenant_id: str, query: str, k: int = 5) -> list[SearchHit]:
         """The public Python API of retrieval: tenant-scoped hits with their source names, the hybrid
         candidates reranked on the evidence each chunk holds for this question (knowledge/rerank.py)."""
-        found: list[Candidate] = rerank(query, self.retriever.search(tenant_id, query, max(k, RERANK_TOP)))[
-            :k
-        ]
+        candidates = self.retriever.search(tenant_id, query, max(k, RERANK_TOP))
+        words = self.vocabulary(tenant_id) if candidates else None
+        found: list[Candidate] = rerank(query, candidates, words)[:k]
         names = self.sources.names(tenant_id, {c.source_id for c in found})
         return [
             SearchHit(

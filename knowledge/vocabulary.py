@@ -9,8 +9,9 @@ text, tens of kilobytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from knowledge import lexical
 from knowledge.terms import Term, simplified
@@ -25,20 +26,36 @@ class Vocabulary:
     """Latin words as written (lower case) and their stems."""
     han: str
     """The Chinese text, simplified, runs joined by a separator (a word is looked up as a substring)."""
+    documents: int = 1
+    """How many texts (chunks) it was built from."""
+    frequency: Mapping[str, int] = field(default_factory=dict)
+    """For each Latin word and stem, in how many of those texts it occurs."""
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Vocabulary:
-        words: set[str] = set()
+        counts: Counter[str] = Counter()
         runs: list[str] = []
+        documents = 0
         for text in texts:
+            documents += 1
             lowered = text.lower()
+            mine: set[str] = set()
             for word in _LATIN.findall(lowered):
                 word = word.strip(".-'")
-                words.add(word)
-                words.add(lexical.stem(word))
-                words.update(p for p in re.split(r"[-./]", word) if p)
+                mine.add(word)
+                mine.add(lexical.stem(word))
+                mine.update(p for p in re.split(r"[-./]", word) if p)
+            counts.update(mine)
             runs.extend(_HAN_RUN.findall(text))
-        return cls(frozenset(words), simplified("|".join(runs)))
+        return cls(frozenset(counts), simplified("|".join(runs)), max(1, documents), counts)
+
+    def rarity(self, term: Term) -> float:
+        """1 for a word in none or few of the texts, toward 0 for one in nearly all (a brand name that is
+        on every page says nothing about which page answers)."""
+        if term.han or self.documents < 5:
+            return 1.0
+        seen = max((self.frequency.get(form, 0) for form in term.forms), default=0)
+        return max(0.0, 1.0 - seen / self.documents) ** 2
 
     def covers(self, term: Term) -> bool:
         if term.han:

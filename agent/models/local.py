@@ -285,7 +285,8 @@ class GroundedChatModel(BaseChatModel):
         tone = tone if tone in words["open"] else "friendly"
         length = _field(prompt, "Response length", "moderate")
         # The marked units of every passage the answer stands on (the first, and any that completes it),
-        # a passage in another language than the customer's behind an honest lead-in.
+        # a passage in another language than the customer's behind an honest lead-in (a row in both
+        # languages needs none).
         parts = [_joined(marked) for p in passages if (marked := [u for u in p["units"] if u["marked"]])]
         if not parts:
             parts = [_joined(_chosen(question, passages[0]["units"], length))]
@@ -298,7 +299,7 @@ class GroundedChatModel(BaseChatModel):
         for part in parts:
             lead = (
                 words["foreign"]
-                if customer_language(part) != language and words["foreign"] not in text
+                if lexical.language(part) not in (language, "mixed") and words["foreign"] not in text
                 else ""
             )
             text += ("" if not text else "\n" if part.startswith("- ") else " ") + lead + part
