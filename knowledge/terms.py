@@ -70,6 +70,7 @@ _ZH_FUNCTION = frozenset(
     ]
 )
 _ZH_MAX_WORD = 4
+MIN_HEAD_ZIPF = 3.0  # a compound's end counts as its head word when it is at least this common
 _UNKNOWN_CHARACTER = 1e-9
 
 
@@ -172,5 +173,18 @@ def content_terms(question: str) -> list[Term]:
     for run in _HAN_RUN.findall(to_written(question)):
         for word, zipf in _zh_words(run):
             if len(word) >= 2 and word not in _ZH_FUNCTION:
-                terms.append(Term(word, (word,), zipf, han=True))
+                terms.append(Term(word, _han_forms(word), zipf, han=True))
     return terms
+
+
+def _han_forms(word: str) -> tuple[str, ...]:
+    """A Chinese compound and its head word: 銀聯卡 is written 銀聯 on a page that lists the cards, 續約日
+    as 續約. The longest known word of two or more characters at either end stands for the compound."""
+    forms = [word]
+    for size in range(len(word) - 1, 1, -1):
+        ends = [word[:size], word[-size:]]
+        known = [end for end in ends if zh_zipf(end) >= MIN_HEAD_ZIPF]
+        if known:
+            forms.extend(known)
+            break
+    return tuple(forms)

@@ -59,7 +59,7 @@ class Vocabulary:
 
     def covers(self, term: Term) -> bool:
         if term.han:
-            return simplified(term.text) in self.han
+            return any(simplified(form) in self.han for form in term.forms)
         return any(form in self.words for form in term.forms)
 
     @property

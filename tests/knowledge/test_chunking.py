@@ -61,6 +61,25 @@ def test_a_list_stays_with_its_lead_in_and_its_items_are_units() -> None:
     assert "Which payment methods do you accept?: PayPal (annual plans only)" in payment.units
 
 
+def test_a_paragraph_wrapped_at_a_fixed_width_reads_as_one_text() -> None:
+    wrapped = (
+        "Cancelling\nAfter downgrading to the Free Plan, your deployed\nservices will be suspended. Make sure to "
+        "back up\nimportant data first.\nDeleting\nDelete the project from its settings page.\n"
+    )
+    lines = [(line.kind, line.text) for line in structure(wrapped) if line.kind != "blank"]
+    assert lines == [
+        ("heading", "Cancelling"),
+        (
+            "text",
+            "After downgrading to the Free Plan, your deployed services will be suspended. Make sure to back "
+            "up important data first.",
+        ),
+        ("heading", "Deleting"),
+        ("text", "Delete the project from its settings page."),
+    ]
+    assert "your deployed services will be suspended." in chunk_text(wrapped)[0].units[0]
+
+
 def test_question_forms_q_prefix_numbered_and_full_width() -> None:
     text = "Q: Do you deliver on Sundays?\nA: No, Monday to Saturday only.\n1. 可唔可以改地址？\n可以，出貨前都可以改。\n問：有冇學生優惠？\n答：有，九折。"
     chunks = chunk_text(text)
@@ -94,8 +113,8 @@ def test_tables_become_rows_and_code_is_never_a_heading() -> None:
         ("heading", "Plans"),
         ("row", "Monthly fee: US$79"),
         ("row", "Extra seat: US$24"),
-        ("text", "# list images"),
-        ("text", "docker images"),
+        ("code", "# list images"),
+        ("code", "docker images"),
     ]
 
 

@@ -49,3 +49,8 @@ def test_a_row_in_both_languages_competes_with_the_questions_language() -> None:
     hits = {DENSE: sorted(rows + faq, key=lambda h: h.score, reverse=True), LATENT: [], SPARSE: []}
     ranked = fuse("How much is a facial?", hits)
     assert ranked[0].chunk_id.startswith("row")
+
+
+def test_a_chinese_compound_is_held_by_its_head_word() -> None:
+    cards = "信用卡 / 簽帳卡\nZeabur 接受以下卡別：\n- Visa\n- JCB\n- 銀聯（UnionPay）"
+    assert coverage(content_terms("收唔收銀聯卡呀？"), cards) == 1.0
