@@ -28,6 +28,9 @@ MAX_UNITS_PER_CHUNK = 16
 TITLE_SEPARATOR = " › "
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\u3400-\u9fff])|(?<=[。！？；])")
+_ABBREVIATION = re.compile(
+    r"\b(vs|e\.g|i\.e|etc|approx|incl|excl|no|nos|mr|mrs|ms|dr|st|jan|feb|aug|sept?|oct|nov|dec)\.$", re.I
+)
 _LEAD_IN = re.compile(r"[:：]$")
 _ENDS = re.compile(r"[.。!！?？:：;；]$")
 
@@ -45,7 +48,11 @@ __all__ = [
 def split_sentences(text: str) -> list[str]:
     pieces: list[str] = []
     for line in text.split("\n"):
-        pieces.extend(s.strip() for s in _SENTENCE.split(line) if s and s.strip())
+        for piece in (s.strip() for s in _SENTENCE.split(line) if s and s.strip()):
+            if pieces and _ABBREVIATION.search(pieces[-1]) and not line.startswith(piece):
+                pieces[-1] = f"{pieces[-1]} {piece}"  # "Pro Plan vs. Team Plan" is one sentence
+            else:
+                pieces.append(piece)
     return [p for p in pieces if len(p) > 1]
 
 

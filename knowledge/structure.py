@@ -166,19 +166,28 @@ def _titles_what_follows(line: Line, previous: Line | None, following: Line | No
     or (after a finished sentence) a full paragraph; between blank lines any text may follow."""
     if following is None or not _heading_like(line.text):
         return False
+    if previous is not None and previous.kind == "question" and not blanks:
+        return False  # the answer to the question above, however short ("Monthly: HK$199")
     if following.kind in ("question", "heading"):
         return True
     if following.kind == "text" and _heading_like(following.text):
         return True
     if blanks:
         return following.kind in ("text", "item", "row")
-    finished = previous is None or previous.kind == "heading" or bool(_TERMINAL.search(previous.text))
+    # After a finished sentence (a list or a table ends without one), a short line over a paragraph, a
+    # lead-in ("Everything in Pro, plus:"), a list or a table titles it.
+    finished = (
+        previous is None
+        or previous.kind in ("heading", "item", "row")
+        or bool(_TERMINAL.search(previous.text))
+    )
     paragraph = (
         following.kind == "text"
         and len(following.text) > 2 * len(line.text)
         and bool(_TERMINAL.search(following.text))
     )
-    return finished and paragraph and estimate_tokens(line.text) <= 16
+    block = following.kind in ("item", "row") or (following.kind == "text" and following.text[-1:] in ":：")
+    return finished and (paragraph or block) and estimate_tokens(line.text) <= 16
 
 
 def _continues(previous: Line | None, line: Line) -> bool:
