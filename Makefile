@@ -39,10 +39,14 @@ evals: $(STAMP)
 # The real-text development set, kept outside the repository: each company's documents in a tenant of
 # their own, its cases and two-turn dialogues, gated by evals/datasets/faq-dev.gate.yaml.
 # The set is copied first: its own check.py --split writes the per-company files next to itself, and
-# ../shared is not ours to write to.
+# ../shared is not ours to write to. Our own cases over its documents (evals/datasets/faq-dev-own*.yaml)
+# join the copy, so its check.py verifies them too.
 evals-faq-dev: $(STAMP)
 	rm -rf data/evals/faq-dev-data data/evals/faq-dev-set
-	mkdir -p data/evals && cp -r $(FAQ_DEV) data/evals/faq-dev-set
+	mkdir -p data/evals && cp -r $(FAQ_DEV) data/evals/faq-dev-set && chmod -R u+w data/evals/faq-dev-set
+	sed -n '/^cases:/,$$p' evals/datasets/faq-dev-own.yaml | tail -n +2 >> data/evals/faq-dev-set/cases.yaml
+	sed -n '/^dialogues:/,$$p' evals/datasets/faq-dev-own-dialogues.yaml | tail -n +2 \
+		>> data/evals/faq-dev-set/dialogues.yaml
 	$(BIN)/python data/evals/faq-dev-set/check.py --split
 	set -e; for company in zeabur ente; do \
 		PARLEY_DATA_DIR=data/evals/faq-dev-data/$$company $(BIN)/python -m evals run --no-progress \

@@ -37,6 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = ROOT.parent / "shared" / "datasets" / "faq-dev"
+OWN = ROOT / "evals" / "datasets"
 
 
 @dataclass
@@ -139,8 +140,15 @@ class Bench:
             for source in self.env.knowledge.sources.list(tenant_id):
                 assert source.status == "ready", (source.name, source.error)
         self.agent = build_agent(self.env.settings, self.env.core, self.env.knowledge)
-        self.cases = yaml.safe_load((DATASET / "cases.yaml").read_text(encoding="utf-8"))["cases"]
-        self.dialogues = yaml.safe_load((DATASET / "dialogues.yaml").read_text(encoding="utf-8"))["dialogues"]
+
+        def read(path: Path, key: str) -> list[dict[str, Any]]:
+            return list(yaml.safe_load(path.read_text(encoding="utf-8"))[key])
+
+        # faq-dev's cases, then ours over the same documents (evals/datasets/faq-dev-own*.yaml)
+        self.cases = read(DATASET / "cases.yaml", "cases") + read(OWN / "faq-dev-own.yaml", "cases")
+        self.dialogues = read(DATASET / "dialogues.yaml", "dialogues") + read(
+            OWN / "faq-dev-own-dialogues.yaml", "dialogues"
+        )
         self.latencies: list[float] = []
 
     def close(self) -> None:
