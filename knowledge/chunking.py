@@ -22,7 +22,7 @@ from knowledge.structure import Line, estimate_tokens, is_question, structure
 
 # Bumped whenever chunks come out differently for the same document: sources indexed with another format
 # are indexed again at start (knowledge/sources.py reindex_outdated).
-CHUNKING_FORMAT = "structure-2026-12b"
+CHUNKING_FORMAT = "structure-2026-12c"
 MAX_CHUNK_TOKENS = 200
 MAX_UNITS_PER_CHUNK = 16
 TITLE_SEPARATOR = " › "

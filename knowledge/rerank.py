@@ -67,7 +67,9 @@ def judgeable(vocabulary: Vocabulary, term: Term) -> bool:
     if (bool(vocabulary.han) if term.han else bool(vocabulary.words)) or vocabulary.covers(term):
         return True
     words = lexicon()
-    return bool(words.english(term.text) if term.han else words.chinese(lexical.stem(term.text)))
+    if term.han:
+        return bool(words.english(term.text))
+    return all(words.chinese(lexical.stem(part)) for part in term.text.split("-") if part)
 
 
 def holds(vocabulary: Vocabulary, term: Term) -> bool:
@@ -76,7 +78,11 @@ def holds(vocabulary: Vocabulary, term: Term) -> bool:
     words = lexicon()
     if term.han:
         return any(english in vocabulary.words for english in words.english(term.text))
-    return any(simplified(chinese) in vocabulary.han for chinese in words.chinese(lexical.stem(term.text)))
+    # "auto-renewal" is held where each of its parts is (自動 ... 續約)
+    parts = [lexical.stem(part) for part in term.text.split("-") if part] or [lexical.stem(term.text)]
+    return all(
+        any(simplified(chinese) in vocabulary.han for chinese in words.chinese(part)) for part in parts
+    )
 
 
 def question_match(text: str, units: dict[int, tuple[float, str]]) -> float:

@@ -82,6 +82,9 @@ def translated_tokens(text: str) -> dict[str, float]:
         stem = lexical.stem(term.text)
         if term.zipf < TRANSLATE_BELOW_ZIPF:  # "have", "open", "own" would only bring noise
             add(words.chinese(stem))
+            if "-" in term.text:  # "auto-renewal": 自動, 續約
+                for part in filter(None, term.text.split("-")):
+                    add(words.chinese(lexical.stem(part)))
         if i + 1 < len(latin):
             add(words.chinese(f"{stem} {lexical.stem(latin[i + 1].text)}"))
     for term in terms:

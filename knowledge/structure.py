@@ -92,7 +92,10 @@ def _rows(lines: list[str]) -> Iterator[str]:
         if _TABLE_RULE.match(raw):
             continue
         cells = _table_cells(raw)
-        if i == 0 and len(lines) > 1 and _TABLE_RULE.match(lines[1]):
+        # The header: the row over the rule line, or (a table pasted without one) a first row of three or
+        # more cells over other rows.
+        ruled = len(lines) > 1 and bool(_TABLE_RULE.match(lines[1]))
+        if i == 0 and (ruled or (len(lines) > 1 and len(cells) >= 3)):
             header = cells
             continue
         if len(cells) == 2 and all(cells):

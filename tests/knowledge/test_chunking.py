@@ -118,6 +118,15 @@ def test_tables_become_rows_and_code_is_never_a_heading() -> None:
     ]
 
 
+def test_a_table_pasted_without_its_rule_line_keeps_its_header() -> None:
+    text = "Plans compared\n| Feature | Pro | Team |\n| Monthly fee | US$19 | US$79 |\n| Log retention | 30 days | 90 days |\n"
+    rows = [line.text for line in structure(text) if line.kind == "row"]
+    assert rows == [
+        "Feature: Monthly fee; Pro: US$19; Team: US$79",
+        "Feature: Log retention; Pro: 30 days; Team: 90 days",
+    ]
+
+
 def test_a_stored_chunk_reads_back_as_title_question_and_lines() -> None:
     chunk = chunk_text(FLAT_FAQ)[0]
     title, question, lines = parse_chunk(chunk.text)
