@@ -5,8 +5,9 @@ e5 bridges the languages only roughly, and word matching (BM25) not at all. CC-C
 package ships it) gives each Chinese word its English senses; read the other way, a one- or two-word
 sense gives an English word its Chinese words ("firewall" -> 防火牆, "refund" -> 退款, "expire" -> 到期,
 過期). Words CEDICT lacks or translates in another sense (Hong Kong words, product words as Hong Kong and
-Taiwan write them) come from knowledge/lexicon_supplement.py. A question's words are looked up and their translations added to its lexical query at a lower
-weight; the reranker counts a word as present when a translation of it is.
+Taiwan write them) come from knowledge/lexicon_supplement.py. A question's words are looked up and their
+translations added to its lexical query at a lower weight; the reranker counts a word as present when a
+translation of it is.
 
 Loaded once per process, lazily (about a second and a few tens of MB), and never changed.
 """
