@@ -33,10 +33,11 @@ from knowledge.vocabulary import Vocabulary
 MIN_MARGIN = 0.0
 W_WORDS = 0.08
 WORDS_PIVOT = 0.4  # the share of the question's (rarity-weighted) words at which cosine alone decides
-PARAPHRASE = 0.93
+PARAPHRASE = 0.93  # the customer's question matched the chunk's own FAQ question this closely
 FOLLOW_UP_DEPTH = 3
 PROBE_DEPTH = 10  # hits per probe: deep enough to find the best passage in each language
-MIN_PROBES = 5  # the customer's question matched the chunk's own FAQ question this closely
+MIN_PROBES = 5
+CANDIDATES = 2  # passages judged: the reranked first, and the next when it holds the question's words
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class GateVerdict:
     """The top passage's cosine above the tenant's unanswerable median (per question language)."""
     missing: tuple[str, ...] = field(default_factory=tuple)
     """Specific words of the question the knowledge never mentions."""
+    best: int = 0
+    """Which of the hits answers (the second when the first does not but it holds the question's words)."""
 
 
 def specific(term: Term) -> bool:
@@ -110,18 +113,24 @@ class AnswerabilityGate:
         if follows and any(hit.chunk_id in follows for hit in hits[:FOLLOW_UP_DEPTH]):
             # "咁最高級呢？" is short and vague, but the passage that answered the question before is here.
             return GateVerdict(True, "a follow-up on the passage before", margin=margin)
-        # The question's own words (or their translations) in the passage move the bar: a passage that holds
-        # them may be a little further in cosine, one that holds none of them must be clearly closer.
-        held = coverage(content_terms(question), top.text, self._knowledge.vocabulary(tenant_id))
-        # A paraphrase of the chunk's FAQ question passes, if it also shares the question's words: "Does Ente
-        # sell a lifetime plan?" reads much like "Does Ente have Family Plans?" to e5.
-        paraphrase = question_match(top.text, top.units) >= PARAPHRASE and held >= WORDS_PIVOT
-        if margin + W_WORDS * (held - WORDS_PIVOT) < MIN_MARGIN and not paraphrase:
-            reason = f"no passage close enough (margin {margin:+.3f}, words held {held:.2f})"
-            return GateVerdict(False, reason, margin=margin)
-        return GateVerdict(
-            True, "paraphrase of a FAQ question" if paraphrase else "close passage", margin=margin
-        )
+        terms = content_terms(question)
+        words = self._knowledge.vocabulary(tenant_id)
+        reason = ""
+        for i, hit in enumerate(hits[:CANDIDATES]):
+            # The question's own words (or their translations) in the passage move the bar: a passage that
+            # holds them may be a little further in cosine, one that holds none of them must be clearly closer.
+            held = coverage(terms, hit.text, words)
+            if i and held < WORDS_PIVOT:
+                continue  # ranked lower and holding little of the question: no better than the first
+            close = hit.dense - self.level(tenant_id, language, hit.lang)
+            # A paraphrase of the chunk's FAQ question passes, if it also shares the question's words: "Does
+            # Ente sell a lifetime plan?" reads much like "Does Ente have Family Plans?" to e5.
+            paraphrase = question_match(hit.text, hit.units) >= PARAPHRASE and held >= WORDS_PIVOT
+            if paraphrase or close + W_WORDS * (held - WORDS_PIVOT) >= MIN_MARGIN:
+                found = "paraphrase of a FAQ question" if paraphrase else "close passage"
+                return GateVerdict(True, found, margin=close, best=i)
+            reason = reason or f"no passage close enough (margin {close:+.3f}, words held {held:.2f})"
+        return GateVerdict(False, reason, margin=margin)
 
 
 def _languages(chunk_language: str) -> tuple[str, ...]:

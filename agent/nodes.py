@@ -234,7 +234,8 @@ class AgentNodes:
             log.info("gate: %s (conversation %s)", verdict.reason, runtime.context.conversation_id)
             return {"passages": [], "hits": [], "answerable": False, "gate_reason": verdict.reason}
         length = self._settings(runtime).response_length
-        ordered = evidence.customer_language_first(state.hits, state.language)[:PASSAGES]
+        hits = [state.hits[verdict.best], *state.hits[: verdict.best], *state.hits[verdict.best + 1 :]]
+        ordered = evidence.customer_language_first(hits, state.language)[:PASSAGES]
         # Every unit of the passages offered, scored against the question (retrieval kept only the best).
         scored = self.deps.knowledge.unit_scores(
             runtime.context.tenant_id, question, [h.chunk_id for h in ordered]

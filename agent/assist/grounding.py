@@ -83,7 +83,9 @@ class Grounder:
         """The hits a suggestion may use: none when the knowledge does not answer the question."""
         hits = usable_hits(self._knowledge, tenant_id, query)
         verdict = self._gate.judge(tenant_id, query, customer_language(query), hits)
-        return hits if verdict.answerable else []
+        if not verdict.answerable:
+            return []
+        return [hits[verdict.best], *hits[: verdict.best], *hits[verdict.best + 1 :]]
 
 
 def _short(text: str) -> bool:
