@@ -13,7 +13,8 @@ WeChat Pay?" over a payments page) scores as high as one it does. Two kinds of e
    median best cosine is how close "unanswerable" comes there, per question language and passage
    language (e5 scores across languages lower). A question must beat it by MIN_MARGIN, give or take
    what the passage holds of the question's own words (in either language), or show its own FAQ question
-   was matched (a paraphrase).
+   was matched (a paraphrase). The reranked first passage is judged, and the second too when it holds the
+   question's words (e5 may put a same-language FAQ entry closer than the other-language page that answers).
 Calibrated on the faq-dev set (bench/answers.py prints abstention precision and recall).
 """
 
