@@ -124,8 +124,8 @@ class AnswerabilityGate:
             if i and held < WORDS_PIVOT:
                 continue  # ranked lower and holding little of the question: no better than the first
             close = hit.dense - self.level(tenant_id, language, hit.lang)
-            # A paraphrase of the chunk's FAQ question passes, if it also shares the question's words: "Does
-            # Ente sell a lifetime plan?" reads much like "Does Ente have Family Plans?" to e5.
+            # A paraphrase of the chunk's FAQ question passes, if it also shares the question's words: "Do you
+            # sell a lifetime plan?" reads much like "Do you have family plans?" to e5.
             paraphrase = question_match(hit.text, hit.units) >= PARAPHRASE and held >= WORDS_PIVOT
             if paraphrase or close + W_WORDS * (held - WORDS_PIVOT) >= MIN_MARGIN:
                 found = "paraphrase of a FAQ question" if paraphrase else "close passage"

@@ -22,7 +22,7 @@ from knowledge.structure import Line, estimate_tokens, is_question, structure
 
 # Bumped whenever chunks come out differently for the same document: sources indexed with another format
 # are indexed again at start (knowledge/sources.py reindex_outdated).
-CHUNKING_FORMAT = "structure-2026-12c"
+CHUNKING_FORMAT = "structure-2026-12d"
 MAX_CHUNK_TOKENS = 200
 MAX_UNITS_PER_CHUNK = 16
 TITLE_SEPARATOR = " › "
@@ -50,7 +50,7 @@ def split_sentences(text: str) -> list[str]:
     for line in text.split("\n"):
         for piece in (s.strip() for s in _SENTENCE.split(line) if s and s.strip()):
             if pieces and _ABBREVIATION.search(pieces[-1]) and not line.startswith(piece):
-                pieces[-1] = f"{pieces[-1]} {piece}"  # "Pro Plan vs. Team Plan" is one sentence
+                pieces[-1] = f"{pieces[-1]} {piece}"  # "Basic vs. Premium" is one sentence
             else:
                 pieces.append(piece)
     return [p for p in pieces if len(p) > 1]

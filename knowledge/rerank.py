@@ -64,7 +64,7 @@ def judgeable(vocabulary: Vocabulary, term: Term) -> bool:
     translation to look for. 風球 has none in an English page: its absence there says nothing."""
     if term.text.isdigit():
         return False
-    if (bool(vocabulary.han) if term.han else bool(vocabulary.words)) or vocabulary.covers(term):
+    if vocabulary.han if term.han else vocabulary.words:
         return True
     words = lexicon()
     if term.han:

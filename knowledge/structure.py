@@ -178,7 +178,7 @@ def _titles_what_follows(line: Line, previous: Line | None, following: Line | No
     if blanks:
         return following.kind in ("text", "item", "row")
     # After a finished sentence (a list or a table ends without one), a short line over a paragraph, a
-    # lead-in ("Everything in Pro, plus:"), a list or a table titles it.
+    # lead-in ("Every plan includes:"), a list or a table titles it.
     finished = (
         previous is None
         or previous.kind in ("heading", "item", "row")
@@ -206,14 +206,17 @@ def _continues(previous: Line | None, line: Line) -> bool:
 
 
 def structure(text: str) -> list[Line]:
-    """The document's lines with plain-text headings recognised (see `_titles_what_follows`)."""
-    lines = list(read_lines(text))
+    """The document's lines, wrapped paragraphs joined, with plain-text headings recognised (see
+    `_titles_what_follows`, which judges a line by the whole paragraph under it)."""
+    lines: list[Line] = []
+    for line in read_lines(text):
+        if _continues(lines[-1] if lines else None, line):
+            # A paragraph wrapped at a fixed width: "...your booking is kept for" / "another week."
+            lines[-1] = Line(lines[-1].kind, f"{lines[-1].text} {line.text}")
+        else:
+            lines.append(line)
     out: list[Line] = []
     for i, line in enumerate(lines):
-        if _continues(out[-1] if out else None, line):
-            # A paragraph wrapped at a fixed width: "...your deployed containerized" / "services will be..."
-            out[-1] = Line(out[-1].kind, f"{out[-1].text} {line.text}")
-            continue
         if line.kind == "text":
             following = next((n for n in lines[i + 1 :] if n.kind != "blank"), None)
             previous = next((p for p in reversed(out) if p.kind != "blank"), None)

@@ -63,21 +63,21 @@ def test_a_list_stays_with_its_lead_in_and_its_items_are_units() -> None:
 
 def test_a_paragraph_wrapped_at_a_fixed_width_reads_as_one_text() -> None:
     wrapped = (
-        "Cancelling\nAfter downgrading to the Free Plan, your deployed\nservices will be suspended. Make sure to "
-        "back up\nimportant data first.\nDeleting\nDelete the project from its settings page.\n"
+        "Cancelling\nIf you cancel a booking less than a day ahead, your\ndeposit is kept. Call us to move "
+        "the\nbooking instead.\nDeleting\nDelete your account from its settings page.\n"
     )
     lines = [(line.kind, line.text) for line in structure(wrapped) if line.kind != "blank"]
     assert lines == [
         ("heading", "Cancelling"),
         (
             "text",
-            "After downgrading to the Free Plan, your deployed services will be suspended. Make sure to back "
-            "up important data first.",
+            "If you cancel a booking less than a day ahead, your deposit is kept. Call us to move the booking "
+            "instead.",
         ),
         ("heading", "Deleting"),
-        ("text", "Delete the project from its settings page."),
+        ("text", "Delete your account from its settings page."),
     ]
-    assert "your deployed services will be suspended." in chunk_text(wrapped)[0].units[0]
+    assert "your deposit is kept." in chunk_text(wrapped)[0].units[0]
 
 
 def test_question_forms_q_prefix_numbered_and_full_width() -> None:

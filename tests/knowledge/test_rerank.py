@@ -52,10 +52,10 @@ def test_a_row_in_both_languages_competes_with_the_questions_language() -> None:
 
 
 def test_a_chinese_compound_is_held_by_its_head_word() -> None:
-    cards = "信用卡 / 簽帳卡\nZeabur 接受以下卡別：\n- Visa\n- JCB\n- 銀聯（UnionPay）"
+    cards = "付款方式\n本店接受以下信用卡：\n- Visa\n- Mastercard\n- 銀聯"
     assert coverage(content_terms("收唔收銀聯卡呀？"), cards) == 1.0
 
 
 def test_a_hyphenated_word_is_held_where_each_of_its_parts_is() -> None:
-    renewal = "如何手動續約主機？\n主機會自動續約：系統大約每 8 小時檢查一次，並從餘額中扣款。"
+    renewal = "會籍續期\n會籍到期前會自動續約，我們每日檢查一次你的帳戶餘額。"
     assert coverage(content_terms("How often does auto-renewal check my balance?"), renewal) > 0.7
