@@ -22,6 +22,7 @@ import httpx
 from channels import http_pool
 from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import InvalidInput, Unauthorized
+from core.signatures import matches
 
 REPLY_TOKEN_SECONDS = 50  # LINE accepts a reply token for about a minute; leave a margin
 
@@ -89,7 +90,7 @@ class LineAdapter:
         expected = base64.b64encode(
             hmac.new(str(secrets["channel_secret"]).encode(), raw, hashlib.sha256).digest()
         )
-        if not given or not hmac.compare_digest(expected.decode(), given):
+        if not matches(given, expected):
             raise Unauthorized("missing or bad x-line-signature")
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:

@@ -7,7 +7,6 @@ re-delivers an update until it gets a 200). Replies go through POST /bot<token>/
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ import httpx
 from channels import http_pool
 from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import InvalidInput, Unauthorized
+from core.signatures import matches
 
 
 def _message_text(message: dict[str, Any]) -> tuple[str, str, bool, dict[str, Any]]:
@@ -102,7 +102,7 @@ class TelegramAdapter:
         self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
     ) -> None:
         given = headers.get("x-telegram-bot-api-secret-token")
-        if not given or not hmac.compare_digest(given, str(secrets["secret_token"])):
+        if not matches(given, str(secrets["secret_token"])):
             raise Unauthorized("missing or wrong X-Telegram-Bot-Api-Secret-Token")
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:

@@ -20,6 +20,7 @@ import httpx
 from channels import http_pool
 from channels.base import Inbound, SendError, StatusUpdate
 from core.errors import InvalidInput, Unauthorized
+from core.signatures import matches
 
 STATUSES = {
     "queued": "pending",
@@ -57,7 +58,7 @@ class TwilioSmsAdapter:
     ) -> None:
         params = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
         given = headers.get("x-twilio-signature")
-        if not given or not hmac.compare_digest(signature(str(secrets["auth_token"]), url, params), given):
+        if not matches(given, signature(str(secrets["auth_token"]), url, params)):
             raise Unauthorized("missing or bad X-Twilio-Signature")
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:

@@ -17,6 +17,7 @@ import httpx
 from channels import http_pool
 from channels.base import Inbound, SendError, StatusUpdate, json_body
 from core.errors import InvalidInput, Unauthorized
+from core.signatures import matches
 
 STATUSES = {"delivered": "delivered", "seen": "read", "failed": "failed"}
 ERRORS = {
@@ -77,7 +78,7 @@ class ViberAdapter:
     ) -> None:
         given = headers.get("x-viber-content-signature")
         expected = hmac.new(str(secrets["auth_token"]).encode(), raw, hashlib.sha256).hexdigest()
-        if not given or not hmac.compare_digest(expected, given):
+        if not matches(given, expected):
             raise Unauthorized("missing or bad X-Viber-Content-Signature")
 
     def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:

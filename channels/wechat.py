@@ -9,7 +9,6 @@ API, which allows replies within 48 hours of the customer's last message (5 per 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import threading
 import time
 import uuid
@@ -24,6 +23,7 @@ import httpx
 from channels import http_pool
 from channels.base import Inbound, SendError, StatusUpdate
 from core.errors import Forbidden, InvalidInput, Unauthorized
+from core.signatures import matches
 
 ERRORS = {
     45015: "more than 48 hours since the customer's last message",
@@ -37,7 +37,7 @@ TOKEN_ERRORS = (40001, 42001, 40014)  # expired or invalid access token: fetch a
 def check_signature(token: str, query: Mapping[str, str]) -> None:
     parts = sorted([token, query.get("timestamp", ""), query.get("nonce", "")])
     expected = hashlib.sha1("".join(parts).encode()).hexdigest()
-    if not hmac.compare_digest(expected, query.get("signature", "")):
+    if not matches(query.get("signature"), expected):
         raise Unauthorized("bad or missing WeChat signature")
 
 

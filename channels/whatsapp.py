@@ -16,12 +16,13 @@ from typing import Any
 from channels.base import Inbound, StatusUpdate, json_body
 from channels.whatsapp_client import WhatsAppClient, meta_error
 from core.errors import Forbidden, InvalidInput, Unauthorized
+from core.signatures import matches
 
 # --- verification -------------------------------------------------------------------------------------
 
 
 def handshake(mode: str | None, token: str | None, challenge: str | None, verify_token: str) -> str:
-    if mode != "subscribe" or token is None or not hmac.compare_digest(token, verify_token):
+    if mode != "subscribe" or not matches(token, verify_token):
         raise Forbidden("webhook verification failed: wrong hub.verify_token")
     return challenge or ""
 
@@ -30,7 +31,7 @@ def verify_signature(raw: bytes, header: str | None, app_secret: str) -> None:
     if not header or not header.startswith("sha256="):
         raise Unauthorized("missing X-Hub-Signature-256 header")
     expected = hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, header.removeprefix("sha256=")):
+    if not matches(header.removeprefix("sha256="), expected):
         raise Unauthorized("bad X-Hub-Signature-256 signature")
 
 

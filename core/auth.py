@@ -7,7 +7,6 @@ and lookup by hash stays a single indexed query per request.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import secrets
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from core.db import Database, utcnow
 from core.errors import Forbidden, NotFound, Unauthorized
 from core.models import ApiKey
+from core.signatures import matches
 
 Role = Literal["admin", "staff"]
 ROLES: tuple[Role, ...] = ("admin", "staff")
@@ -66,7 +66,7 @@ class KeyStore:
         self._admin_hash = hash_key(admin_key)
 
     def is_platform_admin(self, key: str) -> bool:
-        return hmac.compare_digest(hash_key(key), self._admin_hash)
+        return matches(hash_key(key), self._admin_hash)
 
     def create(self, tenant_id: str, role: Role, name: str = "") -> tuple[ApiKey, str]:
         """Create a key; the plaintext is returned once and never stored."""

@@ -20,6 +20,7 @@ from channels.livechat.models import Visitor, Widget
 from core.auth import hash_key
 from core.db import Database
 from core.errors import Forbidden, Unauthorized
+from core.signatures import matches
 from crm.inbox import ContactInfo, InboxStore
 
 
@@ -86,7 +87,7 @@ class LivechatStore:
         external_id = None
         if identifier or identifier_hash:
             expected = identity_hash(widget.identity_secret, identifier or "")
-            if not identifier or not identifier_hash or not hmac.compare_digest(expected, identifier_hash):
+            if not identifier or not matches(identifier_hash, expected):
                 raise Forbidden("identity verification failed: identifier_hash does not match the identifier")
             external_id = f"livechat:{identifier}"
         elif widget.require_identity:
