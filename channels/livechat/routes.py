@@ -11,6 +11,7 @@ returns what the visitor missed while disconnected.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any
@@ -185,9 +186,17 @@ async def livechat_socket(ws: WebSocket) -> None:
     visitors.add(session.conversation_id, ws)
     try:
         while True:
-            frame = await ws.receive_json()
+            frame = await _next_frame(ws)
             kind = frame.get("type") if isinstance(frame, dict) else None
-            if kind == "message":
+            if frame is BINARY:
+                await ws.send_json(
+                    {
+                        "type": "error",
+                        "code": "binary_frame",
+                        "message": "binary frames are not read; send each JSON frame as a text frame",
+                    }
+                )
+            elif kind == "message":
                 await connection.on_message(frame)
             elif kind == "resume":
                 await ws.send_json(
@@ -201,7 +210,22 @@ async def livechat_socket(ws: WebSocket) -> None:
                 )
     except WebSocketDisconnect:
         return
-    except ValueError:  # not JSON
+    except (ValueError, RecursionError):  # not JSON (or nested too deep to read)
         await ws.close(code=1003)
     finally:
         visitors.remove(session.conversation_id, ws)
+
+
+BINARY = object()  # what _next_frame returns for a binary frame
+
+
+async def _next_frame(ws: WebSocket) -> Any:
+    """The next frame's JSON, or BINARY. Starlette's receive_json reads only text frames and failed on a
+    binary one with KeyError, which dropped the visitor's connection."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        return BINARY
+    return json.loads(text)
