@@ -35,6 +35,7 @@ from channels.routes import router as channels_router
 from channels.store import ChannelStore
 from channels.telegram import TelegramAdapter
 from channels.twilio_sms import TwilioSmsAdapter
+from channels.unparsed import UnparsedEvents
 from channels.viber import ViberAdapter
 from channels.webhook import WebhookEndpoint, webhook_path
 from channels.wechat import WeChatAdapter
@@ -159,6 +160,7 @@ def create_app(
             core.db, app.state.broadcasts, channels, adapters, core.jobs
         )
         app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
+        app.state.unparsed_events = UnparsedEvents(core.db)
         app.state.livechat_visitors = VisitorSockets()
         replier = HumanReplies(app.state.agent.inbox, core.jobs, app.state.livechat_visitors)
         app.state.inbox = InboxService(app.state.agent.inbox, crm.tickets, replier, StaffHub())

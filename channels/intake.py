@@ -56,6 +56,7 @@ class Delivery:
     raw: bytes
     message_ids: list[str]  # the platform's ids, in order, duplicates included
     statuses: int
+    unparsed: int = 0  # events that could not be read: recorded when the delivery is ingested
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Receipt:
     messages: int
     stored: int  # message ids claimed by this delivery (0 for a retry or a replay)
     statuses: int
+    unparsed: int = 0
 
 
 # A delivery waiting for the writer, with the future its request awaits and that future's event loop.
@@ -168,7 +170,7 @@ class DeliveryIntake:
         for loop, settled in by_loop.items():
             with contextlib.suppress(RuntimeError):  # that loop was closed: nobody waits there any more
                 loop.call_soon_threadsafe(_settle_all, settled)
-        if any(isinstance(o, Receipt) and (o.stored or o.statuses) for o in outcomes):
+        if any(isinstance(o, Receipt) and (o.stored or o.statuses or o.unparsed) for o in outcomes):
             self._jobs.notify()
 
     def _write_batch(self, deliveries: list[Delivery]) -> list[Receipt]:
@@ -210,7 +212,7 @@ class DeliveryIntake:
             events, channels = [], {}
             for delivery, event_id in zip(deliveries, event_ids, strict=True):
                 # a delivery that brings nothing new (a retry, a replay) needs no ingesting
-                to_ingest = bool(stored[event_id] or delivery.statuses)
+                to_ingest = bool(stored[event_id] or delivery.statuses or delivery.unparsed)
                 body = delivery.raw.decode("utf-8", "replace")
                 # received_at is the arrival order ingest follows (one batch: event ids break the tie)
                 events.append((event_id, delivery.channel.id, body, now, None if to_ingest else now))
@@ -226,7 +228,12 @@ class DeliveryIntake:
                     session=connection,
                 )
         return [
-            Receipt(messages=len(delivery.message_ids), stored=stored[event_id], statuses=delivery.statuses)
+            Receipt(
+                messages=len(delivery.message_ids),
+                stored=stored[event_id],
+                statuses=delivery.statuses,
+                unparsed=delivery.unparsed,
+            )
             for delivery, event_id in zip(deliveries, event_ids, strict=True)
         ]
 

@@ -14,13 +14,21 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from channels import http_pool
-from channels.base import Inbound, SendError, StatusUpdate, json_body
+from channels.base import (
+    Events,
+    Inbound,
+    Parsed,
+    SendError,
+    json_body,
+    platform_time,
+    raw_text,
+    response_json,
+)
 from core.errors import InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -32,48 +40,58 @@ def _address(user_id: str, reply_token: str | None, timestamp_ms: int) -> str:
     return json.dumps({"to": user_id, "token": reply_token, "at": timestamp_ms})
 
 
-def parse_events(payload: dict[str, Any]) -> list[Inbound]:
+def parse_events(payload: dict[str, Any]) -> Parsed:
+    """Every event of a delivery, each read on its own (see channels/base.py's Events)."""
     if not isinstance(payload.get("events"), list):
         raise InvalidInput("not a LINE webhook (events[] missing)")
-    inbound = []
+    events = Events()
     for event in payload["events"]:
-        source = event.get("source", {})
-        user = str(source.get("userId") or source.get("groupId") or source.get("roomId") or "")
-        when_ms = int(event.get("timestamp", time.time() * 1000))
-        address = _address(user, event.get("replyToken"), when_ms)
-        common: dict[str, Any] = {
-            "external_id": str(event.get("webhookEventId") or uuid.uuid4()),
-            "sender": user,
-            "phone": None,
-            "name": None,
-            "sent_at": datetime.fromtimestamp(when_ms / 1000, UTC),
-            "reply_to": address,
-        }
-        kind = event.get("type")
-        if kind == "message":
-            message = event.get("message", {})
-            mtype = message.get("type", "unknown")
-            data: dict[str, Any] = {"message_id": message.get("id")}
-            if mtype == "text":
-                text, answerable = message.get("text", ""), True
-            elif mtype == "location":
-                text = f"[location] {message.get('title') or ''} {message.get('address') or ''}".strip()
-                answerable, data["location"] = True, message
-            elif mtype == "sticker":
-                text, answerable = "[sticker]", False
-            else:  # image, video, audio, file: content via GET /v2/bot/message/{id}/content
-                text, answerable = f"[{mtype}]", True
-            inbound.append(Inbound(kind=mtype, text=text, answerable=answerable, data=data, **common))
-        elif kind == "postback":
-            postback = event.get("postback", {})
-            inbound.append(
-                Inbound(
-                    kind="postback", text=str(postback.get("data", "")), data={"postback": postback}, **common
-                )
-            )
-        elif kind in ("follow", "unfollow", "join", "leave"):
-            inbound.append(Inbound(kind=kind, text=f"[{kind}]", answerable=False, **common))
-    return inbound
+        events.read(event, _read_event)
+    return events.parsed()
+
+
+def _read_event(event: Any) -> list[Inbound]:
+    if not isinstance(event, dict):
+        raise InvalidInput("an event that is not an object")
+    source = event.get("source") or {}
+    user = str(source.get("userId") or source.get("groupId") or source.get("roomId") or "")
+    when = platform_time(event.get("timestamp"), millis=True)
+    common: dict[str, Any] = {
+        "external_id": str(event.get("webhookEventId") or _content_id(event)),
+        "sender": user,
+        "phone": None,
+        "name": None,
+        "sent_at": when,
+        "reply_to": _address(user, event.get("replyToken"), int(when.timestamp() * 1000)),
+    }
+    kind = event.get("type")
+    if kind == "message":
+        message = event.get("message") or {}
+        mtype = str(message.get("type", "unknown"))
+        data: dict[str, Any] = {"message_id": message.get("id")}
+        if mtype == "text":
+            text, answerable = str(message.get("text", "")), True
+        elif mtype == "location":
+            text = f"[location] {message.get('title') or ''} {message.get('address') or ''}".strip()
+            answerable, data["location"] = True, message
+        elif mtype == "sticker":
+            text, answerable = "[sticker]", False
+        else:  # image, video, audio, file: content via GET /v2/bot/message/{id}/content
+            text, answerable = f"[{mtype}]", True
+        return [Inbound(kind=mtype, text=text, answerable=answerable, data=data, **common)]
+    if kind == "postback":
+        postback = event.get("postback") or {}
+        text = str(postback.get("data", ""))
+        return [Inbound(kind="postback", text=text, data={"postback": postback}, **common)]
+    if kind in ("follow", "unfollow", "join", "leave"):
+        return [Inbound(kind=kind, text=f"[{kind}]", answerable=False, **common)]
+    return []
+
+
+def _content_id(event: dict[str, Any]) -> str:
+    """An id for an event without webhookEventId: from its content, so the delivery's two readings (on
+    arrival and when ingested) agree, and a redelivery is recognised."""
+    return "line:" + hashlib.sha256(raw_text(event).encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
 class LineAdapter:
@@ -93,9 +111,8 @@ class LineAdapter:
         if not matches(given, expected):
             raise Unauthorized("missing or bad x-line-signature")
 
-    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
-        payload = json_body(raw)
-        return parse_events(payload), []
+    def parse(self, raw: bytes) -> Parsed:
+        return parse_events(json_body(raw))
 
     async def send_text(
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
@@ -115,12 +132,15 @@ class LineAdapter:
             raise SendError(f"LINE could not be reached ({type(exc).__name__})", retryable=True) from exc
         if response.status_code == 409:  # the retry key was used: this message was already sent
             return f"line:{retry_key}"
+        answer = response_json(response)
         if response.status_code >= 400:
-            detail = response.json().get("message", "refused") if response.content else "refused"
+            detail = answer.get("message", "refused")
             raise SendError(
                 f"LINE refused the message: {detail} (HTTP {response.status_code})",
                 code=response.status_code,
                 retryable=response.status_code in (429, 500, 502, 503),
             )
-        sent = response.json().get("sentMessages") or [{}]
-        return str(sent[0].get("id") or f"line:{retry_key}")
+        # A 2xx is a message LINE took: without its id it was still sent (the retry key names it).
+        sent = answer.get("sentMessages")
+        first = sent[0] if isinstance(sent, list) and sent and isinstance(sent[0], dict) else {}
+        return str(first.get("id") or f"line:{retry_key}")

@@ -9,13 +9,24 @@ handshake. Echoes of the page's own messages are ignored. Replies go through the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from channels import http_pool
-from channels.base import Inbound, SendError, StatusUpdate, json_body
+from channels.base import (
+    Events,
+    Inbound,
+    Parsed,
+    SendError,
+    StatusUpdate,
+    int_at,
+    json_body,
+    object_at,
+    platform_time,
+    response_json,
+    sent_without_id,
+)
 from channels.whatsapp import verify_signature
 from core.errors import InvalidInput
 
@@ -29,89 +40,99 @@ ERRORS: dict[int, tuple[str, bool]] = {
 }
 
 
-def _when(ms: Any) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(ms) / 1000, UTC)
-    except (TypeError, ValueError):
-        return datetime.now(UTC)
-
-
-def parse_events(payload: dict[str, Any], kind: str) -> tuple[list[Inbound], list[StatusUpdate]]:
+def parse_events(payload: dict[str, Any], kind: str) -> Parsed:
+    """Every messaging event of a delivery, each read on its own (see channels/base.py's Events)."""
     if payload.get("object") != OBJECTS[kind] or not isinstance(payload.get("entry"), list):
         raise InvalidInput(f"not a {kind} webhook (object must be {OBJECTS[kind]!r} with entry[])")
-    inbound: list[Inbound] = []
-    statuses: list[StatusUpdate] = []
+    events = Events()
     for entry in payload["entry"]:
-        for event in entry.get("messaging", []):
-            sender = str(event.get("sender", {}).get("id", ""))
-            when = _when(event.get("timestamp"))
-            if "message" in event:
-                message = event["message"]
-                if message.get("is_echo"):
-                    continue  # our own message coming back
-                data: dict[str, Any] = {}
-                if "reply_to" in message:
-                    data["reply_to"] = message["reply_to"].get("mid")
-                if "quick_reply" in message:
-                    data["quick_reply"] = message["quick_reply"].get("payload")
-                attachments = message.get("attachments", [])
-                if attachments:
-                    data["attachments"] = [
-                        {"type": a.get("type"), "url": a.get("payload", {}).get("url")} for a in attachments
-                    ]
-                text = (
-                    message.get("text") or " ".join(f"[{a.get('type')}]" for a in attachments) or "[message]"
-                )
-                inbound.append(
-                    Inbound(
-                        external_id=message["mid"],
-                        sender=sender,
-                        phone=None,
-                        name=None,
-                        kind="text" if "text" in message else "attachment",
-                        text=text,
-                        sent_at=when,
-                        reply_to=sender,
-                        data=data,
-                    )
-                )
-            elif "postback" in event:  # a button in a template or the Get Started button
-                postback = event["postback"]
-                inbound.append(
-                    Inbound(
-                        external_id=postback.get("mid") or f"postback:{sender}:{event.get('timestamp')}",
-                        sender=sender,
-                        phone=None,
-                        name=None,
-                        kind="postback",
-                        text=postback.get("title", ""),
-                        sent_at=when,
-                        reply_to=sender,
-                        data={"payload": postback.get("payload")},
-                    )
-                )
-            elif "reaction" in event:
-                reaction = event["reaction"]
-                inbound.append(
-                    Inbound(
-                        external_id=f"reaction:{reaction.get('mid')}:{event.get('timestamp')}",
-                        sender=sender,
-                        phone=None,
-                        name=None,
-                        kind="reaction",
-                        text=f"[reaction {reaction.get('emoji', '')}]",
-                        sent_at=when,
-                        answerable=False,
-                        reply_to=sender,
-                        data={"reaction": reaction},
-                    )
-                )
-            elif "delivery" in event:
-                for mid in event["delivery"].get("mids", []):
-                    statuses.append(
-                        StatusUpdate(external_id=mid, status="delivered", sent_at=when, recipient=sender)
-                    )
-    return inbound, statuses
+        events.read(entry, lambda entry: _read_entry(events, entry))
+    return events.parsed()
+
+
+def _read_entry(events: Events, entry: Any) -> None:
+    if not isinstance(entry, dict):
+        raise InvalidInput("an entry that is not an object")
+    messaging = entry.get("messaging", [])
+    if not isinstance(messaging, list):
+        raise InvalidInput("messaging is not a list")
+    for event in messaging:
+        events.read(event, _read_event)
+
+
+def _read_event(event: Any) -> list[Inbound | StatusUpdate]:
+    if not isinstance(event, dict):
+        raise InvalidInput("an event that is not an object")
+    sender = str((event.get("sender") or {}).get("id", ""))
+    when = platform_time(event.get("timestamp"), millis=True)
+    if "message" in event:
+        message = event["message"]
+        if message.get("is_echo"):
+            return []  # our own message coming back
+        mid = message.get("mid")
+        if not isinstance(mid, str) or not mid:
+            raise InvalidInput("a message without mid")
+        data: dict[str, Any] = {}
+        if "reply_to" in message:
+            data["reply_to"] = message["reply_to"].get("mid")
+        if "quick_reply" in message:
+            data["quick_reply"] = message["quick_reply"].get("payload")
+        attachments = message.get("attachments") or []
+        if attachments:
+            data["attachments"] = [
+                {"type": a.get("type"), "url": (a.get("payload") or {}).get("url")} for a in attachments
+            ]
+        text = message.get("text") or " ".join(f"[{a.get('type')}]" for a in attachments) or "[message]"
+        return [
+            Inbound(
+                external_id=mid,
+                sender=sender,
+                phone=None,
+                name=None,
+                kind="text" if "text" in message else "attachment",
+                text=text,
+                sent_at=when,
+                reply_to=sender,
+                data=data,
+            )
+        ]
+    if "postback" in event:  # a button in a template or the Get Started button
+        postback = event["postback"]
+        return [
+            Inbound(
+                external_id=postback.get("mid") or f"postback:{sender}:{event.get('timestamp')}",
+                sender=sender,
+                phone=None,
+                name=None,
+                kind="postback",
+                text=str(postback.get("title", "")),
+                sent_at=when,
+                reply_to=sender,
+                data={"payload": postback.get("payload")},
+            )
+        ]
+    if "reaction" in event:
+        reaction = event["reaction"]
+        return [
+            Inbound(
+                external_id=f"reaction:{reaction.get('mid')}:{event.get('timestamp')}",
+                sender=sender,
+                phone=None,
+                name=None,
+                kind="reaction",
+                text=f"[reaction {reaction.get('emoji', '')}]",
+                sent_at=when,
+                answerable=False,
+                reply_to=sender,
+                data={"reaction": reaction},
+            )
+        ]
+    if "delivery" in event:
+        return [
+            StatusUpdate(external_id=str(mid), status="delivered", sent_at=when, recipient=sender)
+            for mid in event["delivery"].get("mids") or []
+        ]
+    return []
 
 
 class MessengerAdapter:
@@ -128,9 +149,8 @@ class MessengerAdapter:
     ) -> None:
         verify_signature(raw, headers.get("x-hub-signature-256"), secrets["app_secret"])
 
-    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
-        payload = json_body(raw)
-        return parse_events(payload, self.kind)
+    def parse(self, raw: bytes) -> Parsed:
+        return parse_events(json_body(raw), self.kind)
 
     async def send_text(
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
@@ -164,12 +184,13 @@ class MessengerAdapter:
             raise SendError(
                 f"the Graph API could not be reached ({type(exc).__name__})", retryable=True
             ) from exc
-        body = response.json()
+        body = response_json(response)
         if response.status_code >= 400 or "error" in body:
-            error = body.get("error", {})
-            code = int(error.get("code", response.status_code))
+            error = object_at(body, "error")
+            code = int_at(error, "code", response.status_code)
             reason, retry = ERRORS.get(
-                code, (error.get("message", "the Send API refused the message"), False)
+                code, (str(error.get("message", "the Send API refused the message")), False)
             )
             raise SendError(f"{reason} (code {code})", code=code, retryable=retry)
-        return str(body["message_id"])
+        # A 2xx is a message Meta took: without its id it was still sent, and must not be sent again.
+        return str(body.get("message_id") or sent_without_id(self.kind))

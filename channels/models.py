@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, new_id, utcnow
@@ -62,3 +62,35 @@ class ChannelMessage(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UnparsedEvent(Base):
+    """One event of a signed delivery that could not be read, kept raw with the reason for an admin to
+    see (the events beside it were stored as usual). A redelivery of the same event adds no second row."""
+
+    __tablename__ = "channel_unparsed_events"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "digest", name="uq_channel_unparsed_events_digest"),
+        Index("ix_channel_unparsed_events_tenant", "tenant_id", "channel_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    delivery_id: Mapped[str] = mapped_column(String(32))  # its channel_events row
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of raw
+    raw: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SignedNonce(Base):
+    """A (timestamp, nonce) pair a platform signed without the body (WeChat), with the body it came with:
+    the same pair with another body is a replay. Rows older than the accepted window are deleted."""
+
+    __tablename__ = "channel_signed_nonces"
+
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True)
+    signed_at: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)  # its timestamp
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the body

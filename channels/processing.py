@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from agent.service import AgentService
 from channels import http_pool
+from channels import unparsed as unparsed_events
 from channels.base import Adapter, Inbound, SendError, StatusUpdate
 from channels.human_replies import HUMAN_REPLY_KIND, last_customer_message, sent_at
 from channels.intake import INGEST_KIND
@@ -96,7 +97,7 @@ class ChannelProcessor:
             event = session.get(ChannelEvent, event_id)
             if event is None or event.processed_at is not None:
                 return
-            inbound, statuses = self.adapters[channel.kind].parse(event.body.encode())
+            inbound, statuses, unparsed = self.adapters[channel.kind].parse(event.body.encode())
             claimed = {
                 row.external_id: row
                 for row in session.scalars(
@@ -111,6 +112,7 @@ class ChannelProcessor:
                     stored.append(self._store(session, channel, message, row))
             for status in statuses:
                 self._apply_status(session, channel, status)
+            unparsed_events.record(session, channel, event_id, unparsed)
             event.processed_at = utcnow()
         for conversation, record in stored:
             self._inbox.announce(conversation, record)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from channels import wechat, whatsapp
 from channels.models import Channel
 from channels.store import ChannelStore
+from channels.unparsed import UnparsedEvents
 from channels.webhook import MAX_WEBHOOK_BYTES, accept, public_url, too_large
 from core.deps import AdminDep
 from core.errors import NotFound
@@ -175,6 +176,34 @@ def list_channels(principal: AdminDep, channels: ChannelsDep) -> list[ChannelOut
 @router.get("/v1/channels/{channel_id}", response_model=ChannelOut)
 def get_channel(channel_id: str, principal: AdminDep, channels: ChannelsDep) -> ChannelOut:
     return ChannelOut.of(channels.get(channel_id, principal.tenant_id))
+
+
+class UnparsedEventOut(BaseModel):
+    id: str
+    delivery_id: str = Field(description="the stored webhook delivery the event came in")
+    raw: str = Field(description="the event as the platform sent it")
+    error: str = Field(description="why it could not be read")
+    created_at: datetime
+
+
+@router.get("/v1/channels/{channel_id}/unparsed-events", response_model=list[UnparsedEventOut])
+def list_unparsed_events(
+    channel_id: str,
+    request: Request,
+    principal: AdminDep,
+    channels: ChannelsDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[UnparsedEventOut]:
+    """Events of the channel's signed deliveries that could not be read, newest first: the events beside
+    them were stored and answered; these are kept raw with the reason."""
+    channels.get(channel_id, principal.tenant_id)  # another tenant's channel is not found
+    store: UnparsedEvents = request.app.state.unparsed_events
+    return [
+        UnparsedEventOut(
+            id=e.id, delivery_id=e.delivery_id, raw=e.raw, error=e.error, created_at=e.created_at
+        )
+        for e in store.list(principal.tenant_id, channel_id, limit)
+    ]
 
 
 @router.delete("/v1/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -8,13 +8,23 @@ re-delivers an update until it gets a 200). Replies go through POST /bot<token>/
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from channels import http_pool
-from channels.base import Inbound, SendError, StatusUpdate, json_body
+from channels.base import (
+    Events,
+    Inbound,
+    Parsed,
+    SendError,
+    int_at,
+    json_body,
+    object_at,
+    platform_time,
+    response_json,
+    sent_without_id,
+)
 from core.errors import InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -44,9 +54,17 @@ def _message_text(message: dict[str, Any]) -> tuple[str, str, bool, dict[str, An
     return "unsupported", "[unsupported message]", False, {}
 
 
-def parse_update(update: dict[str, Any]) -> list[Inbound]:
+def parse_update(update: dict[str, Any]) -> Parsed:
+    """A delivery holds one update: read on its own all the same, so an update of a shape we did not
+    foresee is kept as Unparsed instead of failing the delivery (Telegram would resend it for a day)."""
     if not isinstance(update.get("update_id"), int):
         raise InvalidInput("not a Telegram update (update_id missing)")
+    events = Events()
+    events.read(update, _read_update)
+    return events.parsed()
+
+
+def _read_update(update: dict[str, Any]) -> list[Inbound]:
     external_id = str(update["update_id"])
     if "callback_query" in update:  # an inline keyboard button press
         query = update["callback_query"]
@@ -60,7 +78,7 @@ def parse_update(update: dict[str, Any]) -> list[Inbound]:
                 name=sender.get("first_name"),
                 kind="button",
                 text=str(query.get("data", "")),
-                sent_at=datetime.now(UTC),
+                sent_at=platform_time(None),  # a button press carries no time: now
                 reply_to=str(chat.get("id", sender.get("id"))),
                 data={"callback_query_id": query.get("id")},
             )
@@ -83,7 +101,7 @@ def parse_update(update: dict[str, Any]) -> list[Inbound]:
             name=" ".join(filter(None, (sender.get("first_name"), sender.get("last_name")))) or None,
             kind=kind,
             text=text,
-            sent_at=datetime.fromtimestamp(int(message.get("date", 0)), UTC),
+            sent_at=platform_time(message.get("date")),
             answerable=answerable,
             reply_to=str(message.get("chat", {}).get("id", sender.get("id"))),
             data=data,
@@ -105,9 +123,8 @@ class TelegramAdapter:
         if not matches(given, str(secrets["secret_token"])):
             raise Unauthorized("missing or wrong X-Telegram-Bot-Api-Secret-Token")
 
-    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
-        update = json_body(raw)
-        return parse_update(update), []
+    def parse(self, raw: bytes) -> Parsed:
+        return parse_update(json_body(raw))
 
     async def send_text(
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
@@ -117,20 +134,24 @@ class TelegramAdapter:
             response = await http_pool.client().post(url, json={"chat_id": to, "text": text[:4096]})
         except httpx.HTTPError as exc:
             raise SendError(f"Telegram could not be reached ({type(exc).__name__})", retryable=True) from exc
-        body = response.json()
+        body = response_json(response)
+        if response.status_code < 300 and not body:  # taken, but the answer could not be read
+            return sent_without_id("telegram")
         if not body.get("ok"):
-            code = int(body.get("error_code", response.status_code))
+            code = int_at(body, "error_code", response.status_code)
             description = str(body.get("description", "refused"))
             if code == 429:
-                retry_after = body.get("parameters", {}).get("retry_after")
+                retry_after = object_at(body, "parameters").get("retry_after")
                 raise SendError(
                     f"Telegram rate limit; retry after {retry_after} s",
                     code=code,
                     retryable=True,
-                    retry_after=float(retry_after) if retry_after is not None else None,
+                    retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
                 )
             if code == 403:
                 raise SendError(f"the customer blocked the bot ({description})", code=code)
             raise SendError(f"Telegram refused the message: {description}", code=code, retryable=code >= 500)
         # Message ids count per chat: with the chat's id they are unique on the channel.
-        return f"{to}:{body['result']['message_id']}"
+        result = body.get("result")
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        return f"{to}:{message_id}" if message_id is not None else sent_without_id("telegram")

@@ -18,7 +18,16 @@ from urllib.parse import parse_qsl
 import httpx
 
 from channels import http_pool
-from channels.base import Inbound, SendError, StatusUpdate
+from channels.base import (
+    Events,
+    Inbound,
+    Parsed,
+    SendError,
+    StatusUpdate,
+    int_at,
+    response_json,
+    sent_without_id,
+)
 from core.errors import InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -32,6 +41,7 @@ STATUSES = {
     "undelivered": "failed",
     "failed": "failed",
 }
+MAX_MEDIA = 10
 ERRORS = {
     21610: "the recipient replied STOP and is unsubscribed",
     21211: "the number is not a valid phone number",
@@ -44,6 +54,43 @@ ERRORS = {
 def signature(auth_token: str, url: str, params: list[tuple[str, str]]) -> str:
     data = url + "".join(k + v for k, v in sorted(params))
     return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def _read_form(form: dict[str, str]) -> list[Inbound | StatusUpdate]:
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    now = datetime.now(UTC)  # Twilio's webhooks carry no time
+    if "MessageStatus" in form and "Body" not in form:
+        status = STATUSES.get(form["MessageStatus"], "pending")
+        code = int(form["ErrorCode"]) if form.get("ErrorCode", "").isdigit() else None
+        return [
+            StatusUpdate(
+                external_id=sid,
+                status=status,
+                sent_at=now,
+                recipient=form.get("To"),
+                error_code=code,
+                error=ERRORS.get(code or 0) if status == "failed" else None,
+            )
+        ]
+    count = form.get("NumMedia", "0")
+    # Twilio attaches at most 10 media; a larger count is not looped over
+    listed = range(min(int(count), MAX_MEDIA) if count.isdigit() else 0)
+    media = [form[f"MediaUrl{i}"] for i in listed if f"MediaUrl{i}" in form]
+    text = form.get("Body", "").strip() or ("[media]" if media else "")
+    return [
+        Inbound(
+            external_id=sid,
+            sender=form.get("From", ""),
+            phone=form.get("From"),
+            name=None,
+            kind="sms" if not media else "mms",
+            text=text,
+            sent_at=now,
+            answerable=bool(text),
+            reply_to=form.get("From", ""),
+            data={"media": media, "our_number": form.get("To")},
+        )
+    ]
 
 
 class TwilioSmsAdapter:
@@ -61,43 +108,14 @@ class TwilioSmsAdapter:
         if not matches(given, signature(str(secrets["auth_token"]), url, params)):
             raise Unauthorized("missing or bad X-Twilio-Signature")
 
-    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
+    def parse(self, raw: bytes) -> Parsed:
+        """A delivery holds one message or status: read on its own all the same (channels/base.py's Events)."""
         form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-        sid = form.get("MessageSid") or form.get("SmsSid")
-        if not sid:
+        if not (form.get("MessageSid") or form.get("SmsSid")):
             raise InvalidInput("not a Twilio message webhook (MessageSid missing)")
-        now = datetime.now(UTC)
-        if "MessageStatus" in form and "Body" not in form:
-            status = STATUSES.get(form["MessageStatus"], "pending")
-            code = int(form["ErrorCode"]) if form.get("ErrorCode", "").isdigit() else None
-            return [], [
-                StatusUpdate(
-                    external_id=sid,
-                    status=status,
-                    sent_at=now,
-                    recipient=form.get("To"),
-                    error_code=code,
-                    error=ERRORS.get(code or 0) if status == "failed" else None,
-                )
-            ]
-        media = [
-            form[f"MediaUrl{i}"] for i in range(int(form.get("NumMedia", "0") or 0)) if f"MediaUrl{i}" in form
-        ]
-        text = form.get("Body", "").strip() or ("[media]" if media else "")
-        return [
-            Inbound(
-                external_id=sid,
-                sender=form.get("From", ""),
-                phone=form.get("From"),
-                name=None,
-                kind="sms" if not media else "mms",
-                text=text,
-                sent_at=now,
-                answerable=bool(text),
-                reply_to=form.get("From", ""),
-                data={"media": media, "our_number": form.get("To")},
-            )
-        ], []
+        events = Events()
+        events.read(form, _read_form)
+        return events.parsed()
 
     async def send_text(
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
@@ -111,13 +129,13 @@ class TwilioSmsAdapter:
             )
         except httpx.HTTPError as exc:
             raise SendError(f"Twilio could not be reached ({type(exc).__name__})", retryable=True) from exc
-        body = response.json()
+        body = response_json(response)
         if response.status_code >= 400:
-            code = int(body.get("code") or response.status_code)
+            code = int_at(body, "code", response.status_code)
             reason = ERRORS.get(code, body.get("message", "Twilio refused the message"))
             raise SendError(
                 f"{reason} (code {code})",
                 code=code,
                 retryable=code in (20429, 429) or response.status_code >= 500,
             )
-        return str(body["sid"])
+        return str(body.get("sid") or sent_without_id("sms"))

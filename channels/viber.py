@@ -9,13 +9,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from channels import http_pool
-from channels.base import Inbound, SendError, StatusUpdate, json_body
+from channels.base import (
+    Events,
+    Inbound,
+    Parsed,
+    SendError,
+    StatusUpdate,
+    int_at,
+    json_body,
+    platform_time,
+    response_json,
+    sent_without_id,
+)
 from core.errors import InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -27,14 +37,21 @@ ERRORS = {
 }
 
 
-def parse_callback(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
-    event = payload.get("event")
-    if not isinstance(event, str):
+def parse_callback(payload: dict[str, Any]) -> Parsed:
+    """A delivery holds one callback: read on its own all the same (see channels/base.py's Events)."""
+    if not isinstance(payload.get("event"), str):
         raise InvalidInput("not a Viber callback (event missing)")
-    when = datetime.fromtimestamp(int(payload.get("timestamp", 0)) / 1000, UTC)
+    events = Events()
+    events.read(payload, _read_callback)
+    return events.parsed()
+
+
+def _read_callback(payload: dict[str, Any]) -> list[Inbound | StatusUpdate]:
+    event = payload["event"]
+    when = platform_time(payload.get("timestamp"), millis=True)
     token = str(payload.get("message_token", ""))
     if event in STATUSES:
-        return [], [
+        return [
             StatusUpdate(
                 external_id=token,
                 status=STATUSES[event],
@@ -44,9 +61,9 @@ def parse_callback(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusU
             )
         ]
     if event != "message":
-        return [], []  # webhook set-up check, subscribed, conversation_started: nothing to answer
-    sender = payload.get("sender", {})
-    message = payload.get("message", {})
+        return []  # webhook set-up check, subscribed, conversation_started: nothing to answer
+    sender = payload.get("sender") or {}
+    message = payload.get("message") or {}
     mtype = message.get("type", "text")
     text = message.get("text") or (f"[{mtype}]" if mtype != "text" else "")
     data = {k: message[k] for k in ("media", "location", "contact", "tracking_data") if k in message}
@@ -63,7 +80,7 @@ def parse_callback(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusU
             reply_to=str(sender.get("id", "")),
             data=data,
         )
-    ], []
+    ]
 
 
 class ViberAdapter:
@@ -81,9 +98,8 @@ class ViberAdapter:
         if not matches(given, expected):
             raise Unauthorized("missing or bad X-Viber-Content-Signature")
 
-    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
-        payload = json_body(raw)
-        return parse_callback(payload)
+    def parse(self, raw: bytes) -> Parsed:
+        return parse_callback(json_body(raw))
 
     async def send_text(
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
@@ -102,9 +118,11 @@ class ViberAdapter:
             )
         except httpx.HTTPError as exc:
             raise SendError(f"Viber could not be reached ({type(exc).__name__})", retryable=True) from exc
-        result = response.json()
-        status = int(result.get("status", -1))
+        result = response_json(response)
+        if response.status_code < 300 and not result:  # taken, but the answer could not be read
+            return sent_without_id("viber")
+        status = int_at(result, "status", -1)
         if status != 0:
             reason = ERRORS.get(status, result.get("status_message", "Viber refused the message"))
             raise SendError(f"{reason} (status {status})", code=status, retryable=status == 12)
-        return str(result["message_token"])
+        return str(result.get("message_token") or sent_without_id("viber"))

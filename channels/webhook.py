@@ -71,15 +71,17 @@ async def accept(
         raise NotFound(f"no {kind} channel {channel_id}")
     adapter = processor.adapters[kind]
     adapter.verify(headers, body, secrets, url() if adapter.signs_url else "")
-    inbound, statuses = adapter.parse(body)
+    inbound, statuses, unparsed = adapter.parse(body)
     receipt = await intake.store(
-        Delivery(channel, body, [message.external_id for message in inbound], len(statuses))
+        Delivery(channel, body, [message.external_id for message in inbound], len(statuses), len(unparsed))
     )
     if kind == "sms":  # Twilio reads the answer as TwiML: an empty response sends nothing now
         return Ack(200, "text/xml", b"<Response/>")
     if kind == "wechat":  # "success": no passive reply; the agent's answer follows through the API
         return Ack(200, "text/plain; charset=utf-8", b"success")
     counts = {"messages": receipt.messages, "stored": receipt.stored, "statuses": receipt.statuses}
+    if receipt.unparsed:  # events kept raw for an admin (GET /v1/channels/{id}/unparsed-events)
+        counts["unparsed"] = receipt.unparsed
     return Ack(200, "application/json", json.dumps({"status": "ok", **counts}).encode())
 
 

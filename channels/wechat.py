@@ -14,14 +14,13 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from channels import http_pool
-from channels.base import Inbound, SendError, StatusUpdate
+from channels.base import Events, Inbound, Parsed, SendError, int_at, platform_time, response_json
 from core.errors import Forbidden, InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -54,16 +53,23 @@ def _text(root: ET.Element, name: str) -> str:
     return (node.text or "") if node is not None else ""
 
 
-def parse_xml(raw: bytes) -> list[Inbound]:
+def parse_xml(raw: bytes) -> Parsed:
+    """A delivery holds one message: read on its own all the same (see channels/base.py's Events)."""
     try:
         root = ET.fromstring(raw)
     except ET.ParseError as exc:
         raise InvalidInput("the body is not WeChat XML", code="bad_xml") from exc
     if root.tag != "xml" or not _text(root, "FromUserName"):
         raise InvalidInput("not a WeChat message (FromUserName missing)")
+    events = Events()
+    events.read(root, _read_message, raw=raw.decode("utf-8", "replace"))
+    return events.parsed()
+
+
+def _read_message(root: ET.Element) -> list[Inbound]:
     sender = _text(root, "FromUserName")
     created = _text(root, "CreateTime")
-    when = datetime.fromtimestamp(int(created or 0), UTC)
+    when = platform_time(created)  # seconds, though some deliveries carry milliseconds
     kind = _text(root, "MsgType")
     external_id = _text(root, "MsgId") or f"{sender}:{created}:{kind}"
     data: dict[str, Any] = {}
@@ -117,8 +123,8 @@ class WeChatAdapter:
         query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
         check_signature(str(secrets["token"]), query)
 
-    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
-        return parse_xml(raw), []
+    def parse(self, raw: bytes) -> Parsed:
+        return parse_xml(raw)
 
     async def _access_token(
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], refresh: bool = False
@@ -161,12 +167,12 @@ class WeChatAdapter:
                 raise SendError(
                     f"WeChat could not be reached ({type(exc).__name__})", retryable=True
                 ) from exc
-            body = response.json()
-            code = int(body.get("errcode", 0))
-            if code == 0:
+            body = response_json(response)
+            code = int_at(body, "errcode", 0 if "errcode" not in body else -1)
+            if code == 0 and response.status_code < 300:
                 # The customer-service API answers without a message id: ours, unique on the channel.
                 return f"wechat:{to}:{uuid.uuid4().hex}"
             if code not in TOKEN_ERRORS:
-                reason = ERRORS.get(code, body.get("errmsg", "WeChat refused the message"))
+                reason = ERRORS.get(code, str(body.get("errmsg", "WeChat refused the message")))
                 raise SendError(f"{reason} (errcode {code})", code=code, retryable=code == -1)
         raise SendError("WeChat kept refusing a fresh access token", retryable=True)

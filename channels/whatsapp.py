@@ -10,10 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from channels.base import Inbound, StatusUpdate, json_body
+from channels.base import Events, Inbound, Parsed, StatusUpdate, json_body, platform_time
 from channels.whatsapp_client import WhatsAppClient, meta_error
 from core.errors import Forbidden, InvalidInput, Unauthorized
 from core.signatures import matches
@@ -36,13 +35,6 @@ def verify_signature(raw: bytes, header: str | None, app_secret: str) -> None:
 
 
 # --- parsing ------------------------------------------------------------------------------------------
-
-
-def _when(value: Any) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(value), UTC)
-    except (TypeError, ValueError):
-        return datetime.now(UTC)
 
 
 def _describe(message: dict[str, Any]) -> tuple[str, bool, dict[str, Any]]:
@@ -91,57 +83,100 @@ def _describe(message: dict[str, Any]) -> tuple[str, bool, dict[str, Any]]:
     return "[unsupported message]", False, data
 
 
-def parse(payload: dict[str, Any]) -> tuple[list[Inbound], list[StatusUpdate]]:
+def parse(payload: dict[str, Any]) -> Parsed:
+    """Every message and status of a delivery, each read on its own (entries and changes too: a broken
+    one is kept as Unparsed whole, the ones beside it proceed)."""
     if payload.get("object") != "whatsapp_business_account" or not isinstance(payload.get("entry"), list):
         raise InvalidInput("not a WhatsApp Business Account webhook (object/entry missing)")
-    inbound: list[Inbound] = []
-    statuses: list[StatusUpdate] = []
+    events = Events()
     for entry in payload["entry"]:
-        for change in entry.get("changes", []):
-            value = change.get("value", {})
-            people = {}
-            for contact in value.get("contacts", []):
-                for key in (contact.get("wa_id"), contact.get("user_id")):
-                    if key:
-                        people[key] = contact
-            for message in value.get("messages", []):
-                wa_id = message.get("from")
-                user_id = message.get("from_user_id")
-                contact = people.get(user_id or "") or people.get(wa_id or "") or {}
-                user_id = user_id or contact.get("user_id")
-                text, answerable, data = _describe(message)
-                inbound.append(
-                    Inbound(
-                        external_id=message["id"],
-                        reply_to=wa_id or contact.get("wa_id") or user_id or "",
-                        sender=user_id or wa_id or "unknown",
-                        phone=wa_id or contact.get("wa_id"),
-                        name=contact.get("profile", {}).get("name"),
-                        kind=message.get("type", "unsupported"),
-                        text=text,
-                        sent_at=_when(message.get("timestamp")),
-                        answerable=answerable and bool(text.strip()),
-                        data=data,
-                    )
-                )
-            for status in value.get("statuses", []):
-                error = (status.get("errors") or [{}])[0]
-                statuses.append(
-                    StatusUpdate(
-                        external_id=status["id"],
-                        status=status.get("status", ""),
-                        sent_at=_when(status.get("timestamp")),
-                        recipient=status.get("recipient_id"),
-                        tag=str(status.get("biz_opaque_callback_data") or ""),
-                        error_code=error.get("code"),
-                        error=meta_error(
-                            error.get("code"), error.get("title") or error.get("message") or ""
-                        ).reason
-                        if status.get("status") == "failed"
-                        else None,
-                    )
-                )
-    return inbound, statuses
+        events.read(entry, lambda entry: _read_entry(events, entry))
+    return events.parsed()
+
+
+def _read_entry(events: Events, entry: Any) -> None:
+    for change in _list(_object(entry, "entry").get("changes"), "changes"):
+        events.read(change, lambda change: _read_change(events, change))
+
+
+def _read_change(events: Events, change: Any) -> None:
+    value = _object(_object(change, "change").get("value", {}), "value")
+    people = {}
+    for contact in _list(value.get("contacts"), "contacts"):
+        if isinstance(contact, dict):
+            for key in (contact.get("wa_id"), contact.get("user_id")):
+                if isinstance(key, str) and key:
+                    people[key] = contact
+    for message in _list(value.get("messages"), "messages"):
+        events.read(message, lambda message: [_inbound(message, people)])
+    for status in _list(value.get("statuses"), "statuses"):
+        events.read(status, lambda status: [_status(status)])
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} is not an object")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidInput(f"{what} is not a list")
+    return value
+
+
+def _id(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"{what} without an id")
+    return value
+
+
+def _inbound(message: Any, people: dict[str, Any]) -> Inbound:
+    message = _object(message, "message")
+    external_id = _id(message.get("id"), "a message")
+    wa_id = message.get("from")
+    user_id = message.get("from_user_id")
+    contact = people.get(user_id or "") or people.get(wa_id or "") or {}
+    user_id = user_id or contact.get("user_id")
+    text, answerable, data = _describe(message)
+    profile = contact.get("profile")
+    return Inbound(
+        external_id=external_id,
+        reply_to=str(wa_id or contact.get("wa_id") or user_id or ""),
+        sender=str(user_id or wa_id or "unknown"),
+        phone=str(wa_id or contact.get("wa_id") or "") or None,
+        name=_text(profile.get("name")) if isinstance(profile, dict) else None,
+        kind=str(message.get("type", "unsupported")),
+        text=text,
+        sent_at=platform_time(message.get("timestamp")),
+        answerable=answerable and bool(text.strip()),
+        data=data,
+    )
+
+
+def _status(status: Any) -> StatusUpdate:
+    status = _object(status, "status")
+    errors = status.get("errors")
+    error = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    code = error.get("code") if isinstance(error.get("code"), int) else None
+    state = str(status.get("status", ""))
+    return StatusUpdate(
+        external_id=_id(status.get("id"), "a status"),
+        status=state,
+        sent_at=platform_time(status.get("timestamp")),
+        recipient=_text(status.get("recipient_id")),
+        tag=str(status.get("biz_opaque_callback_data") or ""),
+        error_code=code,
+        error=meta_error(code, str(error.get("title") or error.get("message") or "")).reason
+        if state == "failed"
+        else None,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value is not None else None
 
 
 class WhatsAppAdapter:
@@ -173,9 +208,8 @@ class WhatsAppAdapter:
     ) -> None:
         verify_signature(raw, headers.get("x-hub-signature-256"), secrets["app_secret"])
 
-    def parse(self, raw: bytes) -> tuple[list[Inbound], list[StatusUpdate]]:
-        payload = json_body(raw)
-        return parse(payload)
+    def parse(self, raw: bytes) -> Parsed:
+        return parse(json_body(raw))
 
     async def send_text(
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str, tag: str = ""

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from channels import http_pool
-from channels.base import SendError
+from channels.base import SendError, int_at, object_at, response_json, sent_without_id
 from channels.rate_limit import RateLimiter
 
 THROUGHPUT_LIMIT = 130429
@@ -70,16 +70,20 @@ class WhatsAppClient:
             raise SendError(
                 f"the Graph API could not be reached ({type(exc).__name__})", retryable=True
             ) from exc
-        body = (
-            response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
-        )
+        body = response_json(response)
         if response.status_code >= 400 or "error" in body:
-            error = body.get("error", {})
-            if error.get("code") == THROUGHPUT_LIMIT:
+            error = object_at(body, "error")
+            code = int_at(error, "code", 0) or None
+            if code == THROUGHPUT_LIMIT:
                 self._limiter.slow_down()
-            raise meta_error(error.get("code"), error.get("message", f"HTTP {response.status_code}"))
+            raise meta_error(code, str(error.get("message", f"HTTP {response.status_code}")))
         self._limiter.recovered()
-        return str(body["messages"][0]["id"])
+        # A 2xx is a message Meta took: without its id it was still sent, and must not be sent again.
+        messages = body.get("messages")
+        first = (
+            messages[0] if isinstance(messages, list) and messages and isinstance(messages[0], dict) else {}
+        )
+        return str(first.get("id") or sent_without_id("whatsapp"))
 
     def _base_payload(self, to: str, kind: str, reply_to: str | None = None, tag: str = "") -> dict[str, Any]:
         payload: dict[str, Any] = {

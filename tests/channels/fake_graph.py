@@ -19,10 +19,12 @@ class FakeGraph:
         self.tokens: list[str] = []
         self.peers: list[tuple[str, int]] = []  # the sender's address per send: a reused connection repeats
         self.cookies: list[str | None] = []  # the Cookie header of each send (answers set a cookie)
+        # "no_id": a send is taken and answered 2xx without the message's id; "empty": with an empty body
+        self.bare = ""
         app = FastAPI()
 
         @app.post("/v21.0/{phone_number_id}/messages")
-        async def send(phone_number_id: str, request: Request) -> JSONResponse:
+        async def send(phone_number_id: str, request: Request) -> Response:
             body = await request.json()
             self.tokens.append(request.headers.get("authorization", ""))
             if request.client:
@@ -44,6 +46,10 @@ class FakeGraph:
                 )
             body["phone_number_id"] = phone_number_id
             self.sent.append(body)
+            if self.bare:
+                return self._bare(
+                    {"recipient_id": "1"} if "recipient" in body else {"messaging_product": "x"}
+                )
             if "recipient" in body:  # Messenger/Instagram Send API
                 return JSONResponse(
                     {"recipient_id": body["recipient"]["id"], "message_id": f"m_out{len(self.sent)}"}
@@ -59,7 +65,7 @@ class FakeGraph:
             )
 
         @app.post("/bot{token}/sendMessage")
-        async def telegram_send(token: str, request: Request) -> JSONResponse:
+        async def telegram_send(token: str, request: Request) -> Response:
             body = await request.json()
             self.tokens.append(token)
             if self.errors:
@@ -78,6 +84,8 @@ class FakeGraph:
                     status_code=code,
                 )
             self.sent.append(body)
+            if self.bare:
+                return self._bare({"ok": True, "result": {"date": 1764000000}})
             return JSONResponse(
                 {
                     "ok": True,
@@ -91,27 +99,31 @@ class FakeGraph:
             )
 
         @app.post("/v2/bot/message/{mode}")
-        async def line_send(mode: str, request: Request) -> JSONResponse:
+        async def line_send(mode: str, request: Request) -> Response:
             body = await request.json()
             self.tokens.append(request.headers.get("authorization", ""))
             if request.client:
                 self.peers.append((request.client.host, request.client.port))
             self.cookies.append(request.headers.get("cookie"))
             self.sent.append({"api": f"line-{mode}", **body})
+            if self.bare:
+                return self._bare({})
             return JSONResponse({"sentMessages": [{"id": f"line{len(self.sent)}", "quoteToken": "q"}]})
 
         @app.post("/pa/send_message")
-        async def viber_send(request: Request) -> JSONResponse:
+        async def viber_send(request: Request) -> Response:
             body = await request.json()
             self.tokens.append(request.headers.get("x-viber-auth-token", ""))
             if self.errors:
                 code = self.errors.pop(0)
                 return JSONResponse({"status": code, "status_message": "notSubscribed"})
             self.sent.append({"api": "viber", **body})
+            if self.bare:
+                return self._bare({"status": 0, "status_message": "ok"})
             return JSONResponse({"status": 0, "status_message": "ok", "message_token": 5000 + len(self.sent)})
 
         @app.post("/2010-04-01/Accounts/{sid}/Messages.json")
-        async def twilio_send(sid: str, request: Request) -> JSONResponse:
+        async def twilio_send(sid: str, request: Request) -> Response:
             form = dict(await request.form())
             self.tokens.append(request.headers.get("authorization", ""))
             if self.errors:
@@ -121,6 +133,8 @@ class FakeGraph:
                     status_code=400,
                 )
             self.sent.append({"api": "twilio", **form})
+            if self.bare:
+                return self._bare({"status": "queued"})
             return JSONResponse(
                 {"sid": f"SM{len(self.sent):032d}", "status": "queued", "to": form.get("To")}, status_code=201
             )
@@ -166,6 +180,11 @@ class FakeGraph:
         port = self.server.servers[0].sockets[0].getsockname()[1]
         self.base = f"http://127.0.0.1:{port}"
         self.url = f"{self.base}/v21.0"
+
+    def _bare(self, without_id: dict[str, Any]) -> Response:
+        if self.bare == "empty":
+            return Response(b"", status_code=200)
+        return JSONResponse(without_id)
 
     def stop(self) -> None:
         self.server.should_exit = True

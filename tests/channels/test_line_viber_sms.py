@@ -269,7 +269,7 @@ def test_line_event_kinds() -> None:
             event("follow"),
         ],
     }
-    image, location, sticker, postback, follow = parse_events(payload)
+    image, location, sticker, postback, follow = parse_events(payload).inbound
     assert image.text == "[image]" and image.data["message_id"] == "1"
     assert "Lee Garden" in location.text and location.data["location"]["latitude"] == 22.28
     assert sticker.answerable is False and follow.answerable is False
@@ -309,10 +309,10 @@ def test_viber_and_twilio_kinds() -> None:
         "user_id": "v1",
         "desc": "not subscribed",
     }
-    assert parse_callback(picture)[0][0].data["media"] == "https://viber/x.jpg"
-    assert parse_callback(location)[0][0].text == "[location]"
-    assert parse_callback(subscribed) == ([], [])
-    assert parse_callback(failed)[1][0].status == "failed"
+    assert parse_callback(picture).inbound[0].data["media"] == "https://viber/x.jpg"
+    assert parse_callback(location).inbound[0].text == "[location]"
+    assert parse_callback(subscribed) == ([], [], [])
+    assert parse_callback(failed).statuses[0].status == "failed"
     mms = urlencode(
         {
             "MessageSid": "MM1",
@@ -324,7 +324,7 @@ def test_viber_and_twilio_kinds() -> None:
             "MediaContentType0": "image/jpeg",
         }
     )
-    (message,), _ = TwilioSmsAdapter("https://api.twilio.com").parse(mms.encode())
+    (message,), _, _ = TwilioSmsAdapter("https://api.twilio.com").parse(mms.encode())
     assert (
         message.kind == "mms"
         and message.text == "[media]"

@@ -129,7 +129,8 @@ def test_event_kinds() -> None:
             }
         ],
     }
-    inbound, statuses = parse_events(payload, "messenger")
+    inbound, statuses, unparsed = parse_events(payload, "messenger")
+    assert unparsed == []
     by_id = {m.external_id: m for m in inbound}
     assert "m_echo" not in by_id  # echoes of our own messages are ignored
     assert by_id["m_text"].data["quick_reply"] == "MENU"

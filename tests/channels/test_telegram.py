@@ -116,12 +116,17 @@ def test_update_kinds() -> None:
         },
     }
     poll = {"update_id": 7, "poll": {"id": "p"}}
-    assert parse_update(photo)[0].data["file_id"] == "big" and parse_update(photo)[0].text == "this one?"
-    assert "22.28" in parse_update(location)[0].text
-    assert parse_update(button)[0].text == "book_F02" and parse_update(button)[0].reply_to == "7"
-    assert parse_update(edited)[0].answerable is False
-    assert parse_update(sticker)[0].answerable is False
-    assert parse_update(poll) == []
+    assert (
+        parse_update(photo).inbound[0].data["file_id"] == "big"
+        and parse_update(photo).inbound[0].text == "this one?"
+    )
+    assert "22.28" in parse_update(location).inbound[0].text
+    assert (
+        parse_update(button).inbound[0].text == "book_F02" and parse_update(button).inbound[0].reply_to == "7"
+    )
+    assert parse_update(edited).inbound[0].answerable is False
+    assert parse_update(sticker).inbound[0].answerable is False
+    assert parse_update(poll) == ([], [], [])
 
 
 def test_secret_token_and_bad_bodies(client: TestClient) -> None:

@@ -64,8 +64,9 @@ def test_xml_kinds() -> None:
 <MsgType>image</MsgType><PicUrl>http://x</PicUrl><MediaId>media123</MediaId><MsgId>2</MsgId></xml>"""
     follow = b"""<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1764000000</CreateTime>
 <MsgType>event</MsgType><Event>subscribe</Event></xml>"""
-    assert parse_xml(image)[0].data["media_id"] == "media123"
-    assert parse_xml(follow)[0].answerable is False and parse_xml(follow)[0].data["event"] == "subscribe"
+    assert parse_xml(image).inbound[0].data["media_id"] == "media123"
+    (followed,) = parse_xml(follow).inbound
+    assert followed.answerable is False and followed.data["event"] == "subscribe"
     with pytest.raises(InvalidInput):
         parse_xml(b"<xml><broken>")
 

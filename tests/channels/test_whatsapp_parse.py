@@ -14,8 +14,8 @@ FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "whatsapp_kinds.json"
 
 
 def test_every_message_kind_is_parsed() -> None:
-    inbound, statuses = whatsapp.parse(FIXTURE)
-    assert statuses == []
+    inbound, statuses, unparsed = whatsapp.parse(FIXTURE)
+    assert statuses == [] and unparsed == []
     by_id = {m.external_id: m for m in inbound}
     assert len(by_id) == 16
     assert (
@@ -103,7 +103,7 @@ def test_statuses_with_errors() -> None:
             }
         ],
     }
-    _, statuses = whatsapp.parse(payload)
+    _, statuses, _ = whatsapp.parse(payload)
     assert [(s.external_id, s.status, s.error_code) for s in statuses] == [
         ("wamid.out1", "read", None),
         ("wamid.out2", "failed", 131026),
