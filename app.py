@@ -31,6 +31,7 @@ from channels.livechat.store import LivechatStore
 from channels.messenger import MessengerAdapter
 from channels.privacy import erase_channel_records
 from channels.processing import ChannelProcessor
+from channels.replay import SignedNonces
 from channels.routes import router as channels_router
 from channels.store import ChannelStore
 from channels.telegram import TelegramAdapter
@@ -149,7 +150,7 @@ def create_app(
             "line": LineAdapter(settings.line_api_base),
             "viber": ViberAdapter(settings.viber_api_base),
             "sms": TwilioSmsAdapter(settings.twilio_api_base),
-            "wechat": WeChatAdapter(settings.wechat_api_base),
+            "wechat": WeChatAdapter(settings.wechat_api_base, settings.wechat_signature_window_seconds),
         }
         app.state.channel_processor = ChannelProcessor(
             core.db, channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters
@@ -161,6 +162,7 @@ def create_app(
         )
         app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
         app.state.unparsed_events = UnparsedEvents(core.db)
+        app.state.signed_nonces = SignedNonces(core.db, settings.wechat_signature_window_seconds)
         app.state.livechat_visitors = VisitorSockets()
         replier = HumanReplies(app.state.agent.inbox, core.jobs, app.state.livechat_visitors)
         app.state.inbox = InboxService(app.state.agent.inbox, crm.tickets, replier, StaffHub())

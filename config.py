@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     wechat_api_base: str = Field(
         default="https://api.weixin.qq.com", description="WeChat Official Account API base URL."
     )
+    wechat_signature_window_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=86400,
+        description="A WeChat delivery whose signed timestamp is further than this from now is refused "
+        "(its signature does not cover the body, so an old one must not be replayed).",
+    )
     twilio_api_base: str = Field(default="https://api.twilio.com", description="Twilio REST API base URL.")
     public_url: str | None = Field(
         default=None,

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from channels.intake import Delivery, DeliveryIntake
 from channels.processing import ChannelProcessor
+from channels.replay import SignedNonces
 from channels.store import ChannelStore
 from core.errors import LimitExceeded, NotFound, ParleyError, Unauthorized
 from core.routes import error_body, status_for
@@ -70,7 +71,13 @@ async def accept(
     if channel.kind != kind or kind not in processor.adapters:
         raise NotFound(f"no {kind} channel {channel_id}")
     adapter = processor.adapters[kind]
-    adapter.verify(headers, body, secrets, url() if adapter.signs_url else "")
+    called = url() if adapter.signs_url else ""
+    adapter.verify(headers, body, secrets, called)
+    signed_nonce = getattr(adapter, "signed_nonce", None)  # a signature that does not cover the body
+    if signed_nonce is not None:
+        nonces: SignedNonces = state.signed_nonces
+        signed_at, nonce = signed_nonce(called)
+        await run_in_threadpool(nonces.claim, channel.id, signed_at, nonce, body)
     inbound, statuses, unparsed = adapter.parse(body)
     receipt = await intake.store(
         Delivery(channel, body, [message.external_id for message in inbound], len(statuses), len(unparsed))

@@ -1,6 +1,8 @@
 """WeChat Official Account adapter (XML).
 
 Requests are signed in the query string: signature = sha1 of the sorted token, timestamp and nonce.
+The body is not signed, so a delivery is refused when its timestamp is outside a window
+(PARLEY_WECHAT_SIGNATURE_WINDOW_SECONDS) or its (timestamp, nonce) came before with another body.
 The GET handshake echoes `echostr`. WeChat waits 5 s for a passive reply; Parley always answers
 "success" at once and sends the agent's reply asynchronously through the customer-service message
 API, which allows replies within 48 hours of the customer's last message (5 per message).
@@ -31,6 +33,7 @@ ERRORS = {
     40003: "invalid openid",
 }
 TOKEN_ERRORS = (40001, 42001, 40014)  # expired or invalid access token: fetch a new one and retry
+MAX_NONCE = 64  # channel_signed_nonces.nonce (WeChat's are about 10 digits)
 
 
 def check_signature(token: str, query: Mapping[str, str]) -> None:
@@ -46,6 +49,10 @@ def handshake(token: str, query: Mapping[str, str]) -> str:
     except Unauthorized as exc:
         raise Forbidden("WeChat server verification failed: wrong token") from exc
     return query.get("echostr", "")
+
+
+def _query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
 def _text(root: ET.Element, name: str) -> str:
@@ -112,16 +119,36 @@ class WeChatAdapter:
     kind = "wechat"
     signs_url = True
 
-    def __init__(self, api_base: str) -> None:
+    def __init__(self, api_base: str, window_seconds: int = 300) -> None:
         self._base = api_base.rstrip("/")
+        self._window = window_seconds
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
     def verify(
         self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
     ) -> None:
-        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        query = _query(url)
         check_signature(str(secrets["token"]), query)
+        # The signature covers the timestamp but not the body: an old signed triple must not carry a new
+        # body, so the timestamp must be recent (and the nonce new: signed_nonce, channels/replay.py).
+        stamp = query.get("timestamp", "")
+        if not stamp.isdigit():
+            raise Unauthorized("WeChat timestamp missing or not a number")
+        drift = abs(time.time() - int(stamp))
+        if drift > self._window:
+            raise Unauthorized(
+                f"WeChat timestamp is {int(drift)} s away from now, outside the accepted {self._window} s: "
+                "a replayed or delayed request"
+            )
+
+    def signed_nonce(self, url: str) -> tuple[int, str]:
+        """The signed (timestamp, nonce) of a verified request, which must not come again with another body."""
+        query = _query(url)
+        nonce = query.get("nonce", "")
+        if not 0 < len(nonce) <= MAX_NONCE:
+            raise Unauthorized(f"WeChat nonce missing or longer than {MAX_NONCE} characters")
+        return int(query["timestamp"]), nonce
 
     def parse(self, raw: bytes) -> Parsed:
         return parse_xml(raw)
