@@ -112,3 +112,17 @@ def test_only_the_tenants_admins_see_them(client: TestClient) -> None:
     assert client.get(f"/v1/channels/{channel}/unparsed-events").status_code == 401
     limited = client.get(f"/v1/channels/{channel}/unparsed-events?limit=0", headers=auth(key))
     assert limited.status_code == 422
+
+
+def test_erasing_the_contact_erases_the_unread_events_of_their_deliveries(client: TestClient) -> None:
+    key = new_tenant(client)
+    channel = create_channel(client, key, "whatsapp")
+    body = whatsapp_delivery(int(time.time()), "wamid.mine", "hi")
+    body["entry"].append(
+        {"changes": [{"value": {"messages": [{"from": "85291234567", "text": "my words"}]}}]}
+    )
+    assert deliver(client, "whatsapp", channel, body).json()["unparsed"] == 1
+    ingested(client)
+    [contact] = client.get("/v1/contacts", headers=auth(key)).json()["items"]
+    assert client.post(f"/v1/contacts/{contact['id']}/erase", headers=auth(key)).status_code == 200
+    assert unparsed(client, key, channel) == []
