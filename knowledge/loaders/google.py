@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from knowledge.loaders import Extracted, Part, UnreadableSource
+from knowledge.loaders.budget import Budget
 from knowledge.loaders.spreadsheet import rows_to_parts
 
 SCOPES = [
@@ -161,8 +162,9 @@ def load_google_sheet(services: GoogleServices, spreadsheet_id: str) -> Extracte
         services.account,
     )
     parts: list[Part] = []
+    budget = Budget("the Google spreadsheet")
     for title, value_range in zip(titles, values.get("valueRanges", []), strict=False):
-        parts.extend(rows_to_parts(title, value_range.get("values", [])))
+        parts.extend(rows_to_parts(title, value_range.get("values", []), budget))
     return Extracted(parts=parts, title=meta.get("properties", {}).get("title")).require_text(
         "the Google spreadsheet"
     )
