@@ -159,6 +159,7 @@ class IngestJob:
             "size_bytes": size,
             "error": None,
             "indexed_with": CHUNKING_FORMAT,
+            "encoding": extracted.encoding,
         }
         if extracted.pages is not None:
             updates["pages"] = extracted.pages

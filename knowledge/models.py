@@ -28,6 +28,8 @@ class Source(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     indexed_with: Mapped[str | None] = mapped_column(String(40), nullable=True)
     """The chunking format (knowledge/chunking.py CHUNKING_FORMAT) its chunks were made with."""
+    encoding: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """The text encoding a text, Markdown or CSV source was read in (detected); None for other kinds."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -63,6 +63,9 @@ class SourceOut(BaseModel):
     chunks: int
     size_bytes: int
     pages: int | None
+    encoding: str | None = Field(
+        default=None, description="The detected text encoding of a text, Markdown or CSV source."
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -30,6 +30,8 @@ class Extracted:
     parts: list[Part] = field(default_factory=list)
     pages: int | None = None
     title: str | None = None
+    encoding: str | None = None
+    """The text encoding a text-like file was read in (knowledge/loaders/text.py); None for PDF, XLSX, HTML."""
 
     def require_text(self, what: str) -> Extracted:
         if not any(part.text.strip() for part in self.parts):

@@ -15,7 +15,7 @@ from typing import Any
 
 from knowledge.loaders import Extracted, Part, UnreadableSource
 from knowledge.loaders.budget import Budget
-from knowledge.loaders.text import decode_text
+from knowledge.loaders.text import decode
 from knowledge.loaders.xlsx import read_xlsx
 
 
@@ -73,7 +73,8 @@ def load_xlsx(data: bytes) -> Extracted:
 
 
 def load_csv(data: bytes, name: str = "CSV") -> Extracted:
-    text = decode_text(data, "the CSV file")
+    decoded = decode(data, "the CSV file")
+    text = decoded.text
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:
@@ -82,4 +83,4 @@ def load_csv(data: bytes, name: str = "CSV") -> Extracted:
         parts = rows_to_parts(name, csv.reader(io.StringIO(text), dialect), Budget("the CSV file"))
     except csv.Error as exc:
         raise UnreadableSource(f"the CSV file is malformed: {exc}") from exc
-    return Extracted(parts=parts).require_text("the CSV file")
+    return Extracted(parts=parts, encoding=decoded.encoding).require_text("the CSV file")
