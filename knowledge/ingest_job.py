@@ -21,6 +21,7 @@ from knowledge.ingest import Ingester
 from knowledge.loaders import Extracted, UnreadableSource, web
 from knowledge.loaders import google as google_loader
 from knowledge.loaders.pdf import load_pdf
+from knowledge.loaders.sniff import real_type
 from knowledge.loaders.spreadsheet import load_csv, load_xlsx
 from knowledge.loaders.text import load_text
 from knowledge.models import Source, SourceBlob
@@ -41,7 +42,14 @@ class Fetchers:
     google: Callable[[], google_loader.GoogleServices] | None = None
 
 
-def extract_file(file_type: str, data: bytes, max_pages: int) -> Extracted:
+WEB_FILE_TYPES = {"application/pdf": "pdf", "text/plain": "txt", "text/markdown": "md", "text/csv": "csv"}
+
+
+def extract_file(file_type: str, data: bytes, max_pages: int, claim: str = "the file's name") -> Extracted:
+    """Load `data` by what it holds: a PDF named .txt is read as a PDF, binary junk is refused."""
+    file_type = real_type(file_type, data, claim)
+    if file_type == "html":
+        return web.extract_html(data, "")
     if file_type == "pdf":
         return load_pdf(data, max_pages=max_pages)
     if file_type == "xlsx":
@@ -109,12 +117,13 @@ class IngestJob:
     def _extract_web(self, body: bytes, content_type: str, url: str) -> Extracted:
         if content_type in ("text/html", "application/xhtml+xml", ""):
             return web.extract_html(body, url)
-        if content_type == "application/pdf":
-            return load_pdf(body, max_pages=self._settings.max_pages_per_file)
-        if content_type in ("text/plain", "text/markdown"):
-            return load_text(body, markdown=content_type == "text/markdown")
-        if content_type == "text/csv":
-            return load_csv(body)
+        if content_type in WEB_FILE_TYPES:
+            return extract_file(
+                WEB_FILE_TYPES[content_type],
+                body,
+                self._settings.max_pages_per_file,
+                claim=f"the URL's content type ({content_type})",
+            )
         raise UnreadableSource(f"the URL returned {content_type!r}, which cannot be indexed")
 
     def _google(self) -> google_loader.GoogleServices:

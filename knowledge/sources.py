@@ -20,6 +20,7 @@ from knowledge.ingest import Ingester
 from knowledge.ingest_job import Fetchers, IngestJob, megabytes
 from knowledge.loaders import UnreadableSource, web
 from knowledge.loaders.pdf import count_pages
+from knowledge.loaders.sniff import real_type
 from knowledge.models import Source, SourceBlob
 
 JOB_KIND = "knowledge.ingest"
@@ -95,9 +96,16 @@ class SourceService:
                 code="size_limit",
             )
 
-    def _check_file(self, file_type: str, data: bytes) -> int | None:
+    @staticmethod
+    def _content_type(filename: str, data: bytes) -> str:
+        """The type the file is loaded as: its name's, unless its bytes say otherwise (a PDF named .txt is
+        loaded as a PDF); content no loader reads under any name is refused here, before anything is stored."""
+        declared = file_type_of(filename)
         if not data:
             raise InvalidInput("the uploaded file is empty", code="empty_file")
+        return real_type(declared, data, claim=f"the name {PurePosixPath(filename).name[:100]!r}")
+
+    def _check_file(self, file_type: str, data: bytes) -> int | None:
         if file_type != "pdf":
             return None
         try:
@@ -113,7 +121,7 @@ class SourceService:
 
     # --- commands ---------------------------------------------------------------------------------
     def add_file(self, tenant_id: str, filename: str, data: bytes) -> Source:
-        file_type = file_type_of(filename)
+        file_type = self._content_type(filename, data)
         self._check_count(tenant_id)
         self._check_size(tenant_id, len(data))
         pages = self._check_file(file_type, data)
@@ -158,7 +166,7 @@ class SourceService:
         current = self.get(tenant_id, source_id)
         if current.kind != "file":
             raise InvalidInput(f"source {source_id} is a {current.kind}; send JSON to refresh it, not a file")
-        file_type = file_type_of(filename)
+        file_type = self._content_type(filename, data)
         self._check_size(tenant_id, len(data), exclude=source_id)
         pages = self._check_file(file_type, data)
         with self._db.session() as session:
