@@ -1,7 +1,8 @@
 """Web pages: an SSRF-safe fetch with httpx and main-text extraction with trafilatura.
 
 Every hop (the first URL and each redirect) is resolved and refused if any address is private,
-loopback, link-local, multicast or reserved; the request then goes to the address that was
+loopback, link-local, multicast or reserved, including IPv6 forms that carry such an IPv4 address
+(mapped, compatible, 6to4, NAT64) and Teredo; the request then goes to the address that was
 checked (the Host header and TLS SNI keep the name), so DNS rebinding between check and connect
 cannot redirect it to an internal service.
 """
@@ -35,10 +36,38 @@ def system_resolver(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Refused whatever they carry: Teredo tunnels to an obfuscated client address (no web server's), and
+# local-use NAT64 (RFC 8215) places its IPv4 address where the operator chose, so it cannot be read.
+REFUSED_V6 = (ipaddress.ip_network("2001::/32"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765's form, not the mapped ::ffff:0:0/96
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries and a router or the kernel would reach instead: IPv4-mapped
+    (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), IPv4-translated, 6to4 (2002:AABB:CCDD::) and NAT64
+    (64:ff9b::a.b.c.d). `is_global` judges only the IPv6 prefix, so
+    http://[2002:7f00:1::]/ (127.0.0.1 in 6to4 form) passed as a public address."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    packed = ip.packed
+    if ip in IPV4_TRANSLATED or ip in NAT64:
+        return ipaddress.IPv4Address(packed[-4:])
+    if packed[:12] == bytes(12) and int(ip) > 1:  # IPv4-compatible; :: and ::1 are judged as IPv6
+        return ipaddress.IPv4Address(packed[-4:])
+    return None
+
+
 def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in REFUSED_V6):
+            return False
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            ip = embedded
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback)
 
 
