@@ -127,7 +127,33 @@ def _structural_to_markdown(content: list[dict[str, Any]], lines: list[str]) -> 
             lines.append("")
 
 
+def _read_shape(what: str, read: Callable[[], Extracted]) -> Extracted:
+    """Google's answers are JSON of a documented shape; one of another shape (an API change, a proxy in
+    between) fails the source with a reason instead of an AttributeError from deep in the walk."""
+    try:
+        extracted = read()
+    except UnreadableSource:
+        raise
+    except (AttributeError, TypeError, KeyError, ValueError, IndexError, RecursionError) as exc:
+        raise UnreadableSource(
+            f"Google answered the {what} in a shape that could not be read ({type(exc).__name__})"
+        ) from exc
+    if not isinstance(extracted.title, str):
+        extracted.title = None
+    for part in extracted.parts:
+        part.title = str(part.title)
+    return extracted
+
+
 def load_google_doc(services: GoogleServices, document_id: str) -> Extracted:
+    return _read_shape("document", lambda: _google_doc(services, document_id))
+
+
+def load_google_sheet(services: GoogleServices, spreadsheet_id: str) -> Extracted:
+    return _read_shape("spreadsheet", lambda: _google_sheet(services, spreadsheet_id))
+
+
+def _google_doc(services: GoogleServices, document_id: str) -> Extracted:
     docs = services.build("docs", "v1")
     document = _call(docs.documents().get(documentId=document_id), "document", services.account)
     lines: list[str] = []
@@ -142,7 +168,7 @@ def load_google_doc(services: GoogleServices, document_id: str) -> Extracted:
     )
 
 
-def load_google_sheet(services: GoogleServices, spreadsheet_id: str) -> Extracted:
+def _google_sheet(services: GoogleServices, spreadsheet_id: str) -> Extracted:
     sheets = services.build("sheets", "v4")
     meta = _call(
         sheets.spreadsheets().get(
