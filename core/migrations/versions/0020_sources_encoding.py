@@ -4,15 +4,15 @@ Encodings are detected with charset-normalizer (knowledge/loaders/text.py) and s
 API, so an admin can see why a legacy file reads as it does. Existing rows start as NULL (unknown)
 until the source is indexed again.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
