@@ -90,7 +90,12 @@ def score_units(
         total = sum(w for script in scripts for w in script.values())
         matched = sum(w for script in scripts for t, w in script.items() if t in said)
         overlap = matched / total if total else 0.0
-        typed = 1.0 if kinds and answer_types.carries(unit.text, kinds[0]) else 0.0
+        # an item of a list is one of the options asked for ("Which cards do you take?": "- Visa")
+        typed = (
+            1.0
+            if kinds and (answer_types.carries(unit.text, kinds[0]) or kinds[0] == "options" and unit.item)
+            else 0.0
+        )
         unit.score = (
             cosines.get(unit.text, floor)
             + W_TYPE * typed

@@ -62,8 +62,27 @@ def specific(term: Term) -> bool:
     return term.name or term.zipf == 0.0
 
 
+# A device that knowledge names by its platform or its app store: "on my iPhone" of a page about iOS.
+PLATFORM_OF: dict[str, tuple[str, ...]] = {
+    "iphone": ("ios", "app store"),
+    "ipad": ("ios", "ipados", "app store"),
+    "macbook": ("macos", "mac"),
+    "imac": ("macos", "mac"),
+    "pixel": ("android", "play store"),
+    "galaxy": ("android", "play store"),
+    "samsung": ("android", "play store"),
+    "huawei": ("android", "harmonyos"),
+}
+
+
+def mentioned(term: Term, vocabulary: Vocabulary) -> bool:
+    """The term, or for a device the platform it runs, is somewhere in the knowledge."""
+    platforms = PLATFORM_OF.get(term.text.lower().removesuffix("s"), ())
+    return vocabulary.covers(term) or any(all(w in vocabulary.words for w in p.split()) for p in platforms)
+
+
 def missing_terms(question: str, vocabulary: Vocabulary) -> list[str]:
-    return [t.text for t in content_terms(question) if specific(t) and not vocabulary.covers(t)]
+    return [t.text for t in content_terms(question) if specific(t) and not mentioned(t, vocabulary)]
 
 
 class AnswerabilityGate:

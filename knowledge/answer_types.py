@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-AnswerType = Literal["price", "duration", "count", "contact", "percent"]
+AnswerType = Literal["price", "duration", "count", "contact", "percent", "options"]
 
 _ASKS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
@@ -28,7 +28,7 @@ _ASKS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         "duration",
         re.compile(
-            r"\bhow (long|soon|often|quickly)\b|\bwhen\b|\bwhat time\b|\bhow many (days|hours|minutes|weeks|months|years)\b"
+            r"\bhow (long|soon|often|quickly)\b|^\W*when\b|\bwhen (do|does|did|will|would|can|could|is|are|should)\b|\bwhat time\b|\bhow many (days|hours|minutes|weeks|months|years)\b"
             r"|幾耐|多久|幾時|何時|幾點|幾日|幾多日|多少天|幾多天|幾個月|幾小時",
             re.IGNORECASE,
         ),
@@ -45,6 +45,16 @@ _ASKS: list[tuple[AnswerType, re.Pattern[str]]] = [
         re.compile(
             r"\bhow (many|much (storage|space|data|memory|ram|cpu|disk))\b|\b(maximum|minimum|limit|max|min|up to|number of)\b"
             r"|幾多|多少|幾個|上限|最多|最少|下限|幾大|幾部",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        # "Which cards do you take?", "what payment methods are there?", 有邊啲: the options, a list.
+        # Only the asking word is matched, so `without_asks` keeps what the options are of.
+        "options",
+        re.compile(
+            r"\b(which|what)(?=\s+(?:[a-z-]+\s+)?[a-z-]+[^s']s\s+(do|does|can|could|are|have|will|would|should|must|may)\b)"
+            r"|有邊啲|邊啲|哪些|哪幾|邊幾|有邊",
             re.IGNORECASE,
         ),
     ),
@@ -66,6 +76,11 @@ _CARRIES: dict[AnswerType, re.Pattern[str]] = {
     ),
     "contact": re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://|www\.|\+?\d[\d\s-]{7,}\d"),
     "count": re.compile(r"\d|(一|兩|二|三|四|五|六|七|八|九|十|百|千)(個|位|部|台|次|人|項)"),
+    # two list items or table rows, names in a series (AWS、GCP、Hetzner; Visa, Mastercard, JCB)
+    "options": re.compile(
+        r"(^|\n)- [^\n]+\n- |(^|\n)[^\n:]{1,40}: [^\n]+\n[^\n:]{1,40}: |[^、\n]{1,20}、[^、\n]{1,20}、"
+        r"|\b[A-Z][\w.-]*( [A-Z][\w.-]*)?, [A-Z][\w.-]*( [A-Z][\w.-]*)?,? (and |or )?[A-Z]"
+    ),
 }
 
 
@@ -87,6 +102,9 @@ def carries(text: str, kind: AnswerType) -> bool:
 
 def evidence(question_types: list[AnswerType], text: str) -> float:
     """+1 when the text carries the first kind asked for, -1 when it carries none of them, 0 if none asked."""
+    # Lists are on every page: asking for options picks the items within a passage (agent/evidence.py),
+    # not the passage.
+    question_types = [kind for kind in question_types if kind != "options"]
     if not question_types:
         return 0.0
     if carries(text, question_types[0]):

@@ -110,3 +110,18 @@ def test_the_demo_salon_answers_what_the_issue_found_wrong(client: TestClient) -
     assert thanks["route"] == "small_talk" and "@" not in thanks["reply"]
     question = chat(client, key, "Our average response time looks terrible, how do I book a facial?")
     assert not question["handoff"]
+
+
+def test_a_device_the_knowledge_names_by_its_platform_is_not_an_unknown_name(client: TestClient) -> None:
+    key = new_tenant(client, "Harbour Photos")
+    faq = (
+        "Apps\nIs there a mobile app?\nYes. The app is on iOS (from the App Store) and on Android.\n"
+        "Payment\nWhich payment methods do you accept?\nWe accept Visa and Mastercard.\n"
+    )
+    source = upload(client, key, "faq.txt", faq.encode())
+    assert wait_for(client, key, source["id"])["status"] == "ready"
+    # "iPhone" is nowhere in the knowledge, but iOS is: the question is about something it knows
+    body = chat(client, key, "Can I use the app on my iPhone?")
+    assert body["route"] == "model" and "iOS" in body["reply"], body
+    # a name it knows nothing of still says it does not know
+    assert chat(client, key, "Do you accept WeChat Pay?")["route"] == "unknown"

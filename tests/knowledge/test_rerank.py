@@ -6,6 +6,7 @@ from __future__ import annotations
 from knowledge import answer_types
 from knowledge.bilingual import lexicon
 from knowledge.index import DENSE, LATENT, SPARSE, Hit
+from knowledge.lexical import stem
 from knowledge.rerank import coverage
 from knowledge.retrieval import fuse
 from knowledge.terms import content_terms
@@ -59,3 +60,31 @@ def test_a_chinese_compound_is_held_by_its_head_word() -> None:
 def test_a_hyphenated_word_is_held_where_each_of_its_parts_is() -> None:
     renewal = "會籍續期\n會籍到期前會自動續約，我們每日檢查一次你的帳戶餘額。"
     assert coverage(content_terms("How often does auto-renewal check my balance?"), renewal) > 0.7
+
+
+def test_a_question_for_options_is_told_from_one_that_names_a_thing() -> None:
+    assert answer_types.asked("Which cards do you take?") == ["options"]
+    assert answer_types.asked("有邊啲付款方式？") == ["options"]
+    assert answer_types.asked("Which plan is best for me?") == []
+    # "when" inside a sentence is not a question for a time
+    assert answer_types.asked("What operating systems can I pick when buying a server?") == ["options"]
+    assert "duration" in answer_types.asked("When will I be charged?")
+    # the asking word goes, what the options are of stays (a follow-up carries it over)
+    assert "cards" in answer_types.without_asks("Which cards do you take?")
+
+
+def test_a_list_a_table_or_a_series_of_names_carries_options_and_a_plain_sentence_does_not() -> None:
+    assert answer_types.carries("We accept:\n- Visa\n- Mastercard", "options")
+    assert answer_types.carries("Port: Use\n22: SSH\n443: HTTPS", "options")
+    assert answer_types.carries("我們與 AWS、GCP、Hetzner 合作。", "options")
+    assert answer_types.carries("We take Visa, Mastercard and JCB.", "options")
+    assert not answer_types.carries("Yes, you can, but only once a month.", "options")
+    # lists are on every page: asking for options does not rank one page over another
+    assert answer_types.evidence(["options"], "no list here") == 0.0
+
+
+def test_words_of_messaging_products_as_hong_kong_writes_them_have_english_senses() -> None:
+    assert "referral" in lexicon().english("推薦")
+    assert stem("storage") in lexicon().english("空間")
+    assert "bot" in lexicon().english("機械人")
+    assert "機械人" in lexicon().chinese("bot")
