@@ -149,32 +149,34 @@ class KnowledgeIndex:
         return str(uuid.uuid5(_NAMESPACE, f"{tenant_id}/{chunk_id}/{unit}"))
 
     def upsert(self, tenant_id: str, points: Sequence[IndexPoint], batch: int = 256) -> None:
-        with self._guard():
-            name = self._ensure(tenant_id)
-            structs = []
-            for p in points:
-                vector: dict[str, Any] = {DENSE: list(map(float, p.dense))}
-                if p.sparse is not None and p.sparse[0]:
-                    vector[SPARSE] = models.SparseVector(indices=p.sparse[0], values=p.sparse[1])
-                if p.latent is not None and p.latent[0]:
-                    vector[LATENT] = models.SparseVector(indices=p.latent[0], values=p.latent[1])
-                payload = {
-                    "tenant_id": tenant_id,
-                    "source_id": p.source_id,
-                    "chunk_id": p.chunk_id,
-                    "lang": p.lang,
-                    "unit": p.unit,
-                    "text": p.text,
-                    **p.extra,
-                }
-                structs.append(
-                    models.PointStruct(
-                        id=self.point_id(tenant_id, p.chunk_id, p.unit), vector=vector, payload=payload
-                    )
+        # The lock is taken per batch: a large document's tens of thousands of points never hold up
+        # another tenant's search for longer than one batch.
+        structs = []
+        for p in points:
+            vector: dict[str, Any] = {DENSE: list(map(float, p.dense))}
+            if p.sparse is not None and p.sparse[0]:
+                vector[SPARSE] = models.SparseVector(indices=p.sparse[0], values=p.sparse[1])
+            if p.latent is not None and p.latent[0]:
+                vector[LATENT] = models.SparseVector(indices=p.latent[0], values=p.latent[1])
+            payload = {
+                "tenant_id": tenant_id,
+                "source_id": p.source_id,
+                "chunk_id": p.chunk_id,
+                "lang": p.lang,
+                "unit": p.unit,
+                "text": p.text,
+                **p.extra,
+            }
+            structs.append(
+                models.PointStruct(
+                    id=self.point_id(tenant_id, p.chunk_id, p.unit), vector=vector, payload=payload
                 )
-            for start in range(0, len(structs), batch):
+            )
+        for start in range(0, len(structs), batch):
+            with self._guard():
+                name = self._ensure(tenant_id)
                 self.client.upsert(name, structs[start : start + batch], wait=True)
-            self._changed(name)
+                self._changed(name)
 
     def _delete(self, tenant_id: str, condition: models.Condition) -> None:
         with self._guard():

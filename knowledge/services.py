@@ -8,7 +8,7 @@ from config import Settings
 from core.services import CoreServices
 from knowledge import query_embeddings
 from knowledge.docstore import SqlKVStore
-from knowledge.embeddings import Embedder, make_embedder
+from knowledge.embeddings import Embedder, for_ingest, make_embedder
 from knowledge.index import DENSE, KnowledgeIndex, Query
 from knowledge.ingest import Ingester
 from knowledge.query_embeddings import QueryEmbeddings
@@ -101,7 +101,8 @@ def build_knowledge(
 ) -> KnowledgeServices:
     embedder = embedder or make_embedder(settings)
     index = index or KnowledgeIndex.from_settings(settings, embedder.dim)
-    ingester = Ingester(index, SqlKVStore(core.db), embedder)
+    # Its own handle on the model: a document being indexed never holds up a search's query.
+    ingester = Ingester(index, SqlKVStore(core.db), for_ingest(embedder))
     sources = SourceService(core.db, core.jobs, ingester, settings, fetchers)
     queries = query_embeddings.shared(embedder)
     vocabularies = PerTenant(

@@ -31,6 +31,9 @@ class CountingEmbedder:
         self.calls.extend(("latent", text) for text in texts)
         return [([7, len(text)], [0.5, 0.25]) for text in texts] if self._latent else None
 
+    def window(self, text: str) -> list[str]:
+        return [text]
+
 
 def test_a_repeated_question_is_embedded_once() -> None:
     embedder = CountingEmbedder()

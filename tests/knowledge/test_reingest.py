@@ -39,6 +39,9 @@ class CountingEmbedder:
     def latent(self, texts: Any) -> Any:
         return self.inner.latent(texts)
 
+    def window(self, text: str) -> Any:
+        return self.inner.window(text)
+
 
 def put_file(client: TestClient, key: str, source_id: str, filename: str, data: bytes) -> dict[str, Any]:
     response = client.put(
