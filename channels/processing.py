@@ -29,14 +29,17 @@ from channels.models import Channel, ChannelEvent, ChannelMessage
 from channels.store import ChannelStore
 from channels.window import POLICIES, may_send_free_form
 from core.db import Database, utcnow
-from core.jobs import JobQueue, RetryLater
+from core.heartbeat import Heartbeat
+from core.jobs import BEATS_PER_LEASE, JobQueue, RetryLater
 from crm.inbox import ContactInfo, InboxStore
 from crm.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 JOB_KIND = "channels.reply"
 INGEST_BATCH = 100
-LEASE_SECONDS = 300.0  # longer than any turn; a dead worker's lease expires and another takes over
+# A conversation is held this long without renewal; the heartbeat renews it while a turn runs, so after a
+# crash (kill -9) its waiting messages are answered within seconds, not after a lease outlasting any turn.
+LEASE_SECONDS = 15.0
 STATUS_RANK = {"pending": 0, "sent": 1, "failed": 1, "delivered": 2, "read": 3}
 
 
@@ -195,7 +198,11 @@ class ChannelProcessor:
         if not self._inbox.lease(conversation, LEASE_SECONDS):
             raise RetryLater(0.5)
         try:
-            self._reply_all(channel, conversation)
+            with Heartbeat(
+                lambda: self._inbox.renew_lease(conversation, LEASE_SECONDS),
+                every=LEASE_SECONDS / BEATS_PER_LEASE,
+            ):
+                self._reply_all(channel, conversation)
         finally:
             self._inbox.release(conversation)
 

@@ -3,7 +3,9 @@
 The embedded default runs one in-process worker (an asyncio task that runs handlers in a thread).
 Claiming is an optimistic conditional UPDATE, so several worker processes against PostgreSQL never
 run the same job twice at once; a job whose worker died is picked up again when its lease expires,
-which is also how work resumes after a restart.
+which is also how work resumes after a restart. Leases are short (seconds) and a running job's lease is
+renewed by a heartbeat (core/heartbeat.py): a crash is recovered from within a lease, yet a job that
+runs for an hour is never taken for dead while its worker lives.
 
 A job may carry a key: at most one job per key waits in the queue (enqueueing another is a no-op) and
 jobs with one key never run at the same time. A handler that drains "everything pending for X" under
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session, aliased
 
 from core.bulk_insert import insert_rows
 from core.db import Database, new_id, table_of, utcnow
+from core.heartbeat import Heartbeat
 from core.models import Job
 from core.priority import mark_background, step_aside
 
@@ -48,6 +51,8 @@ class RetryLater(Exception):  # noqa: N818 (a signal, not an error)
 
 
 MAX_ATTEMPTS = 3
+LEASE_SECONDS = 15.0  # how soon a dead worker's job is taken over; live ones renew theirs
+BEATS_PER_LEASE = 3  # a renewal may fail twice (a busy database) before the lease runs out
 _JOBS = table_of(Job)
 # A job's row, in the order driver-SQL inserts take its values (core/bulk_insert.py).
 JOB_ROW_COLUMNS = (
@@ -65,7 +70,7 @@ JOB_ROW_COLUMNS = (
 
 
 class JobQueue:
-    def __init__(self, db: Database, *, lease_seconds: float = 900.0) -> None:
+    def __init__(self, db: Database, *, lease_seconds: float = LEASE_SECONDS) -> None:
         self._db = db
         self._lease = timedelta(seconds=lease_seconds)
         self._handlers: dict[str, Handler] = {}
@@ -73,8 +78,9 @@ class JobQueue:
         self._listeners: list[Callable[[], None]] = []
 
     def register(self, kind: str, handler: Handler, *, lease_seconds: float | None = None) -> None:
-        """`lease_seconds`: how long a run may hold the job before it counts as dead (default: the queue's);
-        short jobs use a short lease, so work resumes soon after a crash."""
+        """`lease_seconds`: how long a run may go without renewing its lease before it counts as dead
+        (default: the queue's). The lease is renewed while the handler runs, so this bounds how soon
+        work resumes after a crash, not how long a run may take."""
         self._handlers[kind] = handler
         if lease_seconds is not None:
             self._leases[kind] = timedelta(seconds=lease_seconds)
@@ -190,10 +196,12 @@ class JobQueue:
         if job is None:
             return False
         handler = self._handlers.get(job.kind)
+        lease = self._leases.get(job.kind, self._lease)
         try:
             if handler is None:
                 raise RuntimeError(f"no handler registered for job kind {job.kind!r}")
-            handler(job.payload)
+            with Heartbeat(lambda: self.renew(job, lease), every=lease.total_seconds() / BEATS_PER_LEASE):
+                handler(job.payload)
         except RetryLater as later:
             self._settle(
                 job,
@@ -214,6 +222,18 @@ class JobQueue:
             return True
         self._settle(job, status="done", locked_until=None)
         return True
+
+    def renew(self, job: Job, lease: timedelta) -> bool:
+        """Extend a running job's lease; False if it is no longer this run's (its lease ran out and another
+        worker claimed it: each claim counts an attempt, so the attempt number tells the runs apart)."""
+        with self._db.session() as session:
+            renewed = session.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.status == "running", Job.attempts == job.attempts)
+                .values(locked_until=utcnow() + lease)
+                .execution_options(synchronize_session=False)
+            )
+            return renewed.rowcount == 1  # type: ignore[attr-defined]
 
     def _settle(self, job: Job, **values: Any) -> None:
         try:

@@ -210,6 +210,16 @@ class InboxStore:
             )
             return bool(taken.rowcount)  # type: ignore[attr-defined]
 
+    def renew_lease(self, conversation_id: str, seconds: float) -> bool:
+        """Extend a held lease (the holder's heartbeat); False if it was released meanwhile."""
+        with self._db.session() as session:
+            renewed = session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.reply_lock_until.is_not(None))
+                .values(reply_lock_until=utcnow() + timedelta(seconds=seconds))
+            )
+            return bool(renewed.rowcount)  # type: ignore[attr-defined]
+
     def release(self, conversation_id: str) -> None:
         with self._db.session() as session:
             session.execute(
