@@ -31,7 +31,7 @@ from knowledge.docstore import SqlKVStore, docstore_for
 from knowledge.embeddings import LATENT_TOP_K, Embedder, Sparse
 from knowledge.index import DENSE, IndexPoint, KnowledgeIndex, Query
 
-EMBED_BATCH = 32  # pieces embedded between two checks that the source is still wanted
+EMBED_BATCH = 8  # pieces embedded between two checks that the source is still wanted (a few seconds)
 Checkpoint = Callable[[], None]
 """Called between batches; raises to stop the run (the source was deleted meanwhile)."""
 
@@ -104,10 +104,13 @@ class UnitEmbedding(TransformComponent):
     def _latent(self, pieces: list[list[str]]) -> list[Sparse] | None:
         merged: list[Sparse] = []
         for chunk_pieces in pieces:
-            self._checkpoint()
-            found = self._embedder.latent(chunk_pieces)
-            if found is None:
-                return None  # this embedder has no latent head
+            found: list[Sparse] = []
+            for piece in chunk_pieces:  # the sparse head takes over a second a piece: check between them
+                self._checkpoint()
+                latent = self._embedder.latent([piece])
+                if latent is None:
+                    return None  # this embedder has no latent head
+                found.extend(latent)
             merged.append(merge_latent(found))
         return merged
 

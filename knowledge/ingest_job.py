@@ -3,6 +3,8 @@
 A source is read (file bytes from the database, a URL through the SSRF-safe fetcher, a Google
 document through its API), chunked and handed to the Ingester. Any UnreadableSource becomes the
 source's `error`; no other source is touched, and an earlier indexed version stays searchable.
+Deleting a source cancels its run: between embedding batches the run checks that the source is still
+there, and if not it stops and takes back whatever of the source was written.
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ from knowledge.loaders.text import load_text
 from knowledge.models import Source, SourceBlob
 
 log = logging.getLogger(__name__)
+
+
+class SourceDeleted(Exception):  # noqa: N818 (a signal, not an error)
+    """The source was deleted while it was being indexed: the run stops."""
 
 
 def megabytes(n: int) -> str:
@@ -135,6 +141,12 @@ class IngestJob:
             self._settings.google_service_account_file, self._settings.google_api_base
         )
 
+    def _still_there(self, tenant_id: str, source_id: str) -> None:
+        with self._db.session() as session:
+            source = session.get(Source, source_id)
+        if source is None or source.tenant_id != tenant_id:
+            raise SourceDeleted(source_id)
+
     def _fail(self, source: Source, reason: str) -> None:
         if source.chunks:  # an earlier version was indexed: it stays searchable, say so
             reason += f"; the previous version ({source.chunks} chunks) stays searchable"
@@ -154,7 +166,13 @@ class IngestJob:
             chunks = chunk_parts(extracted.parts)
             if not chunks:
                 raise UnreadableSource("no text to index was found")
-            report = self._ingester.ingest(tenant_id, source_id, chunks)
+            report = self._ingester.ingest(
+                tenant_id, source_id, chunks, checkpoint=lambda: self._still_there(tenant_id, source_id)
+            )
+        except SourceDeleted:
+            log.info("source %s was deleted while it was indexed: run cancelled", source_id)
+            self._ingester.remove(tenant_id, source_id)  # nothing half-indexed of it is left behind
+            return
         except UnreadableSource as exc:
             self._fail(source, exc.message)
             return

@@ -4,13 +4,17 @@ pieces by an embedder of its own, so another tenant's search never waits behind 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from core.models import Job
 from knowledge.embeddings import E5_WINDOW_TOKENS
-from tests.conftest import new_tenant, search, state, upload, wait_for
+from knowledge.sources import JOB_KIND
+from tests.conftest import auth, new_tenant, search, state, upload, wait_for
 
 
 class RecordingEmbedder:
@@ -70,3 +74,47 @@ def test_a_search_never_waits_for_a_document_being_embedded(client: TestClient) 
         searcher.join(timeout=120)
         assert not searcher.is_alive(), "the search waited for the ingest embedder"
     assert found
+
+
+class GatedEmbedder(RecordingEmbedder):
+    """Holds the first batch of passages until the test lets it go (the document is mid-embedding)."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.started, self.go = threading.Event(), threading.Event()
+        self.batches = 0
+
+    def passages(self, texts: Sequence[str]) -> Any:
+        self.batches += 1
+        self.started.set()
+        assert self.go.wait(120)
+        return super().passages(texts)
+
+
+def ingest_jobs_settled(client: TestClient, timeout: float = 120.0) -> list[Job]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with state(client).core.db.session() as session:
+            jobs = list(session.scalars(select(Job).where(Job.kind == JOB_KIND)))
+        if jobs and all(job.status in ("done", "failed") for job in jobs):
+            return jobs
+        time.sleep(0.05)
+    raise AssertionError("the ingest job never finished")
+
+
+def test_deleting_a_source_cancels_its_running_ingest_and_leaves_nothing_of_it(client: TestClient) -> None:
+    knowledge = state(client).knowledge
+    gate = GatedEmbedder(knowledge.ingester._embedder)
+    knowledge.ingester._embedder = gate
+    key = new_tenant(client)
+    source = upload(client, key, "huge.txt", unpunctuated(6000, "the rooftop garden closes at nine"))
+    assert gate.started.wait(120)  # the run is embedding its first batch
+    response = client.delete(f"/v1/knowledge/sources/{source['id']}", headers=auth(key))
+    assert response.status_code in (200, 204), response.text
+    gate.go.set()
+    jobs = ingest_jobs_settled(client)
+    assert [job.status for job in jobs] == ["done"]  # stopped, not failed nor retried
+    assert gate.batches == 1  # no batch was embedded after the one in flight at the delete
+    tenant_id = state(client).core.keys.resolve(key).tenant_id
+    assert knowledge.index.count(tenant_id, source["id"], chunks_only=False) == 0
+    assert search(client, key, "when does the rooftop garden close?") == []
