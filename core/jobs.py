@@ -7,6 +7,8 @@ which is also how work resumes after a restart. Leases are short (seconds) and a
 renewed by a heartbeat (core/heartbeat.py): a crash is recovered from within a lease, yet a job that
 runs for an hour is never taken for dead while its worker lives.
 
+Claims are fair across tenants: the oldest job of the tenant with the fewest jobs running goes first.
+
 A job may carry a key: at most one job per key waits in the queue (enqueueing another is a no-op) and
 jobs with one key never run at the same time. A handler that drains "everything pending for X" under
 the key X therefore runs once per burst, in order, however many times it was asked for.
@@ -24,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, exists, or_, select, update
+from sqlalchemy import Connection, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -52,6 +54,7 @@ class RetryLater(Exception):  # noqa: N818 (a signal, not an error)
 
 MAX_ATTEMPTS = 3
 LEASE_SECONDS = 15.0  # how soon a dead worker's job is taken over; live ones renew theirs
+FAIR_WINDOW = 20  # queued jobs of busy tenants weighed against each other on a claim
 BEATS_PER_LEASE = 3  # a renewal may fail twice (a busy database) before the lease runs out
 _JOBS = table_of(Job)
 # A job's row, in the order driver-SQL inserts take its values (core/bulk_insert.py).
@@ -167,15 +170,13 @@ class JobQueue:
         )
         key_free = or_(Job.key.is_(None), ~key_busy)
         with self._db.session() as session:
-            # Two reads, each one status, so each walks the (status, created_at) index and stops after a
+            # Reads of one status each, so each walks the (status, created_at) index and stops after a
             # few rows: one WHERE with the two OR-ed made the database sort every queued job on each claim.
             candidates = [
                 *session.execute(
                     select(Job.id, Job.kind).where(abandoned, key_free).order_by(Job.created_at).limit(5)
                 ),
-                *session.execute(
-                    select(Job.id, Job.kind).where(ready, key_free).order_by(Job.created_at).limit(5)
-                ),
+                *self._fair_ready(session, ready & key_free, now),
             ]
             for job_id, kind in candidates:
                 lease = self._leases.get(kind, self._lease)
@@ -189,6 +190,31 @@ class JobQueue:
                     session.commit()
                     return session.get(Job, job_id, populate_existing=True)
         return None
+
+    @staticmethod
+    def _fair_ready(session: Session, ready: Any, now: datetime) -> list[tuple[str, str]]:
+        """Ready jobs in a fair order: the oldest job of the tenant with the fewest jobs running first, so
+        one tenant's pile of uploads (or a broadcast's runs) cannot keep every worker from another's.
+        Jobs of no tenant count as a tenant with none running."""
+        running = {
+            tenant: count
+            for tenant, count in session.execute(
+                select(Job.tenant_id, func.count())
+                .where(Job.status == "running", Job.locked_until >= now)
+                .group_by(Job.tenant_id)
+            )
+            if tenant is not None
+        }
+        idle_tenants = or_(Job.tenant_id.is_(None), Job.tenant_id.not_in(list(running)))
+        first = session.execute(
+            select(Job.id, Job.kind).where(ready, idle_tenants).order_by(Job.created_at).limit(5)
+        ).all()
+        rest = session.execute(
+            select(Job.id, Job.kind, Job.tenant_id).where(ready).order_by(Job.created_at).limit(FAIR_WINDOW)
+        ).all()
+        # sorted() is stable: within a count, the oldest job first.
+        busy_first = sorted(rest, key=lambda row: running.get(row.tenant_id, 0))
+        return [(row[0], row[1]) for row in first] + [(row.id, row.kind) for row in busy_first]
 
     def run_one(self) -> bool:
         """Claim and run one job; False when nothing was ready."""
