@@ -153,7 +153,7 @@ def create_app(
             "wechat": WeChatAdapter(settings.wechat_api_base, settings.wechat_signature_window_seconds),
         }
         app.state.channel_processor = ChannelProcessor(
-            core.db, channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters
+            core.db, channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters, core.audit
         )
         app.state.channel_processor.status_listeners.append(broadcast_replies.record_status)
         app.state.channel_processor.inbound_listeners.append(broadcast_replies.ReplyRecorder(core.audit))

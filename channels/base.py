@@ -1,7 +1,7 @@
 """The one small interface every channel adapter implements, and the normalised events it produces.
 
-An adapter verifies a webhook request, parses its body into normalised inbound messages and status
-updates, and sends text. Nothing of a platform's wire format leaves its adapter; the processor,
+An adapter verifies a webhook request, parses its body into normalised inbound messages, status
+updates and platform events (a reaction, an edit, a follow: never answered), and sends text. Nothing of a platform's wire format leaves its adapter; the processor,
 the inbox and the agent only see these types. Messaging windows live in channels/window.py.
 """
 
@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import httpx
 import orjson
@@ -62,6 +62,36 @@ class StatusUpdate:
     biz_opaque_callback_data): how a status finds a message whose id was never recorded."""
 
 
+EventKind = Literal["reaction", "edit", "follow", "unfollow", "join", "leave", "started", "menu", "other"]
+"""What a platform event is (channels/platform_events.py applies each):
+reaction: an emoji on a message (`text`; "" takes it away); edit: a message's new text (`text`);
+follow / unfollow: the customer followed (subscribed to) or unfollowed (blocked, unsubscribed) the account;
+join / leave: the account was added to or removed from a group; started: the customer opened the chat
+(Viber's conversation_started) without writing yet; menu: a menu item clicked (WeChat's CLICK, VIEW);
+other: an event kept only as a record (WeChat's SCAN, LOCATION reports, ...)."""
+
+
+@dataclass
+class PlatformEvent:
+    """Something a customer did on the platform that is not a message to answer: it changes a stored
+    message or the contact's state on the channel, and never reaches the agent."""
+
+    external_id: str
+    """The platform's id for the event (deduplicated like a message's)."""
+    sender: str
+    kind: EventKind
+    sent_at: datetime
+    target: str = ""
+    """The platform's id of the message a reaction or an edit is about."""
+    text: str = ""
+    """A reaction's emoji ("" removes the sender's reaction) or an edit's new text."""
+    name: str | None = None
+    phone: str | None = None
+    reply_to: str = ""
+    """Where a message to the customer goes (a welcome after a follow)."""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Unparsed:
     """One event of a signed delivery that could not be read: kept with the reason instead of being
@@ -78,24 +108,28 @@ class Parsed(NamedTuple):
     inbound: list[Inbound]
     statuses: list[StatusUpdate]
     unparsed: list[Unparsed]
+    events: list[PlatformEvent]
+
+
+Item = Inbound | StatusUpdate | PlatformEvent
+"""What an adapter's reader finds in one event of a delivery."""
 
 
 class Events:
     """Reads a delivery event by event, so that one event that cannot be read costs only itself.
 
-    An adapter calls `read(event, reader)` for each event; the reader returns the event's messages and
-    statuses, or raises. Whatever it raises, the event is kept raw as Unparsed with the reason: a signed
-    delivery is the platform's, and a shape we did not foresee must neither fail the delivery (the
+    An adapter calls `read(event, reader)` for each event; the reader returns the event's messages,
+    statuses and platform events, or raises. Whatever it raises, the event is kept raw as Unparsed with
+    the reason: a signed delivery is the platform's, and a shape we did not foresee must neither fail the delivery (the
     platform would retry it for days, and the good events beside it would be lost) nor vanish."""
 
     def __init__(self) -> None:
         self.inbound: list[Inbound] = []
         self.statuses: list[StatusUpdate] = []
         self.unparsed: list[Unparsed] = []
+        self.events: list[PlatformEvent] = []
 
-    def read(
-        self, event: Any, reader: Callable[[Any], Iterable[Inbound | StatusUpdate] | None], raw: str = ""
-    ) -> None:
+    def read(self, event: Any, reader: Callable[[Any], Iterable[Item] | None], raw: str = "") -> None:
         """`raw`: the event's own text where it is not JSON (WeChat's XML)."""
         try:
             found = [self._fits(item) for item in reader(event) or ()]
@@ -107,16 +141,20 @@ class Events:
         for item in found:
             if isinstance(item, Inbound):
                 self.inbound.append(item)
+            elif isinstance(item, PlatformEvent):
+                self.events.append(item)
             else:
                 self.statuses.append(item)
 
-    def _fits(self, item: Inbound | StatusUpdate) -> Inbound | StatusUpdate:
+    def _fits(self, item: Item) -> Item:
         """The columns an event lands in take it (checked here: PostgreSQL would refuse it later, in the
         ingest job, where the refusal would stop every later delivery of the channel)."""
         if not isinstance(item.external_id, str) or not 0 < len(item.external_id) <= MAX_ID:
             raise InvalidInput(f"an id must be 1 to {MAX_ID} characters")
         if isinstance(item, StatusUpdate):
             return item
+        if isinstance(item, PlatformEvent):
+            return _event_fits(item)
         if not all(isinstance(v, str) for v in (item.sender, item.kind, item.text, item.reply_to)):
             raise InvalidInput("a sender, kind, text or address that is not text")
         if len(item.sender) > MAX_SENDER:
@@ -131,7 +169,23 @@ class Events:
         return item
 
     def parsed(self) -> Parsed:
-        return Parsed(self.inbound, self.statuses, self.unparsed)
+        return Parsed(self.inbound, self.statuses, self.unparsed, self.events)
+
+
+def _event_fits(event: PlatformEvent) -> PlatformEvent:
+    """As Events._fits, for a platform event: the id it is deduplicated by, the sender it finds the contact
+    by and the message id it points at fit their columns; a name or phone that does not is dropped."""
+    if not all(isinstance(v, str) for v in (event.sender, event.target, event.text, event.reply_to)):
+        raise InvalidInput("an event's sender, target, text or address that is not text")
+    if not 0 < len(event.sender) <= MAX_SENDER:
+        raise InvalidInput(f"an event's sender must be 1 to {MAX_SENDER} characters")
+    if len(event.target) > MAX_ID:
+        raise InvalidInput(f"an event about a message id longer than {MAX_ID} characters")
+    if not isinstance(event.data, dict):
+        raise InvalidInput("an event's data that is not an object")
+    event.name = event.name[:MAX_NAME] if isinstance(event.name, str) else None
+    event.phone = event.phone if isinstance(event.phone, str) and len(event.phone) <= MAX_PHONE else None
+    return event
 
 
 def raw_text(event: Any) -> str:

@@ -20,7 +20,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -57,14 +57,18 @@ class Delivery:
     message_ids: list[str]  # the platform's ids, in order, duplicates included
     statuses: int
     unparsed: int = 0  # events that could not be read: recorded when the delivery is ingested
+    # platform events' ids (reactions, edits, follows): claimed like messages, so a redelivered one (a
+    # follow's welcome, say) is applied once
+    event_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Receipt:
     messages: int
-    stored: int  # message ids claimed by this delivery (0 for a retry or a replay)
+    stored: int  # message and event ids claimed by this delivery (0 for a retry or a replay)
     statuses: int
     unparsed: int = 0
+    events: int = 0
 
 
 # A delivery waiting for the writer, with the future its request awaits and that future's event loop.
@@ -181,7 +185,7 @@ class DeliveryIntake:
         claims = [
             (new_id(), d.channel.tenant_id, d.channel.id, event_id, "in", external_id, "received", now, now)
             for d, event_id in zip(deliveries, event_ids, strict=True)
-            for external_id in dict.fromkeys(d.message_ids)
+            for external_id in dict.fromkeys([*d.message_ids, *d.event_ids])
         ]
         if self._connection is None:
             self._connection = self._db.engine.connect()
@@ -233,6 +237,7 @@ class DeliveryIntake:
                 stored=stored[event_id],
                 statuses=delivery.statuses,
                 unparsed=delivery.unparsed,
+                events=len(delivery.event_ids),
             )
             for delivery, event_id in zip(deliveries, event_ids, strict=True)
         ]

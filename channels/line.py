@@ -20,9 +20,11 @@ import httpx
 
 from channels import http_pool
 from channels.base import (
+    EventKind,
     Events,
     Inbound,
     Parsed,
+    PlatformEvent,
     SendError,
     json_body,
     platform_time,
@@ -50,7 +52,16 @@ def parse_events(payload: dict[str, Any]) -> Parsed:
     return events.parsed()
 
 
-def _read_event(event: Any) -> list[Inbound]:
+# LINE's account events, as the events every platform shares (channels/base.py's EventKind).
+ACCOUNT_EVENTS: dict[str, EventKind] = {
+    "follow": "follow",
+    "unfollow": "unfollow",
+    "join": "join",
+    "leave": "leave",
+}
+
+
+def _read_event(event: Any) -> list[Inbound | PlatformEvent]:
     if not isinstance(event, dict):
         raise InvalidInput("an event that is not an object")
     source = event.get("source") or {}
@@ -75,7 +86,12 @@ def _read_event(event: Any) -> list[Inbound]:
             text = f"[location] {message.get('title') or ''} {message.get('address') or ''}".strip()
             answerable, data["location"] = True, message
         elif mtype == "sticker":
-            text, answerable = "[sticker]", False
+            # A message sticker carries the words the customer typed on it (`text`): that is what they said.
+            # Keywords describe the sticker (LINE picks up to 15 at random): kept, never answered.
+            typed = message.get("text")
+            data["sticker"] = {k: message.get(k) for k in ("packageId", "stickerId", "keywords")}
+            said = typed.strip() if isinstance(typed, str) else ""
+            text, answerable = said or "[sticker]", bool(said)
         else:  # image, video, audio, file: content via GET /v2/bot/message/{id}/content
             text, answerable = f"[{mtype}]", True
         return [Inbound(kind=mtype, text=text, answerable=answerable, data=data, **common)]
@@ -83,8 +99,9 @@ def _read_event(event: Any) -> list[Inbound]:
         postback = event.get("postback") or {}
         text = str(postback.get("data", ""))
         return [Inbound(kind="postback", text=text, data={"postback": postback}, **common)]
-    if kind in ("follow", "unfollow", "join", "leave"):
-        return [Inbound(kind=kind, text=f"[{kind}]", answerable=False, **common)]
+    if kind in ACCOUNT_EVENTS:  # an unfollow is LINE's block: nothing may be sent until a new follow
+        data = {"follow": event["follow"]} if isinstance(event.get("follow"), dict) else {}
+        return [PlatformEvent(kind=ACCOUNT_EVENTS[kind], data=data, **common)]
     return []
 
 

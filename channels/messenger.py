@@ -18,6 +18,7 @@ from channels.base import (
     Events,
     Inbound,
     Parsed,
+    PlatformEvent,
     SendError,
     StatusUpdate,
     int_at,
@@ -60,7 +61,7 @@ def _read_entry(events: Events, entry: Any) -> None:
         events.read(event, _read_event)
 
 
-def _read_event(event: Any) -> list[Inbound | StatusUpdate]:
+def _read_event(event: Any) -> list[Inbound | StatusUpdate | PlatformEvent]:
     if not isinstance(event, dict):
         raise InvalidInput("an event that is not an object")
     sender = str((event.get("sender") or {}).get("id", ""))
@@ -111,20 +112,32 @@ def _read_event(event: Any) -> list[Inbound | StatusUpdate]:
                 data={"payload": postback.get("payload")},
             )
         ]
-    if "reaction" in event:
+    if "reaction" in event:  # on a message of ours or theirs; "unreact" takes it away
         reaction = event["reaction"]
+        emoji = reaction.get("emoji") if reaction.get("action") != "unreact" else ""
         return [
-            Inbound(
-                external_id=f"reaction:{reaction.get('mid')}:{event.get('timestamp')}",
+            PlatformEvent(
+                external_id=f"reaction:{reaction.get('mid')}:{sender}:{event.get('timestamp')}",
                 sender=sender,
-                phone=None,
-                name=None,
                 kind="reaction",
-                text=f"[reaction {reaction.get('emoji', '')}]",
                 sent_at=when,
-                answerable=False,
+                target=str(reaction.get("mid") or ""),
+                text=emoji if isinstance(emoji, str) else "",
                 reply_to=sender,
-                data={"reaction": reaction},
+                data={"reaction": reaction.get("reaction")},
+            )
+        ]
+    if "message_edit" in event:  # the customer edited a message (up to five times)
+        edit = event["message_edit"]
+        return [
+            PlatformEvent(
+                external_id=f"edit:{edit.get('mid')}:{edit.get('num_edit')}:{event.get('timestamp')}",
+                sender=sender,
+                kind="edit",
+                sent_at=when,
+                target=str(edit.get("mid") or ""),
+                text=str(edit.get("text") or ""),
+                reply_to=sender,
             )
         ]
     if "delivery" in event:

@@ -39,18 +39,25 @@ def apply(session: Session, audit: AuditLog, conversation: Conversation, text: s
     """In the caller's transaction: opt the conversation's contact out or in if the text says so."""
     wanted = keyword(text)
     contact = session.get(Contact, conversation.contact_id) if wanted else None
-    if contact is None or contact.opted_out == (wanted == "stop"):
+    if contact is not None:
+        set_opted_out(session, audit, contact, wanted == "stop")
+
+
+def set_opted_out(session: Session, audit: AuditLog, contact: Contact, opted_out: bool) -> None:
+    """In the caller's transaction: the contact opted out (or back in) by their own act on a channel (a
+    keyword, or unfollowing the account: channels/platform_events.py), audited as the customer's."""
+    if bool(contact.opted_out) == opted_out:
         return
-    contact.opted_out = wanted == "stop"
+    contact.opted_out = opted_out
     audit.record(
         session,
-        conversation.tenant_id,
+        contact.tenant_id,
         CUSTOMER,
         "contact.update",
         "contact",
         contact.id,
-        {"opted_out": not contact.opted_out},
-        {"opted_out": contact.opted_out},
+        {"opted_out": not opted_out},
+        {"opted_out": opted_out},
     )
 
 

@@ -3,7 +3,9 @@
 Receiving happens in the webhook request (channels/intake.py): the raw delivery and the message ids it
 claims are stored, with a keyed ingest job, before the platform gets its acknowledgement.
 Ingesting (a background job, one run per channel at a time): deliveries in arrival order become inbox
-messages in their conversations, each answerable one with a reply job; statuses update sent messages.
+messages in their conversations, each answerable one with a reply job; statuses update sent messages;
+platform events (reactions, edits, follows) change what is stored and are never answered
+(channels/platform_events.py).
 Replying (a background job per conversation): the conversation's unanswered customer messages are
 answered oldest first; each reply is stored before it is sent and marked after, so a crash between
 receiving and replying produces the reply once and sends it once on restart.
@@ -20,14 +22,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.service import AgentService
-from channels import http_pool
+from channels import channel_state, http_pool
 from channels import unparsed as unparsed_events
 from channels.base import Adapter, Inbound, SendError, StatusUpdate
 from channels.human_replies import HUMAN_REPLY_KIND, last_customer_message, sent_at
 from channels.intake import INGEST_KIND
 from channels.models import Channel, ChannelEvent, ChannelMessage
+from channels.platform_events import PlatformEvents
 from channels.store import ChannelStore
 from channels.window import POLICIES, may_send_free_form
+from core.audit import AuditLog
 from core.db import Database, utcnow
 from core.heartbeat import Heartbeat
 from core.jobs import BEATS_PER_LEASE, JobQueue, RetryLater
@@ -59,6 +63,7 @@ class ChannelProcessor:
         agent: AgentService,
         jobs: JobQueue,
         adapters: dict[str, Adapter],
+        audit: AuditLog | None = None,
     ) -> None:
         self._db = db
         self._channels = channels
@@ -66,6 +71,7 @@ class ChannelProcessor:
         self._agent = agent
         self._jobs = jobs
         self.adapters = adapters
+        self._events = PlatformEvents(inbox, audit or AuditLog(db))
         # Called inside the ingest transaction (channels/broadcast_replies.py records broadcast outcomes).
         self.status_listeners: list[Callable[[Session, Channel, StatusUpdate], None]] = []
         self.inbound_listeners: list[Callable[[Session, Channel, Inbound, Conversation, Message], None]] = []
@@ -96,11 +102,12 @@ class ChannelProcessor:
         """One delivery in one transaction: its claimed messages into the inbox (each with a reply job) and
         its statuses; marked processed in the same transaction, so a crash repeats it whole or not at all."""
         stored: list[tuple[Conversation, Message]] = []
+        welcomes: list[Message] = []
         with self._db.session() as session:
             event = session.get(ChannelEvent, event_id)
             if event is None or event.processed_at is not None:
                 return
-            inbound, statuses, unparsed = self.adapters[channel.kind].parse(event.body.encode())
+            inbound, statuses, unparsed, events = self.adapters[channel.kind].parse(event.body.encode())
             claimed = {
                 row.external_id: row
                 for row in session.scalars(
@@ -113,13 +120,28 @@ class ChannelProcessor:
                 row = claimed.pop(message.external_id, None)
                 if row is not None:  # otherwise an earlier delivery brought it
                     stored.append(self._store(session, channel, message, row))
+            for platform_event in events:  # never answered: applied to what is stored
+                row = claimed.pop(platform_event.external_id, None)
+                welcome = self._events.apply(session, channel, platform_event, row) if row else None
+                if welcome is not None:
+                    welcomes.append(welcome)
+                    self._jobs.enqueue(
+                        HUMAN_REPLY_KIND,
+                        {
+                            "channel_id": channel.id,
+                            "conversation_id": welcome.conversation_id,
+                            "message_id": welcome.id,
+                        },
+                        tenant_id=channel.tenant_id,
+                        session=session,
+                    )
             for status in statuses:
                 self._apply_status(session, channel, status)
             unparsed_events.record(session, channel, event_id, unparsed)
             event.processed_at = utcnow()
         for conversation, record in stored:
             self._inbox.announce(conversation, record)
-        if stored:
+        if stored or welcomes:
             self._jobs.notify()
 
     def _store(
@@ -247,11 +269,21 @@ class ChannelProcessor:
         if message.meta.get("delivery") != "pending":
             return  # sent before a crash: not again
         last = last_customer_message(self._inbox.messages(tenant, conversation))
-        if last is None:
+        # A welcome after a follow goes where the follow came from; the follow opened the window.
+        own_to, window_from = message.meta.get("to"), message.meta.get("window_from")
+        if last is None and not own_to:
+            return
+        blocked = self._no_send_reason(channel, conversation)
+        if blocked:
+            self._inbox.update_meta(tenant, message.id, delivery="skipped", delivery_error=blocked)
             return
         adapter = self.adapters[channel.kind]
         secrets = self._channels.secrets(channel)
-        to, last_at, now = str(last.meta.get("to")), sent_at(last), utcnow()
+        to = str(own_to) if own_to else str(last.meta.get("to")) if last else ""
+        opened = [sent_at(last)] if last else []
+        if isinstance(window_from, str):
+            opened.append(datetime.fromisoformat(window_from))
+        last_at, now = max(opened, default=None), utcnow()
         try:
             if may_send_free_form(channel.kind, last_at, now):
                 external_id = http_pool.run_send(adapter.send_text(channel.config, secrets, to, message.text))
@@ -291,6 +323,10 @@ class ChannelProcessor:
             default=None,
         )
         to = str(question.meta.get("to"))
+        blocked = self._no_send_reason(channel, conversation)
+        if blocked:  # the customer unfollowed since writing: the reply stays in the inbox, unsent
+            self._inbox.update_meta(tenant, reply.id, delivery="skipped", delivery_error=blocked)
+            return
         try:
             if may_send_free_form(channel.kind, last_customer, utcnow()):
                 external_id = http_pool.run_send(adapter.send_text(channel.config, secrets, to, reply.text))
@@ -322,6 +358,14 @@ class ChannelProcessor:
             return
         self._record_out(channel, conversation, reply.id, external_id, "sent", None, None)
         self._inbox.update_meta(tenant, reply.id, delivery="sent", external_id=external_id)
+
+    def _no_send_reason(self, channel: Channel, conversation_id: str) -> str | None:
+        """Why nothing may be sent in the conversation now (channels/channel_state.py), or None."""
+        with self._db.session() as session:
+            found = session.get(Conversation, conversation_id)
+            if found is None:
+                return None
+            return channel_state.no_send_reason(session, channel.id, found.contact_id)
 
     def _record_out(
         self,

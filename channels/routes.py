@@ -34,6 +34,17 @@ class Template(BaseModel):
     language: str = Field(default="en", min_length=2, max_length=10)
 
 
+WelcomeMessage = Annotated[
+    str | None,
+    Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="sent when a customer follows (subscribes to) the account; none unless set",
+    ),
+]
+
+
 class WhatsAppIn(BaseModel):
     kind: Literal["whatsapp"]
     name: str = Field(min_length=1, max_length=200)
@@ -57,6 +68,7 @@ class TelegramIn(BaseModel):
         pattern=r"^[A-Za-z0-9_-]+$",
         description="the secret_token given to setWebhook",
     )
+    welcome_message: WelcomeMessage = None
 
 
 class MetaPageIn(BaseModel):
@@ -73,6 +85,7 @@ class LineIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     channel_secret: str = Field(min_length=16, max_length=200)
     access_token: str = Field(min_length=10, max_length=1000)
+    welcome_message: WelcomeMessage = None
 
 
 class ViberIn(BaseModel):
@@ -80,6 +93,7 @@ class ViberIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     auth_token: str = Field(min_length=10, max_length=200)
     bot_name: str = Field(default="Bot", min_length=1, max_length=28)
+    welcome_message: WelcomeMessage = None
 
 
 class SmsIn(BaseModel):
@@ -98,6 +112,7 @@ class WeChatIn(BaseModel):
     token: str = Field(
         min_length=3, max_length=32, pattern=r"^[A-Za-z0-9]+$", description="the server token set in WeChat"
     )
+    welcome_message: WelcomeMessage = None
 
 
 ChannelIn = Annotated[
@@ -106,10 +121,10 @@ ChannelIn = Annotated[
 
 # What each kind keeps in the clear (config) and sealed (secrets).
 PUBLIC_FIELDS = {
-    "line": (),
-    "viber": ("bot_name",),
+    "line": ("welcome_message",),
+    "viber": ("bot_name", "welcome_message"),
     "sms": ("account_sid", "from_number"),
-    "wechat": ("app_id",),
+    "wechat": ("app_id", "welcome_message"),
 }
 SECRET_FIELDS = {
     "line": ("channel_secret", "access_token"),
@@ -153,7 +168,7 @@ def create_channel(body: ChannelIn, principal: AdminDep, channels: ChannelsDep) 
             "verify_token": body.verify_token,
         }
     elif isinstance(body, TelegramIn):
-        config = {"bot_id": body.bot_token.split(":", 1)[0]}
+        config = {"bot_id": body.bot_token.split(":", 1)[0], "welcome_message": body.welcome_message}
         secrets = {"bot_token": body.bot_token, "secret_token": body.secret_token}
     elif isinstance(body, MetaPageIn):
         config = {"page_id": body.page_id}

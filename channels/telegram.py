@@ -17,6 +17,7 @@ from channels.base import (
     Events,
     Inbound,
     Parsed,
+    PlatformEvent,
     SendError,
     int_at,
     json_body,
@@ -64,7 +65,7 @@ def parse_update(update: dict[str, Any]) -> Parsed:
     return events.parsed()
 
 
-def _read_update(update: dict[str, Any]) -> list[Inbound]:
+def _read_update(update: dict[str, Any]) -> list[Inbound | PlatformEvent]:
     external_id = str(update["update_id"])
     if "callback_query" in update:  # an inline keyboard button press
         query = update["callback_query"]
@@ -83,16 +84,19 @@ def _read_update(update: dict[str, Any]) -> list[Inbound]:
                 data={"callback_query_id": query.get("id")},
             )
         ]
-    message = update.get("message") or update.get("edited_message")
+    if "edited_message" in update:
+        return [_edit(external_id, update["edited_message"])]
+    if "my_chat_member" in update:
+        return _membership(external_id, update["my_chat_member"])
+    message = update.get("message")
     if not message:
-        return []  # channel posts, polls, member updates: nothing for the agent
+        return []  # channel posts, polls, other member updates: nothing for the agent
     sender = message.get("from", {})
     kind, text, answerable, data = _message_text(message)
+    # How an edit or a reaction finds this message later: message ids count per chat.
+    data["platform_id"] = f"{message.get('chat', {}).get('id', sender.get('id'))}:{message.get('message_id')}"
     if "reply_to_message" in message:
         data["reply_to"] = message["reply_to_message"].get("message_id")
-    if "edited_message" in update:
-        data["edited"] = True
-        answerable = False  # an edit of a message already answered
     return [
         Inbound(
             external_id=external_id,
@@ -105,6 +109,45 @@ def _read_update(update: dict[str, Any]) -> list[Inbound]:
             answerable=answerable,
             reply_to=str(message.get("chat", {}).get("id", sender.get("id"))),
             data=data,
+        )
+    ]
+
+
+def _edit(external_id: str, message: dict[str, Any]) -> PlatformEvent:
+    """An edited message: the stored one takes the new text (channels/platform_events.py), unanswered."""
+    sender = message.get("from", {})
+    chat = message.get("chat", {}).get("id", sender.get("id"))
+    _, text, _, _ = _message_text(message)
+    return PlatformEvent(
+        external_id=external_id,
+        sender=str(sender.get("id")),
+        kind="edit",
+        sent_at=platform_time(message.get("edit_date") or message.get("date")),
+        target=f"{chat}:{message.get('message_id')}",
+        text=text,
+        reply_to=str(chat),
+    )
+
+
+def _membership(external_id: str, change: dict[str, Any]) -> list[Inbound | PlatformEvent]:
+    """The bot's own membership in a private chat: "kicked" is the customer blocking the bot (nothing may
+    be sent until they unblock it), "member" is starting or unblocking it. Groups are left alone."""
+    chat = change.get("chat", {})
+    if chat.get("type") != "private":
+        return []
+    status = (change.get("new_chat_member") or {}).get("status")
+    kind = {"kicked": "unfollow", "member": "follow"}.get(str(status))
+    if kind is None:
+        return []
+    sender = change.get("from", {})
+    return [
+        PlatformEvent(
+            external_id=external_id,
+            sender=str(sender.get("id")),
+            kind="unfollow" if kind == "unfollow" else "follow",
+            sent_at=platform_time(change.get("date")),
+            name=" ".join(filter(None, (sender.get("first_name"), sender.get("last_name")))) or None,
+            reply_to=str(chat.get("id", sender.get("id"))),
         )
     ]
 

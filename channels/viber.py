@@ -15,9 +15,11 @@ import httpx
 
 from channels import http_pool
 from channels.base import (
+    EventKind,
     Events,
     Inbound,
     Parsed,
+    PlatformEvent,
     SendError,
     StatusUpdate,
     int_at,
@@ -30,6 +32,13 @@ from core.errors import InvalidInput, Unauthorized
 from core.signatures import matches
 
 STATUSES = {"delivered": "delivered", "seen": "read", "failed": "failed"}
+# Viber's account events as the events every platform shares: a bot may write to a subscribed user only
+# (a conversation_started user has opened the chat but not subscribed yet).
+EVENTS: dict[str, EventKind] = {
+    "subscribed": "follow",
+    "unsubscribed": "unfollow",
+    "conversation_started": "started",
+}
 ERRORS = {
     6: "the receiver is not subscribed to the bot",
     5: "the receiver is not registered to Viber",
@@ -46,7 +55,7 @@ def parse_callback(payload: dict[str, Any]) -> Parsed:
     return events.parsed()
 
 
-def _read_callback(payload: dict[str, Any]) -> list[Inbound | StatusUpdate]:
+def _read_callback(payload: dict[str, Any]) -> list[Inbound | StatusUpdate | PlatformEvent]:
     event = payload["event"]
     when = platform_time(payload.get("timestamp"), millis=True)
     token = str(payload.get("message_token", ""))
@@ -60,8 +69,23 @@ def _read_callback(payload: dict[str, Any]) -> list[Inbound | StatusUpdate]:
                 error=payload.get("desc"),
             )
         ]
+    if event in EVENTS:
+        found = payload.get("user")
+        user: dict[str, Any] = found if isinstance(found, dict) else {}
+        who = str(user.get("id") or payload.get("user_id") or "")
+        return [
+            PlatformEvent(
+                external_id=token or f"{event}:{who}:{payload.get('timestamp')}",
+                sender=who,
+                kind=EVENTS[event],
+                sent_at=when,
+                name=user.get("name") if isinstance(user.get("name"), str) else None,
+                reply_to=who,
+                data={k: payload[k] for k in ("context", "subscribed") if k in payload},
+            )
+        ]
     if event != "message":
-        return []  # webhook set-up check, subscribed, conversation_started: nothing to answer
+        return []  # the webhook set-up check, client_status: nothing to store
     sender = payload.get("sender") or {}
     message = payload.get("message") or {}
     mtype = message.get("type", "text")

@@ -78,15 +78,24 @@ async def accept(
         nonces: SignedNonces = state.signed_nonces
         signed_at, nonce = signed_nonce(called)
         await run_in_threadpool(nonces.claim, channel.id, signed_at, nonce, body)
-    inbound, statuses, unparsed = adapter.parse(body)
+    inbound, statuses, unparsed, events = adapter.parse(body)
     receipt = await intake.store(
-        Delivery(channel, body, [message.external_id for message in inbound], len(statuses), len(unparsed))
+        Delivery(
+            channel,
+            body,
+            [message.external_id for message in inbound],
+            len(statuses),
+            len(unparsed),
+            [event.external_id for event in events],
+        )
     )
     if kind == "sms":  # Twilio reads the answer as TwiML: an empty response sends nothing now
         return Ack(200, "text/xml", b"<Response/>")
     if kind == "wechat":  # "success": no passive reply; the agent's answer follows through the API
         return Ack(200, "text/plain; charset=utf-8", b"success")
     counts = {"messages": receipt.messages, "stored": receipt.stored, "statuses": receipt.statuses}
+    if receipt.events:  # reactions, edits, follows: applied, never answered (channels/platform_events.py)
+        counts["events"] = receipt.events
     if receipt.unparsed:  # events kept raw for an admin (GET /v1/channels/{id}/unparsed-events)
         counts["unparsed"] = receipt.unparsed
     return Ack(200, "application/json", json.dumps({"status": "ok", **counts}).encode())

@@ -16,13 +16,24 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 from channels import http_pool
-from channels.base import Events, Inbound, Parsed, SendError, int_at, platform_time, response_json
+from channels.base import (
+    EventKind,
+    Events,
+    Inbound,
+    Parsed,
+    PlatformEvent,
+    SendError,
+    int_at,
+    platform_time,
+    response_json,
+)
 from core.errors import Forbidden, InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -34,6 +45,14 @@ ERRORS = {
 }
 TOKEN_ERRORS = (40001, 42001, 40014)  # expired or invalid access token: fetch a new one and retry
 MAX_NONCE = 64  # channel_signed_nonces.nonce (WeChat's are about 10 digits)
+# WeChat's events (MsgType "event") as the events every platform shares; any other (SCAN, LOCATION,
+# TEMPLATESENDJOBFINISH, ...) is kept as "other". None is a message to answer.
+EVENTS: dict[str, EventKind] = {
+    "subscribe": "follow",
+    "unsubscribe": "unfollow",
+    "CLICK": "menu",
+    "VIEW": "menu",
+}
 
 
 def check_signature(token: str, query: Mapping[str, str]) -> None:
@@ -73,11 +92,13 @@ def parse_xml(raw: bytes) -> Parsed:
     return events.parsed()
 
 
-def _read_message(root: ET.Element) -> list[Inbound]:
+def _read_message(root: ET.Element) -> list[Inbound | PlatformEvent]:
     sender = _text(root, "FromUserName")
     created = _text(root, "CreateTime")
     when = platform_time(created)  # seconds, though some deliveries carry milliseconds
     kind = _text(root, "MsgType")
+    if kind == "event":
+        return [_event(root, sender, created, when)]
     external_id = _text(root, "MsgId") or f"{sender}:{created}:{kind}"
     data: dict[str, Any] = {}
     if kind == "text":
@@ -93,10 +114,6 @@ def _read_message(root: ET.Element) -> list[Inbound]:
         )
     elif kind == "link":
         text, answerable = f"[link] {_text(root, 'Title')} {_text(root, 'Url')}", True
-    elif kind == "event":
-        event = _text(root, "Event")
-        data["event"] = event
-        text, answerable = f"[{event}]", False
     else:
         text, answerable = "[unsupported message]", False
     return [
@@ -113,6 +130,21 @@ def _read_message(root: ET.Element) -> list[Inbound]:
             data=data,
         )
     ]
+
+
+def _event(root: ET.Element, sender: str, created: str, when: datetime) -> PlatformEvent:
+    """An event pushed by WeChat: events carry no MsgId; the sender, time and event name identify one
+    (WeChat's own advice for deduplicating them)."""
+    event = _text(root, "Event")
+    key = _text(root, "EventKey")  # the menu item's key, or "qrscene_..." for a follow by QR code
+    return PlatformEvent(
+        external_id=f"{sender}:{created}:event:{event}"[:200],
+        sender=sender,
+        kind=EVENTS.get(event, "other"),
+        sent_at=when,
+        reply_to=sender,
+        data={"event": event, "event_key": key} if key else {"event": event},
+    )
 
 
 class WeChatAdapter:

@@ -12,8 +12,9 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from channels.base import Events, Inbound, Parsed, StatusUpdate, json_body, platform_time
+from channels.base import Events, Inbound, Parsed, PlatformEvent, StatusUpdate, json_body, platform_time
 from channels.whatsapp_client import WhatsAppClient, meta_error
+from channels.whatsapp_order import order_data, order_text
 from core.errors import Forbidden, InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -76,9 +77,9 @@ def _describe(message: dict[str, Any]) -> tuple[str, bool, dict[str, Any]]:
     if kind == "button":  # a template's quick-reply button
         data["button"] = body
         return body.get("text", ""), True, data
-    if kind == "reaction":
-        data["reaction"] = body
-        return f"[reaction {body.get('emoji', '')}]", False, data
+    if kind == "order":  # a cart from the catalog: the items are what to answer
+        data["order"] = order_data(body)
+        return order_text(data["order"]), True, data
     data["errors"] = message.get("errors", [])
     return "[unsupported message]", False, data
 
@@ -108,7 +109,7 @@ def _read_change(events: Events, change: Any) -> None:
                 if isinstance(key, str) and key:
                     people[key] = contact
     for message in _list(value.get("messages"), "messages"):
-        events.read(message, lambda message: [_inbound(message, people)])
+        events.read(message, lambda message: [_message(message, people)])
     for status in _list(value.get("statuses"), "statuses"):
         events.read(status, lambda status: [_status(status)])
 
@@ -133,26 +134,40 @@ def _id(value: Any, what: str) -> str:
     return value
 
 
-def _inbound(message: Any, people: dict[str, Any]) -> Inbound:
+def _message(message: Any, people: dict[str, Any]) -> Inbound | PlatformEvent:
+    """A customer's message, or their reaction to one (an event: it attaches to the message it is about;
+    an empty emoji takes the reaction away)."""
     message = _object(message, "message")
     external_id = _id(message.get("id"), "a message")
     wa_id = message.get("from")
     user_id = message.get("from_user_id")
     contact = people.get(user_id or "") or people.get(wa_id or "") or {}
     user_id = user_id or contact.get("user_id")
-    text, answerable, data = _describe(message)
     profile = contact.get("profile")
+    who: dict[str, Any] = {
+        "external_id": external_id,
+        "reply_to": str(wa_id or contact.get("wa_id") or user_id or ""),
+        "sender": str(user_id or wa_id or "unknown"),
+        "phone": str(wa_id or contact.get("wa_id") or "") or None,
+        "name": _text(profile.get("name")) if isinstance(profile, dict) else None,
+        "sent_at": platform_time(message.get("timestamp")),
+    }
+    if message.get("type") == "reaction":
+        reaction = _object(message.get("reaction"), "reaction")
+        emoji = reaction.get("emoji")
+        return PlatformEvent(
+            kind="reaction",
+            target=_id(reaction.get("message_id"), "a reaction's message"),
+            text=emoji if isinstance(emoji, str) else "",
+            **who,
+        )
+    text, answerable, data = _describe(message)
     return Inbound(
-        external_id=external_id,
-        reply_to=str(wa_id or contact.get("wa_id") or user_id or ""),
-        sender=str(user_id or wa_id or "unknown"),
-        phone=str(wa_id or contact.get("wa_id") or "") or None,
-        name=_text(profile.get("name")) if isinstance(profile, dict) else None,
         kind=str(message.get("type", "unsupported")),
         text=text,
-        sent_at=platform_time(message.get("timestamp")),
         answerable=answerable and bool(text.strip()),
         data=data,
+        **who,
     )
 
 

@@ -126,7 +126,7 @@ ENVELOPES = {
 
 def check(parsed: Parsed) -> None:
     """What parse returns can be stored: text where text goes, JSON data, a time within reason."""
-    inbound, statuses, unparsed = parsed
+    inbound, statuses, unparsed, _ = parsed
     items: list[Inbound | StatusUpdate] = [*inbound, *statuses]
     for item in items:
         assert isinstance(item.external_id, str) and 0 < len(item.external_id) <= 200

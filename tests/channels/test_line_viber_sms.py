@@ -269,10 +269,11 @@ def test_line_event_kinds() -> None:
             event("follow"),
         ],
     }
-    image, location, sticker, postback, follow = parse_events(payload).inbound
+    image, location, sticker, postback = parse_events(payload).inbound
+    (follow,) = parse_events(payload).events
     assert image.text == "[image]" and image.data["message_id"] == "1"
     assert "Lee Garden" in location.text and location.data["location"]["latitude"] == 22.28
-    assert sticker.answerable is False and follow.answerable is False
+    assert sticker.answerable is False and follow.kind == "follow"
     assert postback.text == "action=book&item=F02"
 
 
@@ -311,7 +312,7 @@ def test_viber_and_twilio_kinds() -> None:
     }
     assert parse_callback(picture).inbound[0].data["media"] == "https://viber/x.jpg"
     assert parse_callback(location).inbound[0].text == "[location]"
-    assert parse_callback(subscribed) == ([], [], [])
+    assert parse_callback(subscribed).events[0].kind == "follow"
     assert parse_callback(failed).statuses[0].status == "failed"
     mms = urlencode(
         {
@@ -324,7 +325,7 @@ def test_viber_and_twilio_kinds() -> None:
             "MediaContentType0": "image/jpeg",
         }
     )
-    (message,), _, _ = TwilioSmsAdapter("https://api.twilio.com").parse(mms.encode())
+    (message,), _, _, _ = TwilioSmsAdapter("https://api.twilio.com").parse(mms.encode())
     assert (
         message.kind == "mms"
         and message.text == "[media]"

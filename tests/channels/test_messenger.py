@@ -129,7 +129,7 @@ def test_event_kinds() -> None:
             }
         ],
     }
-    inbound, statuses, unparsed = parse_events(payload, "messenger")
+    inbound, statuses, unparsed, events = parse_events(payload, "messenger")
     assert unparsed == []
     by_id = {m.external_id: m for m in inbound}
     assert "m_echo" not in by_id  # echoes of our own messages are ignored
@@ -139,7 +139,9 @@ def test_event_kinds() -> None:
         and by_id["m_img"].data["attachments"][0]["url"] == "https://cdn/x.jpg"
     )
     assert by_id["m_pb"].text == "Get Started" and by_id["m_pb"].data["payload"] == "GET_STARTED"
-    assert next(m for m in inbound if m.kind == "reaction").answerable is False
+    assert not any(m.kind == "reaction" for m in inbound)  # an event, never a message to answer
+    (reaction,) = events
+    assert (reaction.kind, reaction.target, reaction.text) == ("reaction", "m_out1", "❤")
     assert [(s.external_id, s.status) for s in statuses] == [("m_out1", "delivered")]
     with pytest.raises(InvalidInput):
         parse_events(payload, "instagram")  # an instagram channel refuses page payloads

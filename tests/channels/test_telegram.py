@@ -124,9 +124,11 @@ def test_update_kinds() -> None:
     assert (
         parse_update(button).inbound[0].text == "book_F02" and parse_update(button).inbound[0].reply_to == "7"
     )
-    assert parse_update(edited).inbound[0].answerable is False
+    (edit,) = parse_update(edited).events  # an event, never a message to answer
+    assert (edit.kind, edit.target, edit.text) == ("edit", "7:1", "fixed typo")
+    assert parse_update(edited).inbound == []
     assert parse_update(sticker).inbound[0].answerable is False
-    assert parse_update(poll) == ([], [], [])
+    assert parse_update(poll) == ([], [], [], [])
 
 
 def test_secret_token_and_bad_bodies(client: TestClient) -> None:

@@ -65,8 +65,9 @@ def test_xml_kinds() -> None:
     follow = b"""<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1764000000</CreateTime>
 <MsgType>event</MsgType><Event>subscribe</Event></xml>"""
     assert parse_xml(image).inbound[0].data["media_id"] == "media123"
-    (followed,) = parse_xml(follow).inbound
-    assert followed.answerable is False and followed.data["event"] == "subscribe"
+    (followed,) = parse_xml(follow).events  # an event, never a message to answer
+    assert followed.kind == "follow" and followed.data["event"] == "subscribe"
+    assert parse_xml(follow).inbound == []
     with pytest.raises(InvalidInput):
         parse_xml(b"<xml><broken>")
 

@@ -14,10 +14,10 @@ FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "whatsapp_kinds.json"
 
 
 def test_every_message_kind_is_parsed() -> None:
-    inbound, statuses, unparsed = whatsapp.parse(FIXTURE)
+    inbound, statuses, unparsed, events = whatsapp.parse(FIXTURE)
     assert statuses == [] and unparsed == []
     by_id = {m.external_id: m for m in inbound}
-    assert len(by_id) == 16
+    assert len(by_id) == 15
     assert (
         by_id["wamid.text"].text == "How much is a gel manicure?"
         and by_id["wamid.text"].name == "Kerry Fisher"
@@ -49,10 +49,8 @@ def test_every_message_kind_is_parsed() -> None:
     assert by_id["wamid.template_button"].data["button"]["payload"] == "STOP_PROMOS"
     assert by_id["wamid.reply"].data["reply_to"] == "wamid.earlier"
     assert by_id["wamid.referral"].data["referral"]["ctwa_clid"] == "ARAkLkA8rmlFeiCktEJQ"
-    assert (
-        by_id["wamid.reaction"].answerable is False
-        and by_id["wamid.reaction"].data["reaction"]["emoji"] == "👍"
-    )
+    (reaction,) = events  # an event on the message it is about, never a message to answer
+    assert (reaction.external_id, reaction.kind, reaction.text) == ("wamid.reaction", "reaction", "👍")
     assert (
         by_id["wamid.unsupported"].answerable is False
         and by_id["wamid.unsupported"].data["errors"][0]["code"] == 131051
@@ -103,7 +101,7 @@ def test_statuses_with_errors() -> None:
             }
         ],
     }
-    _, statuses, _ = whatsapp.parse(payload)
+    _, statuses, _, _ = whatsapp.parse(payload)
     assert [(s.external_id, s.status, s.error_code) for s in statuses] == [
         ("wamid.out1", "read", None),
         ("wamid.out2", "failed", 131026),
