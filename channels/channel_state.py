@@ -4,10 +4,9 @@ Set by platform events (channels/platform_events.py): a follow subscribes, an un
 WeChat's and Viber's unsubscribe, Telegram's kicked bot) unsubscribes, and nothing is sent to an
 unsubscribed contact (or to a group the account left) until they follow again.
 
-Stored as one row per contact and channel in channel_messages with direction "state" (external_id: the
-contact's id, status: the state, updated_at: when the platform said it), so no new table is needed: the
-channel's unique key keeps it to one row, deleting the channel or erasing the contact's conversations
-(channels/privacy.py) removes it, and nothing that reads inbound or outbound records ever sees it.
+Stored in channel_contact_states, one row per contact and channel (migration 0021; it was a row in
+channel_messages before). Deleting the channel or the contact removes it, and so does erasing the
+contact (channels/privacy.py).
 """
 
 from __future__ import annotations
@@ -18,21 +17,18 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channels.models import Channel, ChannelMessage
+from channels.models import Channel, ChannelContactState
 
 State = Literal["subscribed", "unsubscribed", "joined", "left", "started"]
-DIRECTION = "state"
 NO_SEND: frozenset[str] = frozenset({"unsubscribed", "left"})
 """States in which nothing may be sent to the contact on the channel."""
 
 
-def current(session: Session, channel_id: str, contact_id: str) -> ChannelMessage | None:
-    """The contact's state row on the channel (`status` the state, `updated_at` since when), if any."""
+def current(session: Session, channel_id: str, contact_id: str) -> ChannelContactState | None:
+    """The contact's state on the channel (`state`, and `changed_at` since when), if any."""
     return session.scalar(
-        select(ChannelMessage).where(
-            ChannelMessage.channel_id == channel_id,
-            ChannelMessage.direction == DIRECTION,
-            ChannelMessage.external_id == contact_id,
+        select(ChannelContactState).where(
+            ChannelContactState.channel_id == channel_id, ChannelContactState.contact_id == contact_id
         )
     )
 
@@ -46,33 +42,31 @@ def record(
     row = current(session, channel.id, contact_id)
     if row is None:
         session.add(
-            ChannelMessage(
+            ChannelContactState(
                 tenant_id=channel.tenant_id,
                 channel_id=channel.id,
+                contact_id=contact_id,
                 conversation_id=conversation_id,
-                direction=DIRECTION,
-                external_id=contact_id,
-                status=state,
-                created_at=at,
-                updated_at=at,
+                state=state,
+                changed_at=at,
             )
         )
         session.flush()
         return None, True
-    if at < row.updated_at:
-        return row.status, False
-    previous = row.status
-    row.status, row.updated_at, row.conversation_id = state, at, conversation_id
+    if at < row.changed_at:
+        return row.state, False
+    previous = row.state
+    row.state, row.changed_at, row.conversation_id = state, at, conversation_id
     return previous, True
 
 
 def no_send_reason(session: Session, channel_id: str, contact_id: str) -> str | None:
     """Why nothing may be sent to the contact on the channel now, or None when it may."""
     row = current(session, channel_id, contact_id)
-    if row is None or row.status not in NO_SEND:
+    if row is None or row.state not in NO_SEND:
         return None
-    if row.status == "unsubscribed":
+    if row.state == "unsubscribed":
         what = "the customer unfollowed or blocked the account"
     else:
         what = "the account left the group"
-    return f"{what} on {row.updated_at.isoformat(timespec='seconds')}"
+    return f"{what} on {row.changed_at.isoformat(timespec='seconds')}"

@@ -64,6 +64,27 @@ class ChannelMessage(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ChannelContactState(Base):
+    """A contact's state on a channel (channels/channel_state.py): one row per contact and channel, holding
+    the latest state the platform reported and when the platform said it. Deleting the channel or the
+    contact deletes it; erasing the contact does too (channels/privacy.py)."""
+
+    __tablename__ = "channel_contact_states"
+    __table_args__ = (UniqueConstraint("channel_id", "contact_id", name="uq_channel_contact_states_contact"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    # Indexed for erasure and for the cascade when a contact is deleted.
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    # The conversation the last change was recorded in (no foreign key: as in channel_messages).
+    conversation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    state: Mapped[str] = mapped_column(String(20))  # subscribed | unsubscribed | joined | left | started
+    # The platform's time for the state: a change reported earlier than this one is not applied.
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class UnparsedEvent(Base):
     """One event of a signed delivery that could not be read, kept raw with the reason for an admin to
     see (the events beside it were stored as usual). A redelivery of the same event adds no second row."""

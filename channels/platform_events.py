@@ -77,6 +77,8 @@ class PlatformEvents:
             select(ChannelMessage.message_id)
             .where(
                 ChannelMessage.channel_id == channel.id,
+                # Either direction, named so the channel's unique key (channel, direction, external id)
+                # finds the row instead of scanning the channel's records.
                 ChannelMessage.direction.in_(("in", "out")),
                 ChannelMessage.external_id == event.target,
                 ChannelMessage.message_id.is_not(None),

@@ -65,7 +65,7 @@ def contact_state(client: TestClient, channel: str, external_id: str) -> tuple[s
         contact = session.scalar(select(Contact).where(Contact.external_id == external_id))
         assert contact is not None, external_id
         row = channel_state.current(session, channel, contact.id)
-        return (row.status if row else None), bool(contact.opted_out)
+        return (row.state if row else None), bool(contact.opted_out)
 
 
 def line_event(kind: str, event_id: str, at_ms: int, **body: Any) -> dict[str, Any]:
