@@ -58,6 +58,8 @@ class PlatformEvents:
                 row.error = f"the message {event.target!r} is not known on this channel"
                 return None
             row.conversation_id, row.message_id = target.conversation_id, target.id
+            # Locked and read again: the reply job merges its own keys into the same meta (crm/inbox.py)
+            session.refresh(target, with_for_update=True)
             if event.kind == "reaction":
                 _react(target, event)
             elif target.role == "customer":  # only a customer's own message can be theirs to edit

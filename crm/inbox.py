@@ -182,7 +182,15 @@ class InboxStore:
 
     def update_meta(self, tenant_id: str, message_id: str, **fields: Any) -> None:
         with self._db.session() as session:
-            message = self._message(session, tenant_id, message_id)
+            # Locked while merged: a reaction or an edit stored meanwhile (channels/platform_events.py)
+            # would otherwise be overwritten by the meta read before it.
+            message = session.scalar(
+                select(Message)
+                .where(Message.id == message_id, Message.tenant_id == tenant_id)
+                .with_for_update()
+            )
+            if message is None:
+                raise NotFound(f"message {message_id} not found")
             message.meta = {**message.meta, **fields}
 
     def messages(self, tenant_id: str, conversation_id: str) -> list[Message]:
