@@ -6,8 +6,9 @@ WeChat Pay?" over a payments page) scores as high as one it does. Two kinds of e
 1. names the knowledge never mentions. A name or code the customer wrote ("WeChat", "GPU", ".hk", see
    knowledge/terms.py) that appears nowhere in the tenant's knowledge means the question is about
    something else. (It can also be mere context, "I'm in Hong Kong: what currency do you bill in?"; a
-   margin that would tell the two apart on one tenant's knowledge did not hold on another's.) Ordinary
-   words are left to the margin.
+   margin that would tell the two apart on one tenant's knowledge did not hold on another's.) So do
+   rare English words the knowledge holds in neither language when they carry most of the question
+   ("instalments", "a reseller programme"); other ordinary words are left to the margin.
 2. a margin over this tenant's unanswerable questions. Generic questions no business answers
    (agent/gate_probes.py) are searched in the tenant's knowledge once per knowledge version; their
    median best cosine is how close "unanswerable" comes there, per question language and passage
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agent.gate_probes import PROBES
-from knowledge.rerank import coverage, question_match
+from knowledge.rerank import coverage, holds, question_match, term_weight
 from knowledge.services import KnowledgeServices, SearchHit
 from knowledge.tenant_cache import PerTenant
 from knowledge.terms import Term, content_terms
@@ -39,6 +40,11 @@ FOLLOW_UP_DEPTH = 3
 PROBE_DEPTH = 10  # hits per probe: deep enough to find the best passage in each language
 MIN_PROBES = 5
 CANDIDATES = 2  # passages judged: the reranked first, and the next when it holds the question's words
+RARE_ZIPF = 4.5  # words rarer than this say what a question is about ("hotline" 3.0, "plan" 5.3)
+ABSENT_SHARE = 0.5  # the share of those words' weight the knowledge must lack for the question to be declined
+ORDINALS = frozenset(
+    ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,25 @@ def missing_terms(question: str, vocabulary: Vocabulary) -> list[str]:
     return [t.text for t in content_terms(question) if specific(t) and not mentioned(t, vocabulary)]
 
 
+def absent_words(question: str, vocabulary: Vocabulary) -> list[str]:
+    """The question's rare English words that the knowledge holds neither as written nor in translation,
+    when they carry most of what the question is about ("Can I pay in instalments?", "a reseller
+    programme?"). Chinese words are left out: cut from a run of characters, a word the knowledge lacks is
+    as often a mis-cut (我怕, 多付) as a topic."""
+    terms = [t for t in content_terms(question) if t.zipf < RARE_ZIPF and not t.text.isdigit()]
+    absent = [
+        t
+        for t in terms
+        if not t.han
+        and t.text.lower() not in ORDINALS
+        and not mentioned(t, vocabulary)
+        and not holds(vocabulary, t)
+    ]
+    total = sum(term_weight(t) for t in terms)
+    share = sum(term_weight(t) for t in absent) / total if total else 0.0
+    return [t.text for t in absent] if share >= ABSENT_SHARE else []
+
+
 class AnswerabilityGate:
     def __init__(self, knowledge: KnowledgeServices) -> None:
         self._knowledge = knowledge
@@ -127,6 +152,7 @@ class AnswerabilityGate:
         top = hits[0]
         margin = top.dense - self.level(tenant_id, language, top.lang)
         missing = missing_terms(question, self._knowledge.vocabulary(tenant_id))
+        missing = missing or absent_words(question, self._knowledge.vocabulary(tenant_id))
         if missing:
             reason = "the knowledge never mentions " + ", ".join(missing)
             return GateVerdict(False, reason, margin=margin, missing=tuple(missing))

@@ -243,7 +243,6 @@ class AgentNodes:
         for hit in ordered:
             hit.units = {**hit.units, **scored.get(hit.chunk_id, {})}
         message = _question(state)
-        ordered = evidence.answer_first(ordered, question, message)
         used = evidence.complementary(question, ordered)
         return {
             "passages": [

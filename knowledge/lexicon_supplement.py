@@ -125,4 +125,9 @@ SUPPLEMENT: dict[str, str] = {
     "網域": "domain",
     "重灌": "to reinstall",
     "伺服器": "server",
+    "叢集": "cluster",
+    "容量": "capacity/storage/volume",
+    "增值": "to top up/top-up/value-added",
+    "疊加": "to stack/to add up/to combine",
+    "休眠": "to sleep/sleep/idle/hibernation",
 }

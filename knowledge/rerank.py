@@ -24,7 +24,7 @@ from knowledge.vocabulary import Vocabulary
 RERANK_TOP = 15
 QUESTION_FLOOR = 0.86  # below this cosine a chunk's question says nothing about the customer's
 W_QUESTION = 6.0
-W_COVERAGE = 0.5
+W_COVERAGE = 2.0  # the question's own words settle what e5 leaves close (across languages most of all)
 W_TYPE = 0.8
 NEUTRAL_COVERAGE = 0.5
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")

@@ -74,6 +74,17 @@ def test_the_gate_says_it_does_not_know_and_counts_toward_a_handoff(client: Test
     assert answered["route"] == "model" and "Visa" in answered["reply"]
 
 
+def test_a_question_about_what_the_knowledge_never_speaks_of_is_declined(
+    client: TestClient, shop: str
+) -> None:
+    # "instalments" and "reseller" are ordinary words, in no page in either language: not known here
+    for question in ("Can I pay for the Business plan in instalments?", "Do you have a reseller programme?"):
+        body = chat(client, shop, question)
+        assert body["route"] == "unknown" and body["sources"] == [], body
+    # the plan's words are in the knowledge: answered
+    assert "HK$480" in chat(client, shop, "How much is the Business plan each month?")["reply"]
+
+
 def test_an_answer_carries_the_fact_and_never_the_next_question(client: TestClient, shop: str) -> None:
     body = chat(client, shop, "how much does the business plan cost?")
     assert "HK$480" in body["reply"] and "?" not in body["reply"]
