@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -140,7 +141,7 @@ def create_app(
             settings, core, app.state.agent, erase=contact_eraser(core, app.state.agent, crm)
         )
         app.state.livechat = LivechatStore(core.db, app.state.agent.inbox)
-        app.state.livechat_locks = {}
+        app.state.livechat_locks = weakref.WeakValueDictionary()  # a lock lives while a socket holds it
         app.state.demo_widget_key = None
         adapters: dict[str, Adapter] = {
             "whatsapp": WhatsAppAdapter(settings.whatsapp_api_base, settings.whatsapp_messages_per_second),

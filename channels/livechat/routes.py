@@ -4,13 +4,13 @@ Wire protocol (JSON frames). The server opens with {"type": "session", "token"?,
 and {"type": "history", "messages": [...]}. The client sends {"type": "message", "text", "client_id"};
 the server answers {"type": "ack", "client_id", "id"}, {"type": "typing", "on": true}, the agent's
 {"type": "message", ...} and {"type": "typing", "on": false}. A message resent after a reconnect
-(same client_id) is acknowledged again and never answered twice; {"type": "resume", "after": id}
-returns what the visitor missed while disconnected.
+(same client_id) is acknowledged again with the stored reply and never answered twice, and one whose turn a
+crash cut short is answered then (channels/livechat/turns.py); {"type": "resume", "after": id} returns
+what the visitor missed while disconnected.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from pathlib import Path
@@ -21,16 +21,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel
 
-from agent.service import AgentService
-from channels.livechat.frames import message_frame
-from channels.livechat.store import LivechatStore, Session
+from channels.livechat.connection import Connection
+from channels.livechat.store import LivechatStore
 from core.deps import AdminDep
 from core.errors import ParleyError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["live chat"])
 WEB = Path(__file__).resolve().parents[2] / "web"
-MAX_TEXT = 4000
 
 
 async def get_livechat(request: Request) -> LivechatStore:
@@ -99,64 +97,6 @@ def demo_page(request: Request) -> HTMLResponse:
         )
     page = (WEB / "demo.html").read_text().replace("{{WIDGET_KEY}}", widget_key)
     return HTMLResponse(page)
-
-
-class Connection:
-    """One visitor's socket: frames in order, one agent turn at a time per conversation."""
-
-    def __init__(self, ws: WebSocket, session: Session, agent: AgentService, locks: dict[str, asyncio.Lock]):
-        self.ws = ws
-        self.session = session
-        self.agent = agent
-        self.lock = locks.setdefault(session.conversation_id, asyncio.Lock())
-
-    async def history(self, after: str | None = None) -> list[dict[str, Any]]:
-        messages = await run_in_threadpool(
-            self.agent.inbox.messages, self.session.tenant_id, self.session.conversation_id
-        )
-        if after:
-            ids = [m.id for m in messages]
-            messages = messages[ids.index(after) + 1 :] if after in ids else messages
-        return [message_frame(m) for m in messages]
-
-    async def on_message(self, frame: dict[str, Any]) -> None:
-        text = str(frame.get("text", "")).strip()
-        client_id = str(frame.get("client_id", ""))[:64]
-        if not text or len(text) > MAX_TEXT:
-            await self.ws.send_json(
-                {
-                    "type": "error",
-                    "client_id": client_id,
-                    "message": f"text must be 1 to {MAX_TEXT} characters",
-                }
-            )
-            return
-        async with self.lock:
-            inbox, tenant, conversation = (
-                self.agent.inbox,
-                self.session.tenant_id,
-                self.session.conversation_id,
-            )
-            if client_id:
-                seen = await run_in_threadpool(inbox.find_by_client_id, tenant, conversation, client_id)
-                if seen is not None:  # resent after a reconnect: acknowledge, do not answer twice
-                    await self.ws.send_json({"type": "ack", "client_id": client_id, "id": seen.id})
-                    return
-            await self.ws.send_json({"type": "typing", "on": True})
-            result = await run_in_threadpool(
-                self.agent.chat,
-                tenant,
-                text,
-                conversation,
-                None,
-                "livechat",
-                {"client_id": client_id} if client_id else None,
-            )
-            await self.ws.send_json({"type": "ack", "client_id": client_id, "id": result.customer_message_id})
-            if result.message_id:  # empty while a person owns the conversation: they answer instead
-                reply = await run_in_threadpool(inbox.message, tenant, result.message_id)
-                await self.ws.send_json(message_frame(reply))
-            await self.ws.send_json({"type": "typing", "on": False})
 
 
 @router.websocket("/v1/livechat/ws")

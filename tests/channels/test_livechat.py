@@ -83,9 +83,11 @@ def test_reconnect_resends_and_history_survive(client: TestClient, shop: tuple[s
             ("customer", "When do you open?"),
             ("agent", first_reply["text"]),
         ]
-        # The widget had not seen the ack before the drop and resends: acknowledged, not answered twice.
+        # The widget had not seen the ack before the drop and resends: acknowledged with the stored reply
+        # (the socket that waited for it is gone), not answered twice.
         ws.send_json({"type": "message", "text": "When do you open?", "client_id": "c-1"})
         assert ws.receive_json() == {"type": "ack", "client_id": "c-1", "id": history[0]["id"]}
+        assert ws.receive_json()["id"] == history[1]["id"]
         ws.send_json({"type": "resume", "after": history[0]["id"]})
         assert [m["id"] for m in ws.receive_json()["messages"]] == [history[1]["id"]]
         ws.send_json({"type": "ping"})

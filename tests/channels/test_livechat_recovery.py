@@ -1,0 +1,130 @@
+"""No lost live-chat turn: a message stored when the process died is answered on its resend, exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from channels.livechat.turns import LiveTurns
+from tests.channels.test_livechat import receive_until, ws_url
+from tests.conftest import auth, new_tenant
+
+
+@pytest.fixture
+def widget_key(client: TestClient) -> str:
+    key = new_tenant(client, "Harbour Tea House")
+    return str(client.get("/v1/livechat/widget", headers=auth(key)).json()["widget_key"])
+
+
+def opened(client: TestClient, widget_key: str) -> tuple[str, str, str]:
+    """A visitor who has chatted once: (tenant id, conversation id, token)."""
+    with client.websocket_connect(ws_url(widget_key)) as ws:
+        token = ws.receive_json()["token"]
+        ws.receive_json()
+        ws.send_json({"type": "message", "text": "Hello", "client_id": "c-0"})
+        receive_until(ws, "typing")
+        conversation = next(f for f in receive_until(ws, "message") if f["type"] == "message")
+    tenant = client.app.state.livechat.tenant_for(widget_key).tenant_id  # type: ignore[attr-defined]
+    return tenant, agent_conversation(client, tenant, conversation["id"]), token
+
+
+def agent_conversation(client: TestClient, tenant: str, message_id: str) -> str:
+    return str(client.app.state.agent.inbox.message(tenant, message_id).conversation_id)  # type: ignore[attr-defined]
+
+
+def resend(ws: Any, client_id: str, text: str = "When do you open?") -> list[dict[str, Any]]:
+    ws.send_json({"type": "message", "text": text, "client_id": client_id})
+    return receive_until(ws, "message")
+
+
+def agent_replies(client: TestClient, widget_key: str, token: str) -> list[dict[str, Any]]:
+    with client.websocket_connect(ws_url(widget_key, token=token)) as ws:
+        ws.receive_json()
+        return [m for m in ws.receive_json()["messages"] if m["role"] == "agent"]
+
+
+def test_a_message_stored_before_a_crash_is_answered_on_its_resend_once(
+    client: TestClient, widget_key: str
+) -> None:
+    tenant, conversation, token = opened(client, widget_key)
+    # What kill -9 in the middle of the turn leaves: the question stored, its turn never finished.
+    question = LiveTurns(client.app.state.agent).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
+    with client.websocket_connect(ws_url(widget_key, token=token)) as ws:
+        ws.receive_json()
+        assert [m["text"] for m in ws.receive_json()["messages"]][-1] == "When do you open?"
+        frames = resend(ws, "c-1")
+        assert frames[0] == {"type": "typing", "on": True}  # a turn runs now
+        assert {"type": "ack", "client_id": "c-1", "id": question.id} in frames
+        answer = frames[-1]
+        assert answer["role"] == "agent" and answer["text"]
+        assert ws.receive_json() == {"type": "typing", "on": False}
+        # Resent again (the ack was lost too): the same answer, no second turn.
+        again = resend(ws, "c-1")
+        assert again == [{"type": "ack", "client_id": "c-1", "id": question.id}, answer]
+    assert [m["id"] for m in agent_replies(client, widget_key, token)][1:] == [answer["id"]]
+
+
+def test_a_turn_that_raised_is_answered_when_the_widget_resends(
+    client: TestClient, widget_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, token = opened(client, widget_key)
+    agent = client.app.state.agent  # type: ignore[attr-defined]
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        raise SystemError("the process died in the middle of the turn")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(agent, "answer", dies)
+        with pytest.raises(SystemError), client.websocket_connect(ws_url(widget_key, token=token)) as ws:
+            ws.receive_json()
+            ws.receive_json()
+            ws.send_json({"type": "message", "text": "When do you open?", "client_id": "c-1"})
+            receive_until(ws, "ack")  # never comes: the socket dies with the turn
+    with client.websocket_connect(ws_url(widget_key, token=token)) as ws:
+        ws.receive_json()
+        ws.receive_json()
+        answer = resend(ws, "c-1")[-1]
+        assert answer["role"] == "agent"
+        ws.receive_json()  # typing off
+        assert resend(ws, "c-1")[-1]["id"] == answer["id"]
+    assert len(agent_replies(client, widget_key, token)) == 2  # "Hello"'s and this one's
+
+
+def test_a_reply_stored_before_the_crash_is_not_produced_again(
+    client: TestClient, widget_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, token = opened(client, widget_key)
+    with monkeypatch.context() as patch:  # the reply is stored; the process dies before marking the question
+        patch.setattr(LiveTurns, "settle", lambda self, tenant, question: (_ for _ in ()).throw(SystemError))
+        with pytest.raises(SystemError), client.websocket_connect(ws_url(widget_key, token=token)) as ws:
+            ws.receive_json()
+            ws.receive_json()
+            ws.send_json({"type": "message", "text": "When do you open?", "client_id": "c-1"})
+            receive_until(ws, "ack")
+    [_, stored] = agent_replies(client, widget_key, token)
+    with client.websocket_connect(ws_url(widget_key, token=token)) as ws:
+        ws.receive_json()
+        ws.receive_json()
+        frames = resend(ws, "c-1")
+        assert [f["type"] for f in frames] == ["ack", "message"] and frames[-1]["id"] == stored["id"]
+    assert len(agent_replies(client, widget_key, token)) == 2
+
+
+def test_two_resends_racing_produce_one_answer(client: TestClient, widget_key: str) -> None:
+    tenant, conversation, token = opened(client, widget_key)
+    LiveTurns(client.app.state.agent).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
+    # The reloaded page and the old tab both resend the same message at once.
+    with (
+        client.websocket_connect(ws_url(widget_key, token=token)) as first,
+        client.websocket_connect(ws_url(widget_key, token=token)) as second,
+    ):
+        for ws in (first, second):
+            ws.receive_json()
+            ws.receive_json()
+        for ws in (first, second):
+            ws.send_json({"type": "message", "text": "When do you open?", "client_id": "c-1"})
+        answers = {receive_until(ws, "message")[-1]["id"] for ws in (first, second)}
+    assert len(answers) == 1
+    assert [m["id"] for m in agent_replies(client, widget_key, token)][1:] == list(answers)
