@@ -27,6 +27,7 @@ from channels.broadcast_sender import BroadcastSender
 from channels.human_replies import HumanReplies, VisitorSockets
 from channels.intake import DeliveryIntake
 from channels.line import LineAdapter
+from channels.livechat.limits import TurnLimits
 from channels.livechat.routes import router as livechat_router
 from channels.livechat.store import LivechatStore
 from channels.messenger import MessengerAdapter
@@ -141,6 +142,9 @@ def create_app(
             settings, core, app.state.agent, erase=contact_eraser(core, app.state.agent, crm)
         )
         app.state.livechat = LivechatStore(core.db, app.state.agent.inbox)
+        app.state.livechat_limits = TurnLimits(
+            settings.livechat_turns_per_visitor, settings.livechat_turns_per_address
+        )
         app.state.livechat_locks = weakref.WeakValueDictionary()  # a lock lives while a socket holds it
         app.state.demo_widget_key = None
         adapters: dict[str, Adapter] = {

@@ -106,6 +106,20 @@ class Settings(BaseSettings):
         default="https://api.telegram.org", description="Telegram Bot API base URL."
     )
     whatsapp_messages_per_second: int = Field(default=80, ge=1, le=1000)
+    livechat_turns_per_visitor: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Agent turns a live-chat visitor (one session) may start per minute; more are refused "
+        "with a rate_limited frame that says when to send again.",
+    )
+    livechat_turns_per_address: int = Field(
+        default=60,
+        ge=1,
+        le=100_000,
+        description="Agent turns per minute from one network address to one tenant's widget (a visitor "
+        "opening a new session per message; visitors behind one office NAT share it).",
+    )
 
     plan_credits: dict[str, int | None] = Field(
         default_factory=lambda: {"free": 100, "starter": 2_000, "pro": 20_000, "unlimited": None},

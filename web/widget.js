@@ -3,7 +3,8 @@
  * Optional for logged-in visitors (identity verification): data-identifier="user-42"
  * data-identifier-hash="<HMAC-SHA256 of the identifier with the widget's identity secret, computed on your server>".
  * The visitor's session token lives in localStorage, so a reload shows the history; messages not yet
- * acknowledged are kept in an outbox and resent after a reconnect (the server never answers one twice).
+ * acknowledged are kept in an outbox and resent after a reconnect (the server never answers one twice),
+ * or after the wait a rate_limited error frame gives.
  */
 (function () {
   "use strict";
@@ -14,7 +15,7 @@
   var storeKey = "parley:" + key;
   var state = JSON.parse(localStorage.getItem(storeKey) || "{}");
   state.outbox = state.outbox || [];
-  var socket = null, retry = 0, lastId = null, seen = {};
+  var socket = null, retry = 0, lastId = null, seen = {}, resendTimer = null;
 
   function save() { localStorage.setItem(storeKey, JSON.stringify({ token: state.token, outbox: state.outbox })); }
   function el(tag, attrs, text) {
@@ -66,6 +67,11 @@
     state.outbox.forEach(function (m) { socket.send(JSON.stringify({ type: "message", text: m.text, client_id: m.client_id })); });
   }
 
+  function resendLater(seconds) {
+    if (resendTimer) return; // one timer for the whole outbox
+    resendTimer = setTimeout(function () { resendTimer = null; typing.textContent = ""; flush(); }, (seconds || 5) * 1000);
+  }
+
   function connect() {
     var url = new URL("/v1/livechat/ws", base);
     url.protocol = base.protocol === "https:" ? "wss:" : "ws:";
@@ -96,6 +102,8 @@
         render(frame, false);
       } else if (frame.type === "error") {
         typing.textContent = frame.message;
+        // Too many messages: the refused ones stay pending in the outbox and go again when the server says.
+        if (frame.code === "rate_limited" && frame.resend) resendLater(frame.retry_after);
       }
     };
     socket.onclose = function (event) {

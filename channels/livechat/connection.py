@@ -1,4 +1,5 @@
-"""One visitor's socket: frames in order, one agent turn at a time per conversation, each answered once."""
+"""One visitor's socket: frames in order, one agent turn at a time per conversation, each answered once,
+within the visitor's and the address's turn budgets."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from fastapi import WebSocket
 from fastapi.concurrency import run_in_threadpool
 
 from agent.service import AgentService
+from channels.human_replies import VisitorSockets
 from channels.livechat.frames import message_frame
-from channels.livechat.store import Session
+from channels.livechat.limits import TurnLimits
+from channels.livechat.store import LivechatStore, Session
 from channels.livechat.turns import LiveTurns
 from crm.models import Message
 
@@ -27,16 +30,39 @@ class Connection:
         self,
         ws: WebSocket,
         session: Session,
+        *,
         agent: AgentService,
+        store: LivechatStore,
         locks: MutableMapping[str, asyncio.Lock],
+        limits: TurnLimits,
+        visitors: VisitorSockets,
     ) -> None:
         self.ws = ws
         self.session = session
         self.agent = agent
+        self.store = store
         self.turns = LiveTurns(agent)
-        self.lock = locks.setdefault(session.conversation_id, asyncio.Lock())
+        self.locks = locks
+        self.limits = limits
+        self.visitors = visitors  # a person's replies from the inbox reach the socket through it
+        host = ws.client.host if ws.client else "unknown"  # uvicorn's --proxy-headers sets it behind a proxy
+        self.address = f"{session.tenant_id}:{host}"
+        self.lock: asyncio.Lock | None = None  # the conversation's, once there is one
+        if session.conversation_id:
+            self.lock = locks.setdefault(session.conversation_id, asyncio.Lock())
+
+    def listen(self) -> None:
+        """After the opening frames: a person's replies from the inbox reach this socket from now on."""
+        if self.session.conversation_id:
+            self.visitors.add(self.session.conversation_id, self.ws)
+
+    def close(self) -> None:
+        if self.session.conversation_id:
+            self.visitors.remove(self.session.conversation_id, self.ws)
 
     async def history(self, after: str | None = None) -> list[dict[str, Any]]:
+        if not self.session.conversation_id:
+            return []
         messages = await run_in_threadpool(
             self.agent.inbox.messages, self.session.tenant_id, self.session.conversation_id
         )
@@ -57,6 +83,13 @@ class Connection:
                 }
             )
             return
+        counted = False
+        if self.lock is None:  # the first message: counted before anything is created for it
+            if not await self._within_budget(client_id):
+                return
+            counted = True
+            await self._start()
+        assert self.lock is not None and self.session.conversation_id is not None
         tenant, conversation = self.session.tenant_id, self.session.conversation_id
         async with self.lock:  # a resend racing its first send waits here, then finds it answered
             earlier = await run_in_threadpool(self.turns.earlier, tenant, conversation, client_id)
@@ -64,6 +97,8 @@ class Connection:
                 assert earlier.question is not None
                 await run_in_threadpool(self.turns.settle, tenant, earlier.question)
                 await self._acknowledge(client_id, earlier.question, earlier.reply)
+                return
+            if not counted and not await self._within_budget(client_id):
                 return
             # New, or stored before a crash cut its turn short: answered now.
             question = earlier.question
@@ -73,6 +108,31 @@ class Connection:
             reply = await run_in_threadpool(self.turns.answer, tenant, conversation, question)
             await self._acknowledge(client_id, question, reply)
             await self.ws.send_json({"type": "typing", "on": False})
+
+    async def _start(self) -> None:
+        """Create the contact and conversation; the session frame again, now with the conversation's id.
+        Two sockets of one new token (two tabs) start it one at a time and share what the first made."""
+        async with self.locks.setdefault("visitor:" + self.session.visitor, asyncio.Lock()):
+            self.session = await run_in_threadpool(self.store.start, self.session)
+        assert self.session.conversation_id is not None
+        self.lock = self.locks.setdefault(self.session.conversation_id, asyncio.Lock())
+        await self.ws.send_json({"type": "session", "conversation_id": self.session.conversation_id})
+        self.listen()
+
+    async def _within_budget(self, client_id: str) -> bool:
+        wait = self.limits.take(self.session.visitor, self.address)
+        if wait:
+            await self.ws.send_json(
+                {
+                    "type": "error",
+                    "code": "rate_limited",
+                    "client_id": client_id,
+                    "message": f"Too many messages: this one was not answered. Send it again in {wait} s.",
+                    "retry_after": wait,
+                    "resend": True,  # not answered (nor stored, when new): the widget keeps it and resends
+                }
+            )
+        return not wait
 
     async def _acknowledge(self, client_id: str, question: Message, reply: Message | None) -> None:
         """The ack comes after the answer is stored, so a widget that lost its socket before it resends.

@@ -2,11 +2,14 @@
 
 Wire protocol (JSON frames). The server opens with {"type": "session", "token"?, "conversation_id"}
 and {"type": "history", "messages": [...]}. The client sends {"type": "message", "text", "client_id"};
+the first message creates the visitor's contact and conversation (a session frame then carries its id);
 the server answers {"type": "ack", "client_id", "id"}, {"type": "typing", "on": true}, the agent's
 {"type": "message", ...} and {"type": "typing", "on": false}. A message resent after a reconnect
 (same client_id) is acknowledged again with the stored reply and never answered twice, and one whose turn a
 crash cut short is answered then (channels/livechat/turns.py); {"type": "resume", "after": id} returns
-what the visitor missed while disconnected.
+what the visitor missed while disconnected. Turns beyond a visitor's or an address's budget per minute
+are refused with {"type": "error", "code": "rate_limited", "client_id", "retry_after", "resend": true}:
+the message was not answered, and the widget sends it again after retry_after seconds.
 """
 
 from __future__ import annotations
@@ -116,14 +119,23 @@ async def livechat_socket(ws: WebSocket) -> None:
         await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
         await ws.close(code=4401 if exc.code == "unauthorized" else 4403)
         return
-    connection = Connection(ws, session, ws.app.state.agent, ws.app.state.livechat_locks)
+    state = ws.app.state
+    connection = Connection(
+        ws,
+        session,
+        agent=state.agent,
+        store=store,
+        locks=state.livechat_locks,
+        limits=state.livechat_limits,
+        visitors=state.livechat_visitors,
+    )
+    # conversation_id is null until the first message creates it (and a session frame then tells it).
     opening: dict[str, Any] = {"type": "session", "conversation_id": session.conversation_id}
     if session.token:
         opening["token"] = session.token
     await ws.send_json(opening)
     await ws.send_json({"type": "history", "messages": await connection.history()})
-    visitors = ws.app.state.livechat_visitors  # a person's replies from the inbox arrive through it
-    visitors.add(session.conversation_id, ws)
+    connection.listen()
     try:
         while True:
             frame = await _next_frame(ws)
@@ -153,7 +165,7 @@ async def livechat_socket(ws: WebSocket) -> None:
     except (ValueError, RecursionError):  # not JSON (or nested too deep to read)
         await ws.close(code=1003)
     finally:
-        visitors.remove(session.conversation_id, ws)
+        connection.close()
 
 
 BINARY = object()  # what _next_frame returns for a binary frame

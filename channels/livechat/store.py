@@ -5,6 +5,11 @@ gets a random session token (kept by the browser) that maps to one contact and c
 A site that knows who its visitor is signs the visitor's identifier with the widget's identity
 secret (HMAC-SHA256, computed on the site's server); a valid signature makes the visitor a known
 contact whose conversation follows them across devices.
+
+Opening a socket creates nothing: the contact, the conversation and the session's record are created with
+the visitor's first message (`start`), so sockets opened without a word (50 connects made 50 contacts)
+leave no trace. Until then the issued token is unknown to the database; a visitor who reloads before
+writing simply gets a new one.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
@@ -22,14 +27,17 @@ from core.db import Database
 from core.errors import Forbidden, Unauthorized
 from core.signatures import matches
 from crm.inbox import ContactInfo, InboxStore
+from crm.models import Conversation
 
 
 @dataclass(frozen=True)
 class Session:
     tenant_id: str
-    conversation_id: str
-    contact_id: str
+    conversation_id: str | None  # None until the visitor's first message
+    contact_id: str | None
     token: str | None  # set when a new token was issued
+    visitor: str  # the token's hash: who this visitor is, for their turn budget
+    external_id: str | None = None  # a verified visitor's identity
 
 
 def identity_hash(secret: str, identifier: str) -> str:
@@ -96,19 +104,44 @@ class LivechatStore:
             if token:
                 visitor = session.get(Visitor, hash_key(token))
                 if visitor is not None and visitor.tenant_id == widget.tenant_id:
-                    return Session(widget.tenant_id, visitor.conversation_id, visitor.contact_id, None)
+                    return Session(
+                        widget.tenant_id,
+                        visitor.conversation_id,
+                        visitor.contact_id,
+                        None,
+                        visitor.token_hash,
+                        external_id,
+                    )
         new_token = "vt_" + secrets.token_urlsafe(24)
+        fresh = Session(widget.tenant_id, None, None, new_token, hash_key(new_token), external_id)
         known = self._inbox.latest(widget.tenant_id, external_id, "livechat") if external_id else None
+        # A verified visitor on another device continues their conversation at once (nothing is created).
+        return self._bind(fresh, known) if known else fresh
+
+    def start(self, session: Session) -> Session:
+        """The visitor's first message: their contact and conversation (a verified visitor's latest one, if
+        another device started it meanwhile) and the session's record. Idempotent for a token."""
+        with self._db.session() as db:
+            visitor = db.get(Visitor, session.visitor)
+            if visitor is not None:
+                return replace(
+                    session, conversation_id=visitor.conversation_id, contact_id=visitor.contact_id
+                )
+        external_id = session.external_id
+        known = self._inbox.latest(session.tenant_id, external_id, "livechat") if external_id else None
         conversation = known or self._inbox.open(
-            widget.tenant_id, None, ContactInfo(external_id=external_id), "livechat"
+            session.tenant_id, None, ContactInfo(external_id=external_id), "livechat"
         )
-        with self._db.session() as session:
-            session.add(
+        return self._bind(session, conversation)
+
+    def _bind(self, session: Session, conversation: Conversation) -> Session:
+        with self._db.session() as db:
+            db.add(
                 Visitor(
-                    token_hash=hash_key(new_token),
-                    tenant_id=widget.tenant_id,
+                    token_hash=session.visitor,
+                    tenant_id=session.tenant_id,
                     contact_id=conversation.contact_id,
                     conversation_id=conversation.id,
                 )
             )
-        return Session(widget.tenant_id, conversation.id, conversation.contact_id, new_token)
+        return replace(session, conversation_id=conversation.id, contact_id=conversation.contact_id)

@@ -56,10 +56,12 @@ def test_a_visitor_chats_and_gets_grounded_replies(
     with client.websocket_connect(ws_url(widget["widget_key"])) as ws:
         session = ws.receive_json()
         assert session["type"] == "session" and session["token"].startswith("vt_")
+        assert session["conversation_id"] is None  # nothing is created before the first message
         assert ws.receive_json() == {"type": "history", "messages": []}
         ws.send_json({"type": "message", "text": "How much is the milk tea?", "client_id": "c-1"})
         frames = receive_until(ws, "message")
-        assert frames[0] == {"type": "typing", "on": True}
+        assert frames[0]["type"] == "session" and frames[0]["conversation_id"]
+        assert frames[1] == {"type": "typing", "on": True}
         ack = next(f for f in frames if f["type"] == "ack")
         assert ack["client_id"] == "c-1" and ack["id"]
         assert "HK$28" in frames[-1]["text"] and frames[-1]["role"] == "agent"
@@ -137,10 +139,10 @@ def test_identity_verification(client: TestClient, shop: tuple[str, dict[str, An
     with client.websocket_connect(
         ws_url(widget["widget_key"], identifier="user-42", identifier_hash=good)
     ) as ws:
-        conversation = ws.receive_json()["conversation_id"]
+        ws.receive_json()
         ws.receive_json()
         ws.send_json({"type": "message", "text": "How much is the milk tea?", "client_id": "a"})
-        receive_until(ws, "message")
+        conversation = receive_until(ws, "message")[0]["conversation_id"]
     # The same verified visitor on another device (no token) continues the same conversation.
     with client.websocket_connect(
         ws_url(widget["widget_key"], identifier="user-42", identifier_hash=good)

@@ -41,10 +41,12 @@ def test_ticket_then_handoff_then_silence_while_a_person_replies(client: TestCli
         client.websocket_connect(ws_url(widget["widget_key"])) as visitor,
     ):
         assert desk.receive_json() == {"type": "ready"}
-        conversation = visitor.receive_json()["conversation_id"]
+        visitor.receive_json()  # session: no conversation until the first message
         visitor.receive_json()  # history
 
-        [ticket_reply] = replies(say(visitor, "My order arrived broken, I want a refund", "c1"))
+        first = say(visitor, "My order arrived broken, I want a refund", "c1")
+        conversation = first[0]["conversation_id"]  # the session frame the first message brings
+        [ticket_reply] = replies(first)
         assert "#1001" in ticket_reply["text"]
         [handoff_reply] = replies(say(visitor, "I want to talk to a person", "c2"))
         assert handoff_reply["handoff"] is True and "colleague" in handoff_reply["text"]
@@ -135,8 +137,7 @@ def test_notes_are_internal(client: TestClient) -> None:
     with client.websocket_connect(ws_url(widget["widget_key"])) as visitor:
         session = visitor.receive_json()
         visitor.receive_json()
-        say(visitor, "hello", "c1")
-        conversation = session["conversation_id"]
+        conversation = say(visitor, "hello", "c1")[0]["conversation_id"]
         note = client.post(
             f"/v1/inbox/conversations/{conversation}/notes",
             json={"text": "VIP, be gentle"},
