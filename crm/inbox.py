@@ -131,13 +131,6 @@ class InboxStore:
         with self._db.session() as session:
             return session.scalar(self._latest_query(tenant_id, external_id, channel))
 
-    def find_by_client_id(self, tenant_id: str, conversation_id: str, client_id: str) -> Message | None:
-        """The customer message a client already sent under this id (resent after a reconnect)."""
-        for message in self.messages(tenant_id, conversation_id):
-            if message.role == "customer" and message.meta.get("client_id") == client_id:
-                return message
-        return None
-
     _owned = staticmethod(Handoff.owned)  # the tenant's conversation, or NotFound
 
     def get(self, tenant_id: str, conversation_id: str) -> Conversation:
