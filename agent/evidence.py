@@ -24,6 +24,7 @@ from knowledge.vocabulary import Vocabulary
 UNITS_BY_LENGTH = {"brief": 1, "moderate": 3, "detailed": 5}
 W_TYPE = 0.04
 W_WORDS = 0.06
+UNIT_MARGIN = 0.005
 FIRST_UNIT = 0.006  # an FAQ's answer usually starts with its point
 SAME_ANSWER = 0.04  # a translation scores a little lower against the question than the original
 PARALLEL = 0.5
@@ -144,6 +145,26 @@ def complementary(question: str, hits: list[SearchHit]) -> list[bool]:
         used.append(close and bool(adds))
         lacking = [t for t in lacking if t not in adds]
     return used
+
+
+def best_unit(hit: SearchHit, question: str, message: str = "") -> float:
+    """The passage's best unit score: how well its most relevant sentence, item or row fits."""
+    return max((u.score for u in score_units(question, hit.text, hit.units, message)[2]), default=0.0)
+
+
+def answer_first(hits: list[SearchHit], question: str, message: str) -> list[SearchHit]:
+    """For a follow-up: the passage whose best unit fits the customer's own words clearly best goes first.
+    The carried-over subject favours the passage that answered the question before ("what about
+    PayPal?" after "Which cards do you take?"); the unit that states the new thing is elsewhere. (For a
+    question that stands alone the reranked order is kept: there it is the better judge.)"""
+    if len(hits) < 2:
+        return hits
+    # Cosines across languages run lower: only passages in the first one's language compete.
+    scores = [best_unit(h, question, message) if h.lang == hits[0].lang else 0.0 for h in hits]
+    best = max(range(len(hits)), key=lambda i: scores[i])
+    if best and scores[best] > scores[0] + UNIT_MARGIN:
+        return [hits[best], *hits[:best], *hits[best + 1 :]]
+    return hits
 
 
 def passage(

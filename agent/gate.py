@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agent.gate_probes import PROBES
+from agent.standalone import asked_part
 from knowledge.rerank import coverage, holds, question_match, term_weight
 from knowledge.services import KnowledgeServices, SearchHit
 from knowledge.tenant_cache import PerTenant
@@ -96,7 +97,7 @@ def absent_words(question: str, vocabulary: Vocabulary) -> list[str]:
     when they carry most of what the question is about ("Can I pay in instalments?", "a reseller
     programme?"). Chinese words are left out: cut from a run of characters, a word the knowledge lacks is
     as often a mis-cut (我怕, 多付) as a topic."""
-    terms = [t for t in content_terms(question) if t.zipf < RARE_ZIPF and not t.text.isdigit()]
+    terms = [t for t in content_terms(asked_part(question)) if t.zipf < RARE_ZIPF and not t.text.isdigit()]
     absent = [
         t
         for t in terms
@@ -152,7 +153,8 @@ class AnswerabilityGate:
         top = hits[0]
         margin = top.dense - self.level(tenant_id, language, top.lang)
         missing = missing_terms(question, self._knowledge.vocabulary(tenant_id))
-        missing = missing or absent_words(question, self._knowledge.vocabulary(tenant_id))
+        if not follows:  # a follow-up carries the words of a subject the gate let through before
+            missing = missing or absent_words(question, self._knowledge.vocabulary(tenant_id))
         if missing:
             reason = "the knowledge never mentions " + ", ".join(missing)
             return GateVerdict(False, reason, margin=margin, missing=tuple(missing))

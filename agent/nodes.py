@@ -243,6 +243,8 @@ class AgentNodes:
         for hit in ordered:
             hit.units = {**hit.units, **scored.get(hit.chunk_id, {})}
         message = _question(state)
+        if question != message:
+            ordered = evidence.answer_first(ordered, question, message)
         used = evidence.complementary(question, ordered)
         return {
             "passages": [

@@ -35,6 +35,8 @@ _QUESTION_WORDS = re.compile(
     r"|[?？]|有冇|有沒有|係咪|是否|可唔可以|可不可以|點樣|怎樣|嗎|呢|㗎|呀|啊|咩",
     re.IGNORECASE,
 )
+_CLAUSE = re.compile(r"[,.;!?，。；！？]")
+_ABOUT_ME = re.compile(r"\W*(i'?m|i am|we'?re|we are|as an?)\b", re.IGNORECASE)
 _SHORT_WORDS = 6
 _SHORT_HAN = 10
 
@@ -58,6 +60,14 @@ def may_lean_on_context(message: str) -> bool:
     han = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]", message))
     named = any(term.name or term.zipf < 3.5 for term in content_terms(message) if not term.han)
     return words <= _SHORT_WORDS and han <= _SHORT_HAN and not named
+
+
+def asked_part(question: str) -> str:
+    """The question without what the customer says about themselves before it ("I'm at uni, is there
+    student pricing?"): their own circumstances are not what the knowledge must speak of."""
+    clauses = [c for c in _CLAUSE.split(question) if c.strip()]
+    kept = [c for c in clauses[:-1] if not _ABOUT_ME.match(c)] + clauses[-1:]
+    return " ".join(kept)
 
 
 def subject_of(question: str) -> str:

@@ -81,8 +81,9 @@ def test_a_question_about_what_the_knowledge_never_speaks_of_is_declined(
     for question in ("Can I pay for the Business plan in instalments?", "Do you have a reseller programme?"):
         body = chat(client, shop, question)
         assert body["route"] == "unknown" and body["sources"] == [], body
-    # the plan's words are in the knowledge: answered
+    # the plan's words are in the knowledge: answered, whatever the customer says of themselves first
     assert "HK$480" in chat(client, shop, "How much is the Business plan each month?")["reply"]
+    assert "HK$120" in chat(client, shop, "I'm at uni, how much is the Basic plan?")["reply"]
 
 
 def test_an_answer_carries_the_fact_and_never_the_next_question(client: TestClient, shop: str) -> None:
