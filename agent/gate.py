@@ -152,9 +152,10 @@ class AnswerabilityGate:
             return GateVerdict(False, "nothing in the knowledge")
         top = hits[0]
         margin = top.dense - self.level(tenant_id, language, top.lang)
-        missing = missing_terms(question, self._knowledge.vocabulary(tenant_id))
+        words = self._knowledge.vocabulary(tenant_id)
+        missing = missing_terms(question, words)
         if not follows:  # a follow-up carries the words of a subject the gate let through before
-            missing = missing or absent_words(question, self._knowledge.vocabulary(tenant_id))
+            missing = missing or absent_words(question, words)
         if missing:
             reason = "the knowledge never mentions " + ", ".join(missing)
             return GateVerdict(False, reason, margin=margin, missing=tuple(missing))
@@ -162,7 +163,6 @@ class AnswerabilityGate:
             # "咁最高級呢？" is short and vague, but the passage that answered the question before is here.
             return GateVerdict(True, "a follow-up on the passage before", margin=margin)
         terms = content_terms(question)
-        words = self._knowledge.vocabulary(tenant_id)
         reason = ""
         for i, hit in enumerate(hits[:CANDIDATES]):
             # The question's own words (or their translations) in the passage move the bar: a passage that

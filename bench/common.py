@@ -91,6 +91,15 @@ def wait_until_up(url: str) -> None:
 @contextmanager
 def served(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[str]:
     """`uvicorn ARGS` on a free loopback port until the block ends; yields its base URL."""
+    with server_process(args, env, cwd) as (base, _):
+        yield base
+
+
+@contextmanager
+def server_process(
+    args: list[str], env: dict[str, str], cwd: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As `served`, yielding the process too (for a benchmark that reads its memory)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", *args, "--port", str(port), "--log-level", "warning"],
@@ -102,7 +111,7 @@ def served(args: list[str], env: dict[str, str], cwd: Path) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/docs")
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from bench.common import free_port, percentile, wait_until_up  # noqa: E402
+from bench.common import percentile, server_process  # noqa: E402
 from knowledge.demo import demo_files  # noqa: E402
 
 ADMIN = "pa_bench-admin-key-0123456789abcdef"
@@ -100,23 +100,12 @@ def main() -> int:
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
-        port = free_port()
         env = {**os.environ, "PARLEY_DATA_DIR": tmp, "PARLEY_ADMIN_KEY": ADMIN, "PARLEY_GC_FREEZE": "false"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port), "--log-level", "warning"],
-            cwd=root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_up(f"{base}/docs")
-            with httpx.Client(base_url=base, timeout=600) as client:
-                run(client, server.pid, args.megabytes, args.searches)
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+        with (
+            server_process(["app:app"], env, root) as (base, server),
+            httpx.Client(base_url=base, timeout=600) as client,
+        ):
+            run(client, server.pid, args.megabytes, args.searches)
     print(f"ingestion's twin model handle: +{twin_memory_mb():.0f} MB RSS")
     return 0
 
