@@ -227,11 +227,14 @@ def test_stop_opts_the_customer_out_and_start_back_in(client: TestClient, graph:
     assert found["opted_out"] is True
     audit = client.get(f"/v1/audit?entity=contact&entity_id={found['id']}", headers=auth(key)).json()
     assert any(e["actor"] == "customer" and e["after"] == {"opted_out": True} for e in audit), audit
-    counts = client.get(
-        f"/v1/broadcasts/{send(client, key, channel, {'conditions': [{'field': 'phone', 'op': 'not_empty'}]}, {'template': TEMPLATE})}/audience",
-        headers=auth(key),
-    ).json()
+    broadcast = send(
+        client, key, channel, {"conditions": [{"field": "phone", "op": "not_empty"}]}, {"template": TEMPLATE}
+    )
+    counts = client.get(f"/v1/broadcasts/{broadcast}/audience", headers=auth(key)).json()
     assert counts["opted_out"] == 1 and counts["recipients"] == 0
+    # The audience is read when the broadcast sends: let it finish before the customer opts back in,
+    # or START could land first and the template would rightly reach them.
+    wait_status(client, key, broadcast, "sent")
     # The keyword got its confirmation in the customer's language, not an agent turn.
     assert graph.wait_for(1)[0]["text"]["body"].startswith("你將不會再收到我們的推廣訊息")
 
