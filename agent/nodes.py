@@ -143,7 +143,9 @@ class AgentNodes:
     def guard_input(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         question = _question(state)
         language = customer_language(question)
-        verdict = guardrails.check_input(question, self._settings(runtime), language)
+        earlier = [str(m.content) for m in state.messages[:-1] if isinstance(m, HumanMessage)]
+        previous = earlier[-1] if earlier else ""
+        verdict = guardrails.check_input(question, self._settings(runtime), language, previous)
         if verdict.tripped:
             log.info(
                 "input guardrail %s (%s) in conversation %s",

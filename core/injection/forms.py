@@ -31,6 +31,7 @@ _SEPARATORS = re.compile(r"([\s\-._*·|/~+]+)")
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"}
 )
+_GLUED = re.compile(r"[a-z]{16,}")
 _LEET_TOKEN = re.compile(r"\b(?=\w*[a-z])(?=\w*[0-9])[a-z0-9]+\b|\b\w*[@$]\w+\b")
 
 
@@ -159,6 +160,8 @@ def readings(text: str, *, nested: bool = True) -> list[Reading]:
                 out.append(Reading(form, candidate))
 
     add("spaced", unspace(shown))
+    if _GLUED.search(base):  # words run together (invisible characters stood between them)
+        add("segmented", _GLUED.sub(lambda m: segment(m.group(0)), base))
     if any(ch.isdigit() or ch in "@$" for ch in base):
         add("leetspeak", unleet(base))
     if any("a" <= ch <= "z" for ch in base):
