@@ -42,6 +42,7 @@ __all__ = [
     "parse_chunk",
     "split_sentences",
     "split_units",
+    "with_lines",
 ]
 
 
@@ -137,6 +138,13 @@ def _pieces(lines: list[str], budget: int) -> list[list[str]]:
     if current:
         groups.append(current)
     return groups
+
+
+def with_lines(chunk: Chunk, lines: list[str]) -> Chunk:
+    """The chunk with only `lines` under its title and question (quarantine takes some lines out)."""
+    body = "\n".join([chunk.question, *lines] if chunk.question else lines)
+    units = _units(chunk.title, chunk.question, lines)
+    return Chunk(title=chunk.title, body=body, kind=chunk.kind, units=units, question=chunk.question)
 
 
 def _emit(chunks: list[Chunk], title: str, question: str, lines: list[str]) -> None:

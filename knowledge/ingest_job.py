@@ -27,6 +27,7 @@ from knowledge.loaders.sniff import real_type
 from knowledge.loaders.spreadsheet import load_csv, load_xlsx
 from knowledge.loaders.text import load_text
 from knowledge.models import Source, SourceBlob
+from knowledge.quarantine import KEPT, quarantine
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ class IngestJob:
             chunks = chunk_parts(extracted.parts)
             if not chunks:
                 raise UnreadableSource("no text to index was found")
+            chunks, held = quarantine(chunks)  # instructions planted in the document stay out of the index
             report = self._ingester.ingest(
                 tenant_id, source_id, chunks, checkpoint=lambda: self._still_there(tenant_id, source_id)
             )
@@ -187,7 +189,11 @@ class IngestJob:
             "error": None,
             "indexed_with": CHUNKING_FORMAT,
             "encoding": extracted.encoding,
+            "quarantined": [q.as_dict() for q in held[:KEPT]],
+            "quarantined_count": len(held),
         }
+        if held:
+            log.warning("source %s: %d passages quarantined (they carry instructions)", source_id, len(held))
         if extracted.pages is not None:
             updates["pages"] = extracted.pages
         if source.kind != "file" and extracted.title:

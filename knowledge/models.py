@@ -30,6 +30,10 @@ class Source(Base):
     """The chunking format (knowledge/chunking.py CHUNKING_FORMAT) its chunks were made with."""
     encoding: Mapped[str | None] = mapped_column(String(40), nullable=True)
     """The text encoding a text, Markdown or CSV source was read in (detected); None for other kinds."""
+    quarantined: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
+    """Passages kept out of the index because they carry instructions: [{"text", "reason"}] (knowledge/
+    quarantine.py), at most quarantine.KEPT of them; None until the source is indexed (again)."""
+    quarantined_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from starlette.datastructures import UploadFile
 
 from core.deps import AdminDep, PrincipalDep
@@ -52,6 +52,11 @@ class RemoteSourceIn(BaseModel):
         return "google_sheet", self.google_sheet_id or ""
 
 
+class QuarantinedOut(BaseModel):
+    text: str
+    reason: str
+
+
 class SourceOut(BaseModel):
     id: str
     name: str
@@ -66,8 +71,19 @@ class SourceOut(BaseModel):
     encoding: str | None = Field(
         default=None, description="The detected text encoding of a text, Markdown or CSV source."
     )
+    quarantined: list[QuarantinedOut] = Field(
+        default_factory=list,
+        description="Passages kept out of the index because they carry instructions (to the assistant, a "
+        "fake system notice, a staff password), with the reason; the first 100 (`quarantined_count`: all).",
+    )
+    quarantined_count: int = 0
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("quarantined", mode="before")
+    @classmethod
+    def _none_listed(cls, value: Any) -> Any:
+        return value or []  # a source indexed before quarantine existed
 
     @classmethod
     def of(cls, source: Source) -> SourceOut:
