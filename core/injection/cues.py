@@ -681,7 +681,7 @@ OBEY_ENCODED = words(
     r"decode (?:this|it|the following)?\s*(?:and|then) (?:do|follow|obey|execute|run|apply)",
     r"(?:follow|obey|execute|run) (?:the |these )?(?:decoded|encoded|hidden)",
 )
-PERSONA_NAME = words("dan", "stan", "dude", "aim", "freebot", r"\w+gpt", r"\w*bot")
+PERSONA_NAME = words("dan", "stan", r"\w+gpt", r"(?!chat)\w+bot")
 STRONG_ROLE = either(
     words(
         r"you(?:'re| are) now",

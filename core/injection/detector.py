@@ -103,8 +103,9 @@ def _others(text: str, kind: Kind) -> bool:
 
 
 def _persona(text: str, kind: Kind) -> bool:
-    unbound = f"{cues.UNBOUND}|{cues.JAILBREAK}|{cues.PERSONA_NAME}"
-    return bool(_near(text, cues.ROLE, unbound, 60) or _re(cues.JAILBREAK).search(text))
+    unbound = f"{cues.UNBOUND}|{cues.JAILBREAK}"
+    named = _near(text, cues.STRONG_ROLE, cues.PERSONA_NAME, 60)  # "you are now DAN", not "you're a useless bot"
+    return bool(_near(text, cues.ROLE, unbound, 60) or named or _re(cues.JAILBREAK).search(text))
 
 
 def _search(pattern: str) -> Callable[[str, Kind], bool]:
