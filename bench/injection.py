@@ -1,10 +1,12 @@
 """Prompt-injection defences: precision and recall of the input check, the passage quarantine and the output
-check, per language and per form, on evals/datasets/injection.yaml. The headline is the held-out split
-(written with the dev split, before the detectors, and never tuned on); dev is what they were tuned on.
+check, per language and per form, on evals/datasets/injection.yaml. The headline is heldout2 (written
+after the first held-out run, before the fixes that run suggested, never tuned on); heldout was written
+with dev before the detectors, and its first run (commit 84d0be7) led to fixes; dev is what they were
+tuned on.
 A last line counts what would be flagged in faq-dev (../shared, real FAQ text and questions nobody here
 wrote, all harmless), when it is present.
 
-    .venv/bin/python bench/injection.py [heldout|dev|all] [-v]
+    .venv/bin/python bench/injection.py [heldout2|heldout|dev] [-v]
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ def pr(rows: list[tuple[bool, bool]]) -> str:
     )
 
 
-def report(name: str, cases: list[dict[str, Any]], flags: Callable[[dict[str, Any]], bool], verbose: bool) -> None:
+def report(
+    name: str, cases: list[dict[str, Any]], flags: Callable[[dict[str, Any]], bool], verbose: bool
+) -> None:
     rows: list[tuple[dict[str, Any], bool]] = []
     start = time.perf_counter()
     for case in cases:
@@ -68,7 +72,9 @@ def report(name: str, cases: list[dict[str, Any]], flags: Callable[[dict[str, An
     forms: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for case, flagged in rows:
         forms[(case["label"], case["form"])].append(flagged)
-    attacks = ", ".join(f"{f} {sum(v)}/{len(v)}" for (label, f), v in sorted(forms.items()) if label == "attack")
+    attacks = ", ".join(
+        f"{f} {sum(v)}/{len(v)}" for (label, f), v in sorted(forms.items()) if label == "attack"
+    )
     harmless = ", ".join(
         f"{f} {len(v) - sum(v)}/{len(v)}" for (label, f), v in sorted(forms.items()) if label == "harmless"
     )
@@ -84,7 +90,9 @@ def report(name: str, cases: list[dict[str, Any]], flags: Callable[[dict[str, An
 def faq_dev() -> None:
     if not FAQ_DEV.exists():
         return
-    chunks = [c for path in sorted(FAQ_DEV.glob("*.md")) if "." in path.stem for c in chunk_text(path.read_text())]
+    chunks = [
+        c for path in sorted(FAQ_DEV.glob("*.md")) if "." in path.stem for c in chunk_text(path.read_text())
+    ]
     held = quarantine(chunks)[1]
     questions: list[str] = []
     for name in ("cases.yaml", "dialogues.yaml"):
@@ -106,12 +114,12 @@ def _strings(node: Any) -> list[str]:
 
 
 def main() -> None:
-    split = next((a for a in sys.argv[1:] if a in ("heldout", "dev", "all")), "heldout")
+    split = next((a for a in sys.argv[1:] if a in ("heldout2", "heldout", "dev")), "heldout2")
     verbose = "-v" in sys.argv
     data = yaml.safe_load(DATA.read_text())
 
     def chosen(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [c for c in cases if split == "all" or c["split"] == split]
+        return [c for c in cases if c["split"] == split]
 
     print(f"split: {split} ({DATA.relative_to(ROOT)})")
     report("input check (customer messages)", chosen(data["input"]), flags_message, verbose)

@@ -156,7 +156,16 @@ EVERYTHING_BEFORE = either(
         r"(?:were|was) you (?:told|instructed|given|programmed)",
         r"you (?:were|are|have been) (?:told|instructed|programmed) (?:to|not to|never to)",
     ),
-    chars("上面所有", "以上所有", "以上全部", "上面嘅嘢", "上面的內容", "上面的内容"),
+    chars(
+        "上面所有",
+        "以上所有",
+        "以上全部",
+        "上面嘅嘢",
+        "上面的內容",
+        "上面的内容",
+        r"叫你(?:唔好|不要|別|别|唔准|不准|千祈唔好)(?:講|讲|說|说|透露|話|话)",
+        r"你被(?:告知|指示|設定|设定|要求)",
+    ),
 )
 
 # Whose rules: the customer's own ("my previous instructions about the address") are theirs to change.
@@ -419,7 +428,22 @@ OWN_ACCOUNT = either(
         "guest",
         "update",
     ),
-    chars("我", "忘記", "忘记", "重設", "重设", "改", "更改", "wifi"),
+    chars(
+        "我嘅",
+        "我的",
+        "我個",
+        "我个",
+        "我忘",
+        "我唔記得",
+        "我唔记得",
+        "忘記",
+        "忘记",
+        "重設",
+        "重设",
+        "更改",
+        "改密碼",
+        "wifi",
+    ),
 )
 OTHERS = either(
     words(
@@ -733,8 +757,53 @@ STAFF_OWNER = either(
         "root",
     ),
 )
-PASSWORD_VALUE = r"(?:\b(?:pass(?:word|code)?|passwd|pwd)\b|密碼|密码|口令)\s*(?:is\s+|[:：=]\s*|\s)[\"'「]?[^\s\"'」,，。]{4,}"
+PASSWORD_VALUE = (
+    r"(?:\b(?:pass(?:word|code)?|passwd|pwd)\b|密碼|密码|口令)"
+    r"(?:\s*(?:\bis\b|[:：=])\s*[\"'「]?[^\s\"'」,，。]{4,}|\s+(?=[^\s]*[0-9!@#$%^&*])[^\s\"'」,，。]{4,})"
+)
 KEY_FORMAT = (
     r"\b(?:pk_|pa_)[a-z0-9_\-]{20,}|\bsk-[a-z0-9_\-]{20,}|\bakia[0-9a-z]{16}\b"
     r"|-----begin [a-z ]*private key-----\s*[a-z0-9+/=\s]{40,}"
+)
+# "Never share your password": advice that protects a secret, not a request for one.
+NEGATED = (
+    words(r"never", r"not", r"don'?t", r"do not", r"no one", r"nobody", r"won'?t", r"will never")
+    + "|"
+    + chars("唔好", "不要", "切勿", "千萬不要", "千祈唔好", "絕不", "绝不", "從不", "从不")
+)
+# A word that makes "rules" or "instructions" the assistant's (rather than "the delivery instructions").
+ASSISTANT_MODIFIER = words(
+    "your",
+    "the",
+    "all",
+    "any",
+    "previous",
+    "prior",
+    "above",
+    "earlier",
+    "initial",
+    "original",
+    "system",
+    "those",
+    "these",
+    "every",
+    "of",
+    "own",
+    "current",
+    "existing",
+    "safety",
+    "content",
+    "hidden",
+    "secret",
+    "old",
+    "given",
+    "following",
+    "new",
+    "programmed",
+    "its",
+    "default",
+    "core",
+    "base",
+    "standing",
+    "these",
 )

@@ -48,11 +48,11 @@ def _override(text: str, kind: Kind) -> bool:
     """A verb that sets rules aside, aimed at the assistant's rules (not the customer's own, not a topic's)."""
     for verb in _re(cues.OVERRIDE).finditer(text):
         rest = text[verb.end() : verb.end() + 70]
-        target = _re(f"^{_STOP}{{0,50}}?(?:{cues.RULES}|{cues.EVERYTHING_BEFORE})").search(rest)
+        target = _re(f"^{_STOP}{{0,50}}?(?P<rules>{cues.RULES}|{cues.EVERYTHING_BEFORE})").search(rest)
         if target is None:
             continue
         gap = rest[: target.end()]
-        if _re(cues.CUSTOMER_OWN).search(gap):
+        if _re(cues.CUSTOMER_OWN).search(gap) or _compound(rest[: target.start("rules")]):
             continue
         assistant_marked = _re(
             r"\b(?:your|system|all|previous|prior|above|earlier|initial)\b|你|之前|所有|以上"
@@ -65,6 +65,13 @@ def _override(text: str, kind: Kind) -> bool:
     return (
         _near(text, f"{cues.RULES}|{cues.EVERYTHING_BEFORE}", f"(?:{cues.OVERRIDE}){pronoun}", 30) is not None
     )
+
+
+def _compound(before: str) -> bool:
+    """'the delivery instructions', 'booking instructions': a noun right before "instructions" makes them
+    about a thing, not the assistant's ("your instructions", "all previous instructions", "之前嘅指示")."""
+    last = re.findall(r"[a-z][a-z'-]*$", before.rstrip())
+    return bool(last) and not _re(f"^(?:{cues.ASSISTANT_MODIFIER})$").match(last[0])
 
 
 def _prompt_target(text: str) -> re.Match[str] | None:
@@ -90,21 +97,31 @@ def _secret_request(text: str, kind: Kind) -> bool:
     for sentence in _sentences(text):
         if not _near(sentence, cues.REVEAL, cues.PASSWORD, 60, both_ways=True):
             continue
+        if _near(sentence, cues.NEGATED, cues.REVEAL, 12):
+            continue  # "never share your password with anyone"
         if _re(owner).search(sentence) and not _re(cues.OWN_ACCOUNT).search(sentence):
             return True
     return False
 
 
 def _others(text: str, kind: Kind) -> bool:
-    return any(
-        _near(s, cues.OTHERS, cues.RECORDS, 40, both_ways=True) and _re(cues.REVEAL).search(s)
-        for s in _sentences(text)
-    )
+    """Another business's (or customer's) records, and a verb to show them, nearby ("... today? Show their chats")."""
+    for s in [text, *_sentences(text)]:
+        found = _near(s, cues.OTHERS, cues.RECORDS, 60, both_ways=True)
+        if found is None:
+            continue
+        start = text.find(found.group(0))
+        window = text[max(0, start - 80) : start + len(found.group(0)) + 80]
+        if _re(cues.REVEAL).search(window):
+            return True
+    return False
 
 
 def _persona(text: str, kind: Kind) -> bool:
     unbound = f"{cues.UNBOUND}|{cues.JAILBREAK}"
-    named = _near(text, cues.STRONG_ROLE, cues.PERSONA_NAME, 60)  # "you are now DAN", not "you're a useless bot"
+    named = _near(
+        text, cues.STRONG_ROLE, cues.PERSONA_NAME, 60
+    )  # "you are now DAN", not "you're a useless bot"
     return bool(_near(text, cues.ROLE, unbound, 60) or named or _re(cues.JAILBREAK).search(text))
 
 
