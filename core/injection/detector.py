@@ -28,7 +28,7 @@ _STOP = r"[^.!。！\n]"  # a window that stays inside one sentence ("?" is kept
 
 @lru_cache(maxsize=256)
 def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+    return re.compile(pattern, re.MULTILINE)  # every reading is lower-cased already
 
 
 def _near(

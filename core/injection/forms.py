@@ -32,6 +32,8 @@ _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"}
 )
 _GLUED = re.compile(r"[a-z]{16,}")
+_LATIN_WORD = re.compile(r"[a-z]{2,}")
+PLAIN_ENGLISH = 0.9
 _LEET_TOKEN = re.compile(r"\b(?=\w*[a-z])(?=\w*[0-9])[a-z0-9]+\b|\b\w*[@$]\w+\b")
 
 
@@ -69,6 +71,11 @@ def unleet(text: str) -> str:
 def _word_cost(word: str) -> float:
     zipf = zipf_frequency(word, "en")
     return 10.0 if zipf == 0 else 8.0 - zipf
+
+
+def english_share(latin_words: list[str]) -> float:
+    """The share of words that are common English words (Zipf >= 3)."""
+    return sum(1 for w in latin_words if _word_cost(w) <= 5.0) / max(1, len(latin_words))
 
 
 def segment(run: str) -> str:
@@ -164,9 +171,14 @@ def readings(text: str, *, nested: bool = True) -> list[Reading]:
         add("segmented", _GLUED.sub(lambda m: segment(m.group(0)), base))
     if any(ch.isdigit() or ch in "@$" for ch in base):
         add("leetspeak", unleet(base))
-    if any("a" <= ch <= "z" for ch in base):
+    # Plain English already: its rot13 and its reversal are gibberish, not worth reading (a text at ingest
+    # is read a few times less); a rot13 or reversed payload lowers the share of English words below this.
+    latin = _LATIN_WORD.findall(base)
+    english = len(latin) >= 5 and english_share(latin) >= PLAIN_ENGLISH
+    if latin and not english:
         add("rot13", rot13(base))
-    add("reversed", base[::-1])
+    if not english:
+        add("reversed", base[::-1])
     if nested:
         for decoded in decoded_runs(shown):
             for inner in readings(decoded, nested=False):
