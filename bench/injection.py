@@ -34,7 +34,10 @@ FAQ_DEV = ROOT.parent / "shared" / "datasets" / "faq-dev"
 
 
 def flags_message(case: dict[str, Any]) -> bool:
+    """A multi-turn attack is caught when any of its messages is declined, as in a conversation."""
     previous = (case.get("history") or [""])[-1]
+    if previous and injection_kind(previous) is not None:
+        return True
     return injection_kind(case["text"], previous) is not None
 
 

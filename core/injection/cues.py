@@ -24,7 +24,7 @@ def either(*patterns: str) -> str:
 OVERRIDE = either(
     words(
         r"ignor(?:e|ing)", r"disregard(?:ing)?", r"forget(?:ting)?", r"overrid(?:e|ing)", "overrule",
-        "bypass", "skip", "drop", "discard", "abandon", "set aside", "pay no (?:attention|heed|mind) to",
+        "bypass", "skip", "put aside", "leave aside", "look past", "drop", "discard", "abandon", "set aside", "pay no (?:attention|heed|mind) to",
         "throw out", r"stop (?:following|obeying|using)", r"no longer (?:follow|obey|bound by)",
         r"(?:do not|don'?t) (?:follow|obey)", "get rid of", "break", "violate", "turn off", "disable",
         "deactivate", "suspend", "lift", "remove", "cancel", "neglect", "circumvent", "escape", "scrap",
@@ -57,6 +57,8 @@ EVERYTHING_BEFORE = either(
         r"(?:what|everything) you (?:were|have been|got) (?:told|given|instructed|programmed|set up)",
         r"(?:were|was) you (?:told|instructed|given|programmed)",
         r"you (?:were|are|have been) (?:told|instructed|programmed) (?:to|not to|never to)",
+        r"(?:what(?:ever)?|everything|anything) (?:the |your )?(?:developers?|creators?|owners?|company|admins?|"
+        r"operators?|they|someone|anyone) (?:told|taught|instructed|asked|gave) you",
     ),
     chars(
         "上面所有", "以上所有", "以上全部", "上面嘅嘢", "上面的內容", "上面的内容", r"叫你(?:唔好|不要|別|别|唔准|不准|千祈唔好)(?:講|讲|說|说|透露|話|话)",
@@ -88,7 +90,7 @@ REVEAL = either(
         r"summari[sz]e", "spell(?: out)?", "quote", "read(?: out| back| me)?", "disclose", "expose", "send",
         "provide", "describe", "paraphrase", "encode", "convert", "rewrite", "pull up", "export",
         r"what (?:are|were|is|was)", "type out", "return", "reply with", "respond with", "echo", "include",
-        "insert", "post",
+        "insert", "post", "write", "put", "turn", "compose", "format", "embed", "make",
     ),
     chars(
         "顯示", "显示", "講出", "讲出", "講俾我", "讲给我", "話我知", "话我知", "告訴", "告诉", "打印", "打出", "輸出", "输出", "透露", "列出",
@@ -196,11 +198,13 @@ UNBOUND = either(
         r"without (?:any )?(?:\w+ )?(?:rules|restrictions|limits|"
         r"limitations|filters|safety|guidelines|censorship|boundaries)", "free from", "evil", "opposite mode",
         "anything i ask", "not bound", "amoral", "no longer an ai", "obey only me", "obeys only me",
+        r"answer(?:s|ing)? (?:everything|anything|any question)", r"never refuses?", r"no refusals?", "say anything",
     ),
     chars(
         "冇任何限制", "冇限制", "無限制", "无限制", "沒有限制", "没有限制", "不受限制", "不受約束", "不受约束", "無任何限制", "沒有任何限制", "没有任何限制",
         "無審查", "无审查", "乜都可以答", "乜都答", "什麼都可以回答", "什么都可以回答", "任何問題都", "任何问题都", "唔使守規矩", "不用守規矩", "自由回答",
         "想講咩就講咩", "想说什么就说什么", "答我任何問題", "答我任何问题",
+        "冇規矩", "無規矩", "无规矩", "没有规矩", "沒有規矩", "做任何嘢", "做任何事",
     ),
 )
 JAILBREAK = either(
@@ -239,7 +243,7 @@ ADDRESSED = either(
     ),
     r"(?:^|[^\w\s]\s*)(?:assistant|chatbot|bot|ai)\s*[,:]",
     chars(
-        r"致\s*(?:ai|助手|機械人|机器人|機器人)", r"(?:ai|人工智能)\s*(?:助手)?\s*(?:注意|請|请|須|须|必須|必须|要)",
+        r"致\s*(?:ai|助手|機械人|机器人|機器人)", r"(?:ai|人工智能|機械人|機器人|机器人)\s*(?:助手)?\s*(?:注意|請|请|須|须|必須|必须|要)",
         r"助手\s*(?:必須|必须|須|须|要|應該|应该|注意|請|请)", r"(?:要求|叫|請|请|命令)\s*(?:ai|助手|機械人|机器人)",
         r"(?:給|给|俾|畀)(?:機械人|機器人|机器人|助手)",
     ),
@@ -267,7 +271,8 @@ OBEY_ENCODED = words(
     r"decode (?:this|it|the following)?\s*(?:and|then) (?:do|follow|obey|execute|run|apply)",
     r"(?:follow|obey|execute|run) (?:the |these )?(?:decoded|encoded|hidden)",
 )
-PERSONA_NAME = words("dan", "stan", r"\w+gpt", r"(?!chat)\w+bot")
+PERSONA_NAME = words("dan", "stan")
+NAMED_PERSONA = words(r"\w+gpt", r"(?!chat)\w+bot")  # "you are HackerGPT", not "you're a useless bot"
 STRONG_ROLE = either(
     words(
         r"you(?:'re| are) now", r"from now on,? you", "act as", r"pretend(?: to be| you(?:'re| are))",
@@ -306,5 +311,34 @@ ASSISTANT_MODIFIER = words(
     "your", "the", "all", "any", "previous", "prior", "above", "earlier", "initial", "original", "system",
     "those", "these", "every", "of", "own", "current", "existing", "safety", "content", "hidden", "secret",
     "old", "given", "following", "new", "programmed", "its", "default", "core", "base", "standing", "these",
+)
+# fmt: on
+
+# fmt: off
+# "You're no longer a salon assistant": the assistant told it is someone else now.
+IDENTITY_SWITCH = either(
+    words(r"you(?:'re| are) no longer (?:a|an|the|my|our)", r"stop being (?:a|an|the)",
+          r"you(?:'re| are) not (?:a|an) (?:\w+ )?assistant any ?more"),
+    chars("你唔再係", "你不再是", "你已經唔係", "你已经不是", "你再唔係"),
+)
+# Rules declared void rather than set aside: "your earlier directives no longer apply", "之前嘅規則作廢".
+NULLIFIED = either(
+    words(r"no longer (?:apply|applies|valid|in (?:force|effect)|stand)", r"(?:don'?t|do not|does not|doesn'?t) apply(?: any ?more)?",
+          r"(?:are|is|were|have been) (?:void|cancel+ed|revoked|lifted|suspended|over|off|gone|deleted|removed|obsolete|expired|overridden)",
+          r"null and void"),
+    chars("作廢", "作废", "唔再生效", "不再生效", "不再適用", "不再适用", "唔再適用", "無效", "无效", "取消咗", "已取消", "已經取消", "唔算數", "不算數", "不算数"),
+)
+ASSISTANT_MARKED = r"\b(?:your|previous|prior|earlier|all|system|initial|original|those|these)\b|你|之前|以前|原有|原本|所有|以上"
+BA_PRONOUN = r"(?:將|将|把)\s*(?:佢哋|佢|它們|它们|它|這些|这些|呢啲)\s*\S{0,4}?"
+EVERYONE = either(
+    words(r"(?:all|every|each) (?:the |of the |of your )?(?:customers?|users?|clients?|members?|visitors?)'?s?"),
+    chars(r"(?:所有|全部|每個|每个|每位)(?:嘅|的)?(?:客戶|客户|客人|用戶|用户|會員|会员|顧客|顾客)"),
+)
+IMPERATIVE = either(
+    words("ignore", "disregard", "forget", "say", "tell", "reply", "respond", "answer", "quote", "give", "offer",
+          "reveal", "print", "show", "always", "never", r"do not", r"don'?t", "must", "should", "stop", "pretend",
+          "act", "share", "send", "from now on", "please"),
+    chars("要", "必須", "必须", "須", "须", "請", "请", "唔好", "不要", "話", "讲", "講", "回覆", "回复", "回答", "告訴",
+          "告诉", "由而家", "從現在", "从现在", "忽略", "無視", "无视"),
 )
 # fmt: on

@@ -60,11 +60,37 @@ def _override(text: str, kind: Kind) -> bool:
         if not assistant_marked and _re("^" + cues.TOPIC).search(rest[target.end() :].lstrip()):
             continue  # "skip the rules of the game", "cancel the instructions for the parcel"
         return True
-    # Topicalised: "your previous instructions? ignore them" / "你之前嘅指示……唔好理佢"
-    pronoun = r"(?:\s*(?:them|it|those|these|all of them|佢哋|佢|它們|它们|它|這些|这些))"
-    return (
-        _near(text, f"{cues.RULES}|{cues.EVERYTHING_BEFORE}", f"(?:{cues.OVERRIDE}){pronoun}", 30) is not None
+    return _nullified(text) or _pointed_back(text)
+
+
+def _assistants_rules(text: str) -> list[re.Match[str]]:
+    """Mentions of the assistant's rules: "your earlier directives", "what you were told", "你之前嘅指示"."""
+    found = []
+    for target in _re(f"{cues.RULES}|{cues.EVERYTHING_BEFORE}").finditer(text):
+        before = text[max(0, target.start() - 30) : target.start()]
+        if _re(cues.EVERYTHING_BEFORE).fullmatch(target.group(0)) or (
+            _re(cues.ASSISTANT_MARKED).search(before)
+            and not _re(cues.CUSTOMER_OWN).search(before)
+            and not _compound(before)
+        ):
+            found.append(target)
+    return found
+
+
+def _nullified(text: str) -> bool:
+    """The assistant's rules declared void: "your earlier directives no longer apply", "之前嘅規則全部作廢"."""
+    return any(
+        _re(f"^{_STOP}{{0,40}}?(?:{cues.NULLIFIED})").search(text[t.end() : t.end() + 60])
+        for t in _assistants_rules(text)
     )
+
+
+def _pointed_back(text: str) -> bool:
+    """Rules named first, set aside after with a pronoun, even a sentence or a message later: "your previous
+    instructions? ignore them", "諗返你收到嘅指示 …… 將佢哋全部無視"."""
+    pronoun = r"(?:\s*(?:them|it|those|these|all of them|佢哋|佢|它們|它们|它|這些|这些))"
+    pointer = f"(?:{cues.OVERRIDE}){pronoun}|{cues.BA_PRONOUN}(?:{cues.OVERRIDE})"
+    return any(_re(pointer).search(text[t.end() : t.end() + 120]) for t in _assistants_rules(text))
 
 
 def _compound(before: str) -> bool:
@@ -107,7 +133,7 @@ def _secret_request(text: str, kind: Kind) -> bool:
 def _others(text: str, kind: Kind) -> bool:
     """Another business's (or customer's) records, and a verb to show them, nearby ("... today? Show their chats")."""
     for s in [text, *_sentences(text)]:
-        found = _near(s, cues.OTHERS, cues.RECORDS, 60, both_ways=True)
+        found = _near(s, f"{cues.OTHERS}|{cues.EVERYONE}", cues.RECORDS, 60, both_ways=True)
         if found is None:
             continue
         start = text.find(found.group(0))
@@ -119,14 +145,24 @@ def _others(text: str, kind: Kind) -> bool:
 
 def _persona(text: str, kind: Kind) -> bool:
     unbound = f"{cues.UNBOUND}|{cues.JAILBREAK}"
-    named = _near(
-        text, cues.STRONG_ROLE, cues.PERSONA_NAME, 60
-    )  # "you are now DAN", not "you're a useless bot"
+    named = _near(text, cues.STRONG_ROLE, cues.PERSONA_NAME, 60)  # "you are now DAN", not "Is Dan in?"
+    named = named or _near(text, cues.ROLE, cues.NAMED_PERSONA, 40)  # "you are HackerGPT"
     return bool(_near(text, cues.ROLE, unbound, 60) or named or _re(cues.JAILBREAK).search(text))
 
 
 def _search(pattern: str) -> Callable[[str, Kind], bool]:
     return lambda text, kind: _re(pattern).search(text) is not None
+
+
+def _commands_assistant(text: str, kind: Kind) -> bool:
+    """A document that speaks to the assistant and tells it what to do ("Assistant: disregard the price list").
+    A customer addresses the assistant all the time; a document has no reason to."""
+    if kind != "passage":
+        return False
+    return any(
+        _re(f"^{_STOP}{{0,25}}?(?:{cues.IMPERATIVE})").search(text[m.end() : m.end() + 40])
+        for m in _re(cues.ADDRESSED).finditer(text)
+    )
 
 
 def _credential(text: str, kind: Kind) -> bool:
@@ -155,6 +191,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("unbound_persona", 1.0, _persona),
     Feature("chat_template", 1.0, _search(cues.TEMPLATE)),
     Feature("credential", 1.0, _credential),
+    Feature("commands_assistant", 1.0, _commands_assistant),
+    Feature("identity_switch", 0.5, _search(cues.IDENTITY_SWITCH)),
     Feature("mentions_prompt", 0.6, lambda text, kind: _prompt_target(text) is not None),
     Feature("mentions_keys", 0.6, _search(cues.KEYS)),
     Feature("unbound", 0.7, _search(cues.UNBOUND)),
