@@ -1,12 +1,11 @@
 """Prompt-injection defences: precision and recall of the input check, the passage quarantine and the output
-check, per language and per form, on evals/datasets/injection.yaml. The headline is heldout2 (written
-after the first held-out run, before the fixes that run suggested, never tuned on); heldout was written
-with dev before the detectors, and its first run (commit 84d0be7) led to fixes; dev is what they were
-tuned on.
+check, per language and per form, on evals/datasets/injection.yaml. Each split was written before the
+detectors saw it; the headline is the newest, heldout3 (never tuned on). The earlier ones were each run once
+as held-out and then led to fixes (heldout at 84d0be7, heldout2 at 65378a8); dev is what they were tuned on.
 A last line counts what would be flagged in faq-dev (../shared, real FAQ text and questions nobody here
 wrote, all harmless), when it is present.
 
-    .venv/bin/python bench/injection.py [heldout2|heldout|dev] [-v]
+    .venv/bin/python bench/injection.py [heldout3|heldout2|heldout|dev] [-v]
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from knowledge.quarantine import quarantine  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "evals" / "datasets" / "injection.yaml"
 FAQ_DEV = ROOT.parent / "shared" / "datasets" / "faq-dev"
+SPLITS = ("heldout3", "heldout2", "heldout", "dev")  # the first is the headline
 
 
 def flags_message(case: dict[str, Any]) -> bool:
@@ -117,7 +117,7 @@ def _strings(node: Any) -> list[str]:
 
 
 def main() -> None:
-    split = next((a for a in sys.argv[1:] if a in ("heldout2", "heldout", "dev")), "heldout2")
+    split = next((a for a in sys.argv[1:] if a in SPLITS), SPLITS[0])
     verbose = "-v" in sys.argv
     data = yaml.safe_load(DATA.read_text())
 
