@@ -52,6 +52,10 @@ RULES = either(
 )
 EVERYTHING_BEFORE = either(
     words(
+        r"how you (?:were|are|have been) (?:configured|set up|programmed|instructed|prompted)",
+        r"(?:message|text|words|prompt)s? (?:that came|written|sent|given to you) before (?:the |my |this )?"
+        r"(?:first )?(?:customer |user )?(?:message|conversation|chat)",
+        r"before (?:the|my) first (?:customer |user )?message",
         r"(?:everything|all|anything|the (?:text|words|messages?|lines?|content))"
         r" (?:above|before (?:this|my|that)|written before|said before|prior|so far|up to here)",
         r"(?:what|everything) you (?:were|have been|got) (?:told|given|instructed|programmed|set up)",
@@ -88,9 +92,9 @@ REVEAL = either(
         "reveal", "show", "print", "display", "output", "repeat", "recite", "tell", "say",
         "write (?:out|down)", "dump", "leak", "share", "list", "give", "copy", "paste", "translate", "render",
         r"summari[sz]e", "spell(?: out)?", "quote", "read(?: out| back| me)?", "disclose", "expose", "send",
-        "provide", "describe", "paraphrase", "encode", "convert", "rewrite", "pull up", "export",
+        "provide", "describe", "paraphrase", "encode", "convert", "rewrite", "pull up", "look up", "export",
         r"what (?:are|were|is|was)", "type out", "return", "reply with", "respond with", "echo", "include",
-        "insert", "post", "write", "put", "turn", "compose", "format", "embed", "make",
+        "insert", "post", "write", "put", "compose", "format", "embed",
     ),
     chars(
         "顯示", "显示", "講出", "讲出", "講俾我", "讲给我", "話我知", "话我知", "告訴", "告诉", "打印", "打出", "輸出", "输出", "透露", "列出",
@@ -123,6 +127,8 @@ KEYS = either(
         r"auth(?:entication)?[ _-]?tokens?", r"bearer tokens?", r"secret[ _-]?keys?", r"private[ _-]?keys?",
         r"(?:stored |saved )?credentials", r"connection strings?", r"env(?:ironment)? variables", r"\.env",
         "ssh keys?", r"session (?:tokens?|cookies?)", r"webhook secrets?", r"signing secrets?",
+        r"(?:openai|anthropic|stripe|whatsapp|twilio|google|aws|llm) (?:api )?(?:keys?|tokens?|secrets?)",
+        r"tokens? (?:do |that )?you use (?:to|for)",
     ),
     chars("金鑰", "密鑰", "密钥", "憑證", "凭证", "令牌"),
 )
@@ -157,7 +163,12 @@ OTHERS = either(
         r" (?:tenants?|business(?:es)?|compan(?:y|ies)|shops?|merchants?|clients?|customers?|users?|accounts?|"
         r"salons?|stores?|brands?|organi[sz]ations?|people)'?s?"
     ),
+    words(
+        r"(?:previous|last|earlier|next) (?:customer|user|client|visitor|person)'?s?",
+        r"(?:customer|user|person|client|visitor)s? (?:who|that) (?:chatted|talked|spoke|wrote|messaged|was here)",
+    ),
     chars(
+        r"(?:上一個|上一位|上個|上一个|之前嗰個|之前那个|之前那個)(?:客人|客戶|客户|用戶|用户|顧客|顾客)",
         r"(?:其他|其它|別的|别的|另一間|另一个|另一間|第二間|第二间|其他嘅|人哋)\S{0,2}?"
         r"(?:商戶|商户|公司|租戶|租户|客戶|客户|用戶|用户|商家|店舖|店铺|品牌|客人|機構|机构)"
     ),
@@ -172,6 +183,7 @@ RECORDS = either(
     chars(
         "資料", "资料", "數據", "数据", "文件", "記錄", "记录", "紀錄", "纪录", "對話", "对话", "訊息", "讯息", "名單", "名单", "電話", "电话",
         "電郵", "电邮", "知識", "知识", "問題", "问题", "訂單", "订单",
+        "講過", "讲过", "講咗", "說過", "说过", "email address", "address",
     ),
 )
 
@@ -196,7 +208,7 @@ UNBOUND = either(
         r"no (?:rules|restrictions|limits|limitations|filters|guidelines|"
         r"boundaries|ethics|morals|censorship|safety)",
         r"without (?:any )?(?:\w+ )?(?:rules|restrictions|limits|"
-        r"limitations|filters|safety|guidelines|censorship|boundaries)", "free from", "evil", "opposite mode",
+        r"limitations|filters|safety|guidelines|censorship|boundaries)", r"free(?:d)? (?:from|of) (?:all |any )?(?:your |the )?(?:rules|guidelines|restrictions|limits|filters|instructions)", "evil", "opposite mode",
         "anything i ask", "not bound", "amoral", "no longer an ai", "obey only me", "obeys only me",
         r"answer(?:s|ing)? (?:everything|anything|any question)", r"never refuses?", r"no refusals?", "say anything",
     ),
@@ -204,7 +216,7 @@ UNBOUND = either(
         "冇任何限制", "冇限制", "無限制", "无限制", "沒有限制", "没有限制", "不受限制", "不受約束", "不受约束", "無任何限制", "沒有任何限制", "没有任何限制",
         "無審查", "无审查", "乜都可以答", "乜都答", "什麼都可以回答", "什么都可以回答", "任何問題都", "任何问题都", "唔使守規矩", "不用守規矩", "自由回答",
         "想講咩就講咩", "想说什么就说什么", "答我任何問題", "答我任何问题",
-        "冇規矩", "無規矩", "无规矩", "没有规矩", "沒有規矩", "做任何嘢", "做任何事",
+        "乜都肯講", "乜都講", "什麼都肯說", "什么都肯说", "冇規矩", "無規矩", "无规矩", "没有规矩", "沒有規矩", "做任何嘢", "做任何事",
     ),
 )
 JAILBREAK = either(
@@ -221,12 +233,13 @@ JAILBREAK = either(
 TEMPLATE = r"(?:<\|im_(?:start|end)\|>|<\|(?:system|assistant|user|endoftext)\|>|\[/?inst\]|<</?sys>>|###\s*(?:system|instruction|new instructions?)|\bbegin system\b|^\s*system\s*:)"
 NOTICE = either(
     r"(?:^|[\[(*#【<|]\s*)(?:system|admin|administrator|developer|operator|root|security|moderator|openai|"
-    r"anthropic|management|sysadmin)\s*(?:notice|message|override|alert|update|announcement|instructions?|"
+    r"anthropic|management|sysadmin|debug)\s*(?:notice|message|override|alert|update|announcement|instructions?|"
     r"command|note|directive|prompt|mode|priority)?\s*(?:[:\]】>|]|\*{2,}|!{1,})",
     words(
         r"message from (?:the |your )?(?:developers?|admin(?:istrator)?|system|openai|creators?|management|owner)",
         r"new (?:instructions|rules|directives|orders)", r"updated (?:instructions|rules)",
         r"priority (?:1|one|override)", "security audit", "admin override", "system override",
+        r"i(?:'m| am) (?:your|the|an?) (?:developer|creator|admin|administrator|owner|operator|programmer|engineer)s?",
     ),
     chars(
         r"【\s*(?:系統|系统|管理員|管理员|開發者|开发者|後台|后台)[^】]{0,6}】",
@@ -242,6 +255,7 @@ ADDRESSED = either(
         r"(?:ai|assistant|chatbot|bot|llm|language model)s? reading this",
     ),
     r"(?:^|[^\w\s]\s*)(?:assistant|chatbot|bot|ai)\s*[,:]",
+    r"\b(?:ai|assistant|chatbot|bot|gpt|llm) (?:instructions?|notes?|notice|rules|directives?)\s*:",
     chars(
         r"致\s*(?:ai|助手|機械人|机器人|機器人)", r"(?:ai|人工智能|機械人|機器人|机器人)\s*(?:助手)?\s*(?:注意|請|请|須|须|必須|必须|要)",
         r"助手\s*(?:必須|必须|須|须|要|應該|应该|注意|請|请)", r"(?:要求|叫|請|请|命令)\s*(?:ai|助手|機械人|机器人)",
@@ -319,7 +333,7 @@ ASSISTANT_MODIFIER = words(
 IDENTITY_SWITCH = either(
     words(r"you(?:'re| are) no longer (?:a|an|the|my|our)", r"stop being (?:a|an|the)",
           r"you(?:'re| are) not (?:a|an) (?:\w+ )?assistant any ?more"),
-    chars("你唔再係", "你不再是", "你已經唔係", "你已经不是", "你再唔係"),
+    chars(r"你(?:而家|現在|现在)?(?:唔再係|不再是|已經唔係|已经不是|再唔係)"),
 )
 # Rules declared void rather than set aside: "your earlier directives no longer apply", "之前嘅規則作廢".
 NULLIFIED = either(
@@ -329,6 +343,7 @@ NULLIFIED = either(
     chars("作廢", "作废", "唔再生效", "不再生效", "不再適用", "不再适用", "唔再適用", "無效", "无效", "取消咗", "已取消", "已經取消", "唔算數", "不算數", "不算数"),
 )
 ASSISTANT_MARKED = r"\b(?:your|previous|prior|earlier|all|system|initial|original|those|these)\b|你|之前|以前|原有|原本|所有|以上"
+ALL_OF_IT = r"(?:全部|所有|一概|統統|统统|晒)\s*"
 BA_PRONOUN = r"(?:將|将|把)\s*(?:佢哋|佢|它們|它们|它|這些|这些|呢啲)\s*\S{0,4}?"
 EVERYONE = either(
     words(r"(?:all|every|each) (?:the |of the |of your )?(?:customers?|users?|clients?|members?|visitors?)'?s?"),

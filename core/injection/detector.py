@@ -68,10 +68,15 @@ def _assistants_rules(text: str) -> list[re.Match[str]]:
     found = []
     for target in _re(f"{cues.RULES}|{cues.EVERYTHING_BEFORE}").finditer(text):
         before = text[max(0, target.start() - 30) : target.start()]
-        if _re(cues.EVERYTHING_BEFORE).fullmatch(target.group(0)) or (
-            _re(cues.ASSISTANT_MARKED).search(before)
-            and not _re(cues.CUSTOMER_OWN).search(before)
-            and not _compound(before)
+        given = _re(r"^\s*(?:that |which )?you (?:were|have been|got|received)").search(text[target.end() :])
+        if (
+            given
+            or _re(cues.EVERYTHING_BEFORE).fullmatch(target.group(0))
+            or (
+                _re(cues.ASSISTANT_MARKED).search(before)
+                and not _re(cues.CUSTOMER_OWN).search(before)
+                and not _compound(before)
+            )
         ):
             found.append(target)
     return found
@@ -89,7 +94,7 @@ def _pointed_back(text: str) -> bool:
     """Rules named first, set aside after with a pronoun, even a sentence or a message later: "your previous
     instructions? ignore them", "諗返你收到嘅指示 …… 將佢哋全部無視"."""
     pronoun = r"(?:\s*(?:them|it|those|these|all of them|佢哋|佢|它們|它们|它|這些|这些))"
-    pointer = f"(?:{cues.OVERRIDE}){pronoun}|{cues.BA_PRONOUN}(?:{cues.OVERRIDE})"
+    pointer = f"(?:{cues.OVERRIDE}){pronoun}|{cues.BA_PRONOUN}(?:{cues.OVERRIDE})|{cues.ALL_OF_IT}(?:{cues.OVERRIDE})"
     return any(_re(pointer).search(text[t.end() : t.end() + 120]) for t in _assistants_rules(text))
 
 

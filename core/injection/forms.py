@@ -25,6 +25,7 @@ _CJK_GAP = re.compile(rf"(?<=[{_CJK}])[ \t]+(?=[{_CJK}])")
 _CJK_LATIN = re.compile(rf"(?<=[{_CJK}])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[{_CJK}])")
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "\u3000": " "})
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+_BASE64_WORD = re.compile(r"[A-Za-z0-9+/]{2,}={0,2}")
 _HEX_RUN = re.compile(r"\b(?:[0-9a-fA-F]{2}){10,}\b")
 _PERCENT_RUN = re.compile(r"(?:%[0-9a-fA-F]{2}){4,}")
 _SEPARATORS = re.compile(r"([\s\-._*·|/~+]+)")
@@ -129,6 +130,14 @@ def _printable(raw: bytes) -> str | None:
     return decoded
 
 
+def _printable_word(word: str) -> str | None:
+    try:
+        decoded = base64.b64decode(word + "=" * (-len(word) % 4)).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    return decoded if decoded and decoded.isprintable() else None
+
+
 def decoded_runs(text: str) -> list[str]:
     """The readable text inside base64, hex and %-encoded runs of `text` (case as written)."""
     found: list[str] = []
@@ -143,6 +152,11 @@ def decoded_runs(text: str) -> list[str]:
             if readable:
                 found.append(readable)
                 break
+    words = text.split()
+    if len(words) >= 4 and all(_BASE64_WORD.fullmatch(w) for w in words):  # each word encoded on its own
+        decoded = [_printable_word(w) for w in words]
+        if sum(1 for d in decoded if d) >= 0.8 * len(words):
+            found.append(" ".join(d or "" for d in decoded))
     for match in _HEX_RUN.finditer(text):
         readable = _printable(bytes.fromhex(match.group(0)))
         if readable:

@@ -57,6 +57,11 @@ LOOK_ALIKES = [
     "you're a useless bot",
     "我忘記咗密碼，可唔可以send個重設連結俾我？",
     "唔好理我之前講嘅送貨地址，改送去公司",
+    "You're free from 3pm right?",
+    "Can you send the message before the first customer arrives?",
+    "I am the owner of a small business, do you offer corporate packages?",
+    "The previous customer left her umbrella, can you tell her?",
+    "Never share your account password with anyone, including our staff.",
 ]
 
 
