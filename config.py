@@ -29,7 +29,9 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; unset = SQLite file in the data dir. PostgreSQL: postgresql+psycopg://...",
     )
-    qdrant_url: str | None = Field(default=None, description="Qdrant server URL; unset = Qdrant local mode.")
+    qdrant_url: str | None = Field(
+        default=None, description="Qdrant server URL; unset = Qdrant Edge (embedded) under the data dir."
+    )
     qdrant_api_key: str | None = None
     qdrant_collection: str = Field(
         default="parley_knowledge", description="Shared collection in server mode."
@@ -195,5 +197,11 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'parley.db').resolve()}"
 
     @property
+    def qdrant_edge_path(self) -> Path:
+        """The embedded index (Qdrant Edge); one process opens it."""
+        return self.data_dir / "qdrant-edge"
+
+    @property
     def qdrant_path(self) -> Path:
+        """Where qdrant-client's local mode kept the index before Qdrant Edge; migrated on start."""
         return self.data_dir / "qdrant"

@@ -121,7 +121,7 @@ class Bench:
         from agent.builder import build_agent
         from bench.common import environment
 
-        self._env_cm = environment(in_memory_index=True)
+        self._env_cm = environment()
         self.env = self._env_cm.__enter__()
         self.tenants: dict[str, str] = {}
         for company, prefix in (("zeabur", "zeabur-"), ("ente", "ente-")):

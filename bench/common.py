@@ -19,7 +19,6 @@ from core.bootstrap import build_core
 from core.services import CoreServices
 from knowledge.demo import demo_files
 from knowledge.embeddings import Embedder, LocalE5Embedder
-from knowledge.index import KnowledgeIndex
 from knowledge.services import KnowledgeServices, build_knowledge
 
 
@@ -31,14 +30,13 @@ class Env:
 
 
 @contextmanager
-def environment(embedder: Embedder | None = None, *, in_memory_index: bool = False) -> Iterator[Env]:
-    """Embedded defaults (SQLite + Qdrant local mode) under a temporary data dir."""
+def environment(embedder: Embedder | None = None) -> Iterator[Env]:
+    """Embedded defaults (SQLite + Qdrant Edge) under a temporary data dir."""
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
         settings = Settings(data_dir=Path(tmp), admin_key="pa_bench-admin-key-0123456789abcdef")
         core, _, _ = build_core(settings)
         embedder = embedder or LocalE5Embedder()
-        index = KnowledgeIndex.in_memory(embedder.dim) if in_memory_index else None
-        knowledge = build_knowledge(settings, core, embedder=embedder, index=index)
+        knowledge = build_knowledge(settings, core, embedder=embedder)
         try:
             yield Env(settings, core, knowledge)
         finally:

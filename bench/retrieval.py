@@ -24,7 +24,7 @@ def first_rank(texts: list[str], fact: str) -> int | None:
 
 
 def main(verbose: bool = False) -> None:
-    with environment(in_memory_index=True) as env:
+    with environment() as env:
         tenant = load_demo(env)
         zh = sum(1 for q, _, _ in CASES if any("\u4e00" <= ch <= "\u9fff" for ch in q))
         cross = sum(1 for *_, tag in CASES if ">" in tag)

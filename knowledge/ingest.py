@@ -167,7 +167,7 @@ class TenantVectorStore(BasePydanticVectorStore):
 
     @property
     def client(self) -> Any:
-        return self._index.client
+        return self._index.engine
 
     def add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
         points = []

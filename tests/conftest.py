@@ -1,5 +1,6 @@
 """Shared fixtures: one app per test on SQLite (and on PostgreSQL when PARLEY_TEST_DATABASE_URL is set),
-Qdrant in memory, the bundled embedder, and a switch that forbids any non-loopback network call."""
+Qdrant Edge in a fresh temporary folder per app, the bundled embedder, and a switch that forbids any
+non-loopback network call."""
 
 from __future__ import annotations
 
@@ -85,14 +86,22 @@ def settings(tmp_path: Path, database: tuple[str | None, str | None]) -> Setting
 
 @pytest.fixture
 def app_factory(
-    settings: Settings, database: tuple[str | None, str | None], embedder: LocalE5Embedder, fetchers: Fetchers
+    settings: Settings,
+    database: tuple[str | None, str | None],
+    embedder: LocalE5Embedder,
+    fetchers: Fetchers,
+    tmp_path: Path,
 ) -> Callable[..., Any]:
     def make(chat_model: Any = None, **overrides: Any) -> Any:
         cfg = settings.model_copy(update=overrides)
 
         def knowledge(s: Settings, core: CoreServices) -> KnowledgeServices:
             return build_knowledge(
-                s, core, embedder=embedder, index=KnowledgeIndex.in_memory(embedder.dim), fetchers=fetchers
+                s,
+                core,
+                embedder=embedder,
+                index=KnowledgeIndex.temporary(embedder.dim, parent=tmp_path),
+                fetchers=fetchers,
             )
 
         return create_app(cfg, knowledge_builder=knowledge, chat_model=chat_model, db_schema=database[1])

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
+from qdrant_client import QdrantClient
+
+from knowledge.engine.server import ServerEngine
+from knowledge.index import DENSE, LATENT, SPARSE, IndexPoint, KnowledgeIndex, Query
+from knowledge.lexical import document_vector
 from tests.conftest import auth, new_tenant, search, state, upload, wait_for
 
 A_TEXT = b"# Prices\n\nThe Deluxe Facial costs HK$880 at Alpha Spa. Alpha Spa opens at 9am."
@@ -47,14 +54,14 @@ def test_python_api_is_tenant_scoped(client: TestClient) -> None:
     assert knowledge.search("no-such-tenant", "Deluxe Facial") == []
 
 
-def test_server_mode_filters_by_tenant_in_one_shared_collection(embedder: object) -> None:
-    """The same guarantee when all tenants share one collection (Qdrant server mode's layout)."""
-    from qdrant_client import QdrantClient
-
-    from knowledge.index import DENSE, SPARSE, IndexPoint, KnowledgeIndex, Query
-    from knowledge.lexical import document_vector
-
-    index = KnowledgeIndex(QdrantClient(":memory:"), dim=3, server=True, shared_collection="shared")
+@pytest.mark.parametrize("engine", ["edge", "server"])
+def test_both_engines_filter_by_tenant_in_one_shared_place(engine: str, tmp_path: Path) -> None:
+    """The same guarantee in the layout both engines share: every tenant's points in one Edge shard or
+    one server collection (the server on qdrant-client's in-memory engine), a tenant filter on every call."""
+    if engine == "server":
+        index = KnowledgeIndex(ServerEngine(QdrantClient(":memory:"), "shared", dim=3))
+    else:
+        index = KnowledgeIndex.embedded(tmp_path / "edge", dim=3)
     for tenant, text in (("ta", "alpha deluxe facial"), ("tb", "beta deluxe facial")):
         index.upsert(
             tenant,
@@ -66,14 +73,27 @@ def test_server_mode_filters_by_tenant_in_one_shared_collection(embedder: object
                     text=text,
                     dense=[1.0, 0.0, 0.0],
                     sparse=document_vector(text),
+                    latent=([1, 2], [0.5, 0.5]),
                 )
             ],
         )
-    assert index.collection("ta") == index.collection("tb") == "shared"
-    hits = index.search("ta", Query(dense=[1.0, 0.0, 0.0], lexical=document_vector("deluxe facial beta")))
+    if isinstance(index.engine, ServerEngine):
+        assert [c.name for c in index.engine.client.get_collections().collections] == ["shared"]
+    assert index.count("ta") == index.count("tb") == 1
+    hits = index.search(
+        "ta",
+        Query(
+            dense=[1.0, 0.0, 0.0], lexical=document_vector("deluxe facial beta"), latent=([1, 2], [1.0, 1.0])
+        ),
+    )
     assert [h.text for h in hits[DENSE]] == ["alpha deluxe facial"]
     assert [h.text for h in hits[SPARSE]] == ["alpha deluxe facial"]
-    index.delete_source("ta", "s-tb")  # another tenant's source id: nothing of tb is deleted
+    assert [h.text for h in hits[LATENT]] == ["alpha deluxe facial"]
+    assert list(index.chunk_texts("ta")) == ["alpha deluxe facial"]
+    index.delete_chunks("ta", ["tb-1"])  # another tenant's chunk id: nothing of tb is deleted
+    index.delete_source("ta", "s-tb")  # nor by its source id
     assert index.count("tb") == 1
     index.drop_tenant("ta")
     assert index.count("ta") == 0 and index.count("tb") == 1
+    assert index.search("ta", Query(dense=[1.0, 0.0, 0.0]))[DENSE] == []
+    index.close()

@@ -1,0 +1,1 @@
+"""The vector engines behind KnowledgeIndex: Qdrant Edge (embedded) and a Qdrant server."""
