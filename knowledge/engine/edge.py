@@ -3,8 +3,9 @@
 One shard under the data dir holds every tenant, in the layout of a Qdrant server's shared collection.
 Search is exact (brute force over the tenant's points; `indexing_threshold=0` keeps the optimizer from
 building HNSW graphs, whose recall on small collections was 0.84-0.92). Calls are thread-safe and run
-outside the GIL. Writes go to a write-ahead log first, so a killed process loses nothing it was told
-was written; `flush` also writes the segments.
+outside the GIL. A write is in the write-ahead log when it returns, so a killed process loses nothing
+it was told was written; the segments are flushed (fsync) within FLUSH_AFTER of a write and on close,
+not after every write: a flush takes 10-300 ms, and a re-ingest deletes its changed chunks one by one.
 
 One process may open a folder: the first takes a lock on it, and any other gets `IndexFolderInUse`.
 The shard itself is created on the first write (creating one costs about a second of fsyncs, which
@@ -13,6 +14,7 @@ a process that never indexes anything, or a test, should not pay).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -36,6 +38,8 @@ from knowledge.engine.base import (
 
 LOCK_FILE = "parley.lock"
 SCROLL_PAGE = 1024
+FLUSH_AFTER = 1.0  # seconds after a write
+log = logging.getLogger(__name__)
 
 
 class IndexFolderInUse(RuntimeError):
@@ -84,9 +88,16 @@ class EdgeEngine:
         path.mkdir(parents=True, exist_ok=True)
         self._lock_handle: IO[str] | None = _lock(path)
         self._creating = threading.Lock()
+        self._scheduling = threading.Lock()  # the flush timer
+        self._io = threading.Lock()  # a flush and the close never overlap; writes and reads take neither
+        self._timer: threading.Timer | None = None
         self._shard: qe.EdgeShard | None = None
         if (path / "edge_config.json").exists():
-            self._shard = self._open(lambda: qe.EdgeShard.load(str(path), self._config()))
+            try:
+                self._shard = self._open(lambda: qe.EdgeShard.load(str(path), self._config()))
+            except BaseException:
+                self.close()
+                raise
 
     def _config(self) -> qe.EdgeConfig:
         return qe.EdgeConfig(
@@ -130,14 +141,34 @@ class EdgeEngine:
             for p in points
         ]
         self._writable().update(qe.UpdateOperation.upsert_points(edge_points))
+        self._written()
 
     def delete(self, scope: Scope) -> None:
         if self._shard is not None:
             self._shard.update(qe.UpdateOperation.delete_points_by_filter(_filter(scope)))
+            self._written()
+
+    def _written(self) -> None:
+        with self._scheduling:
+            if self._timer is None and self._shard is not None:
+                self._timer = threading.Timer(FLUSH_AFTER, self._flush_later)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _flush_later(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # the next write schedules another; close flushes in any case
+            log.exception("flushing the embedded index at %s failed", self.path)
 
     def flush(self) -> None:
-        if self._shard is not None:
-            self._shard.flush()
+        with self._scheduling:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        with self._io:
+            if self._shard is not None:
+                self._shard.flush()
 
     # --- reads -------------------------------------------------------------------------------------
     def count(self, scope: Scope) -> int:
@@ -183,10 +214,11 @@ class EdgeEngine:
         return [[(float(p.score), dict(p.payload or {})) for p in points] for points in found]
 
     def close(self) -> None:
-        if self._shard is not None:
-            self._shard.flush()
-            self._shard.close()
-            self._shard = None
+        self.flush()
+        with self._io:
+            if self._shard is not None:
+                self._shard.close()  # flushes what a write in the meantime left
+                self._shard = None
         if self._lock_handle is not None:
             self._lock_handle.close()  # releases the lock
             self._lock_handle = None
