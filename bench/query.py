@@ -170,7 +170,7 @@ def main() -> None:
             f"chunks; {len(QUERIES)} queries; Qdrant Edge in {index.engine}"
         )
         print(
-            f"index write rate (KnowledgeIndex.upsert, 256-point batches + flush): {n_points / write_s:,.0f} "
+            f"index write rate (KnowledgeIndex.upsert as ingest calls it, 256-point batches): {n_points / write_s:,.0f} "
             f"points/s ({n_points / 4 / write_s:,.0f} chunks/s), {n_points:,} points in {write_s:.1f} s"
         )
 
@@ -227,7 +227,7 @@ def main() -> None:
             assert hits[DENSE]
         row("first hybrid query after a write (1 chunk)", after_write)
         print(f"{'':44s} max {max(after_write):7.2f} ms   (goal <= 5 ms)")
-        row("the write itself (4 points + flush)", writes)
+        row("the write itself (4 points, write-ahead log)", writes)
 
         embed_ms = timed(asked[:50], lambda q: (embedder.query(f"{q}!"), embedder.latent([f"{q}!"])))
         full_ms = timed([f"{q} new" for q in asked], lambda q: retriever.search(big, q, k=5))

@@ -73,9 +73,9 @@ class Query:
 
 
 def _floats(vector: Sequence[float]) -> list[float]:
-    if isinstance(vector, np.ndarray):
-        return [float(x) for x in vector.tolist()]  # ten times faster than float() over the array
-    return [float(x) for x in vector]
+    """Python floats for the engine, from a list or a numpy row (float32: what both engines store)."""
+    floats: list[float] = np.asarray(vector, dtype=np.float32).tolist()
+    return floats
 
 
 class KnowledgeIndex:
