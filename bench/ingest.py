@@ -1,6 +1,6 @@
 """Ingestion throughput against the embedder's raw throughput on the same texts, and re-ingest cost.
 
-Embedded default (SQLite + Qdrant local mode). Mixed sources: a Markdown FAQ, an XLSX price list
+Embedded default (SQLite + Qdrant Edge). Mixed sources: a Markdown FAQ, an XLSX price list
 and a multi-page PDF, together over 1,000 chunks.
 
     .venv/bin/python bench/ingest.py

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import random
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -228,6 +229,19 @@ def main() -> None:
         row("first hybrid query after a write (1 chunk)", after_write)
         print(f"{'':44s} max {max(after_write):7.2f} ms   (goal <= 5 ms)")
         row("the write itself (4 points, write-ahead log)", writes)
+        # The segments are flushed in the background a few seconds after a write: a query may overlap it.
+        during, flushes = [], []
+        for i in range(10):
+            index.upsert(big, synthetic_points(1, index.dim, rng, first=BIG_CHUNKS + 100 + i))
+            flusher = threading.Thread(
+                target=lambda: flushes.append(timed([None], lambda _: index.engine.flush())[0])
+            )
+            flusher.start()
+            time.sleep(0.002)
+            during.extend(timed([specs[i]], lambda s: index.search(big, s)))
+            flusher.join()
+        row("a hybrid query during a flush", during)
+        row("the flush (after a 1-chunk write)", flushes)
 
         embed_ms = timed(asked[:50], lambda q: (embedder.query(f"{q}!"), embedder.latent([f"{q}!"])))
         full_ms = timed([f"{q} new" for q in asked], lambda q: retriever.search(big, q, k=5))

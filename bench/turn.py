@@ -49,7 +49,7 @@ def turn_latency(rounds: int = 120) -> None:
             tenant, synthetic_points(10_000, env.knowledge.index.dim, np.random.default_rng(5))
         )
         agent = build_agent(env.settings, env.core, env.knowledge)
-        env.knowledge.search(tenant, "warm-up")  # builds the local-mode snapshot once
+        env.knowledge.search(tenant, "warm-up")  # warms the query embedder
         conversation = None
         turns, retrievals = [], []
         for i in range(rounds):

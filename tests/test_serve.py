@@ -1,6 +1,6 @@
 """End to end: `uvicorn app:app` with the embedded defaults and the demo tenant, as `make run` starts it.
 
-A real server process on loopback, SQLite and Qdrant local mode on disk; then a restart to show the
+A real server process on loopback, SQLite and Qdrant Edge on disk; then a restart to show the
 data survives and the demo is not created twice.
 """
 
