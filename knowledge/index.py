@@ -12,7 +12,6 @@ units 1.. are its sentences or question (dense only); all carry the chunk's id a
 
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
 import uuid
@@ -29,7 +28,6 @@ from knowledge.engine.edge import EdgeEngine
 
 __all__ = ["DENSE", "LATENT", "SPARSE", "Hit", "IndexPoint", "KnowledgeIndex", "Query", "Sparse"]
 
-log = logging.getLogger(__name__)
 _NAMESPACE = uuid.UUID("0b6c4a52-3c59-4d8e-9a43-6e0f2f1f6a11")
 
 
