@@ -9,12 +9,14 @@ import asyncio
 import logging
 import sys
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
+from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
 from agent.assist.routes import router as assist_router
@@ -22,6 +24,7 @@ from agent.assist.service import Assist
 from agent.builder import build_agent, contact_eraser
 from agent.routes import router as agent_router
 from channels import broadcast_replies, http_pool, opt_out
+from channels import retention as channel_retention
 from channels.base import Adapter
 from channels.broadcast_sender import BroadcastSender
 from channels.human_replies import HumanReplies, VisitorSockets
@@ -44,12 +47,16 @@ from channels.webhook import WebhookEndpoint, webhook_path
 from channels.wechat import WeChatAdapter
 from channels.whatsapp import WhatsAppAdapter
 from config import Settings
-from core import priority
+from core import priority, retention
 from core.bootstrap import build_core
 from core.crypto import SecretBox
 from core.heap import freeze_startup_heap
 from core.jobs import Worker
+from core.liveness import WorkerBeats
+from core.metrics import RequestMetrics
+from core.ops_routes import router as ops_router
 from core.priority import ForegroundMiddleware
+from core.readiness import Readiness
 from core.routes import install_error_handlers
 from core.routes import router as core_router
 from core.services import CoreServices
@@ -71,6 +78,10 @@ from knowledge.routes import router as knowledge_router
 from knowledge.services import KnowledgeServices, build_knowledge
 
 log = logging.getLogger("parley")
+WEBHOOK_ROUTE = "/webhooks/{channel}/{channel_id}"
+# The readiness probe's index read: a tenant id no tenant has, so it reads nothing but still reaches the
+# index (and a Qdrant server, in server mode).
+PROBE_TENANT = "readyz-probe"
 
 KnowledgeBuilder = Callable[[Settings, CoreServices], KnowledgeServices]
 
@@ -79,13 +90,22 @@ class ParleyAPI(FastAPI):
     """FastAPI, with webhook POSTs handed straight to channels/webhook.py's plain ASGI endpoint: under a
     delivery storm FastAPI's middleware stack and routing took more of the process than the webhook's
     own work. The endpoint answers errors in the API's shape itself and counts as a request in flight
-    (core/priority.py); middleware added to the app does not see these requests."""
+    (core/priority.py); middleware added to the app does not see these requests. Every HTTP request,
+    webhooks included, is counted and timed (core/metrics.py) and traced when tracing is on."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._webhooks = ForegroundMiddleware(WebhookEndpoint(self.state))
+        self._measured = RequestMetrics(
+            self._dispatch,
+            tracing=lambda: getattr(self.state, "tracing", None),
+            route_for=lambda scope: WEBHOOK_ROUTE if webhook_path(scope) is not None else None,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._measured(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if webhook_path(scope) is not None:
             await self._webhooks(scope, receive, send)
         else:
@@ -107,6 +127,7 @@ def create_app(
         knowledge = (knowledge_builder or build_knowledge)(settings, core)
         app.state.settings = settings
         app.state.core = core
+        app.state.tracing = core.tracing
         app.state.knowledge = knowledge
         app.state.crm = crm = CrmServices.build(core.db, core.audit)
         app.state.channels = channels = ChannelStore(
@@ -179,7 +200,11 @@ def create_app(
             log.info(
                 "%d objects built at start frozen out of full garbage collections", freeze_startup_heap()
             )
-        worker = Worker(core.jobs, concurrency=settings.worker_concurrency) if settings.worker else None
+        beats = WorkerBeats(core.db, settings.worker_heartbeat_seconds)
+        sweep = _retention(settings, core, beats)
+        worker = _worker(settings, core, beats)
+        app.state.worker = worker
+        app.state.readiness = _readiness(settings, core, knowledge, beats)
         loop_watch = priority.LoopWatch()
         if worker is not None:
             # The worker's CPU-bound agent turns would hold the GIL in 5 ms slices; shorter slices keep
@@ -189,6 +214,8 @@ def create_app(
             priority.configure(settings.background_share)
             loop_watch.start()
             worker.start()
+            if worker.kinds is None or retention.KIND in worker.kinds:
+                sweep.schedule()
         reindexing = knowledge.sources.reindex_outdated()
         if reindexing:
             log.info(
@@ -217,6 +244,7 @@ def create_app(
             app.state.agent.close()
             knowledge.close()
             core.db.dispose()
+            core.tracing.shutdown()
 
     app = ParleyAPI(
         title="Parley",
@@ -226,6 +254,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(ForegroundMiddleware)  # the worker steps aside while requests are served
+    app.include_router(ops_router)
     app.include_router(core_router)
     app.include_router(knowledge_router)
     app.include_router(agent_router)
@@ -239,11 +268,61 @@ def create_app(
     app.include_router(broadcasts_router)
     app.include_router(evals_router)
 
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
     return app
+
+
+def _worker(settings: Settings, core: CoreServices, beats: WorkerBeats) -> Worker | None:
+    """This process's worker (PARLEY_WORKER), for the job kinds PARLEY_WORKER_KINDS names (or all)."""
+    if not settings.worker:
+        return None
+    known = core.jobs.kinds()
+    unknown = sorted(set(settings.worker_kinds or ()) - set(known))
+    if unknown:
+        raise ValueError(f"PARLEY_WORKER_KINDS: no job kind {', '.join(unknown)}; known: {', '.join(known)}")
+    return Worker(
+        core.jobs, concurrency=settings.worker_concurrency, kinds=settings.worker_kinds, beats=beats
+    )
+
+
+def _retention(settings: Settings, core: CoreServices, beats: WorkerBeats) -> retention.Retention:
+    """The retention sweep's job and what it deletes (core/retention.py)."""
+    sweep = retention.Retention(core.jobs, settings.retention_sweep_seconds)
+    if settings.retention_done_jobs_days:
+        sweep.add(
+            "done jobs", retention.done_jobs(core.db, timedelta(days=settings.retention_done_jobs_days))
+        )
+    if settings.retention_deliveries_days:
+        age = timedelta(days=settings.retention_deliveries_days)
+        sweep.add("ingested webhook deliveries", channel_retention.ingested_deliveries(core.db, age))
+    sweep.add("stale worker heartbeats", lambda: beats.prune(timedelta(days=1)))
+    return sweep
+
+
+def _readiness(
+    settings: Settings, core: CoreServices, knowledge: KnowledgeServices, beats: WorkerBeats
+) -> Readiness:
+    readiness = Readiness()
+
+    def database() -> str | None:
+        with core.db.session() as session:
+            session.execute(text("SELECT 1"))
+        return None
+
+    def knowledge_index() -> str | None:
+        knowledge.index.count(PROBE_TENANT)
+        return None
+
+    def workers() -> str | None:
+        missing = beats.uncovered(core.jobs.kinds())
+        if not missing:
+            return None
+        return f"no live worker runs these job kinds: {', '.join(missing)} (start `parley worker`)"
+
+    readiness.add("database", database)
+    readiness.add("knowledge_index", knowledge_index)
+    if settings.ready_requires_worker:
+        readiness.add("workers", workers)
+    return readiness
 
 
 def _announce(admin_key: str, tenant_key: str) -> None:
@@ -268,3 +347,15 @@ def __getattr__(name: str) -> Any:
         globals()["app"] = instance
         return instance
     raise AttributeError(name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The `parley` command ([project.scripts]): serve, worker, migrate, evals (core/cli.py)."""
+    from core import cli
+
+    def evals(args: Sequence[str]) -> int:
+        from evals.cli import main as evals_main  # heavy (ragas): only for this command
+
+        return evals_main(args)
+
+    return cli.main(argv, create_app=create_app, evals=evals)

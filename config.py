@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Values people paste from examples; a secret equal to one of these is refused at start.
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "password", "admin", "test", "xxx", "your-key-here"}
@@ -133,7 +133,58 @@ class Settings(BaseSettings):
         default=True,
         description="After start, exempt everything built so far from full garbage collections (core/heap.py).",
     )
-    worker: bool = Field(default=True, description="Run the in-process background worker.")
+    worker: bool = Field(
+        default=True,
+        description="Run the in-process background worker (false: an HTTP-only process; `parley worker` "
+        "processes run the jobs).",
+    )
+    worker_kinds: Annotated[list[str] | None, NoDecode] = Field(
+        default=None,
+        description="The job kinds this process's worker runs, comma-separated (e.g. knowledge.ingest,"
+        "channels.reply); unset = every kind. `parley worker --kinds` sets it.",
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How often a worker records that it is alive (the worker_heartbeats table).",
+    )
+    ready_requires_worker: bool = Field(
+        default=True,
+        description="/readyz answers 503 unless every job kind has a worker (in this process or another) "
+        "that recorded a heartbeat within three heartbeat intervals.",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="When set, GET /metrics needs `Authorization: Bearer <token>`; unset = open (serve it "
+        "on a private network only).",
+    )
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"),
+        description="prometheus-client's multiprocess folder (its own variable, read by the library at "
+        "import): /metrics then adds up every process that writes there.",
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_endpoint"),
+        description="OpenTelemetry's OTLP/HTTP base URL (its standard variable): traces of requests and "
+        "agent turns are exported there; unset = no tracing, nothing imported.",
+    )
+    retention_done_jobs_days: float = Field(
+        default=7.0,
+        ge=0,
+        description="Finished (done) job rows older than this are deleted by the retention sweep; 0 = keep.",
+    )
+    retention_deliveries_days: float = Field(
+        default=30.0,
+        ge=0,
+        description="Raw webhook deliveries (channel_events) ingested longer ago than this are deleted; "
+        "0 = keep. Message ids that deduplicate deliveries are kept regardless.",
+    )
+    retention_sweep_seconds: float = Field(
+        default=3600.0, gt=0, description="How often a worker runs the retention sweep."
+    )
     worker_concurrency: int = Field(
         default=4, ge=1, le=64, description="Jobs the in-process worker runs at once."
     )
@@ -145,7 +196,15 @@ class Settings(BaseSettings):
         "jobs get between them; all of it when none are (core/priority.py).",
     )
 
-    @field_validator("admin_key", "embeddings_api_key", "llm_api_key", "judge_api_key")
+    @field_validator("worker_kinds", mode="before")
+    @classmethod
+    def _kinds(cls, value: object) -> object:
+        if isinstance(value, str):
+            kinds = [kind.strip() for kind in value.split(",") if kind.strip()]
+            return kinds or None
+        return value
+
+    @field_validator("admin_key", "embeddings_api_key", "llm_api_key", "judge_api_key", "metrics_token")
     @classmethod
     def _no_placeholder(cls, value: str | None) -> str | None:
         if value is not None and value.strip().lower() in PLACEHOLDER_SECRETS:

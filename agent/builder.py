@@ -75,7 +75,7 @@ def build_agent(
         rewriter=ModelRewriter(model) if settings.llm == "openai" else offline_rewriter,
     )
     checkpointer, close = make_checkpointer(settings, schema=schema)
-    service = AgentService(deps, checkpointer, close)
+    service = AgentService(deps, checkpointer, close, tracing=core.tracing)
     # The intent examples' embeddings, the dictionary and the word lists load once per process (a few
     # seconds): on a thread at start, not in the first customer's turn.
     threading.Thread(target=warm_up, args=(knowledge,), name="parley-warm-up", daemon=True).start()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.outputs import LLMResult
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
@@ -16,7 +19,9 @@ from agent.context import Context
 from agent.graph import build_graph
 from agent.models.local import customer_language
 from agent.nodes import SAFE_REPLY, AgentDeps
+from core.metrics import AGENT_TURN_DURATION, AGENT_TURNS, HANDOFFS, MODEL_ERRORS, MODEL_LATENCY
 from core.priority import step_aside
+from core.tracing import Tracing
 from crm.handoff import HUMAN_OWNED
 from crm.inbox import ContactInfo, InboxStore
 from crm.models import Message
@@ -29,6 +34,30 @@ class StepAside(BaseCallbackHandler):
 
     def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, **kwargs: Any) -> None:
         step_aside()
+
+
+class ModelMetrics(BaseCallbackHandler):
+    """Times each chat model call of a turn and counts the ones that fail (core/metrics.py)."""
+
+    def __init__(self) -> None:
+        self._started: dict[UUID, tuple[str, float]] = {}
+
+    def on_chat_model_start(
+        self, serialized: dict[str, Any] | None, messages: Any, *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        name = (serialized or {}).get("name") or ((serialized or {}).get("id") or ["model"])[-1]
+        self._started[run_id] = (str(name), time.perf_counter())
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        started = self._started.pop(run_id, None)
+        if started is not None:
+            MODEL_LATENCY.labels(started[0]).observe(time.perf_counter() - started[1])
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        started = self._started.pop(run_id, None)
+        if started is not None:
+            MODEL_LATENCY.labels(started[0]).observe(time.perf_counter() - started[1])
+            MODEL_ERRORS.labels(started[0], type(error).__name__).inc()
 
 
 BOT_BACK = {
@@ -71,9 +100,15 @@ class TurnResult:
 
 class AgentService:
     def __init__(
-        self, deps: AgentDeps, checkpointer: BaseCheckpointSaver[str], close: Callable[[], None]
+        self,
+        deps: AgentDeps,
+        checkpointer: BaseCheckpointSaver[str],
+        close: Callable[[], None],
+        *,
+        tracing: Tracing | None = None,
     ) -> None:
         self.deps = deps
+        self._tracing = tracing or Tracing()
         self.graph = build_graph(deps).compile(checkpointer=checkpointer)
         self._close = close
         # Replies that come before the agent (a rating the customer was asked for): the first that
@@ -101,6 +136,28 @@ class AgentService:
         return result
 
     def answer(
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        message: str,
+        channel: str,
+        reply_meta: dict[str, Any] | None = None,
+        earlier: list[str] | None = None,
+    ) -> TurnResult:
+        """Run one turn for a customer message already stored (see `_answer`), counted, timed and traced."""
+        started = time.perf_counter()
+        with self._tracing.span("agent.turn", channel=channel, conversation_id=conversation_id) as span:
+            result = self._answer(tenant_id, conversation_id, message, channel, reply_meta, earlier)
+            if span is not None:
+                span.set_attribute("agent.route", result.route)
+                span.set_attribute("agent.handoff", result.handoff)
+        AGENT_TURN_DURATION.labels(channel).observe(time.perf_counter() - started)
+        AGENT_TURNS.labels(channel, result.route or "none").inc()
+        if result.handoff and result.route != "silent":  # silent: a person already owns it
+            HANDOFFS.labels(channel, result.route or "none").inc()
+        return result
+
+    def _answer(
         self,
         tenant_id: str,
         conversation_id: str,
@@ -144,7 +201,7 @@ class AgentService:
         config: RunnableConfig = {
             "configurable": {"thread_id": conversation.id},
             "recursion_limit": 20,  # about 7 rounds of tool calls (a model correcting a refused call)
-            "callbacks": [StepAside()],
+            "callbacks": [StepAside(), ModelMetrics()],
         }
         try:
             state = self.graph.invoke(

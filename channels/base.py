@@ -20,6 +20,7 @@ from typing import Any, Literal, NamedTuple, Protocol
 import httpx
 import orjson
 
+from core import metrics
 from core.errors import InvalidInput, ParleyError
 
 log = logging.getLogger(__name__)
@@ -307,6 +308,15 @@ class SendError(Exception):
         self.retryable = retryable
         self.retry_after = retry_after
         """Seconds to wait before trying this message again, when the platform (or its client) knows."""
+
+
+def count_send(kind: str, error: SendError | None) -> None:
+    """Record a send attempt in the sends metric (core/metrics.py): sent, or failed / retry (the platform
+    may take it later) with the platform's error code."""
+    if error is None:
+        metrics.count_send(kind, "sent")
+    else:
+        metrics.count_send(kind, "retry" if error.retryable else "failed", error.code)
 
 
 class Adapter(Protocol):

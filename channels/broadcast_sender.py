@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from channels import http_pool
-from channels.base import Adapter, SendError
+from channels.base import Adapter, SendError, count_send
 from channels.models import Channel, ChannelMessage
 from channels.processing import forward
 from channels.rate_limit import RateLimiter, departing
@@ -239,6 +239,13 @@ class BroadcastSender:
                 await asyncio.to_thread(self._requeue_unsent, unsent)
 
     async def _send(
+        self, channel: Channel, secrets: dict[str, Any], limiter: RateLimiter | None, item: Outgoing
+    ) -> tuple[str | None, SendError | None]:
+        sent, error = await self._attempt(channel, secrets, limiter, item)
+        count_send(channel.kind, error)
+        return sent, error
+
+    async def _attempt(
         self, channel: Channel, secrets: dict[str, Any], limiter: RateLimiter | None, item: Outgoing
     ) -> tuple[str | None, SendError | None]:
         adapter: Any = self._adapters[channel.kind]

@@ -30,6 +30,7 @@ class ChannelEvent(Base):
     # The ingest run reads the oldest waiting deliveries in this order (migration 0017).
     __table_args__ = (
         Index("ix_channel_events_pending_order", "channel_id", "processed_at", "received_at", "id"),
+        Index("ix_channel_events_received_at", "received_at"),  # the retention sweep (migration 0022)
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

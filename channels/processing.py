@@ -14,9 +14,9 @@ receiving and replying produces the reply once and sends it once on restart.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from agent.service import AgentService
 from channels import channel_state, http_pool
 from channels import unparsed as unparsed_events
-from channels.base import Adapter, Inbound, SendError, StatusUpdate
+from channels.base import Adapter, Inbound, SendError, StatusUpdate, count_send
 from channels.human_replies import HUMAN_REPLY_KIND, last_customer_message, sent_at
 from channels.intake import INGEST_KIND
 from channels.models import Channel, ChannelEvent, ChannelMessage
@@ -39,6 +39,7 @@ from crm.inbox import ContactInfo, InboxStore
 from crm.models import Conversation, Message
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 JOB_KIND = "channels.reply"
 INGEST_BATCH = 100
 # A conversation is held this long without renewal; the heartbeat renews it while a turn runs, so after a
@@ -286,14 +287,16 @@ class ChannelProcessor:
         last_at, now = max(opened, default=None), utcnow()
         try:
             if may_send_free_form(channel.kind, last_at, now):
-                external_id = http_pool.run_send(adapter.send_text(channel.config, secrets, to, message.text))
+                external_id = _send(
+                    channel.kind, adapter.send_text(channel.config, secrets, to, message.text)
+                )
             elif (
                 message.role == "human"
                 and may_send_free_form(channel.kind, last_at, now, by_human=True)
                 and hasattr(adapter, "send_human_text")
             ):
-                external_id = http_pool.run_send(
-                    adapter.send_human_text(channel.config, secrets, to, message.text)
+                external_id = _send(
+                    channel.kind, adapter.send_human_text(channel.config, secrets, to, message.text)
                 )
             else:
                 self._inbox.update_meta(
@@ -329,10 +332,10 @@ class ChannelProcessor:
             return
         try:
             if may_send_free_form(channel.kind, last_customer, utcnow()):
-                external_id = http_pool.run_send(adapter.send_text(channel.config, secrets, to, reply.text))
+                external_id = _send(channel.kind, adapter.send_text(channel.config, secrets, to, reply.text))
             else:  # the agent never attempts a free-form send outside the window
                 outside = getattr(adapter, "send_outside_window", None)
-                sent = http_pool.run_send(outside(channel.config, secrets, to)) if outside else None
+                sent = _send(channel.kind, outside(channel.config, secrets, to)) if outside else None
                 if sent is None:
                     policy = POLICIES[channel.kind]
                     hint = "; configure a fallback template" if policy.outside == "template" else ""
@@ -403,3 +406,16 @@ class ChannelProcessor:
                 record.conversation_id, record.message_id = conversation, message_id
                 if forward(record.status, status):
                     record.status = status
+
+
+def _send(kind: str, sending: Coroutine[Any, Any, T]) -> T:
+    """Run a send on the worker thread's loop (channels/http_pool.py), counted in the sends metric
+    (a send that returns None sent nothing: a template the channel does not have)."""
+    try:
+        result = http_pool.run_send(sending)
+    except SendError as exc:
+        count_send(kind, exc)
+        raise
+    if result is not None:
+        count_send(kind, None)
+    return result

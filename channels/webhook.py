@@ -25,7 +25,8 @@ from channels.intake import Delivery, DeliveryIntake
 from channels.processing import ChannelProcessor
 from channels.replay import SignedNonces
 from channels.store import ChannelStore
-from core.errors import LimitExceeded, NotFound, ParleyError, Unauthorized
+from core.errors import Forbidden, LimitExceeded, NotFound, ParleyError, Unauthorized
+from core.metrics import WEBHOOK_DELIVERIES
 from core.routes import error_body, status_for
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Ack:
     status: int
     media_type: str
     body: bytes
+    outcome: str = "stored"  # for the deliveries metric: stored | duplicate (a retry, a replay)
 
 
 def webhook_path(scope: Scope) -> tuple[str, str] | None:
@@ -89,16 +91,17 @@ async def accept(
             [event.external_id for event in events],
         )
     )
+    outcome = "stored" if receipt.stored or receipt.statuses or receipt.unparsed else "duplicate"
     if kind == "sms":  # Twilio reads the answer as TwiML: an empty response sends nothing now
-        return Ack(200, "text/xml", b"<Response/>")
+        return Ack(200, "text/xml", b"<Response/>", outcome)
     if kind == "wechat":  # "success": no passive reply; the agent's answer follows through the API
-        return Ack(200, "text/plain; charset=utf-8", b"success")
+        return Ack(200, "text/plain; charset=utf-8", b"success", outcome)
     counts = {"messages": receipt.messages, "stored": receipt.stored, "statuses": receipt.statuses}
     if receipt.events:  # reactions, edits, follows: applied, never answered (channels/platform_events.py)
         counts["events"] = receipt.events
     if receipt.unparsed:  # events kept raw for an admin (GET /v1/channels/{id}/unparsed-events)
         counts["unparsed"] = receipt.unparsed
-    return Ack(200, "application/json", json.dumps({"status": "ok", **counts}).encode())
+    return Ack(200, "application/json", json.dumps({"status": "ok", **counts}).encode(), outcome)
 
 
 def public_url(settings: Any, url: URL) -> str:
@@ -113,7 +116,13 @@ def error_ack(exc: ParleyError) -> tuple[Ack, list[tuple[bytes, bytes]]]:
     """The API's error shape ({"error": {"code", "message"}}) and status for a refused delivery."""
     extra = [(b"www-authenticate", b"Bearer")] if isinstance(exc, Unauthorized) else []
     body = json.dumps(error_body(exc.code, exc.message)).encode()
-    return Ack(status_for(exc), "application/json", body), extra
+    if isinstance(exc, Unauthorized | Forbidden):
+        outcome = "unauthorized"
+    elif isinstance(exc, NotFound):
+        outcome = "unknown_channel"
+    else:
+        outcome = "invalid"
+    return Ack(status_for(exc), "application/json", body, outcome), extra
 
 
 class WebhookEndpoint:
@@ -143,7 +152,11 @@ class WebhookEndpoint:
         except Exception:
             log.exception("webhook %s/%s failed", kind, channel_id)
             body = json.dumps(error_body("internal_error", "the delivery could not be stored")).encode()
-            ack = Ack(500, "application/json", body)
+            ack = Ack(500, "application/json", body, "error")
+        # the label comes from the URL: a kind no adapter has counts as "unknown" (bounded cardinality)
+        processor = getattr(self._state, "channel_processor", None)
+        known = processor is not None and kind in processor.adapters
+        WEBHOOK_DELIVERIES.labels(kind if known else "unknown", ack.outcome).inc()
         await _respond(send, ack, extra)
 
 

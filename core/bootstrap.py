@@ -14,6 +14,7 @@ from core.jobs import JobQueue
 from core.migrate import upgrade_to_head
 from core.services import CoreServices
 from core.tenancy import TenantStore
+from core.tracing import Tracing
 
 
 def build_core(settings: Settings, *, schema: str | None = None) -> tuple[CoreServices, str, bool]:
@@ -30,5 +31,6 @@ def build_core(settings: Settings, *, schema: str | None = None) -> tuple[CoreSe
         jobs=JobQueue(db),
         audit=AuditLog(db),
         credits=Credits(db, settings.plan_credits),
+        tracing=Tracing.from_settings(settings.otel_endpoint),
     )
     return core, admin_key, created

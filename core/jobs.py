@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ from sqlalchemy.orm import Session, aliased
 from core.bulk_insert import insert_rows
 from core.db import Database, new_id, table_of, utcnow
 from core.heartbeat import Heartbeat
+from core.liveness import WorkerBeats, worker_id
+from core.metrics import JOB_DURATION, JOBS_FINISHED
 from core.models import Job
 from core.priority import mark_background, step_aside
 
@@ -87,6 +90,10 @@ class JobQueue:
         self._handlers[kind] = handler
         if lease_seconds is not None:
             self._leases[kind] = timedelta(seconds=lease_seconds)
+
+    def kinds(self) -> list[str]:
+        """The job kinds with a handler, sorted."""
+        return sorted(self._handlers)
 
     def on_enqueue(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
@@ -157,10 +164,13 @@ class JobQueue:
         for listener in self._listeners:
             listener()
 
-    def _claim(self) -> Job | None:
+    def _claim(self, kinds: frozenset[str] | None = None) -> Job | None:
         now = utcnow()
         ready = (Job.status == "queued") & or_(Job.locked_until.is_(None), Job.locked_until <= now)
         abandoned = (Job.status == "running") & (Job.locked_until < now)  # lease expired: its worker died
+        if kinds is not None:  # a worker for some kinds only (`parley worker --kinds`)
+            ready = ready & Job.kind.in_(sorted(kinds))
+            abandoned = abandoned & Job.kind.in_(sorted(kinds))
         sibling = aliased(Job)
         key_busy = exists().where(
             sibling.key == Job.key,
@@ -216,11 +226,21 @@ class JobQueue:
         busy_first = sorted(rest, key=lambda row: running.get(row.tenant_id, 0))
         return [(row[0], row[1]) for row in first] + [(row.id, row.kind) for row in busy_first]
 
-    def run_one(self) -> bool:
-        """Claim and run one job; False when nothing was ready."""
-        job = self._claim()
+    def run_one(self, kinds: frozenset[str] | None = None) -> bool:
+        """Claim and run one job (of `kinds`, when given); False when nothing was ready."""
+        job = self._claim(kinds)
         if job is None:
             return False
+        started = time.perf_counter()
+        try:
+            outcome = self._run(job)
+        finally:
+            JOB_DURATION.labels(job.kind).observe(time.perf_counter() - started)
+        JOBS_FINISHED.labels(job.kind, outcome).inc()
+        return True
+
+    def _run(self, job: Job) -> str:
+        """Run a claimed job and settle it; returns the outcome (done, later, retry, failed)."""
         handler = self._handlers.get(job.kind)
         lease = self._leases.get(job.kind, self._lease)
         try:
@@ -235,7 +255,7 @@ class JobQueue:
                 attempts=Job.attempts - 1,
                 locked_until=utcnow() + timedelta(seconds=later.seconds),
             )
-            return True
+            return "later"
         except Exception as exc:  # a handler's unexpected failure: retry with backoff, then give up
             log.exception("job %s (%s) failed", job.id, job.kind)
             final = job.attempts >= MAX_ATTEMPTS
@@ -245,9 +265,9 @@ class JobQueue:
                 error=f"{type(exc).__name__}: {exc}",
                 locked_until=None if final else utcnow() + timedelta(seconds=2**job.attempts),
             )
-            return True
+            return "failed" if final else "retry"
         self._settle(job, status="done", locked_until=None)
-        return True
+        return "done"
 
     def renew(self, job: Job, lease: timedelta) -> bool:
         """Extend a running job's lease; False if it is no longer this run's (its lease ran out and another
@@ -284,10 +304,24 @@ class JobQueue:
 
 
 class Worker:
-    """The in-process worker of the embedded default: asyncio tasks, each running handlers in a thread."""
+    """The in-process worker of the embedded default (and of `parley worker`): asyncio tasks, each running
+    handlers in a thread. `kinds`: run only jobs of these kinds (None: every kind). With `beats`, it
+    records a heartbeat every few seconds while it runs, for /readyz (core/liveness.py)."""
 
-    def __init__(self, queue: JobQueue, *, poll_seconds: float = 1.0, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        queue: JobQueue,
+        *,
+        poll_seconds: float = 1.0,
+        concurrency: int = 1,
+        kinds: list[str] | None = None,
+        beats: WorkerBeats | None = None,
+    ) -> None:
         self._queue = queue
+        self.kinds = sorted(set(kinds)) if kinds else None
+        self._only = frozenset(self.kinds) if self.kinds else None
+        self._beats = beats
+        self.id = worker_id()
         self._poll = poll_seconds
         self._concurrency = concurrency
         self._wake: asyncio.Event | None = None
@@ -295,6 +329,7 @@ class Worker:
         self._tasks: list[asyncio.Task[None]] = []
         self._threads: ThreadPoolExecutor | None = None
         self._stopping = False
+        self._stopped: asyncio.Event | None = None
         queue.on_enqueue(self.wake)
 
     def start(self) -> None:
@@ -302,10 +337,18 @@ class Worker:
         # Threads of its own: they are niced and marked background, which must not leak to other work.
         self._threads = ThreadPoolExecutor(self._concurrency, thread_name_prefix="parley-worker")
         self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
         # Several tasks, each running one job at a time in a thread: different conversations proceed in parallel.
         self._tasks = [
             asyncio.create_task(self._run(), name=f"parley-worker-{i}") for i in range(self._concurrency)
         ]
+        if self._beats is not None:
+            # the first beat before start returns, so /readyz is ready as soon as the app is up
+            try:
+                self._beats.beat(self.id, self.kinds)
+            except Exception:
+                log.exception("recording the worker's heartbeat failed")
+            self._tasks.append(asyncio.create_task(self._beat(), name="parley-worker-heartbeat"))
 
     def wake(self) -> None:
         # Enqueue may happen in a threadpool thread (sync routes): hop onto the worker's loop.
@@ -315,6 +358,8 @@ class Worker:
     async def stop(self) -> None:
         self._stopping = True
         self.wake()
+        if self._stopped is not None:
+            self._stopped.set()
         for task in self._tasks:
             await task
         if self._threads is not None:
@@ -330,7 +375,22 @@ class Worker:
             mark_background()
             _thread_state.niced = True
         step_aside()
-        return self._queue.run_one()
+        return self._queue.run_one(self._only)
+
+    async def _beat(self) -> None:
+        assert self._beats is not None and self._stopped is not None
+        beats = self._beats
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), timeout=beats.every)
+            if self._stopping:
+                break
+            try:
+                await asyncio.to_thread(beats.beat, self.id, self.kinds)
+            except Exception:  # database hiccup: /readyz sees the beat missing if it lasts
+                log.exception("recording the worker's heartbeat failed")
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(beats.gone, self.id)
 
     async def _run(self) -> None:
         assert self._wake is not None

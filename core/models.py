@@ -60,3 +60,15 @@ class Job(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class WorkerHeartbeat(Base):
+    """A running worker (in an app process or `parley worker`) and when it last said it was alive:
+    /readyz reads it to tell whether every job kind has a live worker somewhere."""
+
+    __tablename__ = "worker_heartbeats"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:random
+    kinds: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None = every kind
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

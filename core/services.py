@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.audit import AuditLog
 from core.auth import KeyStore
@@ -10,6 +10,7 @@ from core.credits import Credits
 from core.db import Database
 from core.jobs import JobQueue
 from core.tenancy import TenantStore
+from core.tracing import Tracing
 
 
 @dataclass
@@ -20,3 +21,4 @@ class CoreServices:
     jobs: JobQueue
     audit: AuditLog
     credits: Credits
+    tracing: Tracing = field(default_factory=Tracing)  # no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
