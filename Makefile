@@ -1,4 +1,5 @@
-# Two commands: `make run` and `make test`. Both create .venv and install the project first.
+# Two commands: `make run` and `make test`. Both create .venv and install the project first (which puts
+# the `parley` command in .venv/bin).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	PARLEY_DEMO=$${PARLEY_DEMO:-true} $(BIN)/python -m uvicorn app:app --host 127.0.0.1 --port 8000
+	PARLEY_DEMO=$${PARLEY_DEMO:-true} $(BIN)/parley serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -30,7 +31,7 @@ test: lint
 # max_regression against the committed baseline run demo.baseline.json (CI runs it after `make test`).
 evals: $(STAMP)
 	rm -rf data/evals/demo-data
-	PARLEY_DATA_DIR=data/evals/demo-data $(BIN)/python -m evals run --demo --no-progress \
+	PARLEY_DATA_DIR=data/evals/demo-data $(BIN)/parley evals run --demo --no-progress \
 		--dataset evals/datasets/demo.yaml --gate evals/datasets/demo.gate.yaml \
 		--baseline evals/datasets/demo.baseline.json --out data/evals
 	@if [ -d $(FAQ_DEV) ]; then $(MAKE) --no-print-directory evals-faq-dev; \
@@ -49,11 +50,11 @@ evals-faq-dev: $(STAMP)
 		>> data/evals/faq-dev-set/dialogues.yaml
 	$(BIN)/python data/evals/faq-dev-set/check.py --split
 	set -e; for company in zeabur ente; do \
-		PARLEY_DATA_DIR=data/evals/faq-dev-data/$$company $(BIN)/python -m evals run --no-progress \
+		PARLEY_DATA_DIR=data/evals/faq-dev-data/$$company $(BIN)/parley evals run --no-progress \
 			--new-tenant faq-dev-$$company --upload data/evals/faq-dev-set/$$company-*.md \
 			--dataset data/evals/faq-dev-set/cases.$$company.yaml --gate evals/datasets/faq-dev.gate.yaml \
 			--out data/evals; \
-		PARLEY_DATA_DIR=data/evals/faq-dev-data/$$company $(BIN)/python -m evals run --no-progress \
+		PARLEY_DATA_DIR=data/evals/faq-dev-data/$$company $(BIN)/parley evals run --no-progress \
 			--tenant faq-dev-$$company --dataset data/evals/faq-dev-set/dialogues.$$company.yaml \
 			--gate evals/datasets/faq-dev-dialogues.gate.yaml --out data/evals; \
 	done
@@ -62,7 +63,7 @@ evals-faq-dev: $(STAMP)
 # becomes the committed baseline; then `make evals` checks its thresholds.
 evals-baseline: $(STAMP)
 	rm -rf data/evals/demo-data data/evals/baseline
-	PARLEY_DATA_DIR=data/evals/demo-data $(BIN)/python -m evals run --demo --no-progress \
+	PARLEY_DATA_DIR=data/evals/demo-data $(BIN)/parley evals run --demo --no-progress \
 		--dataset evals/datasets/demo.yaml --out data/evals/baseline
 	cp data/evals/baseline/*.json evals/datasets/demo.baseline.json
 
