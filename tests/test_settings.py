@@ -41,3 +41,17 @@ def test_admin_key_is_generated_once_and_kept(tmp_path: Path) -> None:
     assert again == key and not created_again
     configured, _ = load_or_create_admin_key("pa_configured-key-0123456789abcdef", tmp_path)
     assert configured == "pa_configured-key-0123456789abcdef"
+
+
+def test_worker_kinds_and_ops_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARLEY_WORKER_KINDS", " knowledge.ingest, channels.reply ,")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    monkeypatch.setenv("PARLEY_RETENTION_DONE_JOBS_DAYS", "0")
+    settings = Settings()
+    assert settings.worker_kinds == ["knowledge.ingest", "channels.reply"]
+    assert settings.otel_endpoint == "http://127.0.0.1:4318"
+    assert settings.retention_done_jobs_days == 0
+    monkeypatch.setenv("PARLEY_WORKER_KINDS", "")
+    assert Settings().worker_kinds is None  # every kind
+    with pytest.raises(ValidationError):
+        Settings(metrics_token="changeme")

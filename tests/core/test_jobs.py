@@ -156,3 +156,24 @@ def test_claiming_walks_the_queue_in_index_order(db: Database) -> None:
     assert len(oldest_first) == 3, plans
     for plan in oldest_first.values():
         assert "INDEX ix_jobs_status_created_at (" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_a_worker_for_some_kinds_claims_only_those(db: Database) -> None:
+    """`parley worker --kinds`: other kinds wait for another worker, even one whose lease ran out."""
+    queue = JobQueue(db)
+    seen: list[str] = []
+    for kind in ("a", "b"):
+        queue.register(kind, lambda payload, kind=kind: seen.append(kind))
+    queue.enqueue("b", {})
+    abandoned = queue.enqueue("b", {})
+    with db.session() as session:  # a "b" whose worker died mid-run
+        session.execute(
+            update(Job)
+            .where(Job.id == abandoned)
+            .values(status="running", locked_until=utcnow() - timedelta(seconds=1))
+        )
+    queue.enqueue("a", {})
+    only_a = frozenset({"a"})
+    assert queue.run_one(only_a) and not queue.run_one(only_a)
+    assert seen == ["a"]
+    assert queue.drain() == 2 and seen == ["a", "b", "b"]
