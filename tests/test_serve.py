@@ -31,14 +31,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def server(data_dir: Path, *, parley: bool = False) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`uvicorn app:app`, or `parley serve` (as its console script runs it) with `parley`."""
     port = free_port()
     env = {**os.environ, "PARLEY_DATA_DIR": str(data_dir), "PARLEY_DEMO": "true"}
     env.pop("PARLEY_DATABASE_URL", None)
     env.pop("PARLEY_QDRANT_URL", None)
     env.pop("PARLEY_ADMIN_KEY", None)
+    command = (
+        ["-c", "import sys; from app import main; sys.exit(main())", "serve"]
+        if parley
+        else ["-m", "uvicorn", "app:app"]
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, *command, "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -112,9 +118,15 @@ def test_uvicorn_serves_the_demo_tenant_and_survives_a_restart(tmp_path: Path) -
     output = proc.stdout.read() if proc.stdout else ""
     assert admin_key in output and demo_key in output and "http://127.0.0.1:8000" in output
 
-    with server(data) as (base, _):
+    with server(data, parley=True) as (base, _):  # `make run` starts `parley serve`
         sources = wait_ready(base, demo_key)
         assert len(sources) == 3  # the demo is not created twice
+        ready = http.get(f"{base}/readyz")
+        assert ready.status_code == 200 and ready.json()["status"] == "ready", ready.text
+        metrics = http.get(f"{base}/metrics").text
+        assert (
+            'parley_http_requests_total{method="GET",route="/v1/knowledge/sources",status="200"}' in metrics
+        )
         hits = http.post(
             f"{base}/v1/knowledge/search",
             json={"query": "How much is a gel manicure?"},
