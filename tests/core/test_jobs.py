@@ -162,8 +162,8 @@ def test_a_worker_for_some_kinds_claims_only_those(db: Database) -> None:
     """`parley worker --kinds`: other kinds wait for another worker, even one whose lease ran out."""
     queue = JobQueue(db)
     seen: list[str] = []
-    for kind in ("a", "b"):
-        queue.register(kind, lambda payload, kind=kind: seen.append(kind))
+    queue.register("a", lambda payload: seen.append("a"))
+    queue.register("b", lambda payload: seen.append("b"))
     queue.enqueue("b", {})
     abandoned = queue.enqueue("b", {})
     with db.session() as session:  # a "b" whose worker died mid-run
