@@ -1,4 +1,4 @@
-"""`python -m evals ...`: see evals/cli.py."""
+"""`python -m evals ...`: the same command as `parley evals ...` (evals/cli.py)."""
 
 import sys
 

@@ -1,10 +1,11 @@
-"""`python -m evals`: run a dataset against a tenant, export ratings, validate dataset files.
+"""`parley evals` (or `python -m evals`): run a dataset against a tenant, export ratings, validate dataset
+files.
 
-    python -m evals run --tenant T --dataset D [--baseline RUN] [--gate G] [--max-regression X] [--out DIR]
-    python -m evals run --demo --dataset evals/datasets/demo.yaml --gate evals/datasets/demo.gate.yaml
-    python -m evals run --new-tenant NAME --upload DOC... --dataset D   (a tenant made of these documents)
-    python -m evals export-ratings --tenant T --out ratings.yaml
-    python -m evals validate FILE...
+    parley evals run --tenant T --dataset D [--baseline RUN] [--gate G] [--max-regression X] [--out DIR]
+    parley evals run --demo --dataset evals/datasets/demo.yaml --gate evals/datasets/demo.gate.yaml
+    parley evals run --new-tenant NAME --upload DOC... --dataset D   (a tenant made of these documents)
+    parley evals export-ratings --tenant T --out ratings.yaml
+    parley evals validate FILE...
 
 Settings come from the environment (PARLEY_*), as for the server. A run writes RUN_ID.json and
 RUN_ID.html into --out (default: DATA_DIR/evals); the report's diff is against the baseline, or else the
@@ -258,7 +259,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m evals", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="parley evals", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a dataset through the agent, score it, report, gate")
     run.add_argument("--tenant", help="tenant id or name")
