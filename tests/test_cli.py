@@ -123,7 +123,9 @@ def test_worker_process_runs_jobs_queued_by_an_http_only_app(
     )
 
     def knowledge(s: Settings, core: CoreServices) -> KnowledgeServices:
-        return build_knowledge(s, core, embedder=embedder, index=KnowledgeIndex.in_memory(embedder.dim))
+        return build_knowledge(
+            s, core, embedder=embedder, index=KnowledgeIndex.temporary(embedder.dim, parent=tmp_path)
+        )
 
     app = create_app(settings, knowledge_builder=knowledge, db_schema=pg_schema)
     with TestClient(app) as client:

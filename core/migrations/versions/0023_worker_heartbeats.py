@@ -1,15 +1,15 @@
 """worker_heartbeats: each running worker and when it last said it was alive (core/liveness.py), for
 /readyz; and an index on channel_events.received_at for the retention sweep (core/retention.py).
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
