@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 from agent.gate_probes import PROBES
 from agent.standalone import asked_part
-from knowledge.rerank import coverage, holds, question_match, term_weight
+from knowledge.coverage import coverage, holds, term_weight
+from knowledge.rerank import question_match
 from knowledge.services import KnowledgeServices, SearchHit
 from knowledge.tenant_cache import PerTenant
 from knowledge.terms import Term, content_terms

@@ -11,14 +11,13 @@ Measured on the faq-dev set (bench/answers.py): see the README.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from knowledge import answer_types, lexical
-from knowledge.bilingual import lexicon
+from knowledge import answer_types
 from knowledge.chunking import parse_chunk
+from knowledge.coverage import coverage
 from knowledge.retrieval import Candidate
-from knowledge.terms import Term, content_terms, simplified
+from knowledge.terms import content_terms
 from knowledge.vocabulary import Vocabulary
 
 RERANK_TOP = 15
@@ -26,8 +25,6 @@ QUESTION_FLOOR = 0.86  # below this cosine a chunk's question says nothing about
 W_QUESTION = 6.0
 W_COVERAGE = 2.0  # the question's own words settle what e5 leaves close (across languages most of all)
 W_TYPE = 0.8
-NEUTRAL_COVERAGE = 0.5
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @dataclass
@@ -38,51 +35,6 @@ class Evidence:
     """Share of the question's term weight found in the chunk, over the terms in the chunk's script."""
     answer_type: float
     """+1 carries the kind of fact asked for, -1 carries none, 0 no kind asked."""
-
-
-def term_weight(term: Term, knowledge: Vocabulary | None = None) -> float:
-    """Rare words say what the question is about; common ones barely count, nor do words on nearly every
-    page of this knowledge (the business's own name)."""
-    weight = max(0.25, 6.0 - term.zipf)
-    return weight * knowledge.rarity(term) if knowledge is not None else weight
-
-
-def coverage(terms: list[Term], text: str, knowledge: Vocabulary | None = None) -> float:
-    """Share of the question's term weight the text holds, a word counting as held when it or one of its
-    translations (knowledge/bilingual.py) is there: "firewall" in a page that says 防火牆. `knowledge`:
-    the tenant's vocabulary, whose common words weigh less."""
-    vocabulary = Vocabulary.of([text])
-    weights = [(t, term_weight(t, knowledge)) for t in terms if judgeable(vocabulary, t)]
-    total = sum(w for _, w in weights)
-    if not total:
-        return NEUTRAL_COVERAGE  # nothing to judge: neither for nor against
-    return sum(w for t, w in weights if holds(vocabulary, t)) / total
-
-
-def judgeable(vocabulary: Vocabulary, term: Term) -> bool:
-    """Whether the text could show the word: it is written in the word's script, or the word has a
-    translation to look for. 風球 has none in an English page: its absence there says nothing."""
-    if term.text.isdigit():
-        return False
-    if vocabulary.han if term.han else vocabulary.words:
-        return True
-    words = lexicon()
-    if term.han:
-        return bool(words.english(term.text))
-    return all(words.chinese(lexical.stem(part)) for part in term.text.split("-") if part)
-
-
-def holds(vocabulary: Vocabulary, term: Term) -> bool:
-    if vocabulary.covers(term):
-        return True
-    words = lexicon()
-    if term.han:
-        return any(english in vocabulary.words for english in words.english(term.text))
-    # "auto-renewal" is held where each of its parts is (自動 ... 續約)
-    parts = [lexical.stem(part) for part in term.text.split("-") if part] or [lexical.stem(term.text)]
-    return all(
-        any(simplified(chinese) in vocabulary.han for chinese in words.chinese(part)) for part in parts
-    )
 
 
 def question_match(text: str, units: dict[int, tuple[float, str]]) -> float:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from knowledge import answer_types
 from knowledge.bilingual import lexicon
+from knowledge.coverage import coverage
 from knowledge.index import DENSE, LATENT, SPARSE, Hit
 from knowledge.lexical import stem
-from knowledge.rerank import coverage
-from knowledge.retrieval import fuse
+from knowledge.retrieval import TRANSLATED, fuse, translated_query
 from knowledge.terms import content_terms
 
 TYPHOON = "Severe weather\nWhen Typhoon Signal No. 8 is in force, the salon closes."
@@ -88,3 +88,68 @@ def test_words_of_messaging_products_as_hong_kong_writes_them_have_english_sense
     assert stem("storage") in lexicon().english("空間")
     assert "bot" in lexicon().english("機械人")
     assert "機械人" in lexicon().chinese("bot")
+
+
+PORTS_ZH = "必要連接埠\n以下連接埠為系統正常運作所需，請勿封鎖：22、80、443、6443。請確認機器的防火牆已開放。"
+DEPLOY_EN = "Why is my deployment failing?\nCheck your build logs and make sure your app listens on the PORT variable."
+BILLING_EN = [f"Billing question {i}\nInvoices are issued monthly in US dollars." for i in range(4)]
+
+
+def _hits(
+    dense: list[tuple[str, str, float, str]], translated: list[tuple[str, str, float, str]]
+) -> dict[str, list[Hit]]:
+    def hit(chunk_id: str, text: str, score: float, lang: str) -> Hit:
+        return Hit(chunk_id, "s", text, 0, score, lang)
+
+    return {
+        DENSE: [hit(*h) for h in dense],
+        LATENT: [],
+        SPARSE: [],
+        TRANSLATED: [hit(*h) for h in translated],
+    }
+
+
+def test_an_english_question_is_put_into_chinese_for_the_other_side() -> None:
+    line = translated_query("Which ports have to be open on my own machine for Zeabur to manage it?")
+    assert line is not None and "連接埠" in line and "機器" in line and "zeabur" in line.lower()
+    assert translated_query("伺服器要開邊啲 port？") is None  # only English is put across
+    assert translated_query("Can you do it now?") is None  # nothing rare enough to translate
+
+
+def _scores(question: str, hits: dict[str, list[Hit]]) -> dict[str, float]:
+    return {c.chunk_id: c.score for c in fuse(question, hits)}
+
+
+QUESTION = "Which ports have to be open on my own machine?"
+CHINESE = [("ports", PORTS_ZH, 0.852, "zh")] + [
+    (f"zh{i}", f"其他頁面 {i}\n帳單每月以美元發出。", 0.845 - i * 0.005, "zh") for i in range(4)
+]
+ACROSS = [("ports", PORTS_ZH, 0.91, "zh")] + [
+    (c, t, 0.84 - i * 0.005, "zh") for i, (c, t, _, _) in enumerate(CHINESE[1:])
+]
+
+
+def test_a_chinese_only_page_moves_up_past_english_pages_about_something_else() -> None:
+    """e5 puts the English deployment page first (it says "port"); the question's words in Chinese find
+    the Chinese page, which holds more of them than any English page: it moves up, nothing moves down."""
+    english = [("deploy", DEPLOY_EN, 0.86, "en")] + [
+        (f"bill{i}", text, 0.83 - i * 0.005, "en") for i, text in enumerate(BILLING_EN)
+    ]
+    dense = sorted(english + CHINESE, key=lambda h: h[2], reverse=True)
+    before = _scores(QUESTION, _hits(dense, []))
+    after = _scores(QUESTION, _hits(dense, ACROSS))
+    assert max(before, key=before.__getitem__) == "deploy"
+    assert after["ports"] - before["ports"] > 0.8  # W_TRANSLATED x about two standard deviations
+    assert all(after[c] == before[c] for c in before if c != "ports" and not c.startswith("zh"))
+    assert all(after[c] >= before[c] for c in before)
+
+
+def test_a_page_with_an_english_twin_keeps_it() -> None:
+    """An English page holds the question's words itself: the Chinese side is left where it was."""
+    ports_en = "Required ports\nThese ports must stay open on your machine: 22, 80, 443, 6443."
+    dense = sorted(
+        [("ports-en", ports_en, 0.87, "en"), ("deploy", DEPLOY_EN, 0.86, "en"), *CHINESE],
+        key=lambda h: h[2],
+        reverse=True,
+    )
+    assert _scores(QUESTION, _hits(dense, ACROSS)) == _scores(QUESTION, _hits(dense, []))
