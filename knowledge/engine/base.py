@@ -35,6 +35,23 @@ class Scope:
         return [("tenant_id", self.tenant_id), *self.where.items()]
 
 
+def qdrant_filter(scope: Scope, api: Any) -> Any:
+    """The scope as a filter built from `api`: `qdrant_client.models` or `qdrant_edge`, which name their
+    filter and vector classes alike (each engine passes its own module)."""
+    must = []
+    for key, value in scope.conditions():
+        match = api.MatchAny(any=list(value)) if isinstance(value, tuple) else api.MatchValue(value=value)
+        must.append(api.FieldCondition(key=key, match=match))
+    return api.Filter(must=must)
+
+
+def qdrant_vector(vector: Vector, api: Any) -> Any:
+    """A dense vector as it is; a sparse one as `api`'s SparseVector."""
+    if isinstance(vector, tuple):
+        return api.SparseVector(indices=list(vector[0]), values=list(vector[1]))
+    return vector
+
+
 @dataclass
 class StoredPoint:
     id: str

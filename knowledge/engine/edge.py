@@ -34,6 +34,8 @@ from knowledge.engine.base import (
     Search,
     StoredPoint,
     Vector,
+    qdrant_filter,
+    qdrant_vector,
 )
 
 LOCK_FILE = "parley.lock"
@@ -70,17 +72,11 @@ def _lock(path: Path) -> IO[str]:
 
 
 def _filter(scope: Scope) -> qe.Filter:
-    must: list[Any] = []
-    for key, value in scope.conditions():
-        match = qe.MatchAny(any=list(value)) if isinstance(value, tuple) else qe.MatchValue(value=value)
-        must.append(qe.FieldCondition(key=key, match=match))
-    return qe.Filter(must=must)
+    return qdrant_filter(scope, qe)
 
 
 def _vector(vector: Vector) -> Any:
-    if isinstance(vector, tuple):
-        return qe.SparseVector(indices=list(vector[0]), values=list(vector[1]))
-    return vector
+    return qdrant_vector(vector, qe)
 
 
 class EdgeEngine:

@@ -23,23 +23,17 @@ from knowledge.engine.base import (
     Search,
     StoredPoint,
     Vector,
+    qdrant_filter,
+    qdrant_vector,
 )
 
 
 def _filter(scope: Scope) -> models.Filter:
-    must: list[models.Condition] = []
-    for key, value in scope.conditions():
-        match: models.MatchAny | models.MatchValue = (
-            models.MatchAny(any=list(value)) if isinstance(value, tuple) else models.MatchValue(value=value)
-        )
-        must.append(models.FieldCondition(key=key, match=match))
-    return models.Filter(must=must)
+    return qdrant_filter(scope, models)
 
 
 def _vector(vector: Vector) -> Any:
-    if isinstance(vector, tuple):
-        return models.SparseVector(indices=list(vector[0]), values=list(vector[1]))
-    return vector
+    return qdrant_vector(vector, models)
 
 
 class ServerEngine:
