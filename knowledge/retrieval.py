@@ -106,8 +106,8 @@ def translated_tokens(text: str) -> dict[str, float]:
 
 
 def translated_query(query: str) -> str | None:
-    """An English question's rare words in Chinese, as one line for e5 ("Which ports have to be open on
-    my own machine for Zeabur to manage it?" -> "連接埠 機器 zeabur 管理"), names kept (lower-cased). None for
+    """An English question's rare words in Chinese, as one line for e5 ("Which ports must I open on my
+    machine so Zeabur can manage it?" -> "連接埠 機器 zeabur 管理"), names kept (lower-cased). None for
     a question in Chinese (the dictionary's English side is stems, not words to embed) or with nothing
     translated."""
     if lexical.language(query) != "en":

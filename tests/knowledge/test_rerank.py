@@ -110,7 +110,7 @@ def _hits(
 
 
 def test_an_english_question_is_put_into_chinese_for_the_other_side() -> None:
-    line = translated_query("Which ports have to be open on my own machine for Zeabur to manage it?")
+    line = translated_query("Which ports must I open on my machine so Zeabur can manage it?")
     assert line is not None and "連接埠" in line and "機器" in line and "zeabur" in line.lower()
     assert translated_query("伺服器要開邊啲 port？") is None  # only English is put across
     assert translated_query("Can you do it now?") is None  # nothing rare enough to translate
