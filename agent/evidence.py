@@ -34,6 +34,10 @@ _YES_NO = re.compile(
     r"^(yes|no|yep|nope|sure|correct|not yet|是|否|可以|不可以|不行|有|沒有|不會|會)\b[.!,，。！]?", re.I
 )
 _LEAD_IN = re.compile(r"[:：]$")
+_ROW = re.compile(
+    r"^[^:：;]{1,40}: \S"
+)  # a table row as chunking renders it ("4222: NATS", "Plan: Pro; ...")
+LISTED = 8  # the items or rows a lead-in brings along
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
@@ -43,6 +47,11 @@ class Unit:
     item: bool
     score: float = 0.0
     marked: bool = False
+
+
+def _listed(unit: Unit) -> bool:
+    """A list item or a table row: one entry of what a lead-in ("We accept:", 以下連接埠…：) lists."""
+    return unit.item or bool(_ROW.match(unit.text))
 
 
 def units_of(text: str) -> tuple[str, str, list[Unit]]:
@@ -90,10 +99,12 @@ def score_units(
         total = sum(w for script in scripts for w in script.values())
         matched = sum(w for script in scripts for t, w in script.items() if t in said)
         overlap = matched / total if total else 0.0
-        # an item of a list is one of the options asked for ("Which cards do you take?": "- Visa")
+        # an item of a list or a row of a table is one of the options asked for ("Which cards do you
+        # take?": "- Visa")
         typed = (
             1.0
-            if kinds and (answer_types.carries(unit.text, kinds[0]) or kinds[0] == "options" and unit.item)
+            if kinds
+            and (answer_types.carries(unit.text, kinds[0]) or kinds[0] == "options" and _listed(unit))
             else 0.0
         )
         unit.score = (
@@ -119,9 +130,9 @@ def mark(question: str, units: list[Unit], length: str, faq: bool = False) -> No
     ranked = sorted(range(len(units)), key=lambda i: units[i].score, reverse=True)
     for i in ranked[:wanted]:
         units[i].marked = True
-        if _LEAD_IN.search(units[i].text):  # "We accept:" says nothing without its list
-            for item in units[i + 1 : i + 6]:
-                if not item.item:
+        if _LEAD_IN.search(units[i].text):  # "We accept:" says nothing without its list or table
+            for item in units[i + 1 : i + 1 + LISTED]:
+                if not _listed(item):
                     break
                 item.marked = True
     if _YES_NO.match(units[0].text) and len(units[0].text) < 40 and not answer_types.asked(question):

@@ -43,6 +43,7 @@ PROBE_DEPTH = 10  # hits per probe: deep enough to find the best passage in each
 MIN_PROBES = 5
 CANDIDATES = 2  # passages judged: the reranked first, and the next when it holds the question's words
 RARE_ZIPF = 4.5  # words rarer than this say what a question is about ("hotline" 3.0, "plan" 5.3)
+RARE_ZIPFS = (RARE_ZIPF, 5.0)  # absent words are judged among the rarest, then among the fairly rare too
 ABSENT_SHARE = 0.5  # the share of those words' weight the knowledge must lack for the question to be declined
 ORDINALS = frozenset(
     ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
@@ -96,20 +97,27 @@ def missing_terms(question: str, vocabulary: Vocabulary) -> list[str]:
 def absent_words(question: str, vocabulary: Vocabulary) -> list[str]:
     """The question's rare English words that the knowledge holds neither as written nor in translation,
     when they carry most of what the question is about ("Can I pay in instalments?", "a reseller
-    programme?"). Chinese words are left out: cut from a run of characters, a word the knowledge lacks is
-    as often a mis-cut (我怕, 多付) as a topic."""
-    terms = [t for t in content_terms(asked_part(question)) if t.zipf < RARE_ZIPF and not t.text.isdigit()]
-    absent = [
-        t
-        for t in terms
-        if not t.han
-        and t.text.lower() not in ORDINALS
-        and not mentioned(t, vocabulary)
-        and not holds(vocabulary, t)
-    ]
-    total = sum(term_weight(t) for t in terms)
-    share = sum(term_weight(t) for t in absent) / total if total else 0.0
-    return [t.text for t in absent] if share >= ABSENT_SHARE else []
+    programme?"). Judged on its rarest words, then again with the less rare ones in ("Do you sell gift
+    cards?": gift, cards; "Does Ente print photo books?": print): either way, if most of the question is
+    missing, the knowledge is about something else. Chinese words are left out: cut from a run of
+    characters, a word the knowledge lacks is as often a mis-cut (我怕, 多付) as a topic."""
+    for rare in RARE_ZIPFS:
+        terms = [t for t in content_terms(asked_part(question)) if t.zipf < rare and not t.text.isdigit()]
+        absent = [
+            t
+            for t in terms
+            if not t.han
+            and t.text.lower() not in ORDINALS
+            and not mentioned(t, vocabulary)
+            and not holds(vocabulary, t)
+        ]
+        # Weighed against this knowledge: the business's own name, on most of its pages, says little of
+        # what the question is about ("Does Ente sell a lifetime plan?" is about "lifetime").
+        total = sum(term_weight(t, vocabulary) for t in terms)
+        share = sum(term_weight(t, vocabulary) for t in absent) / total if total else 0.0
+        if share >= ABSENT_SHARE:
+            return [t.text for t in absent]
+    return []
 
 
 class AnswerabilityGate:

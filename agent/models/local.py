@@ -48,6 +48,7 @@ ASKS = re.compile(
     r"|嗎|吗|呢|幾|點樣|點解|有冇|有沒有|係咪|是否|可唔可以|可不可以|可否|能否",
     re.IGNORECASE,
 )
+FULL_STOPS = "。！？：；"
 BRIEF_WORDS = 40
 BRIEF_HAN = 80
 
@@ -97,8 +98,10 @@ def customer_language(text: str) -> str:
     return "zh" if lexical.han_ratio(text) >= 0.3 else "en"
 
 
-def _field(prompt: str, name: str, default: str) -> str:
-    match = re.search(rf"^{name}: ([^\n(.]+)", prompt, re.MULTILINE)
+def _field(prompt: str, name: str, default: str, whole: bool = False) -> str:
+    """A setting line's value, without its explanation in brackets; `whole`: the line as written (the
+    question keeps its full stops and the subject a follow-up carries in brackets)."""
+    match = re.search(rf"^{name}: ([^\n]+)" if whole else rf"^{name}: ([^\n(.]+)", prompt, re.MULTILINE)
     return match.group(1).strip() if match else default
 
 
@@ -154,7 +157,7 @@ def _joined(units: list[dict[str, Any]]) -> str:
             out += ("\n" if out else "") + "- " + text
             continue
         if out and not out.endswith("\n"):
-            out += "" if customer_language(text) == "zh" and customer_language(out) == "zh" else " "
+            out += "" if out[-1] in FULL_STOPS else " "  # Chinese runs on after 。, English after a space
         if text[-1:] not in ".!?。！？:：":
             text += "。" if customer_language(text) == "zh" else "."  # rows and list lines carry no full stop
         out += text
@@ -204,7 +207,7 @@ class GroundedChatModel(BaseChatModel):
     def _respond(self, messages: list[BaseMessage], tool_names: set[str]) -> AIMessage:
         prompt = next((str(m.content) for m in messages if isinstance(m, SystemMessage)), "")
         message = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-        question = _field(prompt, "Question \\(standalone\\)", "") or message
+        question = _field(prompt, "Question \\(standalone\\)", "", whole=True) or message
         language = customer_language(message)
         allowed = [
             code.strip() for code in _field(prompt, "Answer in", "").split(",") if code.strip() in TEXT
