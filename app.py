@@ -42,6 +42,7 @@ from channels.store import ChannelStore
 from channels.telegram import TelegramAdapter
 from channels.twilio_sms import TwilioSmsAdapter
 from channels.unparsed import UnparsedEvents
+from channels.unparsed_retry import UnparsedRetry
 from channels.viber import ViberAdapter
 from channels.webhook import WebhookEndpoint, webhook_path
 from channels.wechat import WeChatAdapter
@@ -188,6 +189,7 @@ def create_app(
         )
         app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
         app.state.unparsed_events = UnparsedEvents(core.db)
+        app.state.unparsed_retry = UnparsedRetry(core.db, channels, app.state.channel_processor, core.jobs)
         app.state.signed_nonces = SignedNonces(core.db, settings.wechat_signature_window_seconds)
         app.state.livechat_visitors = VisitorSockets()
         replier = HumanReplies(app.state.agent.inbox, core.jobs, app.state.livechat_visitors)
@@ -222,6 +224,9 @@ def create_app(
                 "%d uploaded files indexed with an older chunking format are queued to be indexed again",
                 reindexing,
             )
+        outdated = app.state.unparsed_retry.retry_outdated()
+        if outdated:
+            log.info("unreadable webhook events of %d channels queued to be read by this version", outdated)
         if created:
             log.warning(
                 "generated the platform admin key and stored it in %s", settings.data_dir / "admin_key"

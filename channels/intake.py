@@ -243,6 +243,21 @@ class DeliveryIntake:
         ]
 
 
+def claim(connection: Connection, channel: Channel, event_id: str, external_ids: list[str]) -> list[str]:
+    """Claim message or event ids for a delivery outside the intake (a retried unparsed event,
+    channels/unparsed_retry.py): returns the ids of the claim rows made, none for an id claimed before."""
+    now = utcnow()
+    rows = [
+        (new_id(), channel.tenant_id, channel.id, event_id, "in", external_id, "received", now, now)
+        for external_id in dict.fromkeys(external_ids)
+    ]
+    if not rows:
+        return []
+    insert_rows(connection, _MESSAGES, _CLAIM, rows, ignore_conflicts=True)
+    made = [row[0] for row in rows]
+    return list(connection.scalars(select(_MESSAGES.c.id).where(_MESSAGES.c.id.in_(made))))
+
+
 def _settle_all(settled: list[tuple[asyncio.Future[Receipt], Receipt | BaseException]]) -> None:
     for future, outcome in settled:
         # done already: its request was cancelled (the client hung up); the delivery is stored all the same

@@ -104,6 +104,13 @@ class UnparsedEvent(Base):
     raw: Mapped[str] = mapped_column(Text)
     error: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Retried after a fix (channels/unparsed_retry.py): read by the code of `parsed_by` (the adapter's
+    # source digest, channels/unparsed.py's parser_version), last tried at `retried_at`; `resolved_at` once
+    # it was read and its messages stored. An open one keeps its delivery from the retention sweep.
+    parsed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class SignedNonce(Base):

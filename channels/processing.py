@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 from agent.service import AgentService
 from channels import channel_state, http_pool
 from channels import unparsed as unparsed_events
-from channels.base import Adapter, Inbound, SendError, StatusUpdate, count_send
+from channels.base import Adapter, Inbound, Parsed, SendError, StatusUpdate, count_send
 from channels.human_replies import HUMAN_REPLY_KIND, last_customer_message, sent_at
 from channels.intake import INGEST_KIND
 from channels.models import Channel, ChannelEvent, ChannelMessage
@@ -46,6 +47,14 @@ INGEST_BATCH = 100
 # crash (kill -9) its waiting messages are answered within seconds, not after a lease outlasting any turn.
 LEASE_SECONDS = 15.0
 STATUS_RANK = {"pending": 0, "sent": 1, "failed": 1, "delivered": 2, "read": 3}
+
+
+@dataclass
+class Applied:
+    """What applying a delivery stored: its new customer messages, and how many welcomes it queued."""
+
+    stored: list[tuple[Conversation, Message]] = field(default_factory=list)
+    welcomes: int = 0
 
 
 def forward(current: str, new: str) -> bool:
@@ -102,13 +111,11 @@ class ChannelProcessor:
     def _ingest(self, channel: Channel, event_id: str) -> None:
         """One delivery in one transaction: its claimed messages into the inbox (each with a reply job) and
         its statuses; marked processed in the same transaction, so a crash repeats it whole or not at all."""
-        stored: list[tuple[Conversation, Message]] = []
-        welcomes: list[Message] = []
         with self._db.session() as session:
             event = session.get(ChannelEvent, event_id)
             if event is None or event.processed_at is not None:
                 return
-            inbound, statuses, unparsed, events = self.adapters[channel.kind].parse(event.body.encode())
+            parsed = self.adapters[channel.kind].parse(event.body.encode())
             claimed = {
                 row.external_id: row
                 for row in session.scalars(
@@ -117,32 +124,48 @@ class ChannelProcessor:
                     )
                 )
             }
-            for message in inbound:
-                row = claimed.pop(message.external_id, None)
-                if row is not None:  # otherwise an earlier delivery brought it
-                    stored.append(self._store(session, channel, message, row))
-            for platform_event in events:  # never answered: applied to what is stored
-                row = claimed.pop(platform_event.external_id, None)
-                welcome = self._events.apply(session, channel, platform_event, row) if row else None
-                if welcome is not None:
-                    welcomes.append(welcome)
-                    self._jobs.enqueue(
-                        HUMAN_REPLY_KIND,
-                        {
-                            "channel_id": channel.id,
-                            "conversation_id": welcome.conversation_id,
-                            "message_id": welcome.id,
-                        },
-                        tenant_id=channel.tenant_id,
-                        session=session,
-                    )
-            for status in statuses:
-                self._apply_status(session, channel, status)
-            unparsed_events.record(session, channel, event_id, unparsed)
+            applied = self.apply(session, channel, parsed, claimed)
+            unparsed_events.record(session, channel, event_id, parsed.unparsed)
             event.processed_at = utcnow()
-        for conversation, record in stored:
+        self.announce(applied)
+
+    def apply(
+        self, session: Session, channel: Channel, parsed: Parsed, claimed: dict[str, ChannelMessage]
+    ) -> Applied:
+        """What a delivery brought, in the caller's transaction: each message and platform event whose
+        claim row is in `claimed` (an id is claimed once, so each is applied once; the rest came in an
+        earlier delivery) and every status (statuses only move forward: one applied again changes
+        nothing). The caller announces the result once its transaction committed."""
+        applied = Applied()
+        for message in parsed.inbound:
+            row = claimed.pop(message.external_id, None)
+            if row is not None:  # otherwise an earlier delivery brought it
+                applied.stored.append(self._store(session, channel, message, row))
+        for platform_event in parsed.events:  # never answered: applied to what is stored
+            row = claimed.pop(platform_event.external_id, None)
+            welcome = self._events.apply(session, channel, platform_event, row) if row else None
+            if welcome is not None:
+                applied.welcomes += 1
+                self._jobs.enqueue(
+                    HUMAN_REPLY_KIND,
+                    {
+                        "channel_id": channel.id,
+                        "conversation_id": welcome.conversation_id,
+                        "message_id": welcome.id,
+                    },
+                    tenant_id=channel.tenant_id,
+                    session=session,
+                )
+        for status in parsed.statuses:
+            self._apply_status(session, channel, status)
+        return applied
+
+    def announce(self, applied: Applied) -> None:
+        """After the transaction that applied a delivery committed: the inbox hears of the new messages,
+        the workers of their reply jobs."""
+        for conversation, record in applied.stored:
             self._inbox.announce(conversation, record)
-        if stored or welcomes:
+        if applied.stored or applied.welcomes:
             self._jobs.notify()
 
     def _store(

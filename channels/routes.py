@@ -11,9 +11,10 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from channels import wechat, whatsapp
-from channels.models import Channel
+from channels.models import Channel, UnparsedEvent
 from channels.store import ChannelStore
-from channels.unparsed import UnparsedEvents
+from channels.unparsed import State, UnparsedEvents
+from channels.unparsed_retry import UnparsedRetry
 from channels.webhook import MAX_WEBHOOK_BYTES, accept, public_url, too_large
 from core.deps import AdminDep
 from core.errors import NotFound
@@ -197,8 +198,39 @@ class UnparsedEventOut(BaseModel):
     id: str
     delivery_id: str = Field(description="the stored webhook delivery the event came in")
     raw: str = Field(description="the event as the platform sent it")
-    error: str = Field(description="why it could not be read")
+    error: str = Field(description="why it could not be read (at the last retry, if retried)")
     created_at: datetime
+    retries: int = Field(description="how often it was read again after it was kept")
+    retried_at: datetime | None
+    resolved_at: datetime | None = Field(
+        description="when a retry read it and stored what it brought; null while it stays flagged"
+    )
+
+    @classmethod
+    def of(cls, event: UnparsedEvent) -> UnparsedEventOut:
+        return cls(
+            id=event.id,
+            delivery_id=event.delivery_id,
+            raw=event.raw,
+            error=event.error,
+            created_at=event.created_at,
+            retries=event.retries,
+            retried_at=event.retried_at,
+            resolved_at=event.resolved_at,
+        )
+
+
+class RetriedOut(BaseModel):
+    resolved: int = Field(description="events read now, what they brought stored (once)")
+    failing: int = Field(description="events that still cannot be read; they stay flagged with the new error")
+
+
+def get_retry(request: Request) -> UnparsedRetry:
+    retry: UnparsedRetry = request.app.state.unparsed_retry
+    return retry
+
+
+RetryDep = Annotated[UnparsedRetry, Depends(get_retry)]
 
 
 @router.get("/v1/channels/{channel_id}/unparsed-events", response_model=list[UnparsedEventOut])
@@ -208,17 +240,30 @@ def list_unparsed_events(
     principal: AdminDep,
     channels: ChannelsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    state: Annotated[State, Query(description="open (still flagged), resolved, or all")] = "open",
 ) -> list[UnparsedEventOut]:
     """Events of the channel's signed deliveries that could not be read, newest first: the events beside
     them were stored and answered; these are kept raw with the reason."""
     channels.get(channel_id, principal.tenant_id)  # another tenant's channel is not found
     store: UnparsedEvents = request.app.state.unparsed_events
-    return [
-        UnparsedEventOut(
-            id=e.id, delivery_id=e.delivery_id, raw=e.raw, error=e.error, created_at=e.created_at
-        )
-        for e in store.list(principal.tenant_id, channel_id, limit)
-    ]
+    return [UnparsedEventOut.of(e) for e in store.list(principal.tenant_id, channel_id, limit, state)]
+
+
+@router.post("/v1/channels/{channel_id}/unparsed-events/retry", response_model=RetriedOut)
+def retry_unparsed_events(channel_id: str, principal: AdminDep, retry: RetryDep) -> RetriedOut:
+    """Read the channel's open unparsed events again with the current code (after a fix): each one that
+    now reads is stored and answered once and marked resolved; the others keep their new error."""
+    retried = retry.retry_all(principal.tenant_id, channel_id)
+    return RetriedOut(resolved=retried.resolved, failing=retried.failing)
+
+
+@router.post("/v1/channels/{channel_id}/unparsed-events/{event_id}/retry", response_model=UnparsedEventOut)
+def retry_unparsed_event(
+    channel_id: str, event_id: str, principal: AdminDep, retry: RetryDep
+) -> UnparsedEventOut:
+    """Read one unparsed event again; it comes back resolved (what it brought stored once, however often
+    it is retried) or still flagged with the new error."""
+    return UnparsedEventOut.of(retry.retry(principal.tenant_id, channel_id, event_id))
 
 
 @router.delete("/v1/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
