@@ -241,16 +241,17 @@ class ChannelProcessor:
         channel = self._channels.get(payload["channel_id"])
         conversation = payload["conversation_id"]
         # One worker at a time per conversation keeps its replies in order; others work in parallel.
-        if not self._inbox.lease(conversation, LEASE_SECONDS):
+        holder = self._inbox.lease(conversation, LEASE_SECONDS)
+        if holder is None:
             raise RetryLater(0.5)
         try:
             with Heartbeat(
-                lambda: self._inbox.renew_lease(conversation, LEASE_SECONDS),
+                lambda: self._inbox.renew_lease(conversation, holder, LEASE_SECONDS),
                 every=LEASE_SECONDS / BEATS_PER_LEASE,
             ):
                 self._reply_all(channel, conversation)
         finally:
-            self._inbox.release(conversation)
+            self._inbox.release(conversation, holder)
 
     def _reply_all(self, channel: Channel, conversation: str) -> None:
         tenant = channel.tenant_id

@@ -11,7 +11,7 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.audit import AGENT, AuditLog
-from core.db import Database, utcnow
+from core.db import Database, new_id, utcnow
 from core.errors import InvalidInput, NotFound
 from crm.contacts import phone_forms
 from crm.handoff import Handoff
@@ -197,9 +197,10 @@ class InboxStore:
                 )
             )
 
-    def lease(self, conversation_id: str, seconds: float) -> bool:
-        """Take the conversation for one worker (False if another holds it); it expires if that worker dies."""
-        now = utcnow()
+    def lease(self, conversation_id: str, seconds: float) -> str | None:
+        """Take the conversation for one worker; returns the holder token that renews and releases the
+        lease, or None if another holds it. It expires if that worker dies (or stalls past it)."""
+        now, holder = utcnow(), new_id()
         with self._db.session() as session:
             taken = session.execute(
                 update(Conversation)
@@ -207,24 +208,33 @@ class InboxStore:
                     Conversation.id == conversation_id,
                     or_(Conversation.reply_lock_until.is_(None), Conversation.reply_lock_until < now),
                 )
-                .values(reply_lock_until=now + timedelta(seconds=seconds))
+                .values(reply_lock_until=now + timedelta(seconds=seconds), reply_lock_holder=holder)
             )
-            return bool(taken.rowcount)  # type: ignore[attr-defined]
+            return holder if taken.rowcount else None  # type: ignore[attr-defined]
 
-    def renew_lease(self, conversation_id: str, seconds: float) -> bool:
-        """Extend a held lease (the holder's heartbeat); False if it was released meanwhile."""
+    def renew_lease(self, conversation_id: str, holder: str, seconds: float) -> bool:
+        """Extend the lease `holder` took (its heartbeat); False if it is no longer theirs: released, or
+        expired and taken over by another (who must not lose it to a stalled worker waking up). Expired
+        but not taken: still theirs, renewed."""
         with self._db.session() as session:
             renewed = session.execute(
                 update(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.reply_lock_until.is_not(None))
+                .where(
+                    Conversation.id == conversation_id,
+                    Conversation.reply_lock_holder == holder,
+                    Conversation.reply_lock_until.is_not(None),
+                )
                 .values(reply_lock_until=utcnow() + timedelta(seconds=seconds))
             )
             return bool(renewed.rowcount)  # type: ignore[attr-defined]
 
-    def release(self, conversation_id: str) -> None:
+    def release(self, conversation_id: str, holder: str) -> None:
+        """Let go of the lease `holder` took; nothing if another has taken it over since."""
         with self._db.session() as session:
             session.execute(
-                update(Conversation).where(Conversation.id == conversation_id).values(reply_lock_until=None)
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.reply_lock_holder == holder)
+                .values(reply_lock_until=None, reply_lock_holder=None)
             )
 
     def record_outcome(self, tenant_id: str, conversation_id: str, *, answered: bool) -> int:

@@ -70,6 +70,8 @@ class Conversation(Base):
     assignee: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the staff member who owns it
     failed_answers: Mapped[int] = mapped_column(Integer, default=0)
     reply_lock_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Who holds the reply lease (crm/inbox.py's lease): only they renew or release it.
+    reply_lock_holder: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -348,7 +348,7 @@ def test_one_worker_per_conversation_many_in_parallel(client: TestClient, graph:
     assert len(graph.wait_for(4)) == 4 and {m["to"] for m in graph.sent} == set(senders)
     conversation = records(client, "in")[0].conversation_id or ""
     deadline = time.monotonic() + 10  # the reply job records its send, then lets go of the conversation
-    while not inbox.lease(conversation, 60):
+    while (holder := inbox.lease(conversation, 60)) is None:
         assert time.monotonic() < deadline, "the reply job never released the conversation"
         time.sleep(0.02)
     try:  # while one worker holds a conversation, another backs off instead of answering out of order
@@ -357,7 +357,7 @@ def test_one_worker_per_conversation_many_in_parallel(client: TestClient, graph:
                 {"channel_id": channel["id"], "conversation_id": conversation}
             )
     finally:
-        inbox.release(conversation)
+        inbox.release(conversation, holder)
 
 
 def test_outbound_message_shapes(graph: FakeGraph) -> None:
