@@ -10,7 +10,7 @@ import logging
 import sys
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from typing import Any
 
@@ -31,8 +31,10 @@ from channels.human_replies import HumanReplies, VisitorSockets
 from channels.intake import DeliveryIntake
 from channels.line import LineAdapter
 from channels.livechat.limits import TurnLimits
+from channels.livechat.recovery import answer_lost_turns
 from channels.livechat.routes import router as livechat_router
 from channels.livechat.store import LivechatStore
+from channels.livechat.turns import LiveTurns
 from channels.messenger import MessengerAdapter
 from channels.privacy import erase_channel_records
 from channels.processing import ChannelProcessor
@@ -236,9 +238,21 @@ def create_app(
             demo_tenant = core.keys.resolve(tenant_key).tenant_id
             app.state.demo_widget_key = app.state.livechat.widget(demo_tenant).widget_key
             _announce(admin_key, tenant_key)
+        # Live-chat turns cut short by the last process's end are answered now (their visitors may be gone).
+        lost_turns = asyncio.create_task(
+            answer_lost_turns(
+                core.db,
+                LiveTurns(app.state.agent),
+                app.state.livechat_locks,
+                app.state.livechat_visitors,
+            )
+        )
         try:
             yield
         finally:
+            lost_turns.cancel()
+            with suppress(asyncio.CancelledError):
+                await lost_turns
             if worker is not None:
                 await worker.stop()
             await loop_watch.stop()

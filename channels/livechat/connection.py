@@ -16,6 +16,7 @@ from channels.livechat.frames import message_frame
 from channels.livechat.limits import TurnLimits
 from channels.livechat.store import LivechatStore, Session
 from channels.livechat.turns import LiveTurns
+from core.errors import Conflict
 from crm.models import Message
 
 MAX_TEXT = 4000
@@ -105,7 +106,20 @@ class Connection:
             if question is None:
                 question = await run_in_threadpool(self.turns.receive, tenant, conversation, text, client_id)
             await self.ws.send_json({"type": "typing", "on": True})
-            reply = await run_in_threadpool(self.turns.answer, tenant, conversation, question)
+            try:
+                reply = await run_in_threadpool(self.turns.answer, tenant, conversation, question)
+            except Conflict as exc:  # another process's turn of this conversation held it too long
+                await self.ws.send_json({"type": "typing", "on": False})
+                await self.ws.send_json(
+                    {
+                        "type": "error",
+                        "code": exc.code,
+                        "client_id": client_id,
+                        "message": exc.message,
+                        "resend": True,  # stored, not answered yet: its resend is answered
+                    }
+                )
+                return
             await self._acknowledge(client_id, question, reply)
             await self.ws.send_json({"type": "typing", "on": False})
 

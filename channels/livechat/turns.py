@@ -8,14 +8,27 @@ between leaves a state the widget's resend (same `client_id`) repairs:
 - marked answered: the stored reply (if any) is returned again, no turn runs.
 Messages stored before this record existed carry no `answered` key and count as answered (they were
 answered, or their resend was acknowledged, under the old rule).
+
+A turn holds the conversation's reply lease (crm/inbox.py, renewed by a heartbeat) and looks again, under
+it, for a reply stored meanwhile: the resend, a second socket in another process and the sweep on start
+(channels/livechat/recovery.py) may all try to answer one message, and it is answered once.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from agent.service import AgentService
+from core.errors import Conflict
+from core.heartbeat import Heartbeat
+from core.jobs import BEATS_PER_LEASE
 from crm.models import Message
+
+# As a channel's reply job holds a conversation (channels/processing.py): short, renewed while the turn
+# runs, so a turn cut short by a crash frees the conversation within seconds.
+LEASE_SECONDS = 15.0
+WAIT_SECONDS = 120.0  # for another turn of the conversation to finish (it renews its lease while it runs)
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,9 @@ class LiveTurns:
         reply = next((m for m in messages if m.meta.get("in_reply_to") == question.id), None)
         return Earlier(question, reply)
 
+    def stored(self, tenant_id: str, message_id: str) -> Message:
+        return self._agent.inbox.message(tenant_id, message_id)
+
     def receive(self, tenant_id: str, conversation_id: str, text: str, client_id: str) -> Message:
         """Store the visitor's message, not yet answered (what a crash before the reply leaves)."""
         meta = {"client_id": client_id, "answered": False} if client_id else {"answered": False}
@@ -56,12 +72,41 @@ class LiveTurns:
 
     def answer(self, tenant_id: str, conversation_id: str, question: Message) -> Message | None:
         """Run the turn for a stored message and mark it answered; the agent's reply, or None while a
-        person owns the conversation (they answer instead)."""
-        result = self._agent.answer(
-            tenant_id, conversation_id, question.text, "livechat", reply_meta={"in_reply_to": question.id}
-        )
-        self.settle(tenant_id, question)
-        return self._agent.inbox.message(tenant_id, result.message_id) if result.message_id else None
+        person owns the conversation (they answer instead). Answered meanwhile by another (a resend in
+        another process, the sweep on start): that answer, and no second turn."""
+        inbox = self._agent.inbox
+        holder = self._lease(conversation_id)
+        try:
+            with Heartbeat(
+                lambda: inbox.renew_lease(conversation_id, holder, LEASE_SECONDS),
+                every=LEASE_SECONDS / BEATS_PER_LEASE,
+            ):
+                messages = inbox.messages(tenant_id, conversation_id)
+                reply = next((m for m in messages if m.meta.get("in_reply_to") == question.id), None)
+                current = next((m for m in messages if m.id == question.id), question)
+                if reply is not None or current.meta.get("answered") is not False:
+                    self.settle(tenant_id, current)
+                    return reply
+                result = self._agent.answer(
+                    tenant_id,
+                    conversation_id,
+                    question.text,
+                    "livechat",
+                    reply_meta={"in_reply_to": question.id},
+                )
+                self.settle(tenant_id, current)
+        finally:
+            inbox.release(conversation_id, holder)
+        return inbox.message(tenant_id, result.message_id) if result.message_id else None
+
+    def _lease(self, conversation_id: str) -> str:
+        """The conversation's reply lease, once another turn of it (in any process) has finished."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while (holder := self._agent.inbox.lease(conversation_id, LEASE_SECONDS)) is None:
+            if time.monotonic() > deadline:
+                raise Conflict("another turn of this conversation is still running; send the message again")
+            time.sleep(0.05)
+        return holder
 
     def settle(self, tenant_id: str, question: Message) -> None:
         """Mark a message answered (its reply is stored, or the agent stayed silent)."""

@@ -1,15 +1,22 @@
-"""No lost live-chat turn: a message stored when the process died is answered on its resend, exactly once."""
+"""No lost live-chat turn: a message stored when the process died is answered on its resend, or by the sweep
+when the app starts again, exactly once."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from channels.human_replies import VisitorSockets
+from channels.livechat.recovery import answer_lost_turns
 from channels.livechat.turns import LiveTurns
 from tests.channels.test_livechat import receive_until, ws_url
-from tests.conftest import auth, new_tenant
+from tests.conftest import auth, new_tenant, state
 
 
 @pytest.fixture
@@ -128,3 +135,64 @@ def test_two_resends_racing_produce_one_answer(client: TestClient, widget_key: s
         answers = {receive_until(ws, "message")[-1]["id"] for ws in (first, second)}
     assert len(answers) == 1
     assert [m["id"] for m in agent_replies(client, widget_key, token)][1:] == list(answers)
+
+
+# --- the sweep on start: answered without waiting for a resend (the visitor may have gone) -------------
+def test_a_message_left_unanswered_is_answered_when_the_app_starts_again(
+    app_factory: Callable[..., Any],
+) -> None:
+    with TestClient(app_factory()) as first:
+        key = new_tenant(first, "Harbour Tea House")
+        widget = str(first.get("/v1/livechat/widget", headers=auth(key)).json()["widget_key"])
+        tenant, conversation, token = opened(first, widget)
+        # kill -9 during the turn: the question stored, no reply, and the visitor closes the tab.
+        LiveTurns(first.app.state.agent).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
+    with TestClient(app_factory()) as second:
+        deadline = time.monotonic() + 30
+        while len(agent_replies(second, widget, token)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        replies = agent_replies(second, widget, token)
+        assert len(replies) == 2  # "Hello"'s and this one's
+        sweep = answer_lost_turns(
+            state(second).core.db, LiveTurns(state(second).agent), {}, state(second).livechat_visitors
+        )
+        assert asyncio.run(sweep) == 0  # nothing left: a second start answers nothing again
+        # The visitor comes back and the widget resends it: the stored answer, no second turn.
+        with second.websocket_connect(ws_url(widget, token=token)) as ws:
+            ws.receive_json()
+            ws.receive_json()
+            assert [f["type"] for f in resend(ws, "c-1")] == ["ack", "message"]
+        assert len(agent_replies(second, widget, token)) == 2
+
+
+def test_sweeps_of_two_processes_and_a_resend_racing_answer_once(
+    client: TestClient, widget_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant, conversation, token = opened(client, widget_key)
+    agent = state(client).agent
+    LiveTurns(agent).receive(tenant, conversation, "When do you open?", "c-1")
+    turns: list[str] = []
+    answer = agent.answer
+
+    def slow(*args: Any, **kwargs: Any) -> Any:  # a turn long enough for the others to arrive during it
+        turns.append(args[2])
+        time.sleep(0.5)
+        return answer(*args, **kwargs)
+
+    monkeypatch.setattr(agent, "answer", slow)
+
+    def sweep() -> None:  # another process: its own locks, its own sockets; the same database
+        asyncio.run(answer_lost_turns(state(client).core.db, LiveTurns(agent), {}, VisitorSockets()))
+
+    sweeps = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in sweeps:
+        thread.start()
+    with client.websocket_connect(ws_url(widget_key, token=token)) as ws:
+        ws.receive_json()
+        ws.receive_json()
+        frames = resend(ws, "c-1")
+    for thread in sweeps:
+        thread.join()
+    assert turns == ["When do you open?"]
+    replies = agent_replies(client, widget_key, token)
+    assert len(replies) == 2 and frames[-1]["id"] == replies[-1]["id"]
