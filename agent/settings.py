@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from sqlalchemy import JSON, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,6 +76,20 @@ class HandoffRules(Strict):
     )
 
 
+class Welcome(Strict):
+    """What a customer gets on following the account or opening its chat (channels/welcome.py), in the
+    language their platform reports (Traditional Chinese for any Chinese), else the other one."""
+
+    en: Text2000 | None = Field(default=None, description="in English")
+    zh: Text2000 | None = Field(default=None, description="in Traditional Chinese (繁體中文)")
+
+    @model_validator(mode="after")
+    def _one_at_least(self) -> Welcome:
+        if self.en is None and self.zh is None:
+            raise ValueError("a welcome needs its text in English (en) or Chinese (zh); null turns it off")
+        return self
+
+
 class AgentSettings(Strict):
     tone: str = Field(
         default="friendly",
@@ -92,6 +106,11 @@ class AgentSettings(Strict):
         default_factory=list,
         max_length=2,
         description="languages to answer in; empty = the customer's language",
+    )
+    welcome: Welcome | None = Field(
+        default=None,
+        description="sent when a customer follows an account (LINE, WeChat, Telegram, Viber) or opens a "
+        "Viber chat; a channel's own welcome_message wins; none unless set",
     )
 
     @field_validator("tone")

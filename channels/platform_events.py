@@ -7,7 +7,9 @@ reads the new text). A follow, unfollow, join, leave or chat opening sets the co
 channel (channels/channel_state.py); an unfollow or a leave also opts the contact out of broadcasts, the
 way STOP does (channels/opt_out.py), and the next follow undoes what the unfollow did. A follow may get
 the channel's welcome message (config `welcome_message`, off unless set), sent like any automated
-inbox message (channels/processing.py's run_human_reply: the channel's window applies).
+inbox message (channels/processing.py's run_human_reply: the channel's window applies). Opening a Viber
+chat (`started`) gets it too, in the webhook's answer, and it is recorded here as sent; the subscribe
+that may follow gets no second one (channels/welcome.py).
 
 Each event's claim row in channel_messages (made on arrival, for deduplication) records what it was
 (`status`: the event's kind), the message it changed, or why it changed nothing (`error`).
@@ -25,6 +27,7 @@ from channels import channel_state
 from channels.base import PlatformEvent
 from channels.models import Channel, ChannelMessage
 from channels.opt_out import set_opted_out
+from channels.welcome import Settings, language_of, welcome_text
 from core.audit import AuditLog
 from crm.inbox import ContactInfo, InboxStore
 from crm.models import Contact, Conversation, Message
@@ -42,9 +45,10 @@ RECENT = 500  # messages searched for one a reaction or an edit names by the pla
 
 
 class PlatformEvents:
-    def __init__(self, inbox: InboxStore, audit: AuditLog) -> None:
+    def __init__(self, inbox: InboxStore, audit: AuditLog, settings: Settings) -> None:
         self._inbox = inbox
         self._audit = audit
+        self._settings = settings
 
     def apply(
         self, session: Session, channel: Channel, event: PlatformEvent, row: ChannelMessage
@@ -138,15 +142,49 @@ class PlatformEvents:
         previous, changed = channel_state.record(
             session, channel, contact.id, conversation.id, state, event.sent_at
         )
+        if changed and event.kind == "started":  # each opening was answered with the welcome: record it
+            self._welcome(session, channel, conversation, event, sent=True)
+            return None
         if not changed or previous == state:
             return None  # older than what is known, or a repeat: nothing else changes
         if state in channel_state.NO_SEND:
             set_opted_out(session, self._audit, contact, True)
         elif previous in channel_state.NO_SEND:  # back after an unfollow: undo what it did
             set_opted_out(session, self._audit, contact, False)
-        if event.kind == "follow":
-            return _welcome(session, channel, conversation, event)
+        if event.kind == "follow" and previous != "started":  # welcomed when they opened the chat
+            return self._welcome(session, channel, conversation, event, sent=False)
         return None
+
+    def _welcome(
+        self,
+        session: Session,
+        channel: Channel,
+        conversation: Conversation,
+        event: PlatformEvent,
+        *,
+        sent: bool,
+    ) -> Message | None:
+        """The welcome stored in the conversation: pending, returned for the caller to queue its send; or
+        recorded as sent already, in the webhook's answer (Viber's conversation_started)."""
+        text = welcome_text(channel, self._settings(channel.tenant_id), language_of(event.data))
+        if text is None:
+            return None
+        meta: dict[str, Any] = {
+            "route": "welcome",
+            "delivery": "sent" if sent else "pending",
+            "channel_id": channel.id,
+            "to": event.reply_to or event.sender,
+            # A follow opens the window a free-form message may be sent in (WeChat: 48 hours).
+            "window_from": event.sent_at.isoformat(),
+        }
+        if sent:
+            meta["sent_in"] = "webhook answer"
+        message = Message(
+            tenant_id=channel.tenant_id, conversation_id=conversation.id, role="agent", text=text, meta=meta
+        )
+        session.add(message)
+        session.flush()
+        return None if sent else message
 
 
 def _react(message: Message, event: PlatformEvent) -> None:
@@ -168,29 +206,3 @@ def _edit(message: Message, event: PlatformEvent) -> None:
     edits = [*(message.meta.get("edits") or []), {"text": message.text, "replaced_at": at}][-MAX_EDITS:]
     message.meta = {**message.meta, "edits": edits, "edited_at": at}
     message.text = event.text
-
-
-def _welcome(
-    session: Session, channel: Channel, conversation: Conversation, event: PlatformEvent
-) -> Message | None:
-    """The channel's welcome message, stored pending in the conversation (the caller queues its send)."""
-    text = channel.config.get("welcome_message")
-    if not isinstance(text, str) or not text.strip():
-        return None
-    message = Message(
-        tenant_id=channel.tenant_id,
-        conversation_id=conversation.id,
-        role="agent",
-        text=text,
-        meta={
-            "route": "welcome",
-            "delivery": "pending",
-            "channel_id": channel.id,
-            "to": event.reply_to or event.sender,
-            # A follow opens the window a free-form message may be sent in (WeChat: 48 hours).
-            "window_from": event.sent_at.isoformat(),
-        },
-    )
-    session.add(message)
-    session.flush()
-    return message

@@ -81,7 +81,7 @@ class ChannelProcessor:
         self._agent = agent
         self._jobs = jobs
         self.adapters = adapters
-        self._events = PlatformEvents(inbox, audit or AuditLog(db))
+        self._events = PlatformEvents(inbox, audit or AuditLog(db), agent.deps.settings.get)
         # Called inside the ingest transaction (channels/broadcast_replies.py records broadcast outcomes).
         self.status_listeners: list[Callable[[Session, Channel, StatusUpdate], None]] = []
         self.inbound_listeners: list[Callable[[Session, Channel, Inbound, Conversation, Message], None]] = []

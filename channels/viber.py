@@ -81,7 +81,11 @@ def _read_callback(payload: dict[str, Any]) -> list[Inbound | StatusUpdate | Pla
                 sent_at=when,
                 name=user.get("name") if isinstance(user.get("name"), str) else None,
                 reply_to=who,
-                data={k: payload[k] for k in ("context", "subscribed") if k in payload},
+                data={
+                    **{k: payload[k] for k in ("context", "subscribed") if k in payload},
+                    # the device's language (channels/welcome.py picks the welcome's by it)
+                    **({"language": user["language"]} if isinstance(user.get("language"), str) else {}),
+                },
             )
         ]
     if event != "message":

@@ -21,10 +21,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL, Headers
 from starlette.types import Receive, Scope, Send
 
+from channels.base import PlatformEvent
 from channels.intake import Delivery, DeliveryIntake
+from channels.models import Channel
 from channels.processing import ChannelProcessor
 from channels.replay import SignedNonces
 from channels.store import ChannelStore
+from channels.welcome import language_of, welcome_text
 from core.errors import Forbidden, LimitExceeded, NotFound, ParleyError, Unauthorized
 from core.metrics import WEBHOOK_DELIVERIES
 from core.routes import error_body, status_for
@@ -96,12 +99,32 @@ async def accept(
         return Ack(200, "text/xml", b"<Response/>", outcome)
     if kind == "wechat":  # "success": no passive reply; the agent's answer follows through the API
         return Ack(200, "text/plain; charset=utf-8", b"success", outcome)
+    if kind == "viber" and (welcome := await _viber_welcome(state, channel, events)) is not None:
+        return Ack(200, "application/json", welcome, outcome)
     counts = {"messages": receipt.messages, "stored": receipt.stored, "statuses": receipt.statuses}
     if receipt.events:  # reactions, edits, follows: applied, never answered (channels/platform_events.py)
         counts["events"] = receipt.events
     if receipt.unparsed:  # events kept raw for an admin (GET /v1/channels/{id}/unparsed-events)
         counts["unparsed"] = receipt.unparsed
     return Ack(200, "application/json", json.dumps({"status": "ok", **counts}).encode(), outcome)
+
+
+async def _viber_welcome(state: Any, channel: Channel, events: list[PlatformEvent]) -> bytes | None:
+    """The answer to Viber's conversation_started: the welcome, as a send_message body without a receiver
+    (the one message a bot may send someone who has not subscribed; channels/welcome.py), or None."""
+    started = next((event for event in events if event.kind == "started"), None)
+    if started is None:
+        return None
+    try:
+        settings = await run_in_threadpool(state.agent.deps.settings.get, channel.tenant_id)
+    except Exception:  # the delivery is stored: better no welcome than a 5xx the platform retries
+        log.exception("the welcome for viber channel %s could not be read", channel.id)
+        return None
+    text = welcome_text(channel, settings, language_of(started.data))
+    if text is None:
+        return None
+    sender = {"name": str(channel.config.get("bot_name") or "Bot")}
+    return json.dumps({"sender": sender, "type": "text", "text": text[:7000]}).encode()
 
 
 def public_url(settings: Any, url: URL) -> str:
