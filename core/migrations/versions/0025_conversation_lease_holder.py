@@ -1,15 +1,15 @@
 """conversations.reply_lock_holder: the token of whoever holds the reply lease, so only they renew or
 release it (a worker that stalled past its lease cannot renew or release the new holder's).
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0025
+Revises: 0024
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0027"
-down_revision = "0026"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """channel_unparsed_events: what an admin's retry (or the retry after an upgrade) did to each event that
 could not be read: the parser that last read it, how often and when it was retried, when it was resolved.
 
-Revision ID: 0026
+Revision ID: 0024
 Revises: 0023
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026"
+revision = "0024"
 down_revision = "0023"
 branch_labels = None
 depends_on = None
