@@ -16,6 +16,7 @@ from typing import Any
 
 from knowledge import answer_types, lexical
 from knowledge.chunking import parse_chunk, split_sentences
+from knowledge.coverage import holds
 from knowledge.retrieval import translated_tokens
 from knowledge.services import SearchHit
 from knowledge.terms import content_terms
@@ -30,6 +31,7 @@ SAME_ANSWER = 0.04  # a translation scores a little lower against the question t
 PARALLEL = 0.5
 COMPLEMENT_ZIPF = 4.5  # words rarer than this say what the question is about
 COMPLEMENT_COSINE = 0.05
+NAMED_ZIPF = 4.0  # a follow-up's word rarer than this names a new thing to look for ("PayPal", "refund")
 _YES_NO = re.compile(
     r"^(yes|no|yep|nope|sure|correct|not yet|是|否|可以|不可以|不行|有|沒有|不會|會)\b[.!,，。！]?", re.I
 )
@@ -170,8 +172,24 @@ def answer_first(hits: list[SearchHit], question: str, message: str) -> list[Sea
     question that stands alone the reranked order is kept: there it is the better judge.)"""
     if len(hits) < 2:
         return hits
+    # Only a specific thing the message names and the first passage lacks ("PayPal") sends it elsewhere:
+    # "is there a maximum?" or 咁最高級呢？ asks about the subject before, not about any page's "maximum".
+    first = Vocabulary.of([hits[0].text])
+    named = [
+        t
+        for t in content_terms(message)
+        if (t.name or t.zipf < NAMED_ZIPF) and not t.text.isdigit() and not holds(first, t)
+    ]
+    if not named:
+        return hits
     # Cosines across languages run lower: only passages in the first one's language compete.
-    scores = [best_unit(h, question, message) if h.lang == hits[0].lang else 0.0 for h in hits]
+    scores = [
+        best_unit(h, question, message)
+        if h.lang == hits[0].lang and any(holds(Vocabulary.of([h.text]), t) for t in named)
+        else 0.0
+        for h in hits
+    ]
+    scores[0] = best_unit(hits[0], question, message)
     best = max(range(len(hits)), key=lambda i: scores[i])
     if best and scores[best] > scores[0] + UNIT_MARGIN:
         return [hits[best], *hits[:best], *hits[best + 1 :]]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from agent.evidence import Unit, mark, units_of
+from agent.evidence import Unit, answer_first, mark, units_of
 from agent.models.local import _joined
+from knowledge.services import SearchHit
 
 # A section whose answer is a table (chunking renders a two-column row as "key: value").
 PORTS = """Servers › Ports
@@ -44,3 +45,32 @@ def test_joined_units_run_on_in_chinese_and_take_a_space_after_english() -> None
         {"text": "30000–32767: NodePort 範圍", "item": False},
     ]
     assert _joined(units) == "4222: 內部通訊。6443: K3s API Server. 30000–32767: NodePort 範圍。"
+
+
+def _hit(chunk_id: str, text: str, cosines: dict[str, float]) -> SearchHit:
+    _, question, units = units_of(text)
+    scored = {i: (cosines.get(u.text, 0.8), f"{question}: {u.text}") for i, u in enumerate(units)}
+    return SearchHit(text, 1.0, "s", "faq.txt", chunk_id, dense=max(cosines.values()), units=scored)
+
+
+REFERRALS = (
+    "Referrals\nHow much storage can I earn?\nEach friend earns you 10 GB.\nYou can at most double your plan."
+)
+FAMILY = "Family\nHow many members can a family have?\nThe maximum number of members is five."
+PAYMENT = "Payment\nWhich cards do you take?\nWe take Visa and Mastercard."
+PAYPAL = "Payment\nCan I pay with PayPal?\nPayPal is not supported yet."
+
+
+def test_a_follow_up_that_names_something_new_goes_where_that_is_named() -> None:
+    cards = _hit("cards", PAYMENT, {"We take Visa and Mastercard.": 0.86})
+    paypal = _hit("paypal", PAYPAL, {"PayPal is not supported yet.": 0.85})
+    ordered = answer_first([cards, paypal], "what about PayPal? (cards take)", "what about PayPal?")
+    assert [h.chunk_id for h in ordered] == ["paypal", "cards"]
+
+
+def test_a_follow_up_that_names_nothing_new_stays_on_its_subject() -> None:
+    # "maximum" is written in the family page, but the customer asks about the referrals before
+    referrals = _hit("referrals", REFERRALS, {"You can at most double your plan.": 0.85})
+    family = _hit("family", FAMILY, {"The maximum number of members is five.": 0.86})
+    ordered = answer_first([referrals, family], "is there a maximum? (earn storage)", "is there a maximum?")
+    assert [h.chunk_id for h in ordered] == ["referrals", "family"]
