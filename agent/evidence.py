@@ -23,6 +23,7 @@ from knowledge.terms import content_terms
 from knowledge.vocabulary import Vocabulary
 
 UNITS_BY_LENGTH = {"brief": 1, "moderate": 3, "detailed": 5}
+FAQ_WHOLE = {"brief": 2, "moderate": 5, "detailed": 8}  # a FAQ answer this short is given whole
 W_TYPE = 0.04
 W_WORDS = 0.06
 UNIT_MARGIN = 0.005
@@ -125,7 +126,7 @@ def mark(question: str, units: list[Unit], length: str, faq: bool = False) -> No
     if not units:
         return
     wanted = UNITS_BY_LENGTH.get(length, 2)
-    if faq and len(units) <= wanted + 1:
+    if faq and len(units) <= FAQ_WHOLE.get(length, wanted + 1):
         for unit in units:
             unit.marked = True
         return
