@@ -155,16 +155,19 @@ class AnswerabilityGate:
         language: str,
         hits: list[SearchHit],
         follows: Sequence[str] = (),
+        message: str = "",
     ) -> GateVerdict:
-        """`follows`: for a follow-up, the chunks the previous answer stood on (the subject's passages)."""
+        """`follows`: for a follow-up, the chunks the previous answer stood on (the subject's passages);
+        `message`: the customer's own words (the question is the standalone reading of them)."""
         if not hits:
             return GateVerdict(False, "nothing in the knowledge")
         top = hits[0]
         margin = top.dense - self.level(tenant_id, language, top.lang)
         words = self._knowledge.vocabulary(tenant_id)
         missing = missing_terms(question, words)
-        if not follows:  # a follow-up carries the words of a subject the gate let through before
-            missing = missing or absent_words(question, words)
+        # A follow-up carries the words of a subject the gate let through before: what it adds is in the
+        # customer's own message ("and a lifetime plan?", "what about gift cards?").
+        missing = missing or absent_words(message if follows and message else question, words)
         if missing:
             reason = "the knowledge never mentions " + ", ".join(missing)
             return GateVerdict(False, reason, margin=margin, missing=tuple(missing))

@@ -231,7 +231,9 @@ class AgentNodes:
     def gate(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         question = state.question or _question(state)
         follows = state.topic_chunks if question != _question(state) else []
-        verdict = self._gate.judge(runtime.context.tenant_id, question, state.language, state.hits, follows)
+        verdict = self._gate.judge(
+            runtime.context.tenant_id, question, state.language, state.hits, follows, _question(state)
+        )
         if not verdict.answerable:
             log.info("gate: %s (conversation %s)", verdict.reason, runtime.context.conversation_id)
             return {"passages": [], "hits": [], "answerable": False, "gate_reason": verdict.reason}

@@ -105,6 +105,9 @@ def test_a_follow_up_is_answered_with_the_subject_of_the_question_before(
     zh = chat(client, shop, "商業方案每月幾錢？")
     then = chat(client, shop, "咁每位額外用戶呢？", zh["conversation_id"])
     assert "HK$40" in then["reply"], then
+    # a follow-up about something the knowledge never speaks of is declined, not answered from the subject
+    lifetime = chat(client, shop, "and a lifetime plan?", first["conversation_id"])
+    assert lifetime["route"] == "unknown" and lifetime["sources"] == [], lifetime
 
 
 def test_a_brief_answer_stays_brief(client: TestClient, shop: str) -> None:
