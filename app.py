@@ -40,6 +40,7 @@ from channels.privacy import erase_channel_records
 from channels.processing import ChannelProcessor
 from channels.replay import SignedNonces
 from channels.routes import router as channels_router
+from channels.send_budget import SendBudgets
 from channels.store import ChannelStore
 from channels.telegram import TelegramAdapter
 from channels.twilio_sms import TwilioSmsAdapter
@@ -171,8 +172,11 @@ def create_app(
         )
         app.state.livechat_locks = weakref.WeakValueDictionary()  # a lock lives while a socket holds it
         app.state.demo_widget_key = None
+        send_budgets = SendBudgets(core.db)  # one budget per number for every process (in the database)
         adapters: dict[str, Adapter] = {
-            "whatsapp": WhatsAppAdapter(settings.whatsapp_api_base, settings.whatsapp_messages_per_second),
+            "whatsapp": WhatsAppAdapter(
+                settings.whatsapp_api_base, settings.whatsapp_messages_per_second, send_budgets
+            ),
             "telegram": TelegramAdapter(settings.telegram_api_base),
             "messenger": MessengerAdapter("messenger", settings.messenger_api_base),
             "instagram": MessengerAdapter("instagram", settings.messenger_api_base),
@@ -187,7 +191,7 @@ def create_app(
         app.state.channel_processor.status_listeners.append(broadcast_replies.record_status)
         app.state.channel_processor.inbound_listeners.append(broadcast_replies.ReplyRecorder(core.audit))
         app.state.broadcast_sender = BroadcastSender(
-            core.db, app.state.broadcasts, channels, adapters, core.jobs
+            core.db, app.state.broadcasts, channels, adapters, core.jobs, send_budgets
         )
         app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
         app.state.unparsed_events = UnparsedEvents(core.db)

@@ -4,7 +4,8 @@ Each run sends for at most RUN_SECONDS and queues the next, so a restart resumes
 A recipient is marked `sending` (committed) before its message goes out and settled after; a run that
 finds `sending` rows left by a dead run marks them `uncertain` and never sends them again: nobody gets a
 broadcast twice. Sends go out at the channel's ceiling and never above it: WhatsApp's client paces each
-number itself and slows down when Meta answers "too fast"; other channels get a limiter here. While one
+number itself and slows down when Meta answers "too fast"; other channels get a limiter here. Either
+budget is shared by every process sending through the number (channels/send_budget.py). While one
 batch is on the wire the next is claimed and the previous one settled, so the database never leaves
 the ceiling idle.
 """
@@ -27,6 +28,7 @@ from channels.base import Adapter, SendError, count_send
 from channels.models import Channel, ChannelMessage
 from channels.processing import forward
 from channels.rate_limit import RateLimiter, departing
+from channels.send_budget import SendBudgets
 from channels.store import ChannelStore
 from channels.window import POLICIES, may_send_free_form
 from core.db import Database, insert_ignoring_duplicates, new_id, utcnow
@@ -68,13 +70,14 @@ class BroadcastSender:
         channels: ChannelStore,
         adapters: dict[str, Adapter],
         jobs: JobQueue,
+        budgets: SendBudgets | None = None,
     ) -> None:
         self._db = db
         self._broadcasts = broadcasts
         self._channels = channels
         self._adapters = adapters
         self._jobs = jobs
-        self._limiters: dict[str, RateLimiter] = {}
+        self._budgets = budgets or SendBudgets()
         jobs.register(SEND_KIND, self.run, lease_seconds=LEASE_SECONDS)
 
     # --- the job ------------------------------------------------------------------------------------
@@ -196,9 +199,7 @@ class BroadcastSender:
     def _limiter(self, channel: Channel) -> RateLimiter | None:
         if getattr(self._adapters[channel.kind], "paces_itself", False):
             return None
-        if channel.id not in self._limiters:
-            self._limiters[channel.id] = RateLimiter(self._rate(channel))
-        return self._limiters[channel.id]
+        return self._budgets.limiter(f"channel:{channel.id}", self._rate(channel))
 
     def _batch_size(self, channel: Channel) -> int:
         return max(1, min(50, self._rate(channel) // 8))  # about an eighth of a second of sends

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, new_id, utcnow
@@ -123,3 +133,15 @@ class SignedNonce(Base):
     signed_at: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)  # its timestamp
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64))  # sha256 of the body
+
+
+class SendBudget(Base):
+    """One send-rate budget (a WhatsApp number, a channel account) shared by every process that sends
+    through it: the time its next send may go out (channels/send_budget.py)."""
+
+    __tablename__ = "send_budgets"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # e.g. whatsapp:<phone number id>
+    # Seconds since the epoch, on the database's clock on PostgreSQL (processes on several machines
+    # agree on it), on this machine's on SQLite.
+    next_free: Mapped[float] = mapped_column(Double, default=0.0)

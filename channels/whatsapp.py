@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from channels.base import Events, Inbound, Parsed, PlatformEvent, StatusUpdate, json_body, platform_time
+from channels.send_budget import SendBudgets
 from channels.whatsapp_client import WhatsAppClient, meta_error
 from channels.whatsapp_order import order_data, order_text
 from core.errors import Forbidden, InvalidInput, Unauthorized
@@ -202,9 +203,12 @@ class WhatsAppAdapter:
     paces_itself = True  # its client keeps each number under its throughput (broadcasts add no limiter)
     echoes_tags = True  # biz_opaque_callback_data comes back in the message's status webhooks
 
-    def __init__(self, api_base: str, default_per_second: int = 80) -> None:
+    def __init__(
+        self, api_base: str, default_per_second: int = 80, budgets: SendBudgets | None = None
+    ) -> None:
         self._base = api_base
         self._default_rate = default_per_second
+        self._budgets = budgets or SendBudgets()  # the app's shares each number's budget across processes
         self._clients: dict[str, WhatsAppClient] = {}  # one per phone number: its rate limit is shared
 
     def per_second(self, config: Mapping[str, Any]) -> int:
@@ -215,7 +219,10 @@ class WhatsAppAdapter:
         phone = str(config["phone_number_id"])
         if phone not in self._clients:
             rate = self.per_second(config)
-            self._clients[phone] = WhatsAppClient(self._base, phone, secrets["access_token"], per_second=rate)
+            limiter = self._budgets.limiter(f"whatsapp:{phone}", rate)
+            self._clients[phone] = WhatsAppClient(
+                self._base, phone, secrets["access_token"], per_second=rate, limiter=limiter
+            )
         return self._clients[phone]
 
     def verify(

@@ -50,12 +50,14 @@ class WhatsAppClient:
         *,
         per_second: int = 80,
         timeout: float = 10.0,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._phone = phone_number_id
         self._headers = {"Authorization": f"Bearer {access_token}"}
         self._timeout = timeout
-        self._limiter = RateLimiter(per_second)
+        # The number's budget: given by the adapter (shared by every process), else this client's own.
+        self._limiter = limiter or RateLimiter(per_second)
 
     async def _post(self, payload: dict[str, Any]) -> str:
         await self._limiter.wait()
