@@ -53,13 +53,15 @@ from channels.whatsapp import WhatsAppAdapter
 from config import Settings
 from core import priority, retention
 from core.bootstrap import build_core
-from core.crypto import SecretBox
+from core.crypto import SecretBox, load_or_create_secret_key
 from core.heap import freeze_startup_heap
+from core.heartbeat import Heartbeat
 from core.jobs import Worker
 from core.liveness import WorkerBeats
 from core.metrics import RequestMetrics
 from core.ops_routes import router as ops_router
 from core.priority import ForegroundMiddleware
+from core.process_keys import ADMIN_KEY, SECRET_KEY, KeysDiffer, ProcessKeysRegistry, StartKey
 from core.readiness import Readiness
 from core.routes import install_error_handlers
 from core.routes import router as core_router
@@ -128,15 +130,27 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         core, admin_key, created = build_core(settings, schema=db_schema)
+        secret_key = load_or_create_secret_key(settings.secret_key, settings.data_dir)
+        process_keys = ProcessKeysRegistry(core.db, settings.worker_heartbeat_seconds)
+        try:  # before any work: a process with the wrong keys must not touch what others stored
+            process = process_keys.start(
+                StartKey(ADMIN_KEY, admin_key, generated=not settings.admin_key),
+                StartKey(SECRET_KEY, secret_key, generated=not settings.secret_key),
+            )
+        except KeysDiffer:
+            core.db.dispose()
+            raise
+        keys_beat = Heartbeat(
+            lambda: process_keys.beat(process), every=settings.worker_heartbeat_seconds, name="parley-keys"
+        )
+        keys_beat.__enter__()
         knowledge = (knowledge_builder or build_knowledge)(settings, core)
         app.state.settings = settings
         app.state.core = core
         app.state.tracing = core.tracing
         app.state.knowledge = knowledge
         app.state.crm = crm = CrmServices.build(core.db, core.audit)
-        app.state.channels = channels = ChannelStore(
-            core.db, SecretBox.from_settings(settings.secret_key, settings.data_dir)
-        )
+        app.state.channels = channels = ChannelStore(core.db, SecretBox(secret_key))
         app.state.broadcasts = BroadcastStore(
             core.db,
             core.audit,
@@ -210,6 +224,7 @@ def create_app(
             )
         beats = WorkerBeats(core.db, settings.worker_heartbeat_seconds)
         sweep = _retention(settings, core, beats)
+        sweep.add("stale process key records", lambda: process_keys.prune(timedelta(days=1)))
         worker = _worker(settings, core, beats)
         app.state.worker = worker
         app.state.readiness = _readiness(settings, core, knowledge, beats)
@@ -266,6 +281,8 @@ def create_app(
             await http_pool.aclose_running_loop_client()
             app.state.agent.close()
             knowledge.close()
+            keys_beat.__exit__(None, None, None)
+            process_keys.gone(process)
             core.db.dispose()
             core.tracing.shutdown()
 

@@ -147,7 +147,9 @@ class Settings(BaseSettings):
         default=10.0,
         gt=0,
         le=300,
-        description="How often a worker records that it is alive (the worker_heartbeats table).",
+        description="How often a worker records that it is alive (the worker_heartbeats table), and every "
+        "process its keys' fingerprints (process_keys: a process whose generated keys differ from a live "
+        "one's is refused at start).",
     )
     ready_requires_worker: bool = Field(
         default=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, new_id, utcnow
@@ -70,5 +70,20 @@ class WorkerHeartbeat(Base):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:random
     kinds: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None = every kind
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProcessKeys(Base):
+    """A running process (app or `parley worker`), its keys' fingerprints (SHA-256, never the keys) and
+    whether it generated them; renewed while it runs (core/process_keys.py)."""
+
+    __tablename__ = "process_keys"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:random
+    admin_key_fingerprint: Mapped[str] = mapped_column(String(64))
+    admin_key_generated: Mapped[bool] = mapped_column(Boolean)
+    secret_key_fingerprint: Mapped[str] = mapped_column(String(64))
+    secret_key_generated: Mapped[bool] = mapped_column(Boolean)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
@@ -120,10 +121,14 @@ def test_worker_process_runs_jobs_queued_by_an_http_only_app(
     tmp_path: Path, pg_schema: str, embedder: LocalE5Embedder
 ) -> None:
     assert PG_URL
+    # Two data dirs stand for two machines: they share the database, so they share configured keys (a
+    # process generating its own would be refused, core/process_keys.py).
+    secret_key = Fernet.generate_key().decode()
     settings = Settings(
         data_dir=tmp_path / "api",
         database_url=PG_URL,
         admin_key=ADMIN_KEY,
+        secret_key=secret_key,
         gc_freeze=False,
         worker=False,  # an HTTP-only process: the jobs are the worker process's
     )
@@ -150,6 +155,7 @@ def test_worker_process_runs_jobs_queued_by_an_http_only_app(
             PARLEY_DATA_DIR=str(tmp_path / "worker"),  # its own embedded index: the API's is in memory
             PARLEY_DATABASE_URL=url,
             PARLEY_ADMIN_KEY=ADMIN_KEY,
+            PARLEY_SECRET_KEY=secret_key,
         )
         worker = subprocess.Popen(
             [sys.executable, "-c", ENTRY, "worker", "--kinds", "knowledge.ingest", "--concurrency", "1"],
