@@ -55,13 +55,12 @@ from core import priority, retention
 from core.bootstrap import build_core
 from core.crypto import SecretBox, load_or_create_secret_key
 from core.heap import freeze_startup_heap
-from core.heartbeat import Heartbeat
 from core.jobs import Worker
 from core.liveness import WorkerBeats
 from core.metrics import RequestMetrics
 from core.ops_routes import router as ops_router
 from core.priority import ForegroundMiddleware
-from core.process_keys import ADMIN_KEY, SECRET_KEY, KeysDiffer, ProcessKeysRegistry, StartKey
+from core.process_keys import ADMIN_KEY, SECRET_KEY, ProcessKeysRegistry, StartKey
 from core.readiness import Readiness
 from core.routes import install_error_handlers
 from core.routes import router as core_router
@@ -132,18 +131,27 @@ def create_app(
         core, admin_key, created = build_core(settings, schema=db_schema)
         secret_key = load_or_create_secret_key(settings.secret_key, settings.data_dir)
         process_keys = ProcessKeysRegistry(core.db, settings.worker_heartbeat_seconds)
-        try:  # before any work: a process with the wrong keys must not touch what others stored
-            process = process_keys.start(
+        try:
+            # Before any work: a process with the wrong keys must not touch what the others stored.
+            with process_keys.recorded(
                 StartKey(ADMIN_KEY, admin_key, generated=not settings.admin_key),
                 StartKey(SECRET_KEY, secret_key, generated=not settings.secret_key),
-            )
-        except KeysDiffer:
+            ):
+                async with running(app, core, admin_key, created, secret_key, process_keys):
+                    yield
+        finally:
             core.db.dispose()
-            raise
-        keys_beat = Heartbeat(
-            lambda: process_keys.beat(process), every=settings.worker_heartbeat_seconds, name="parley-keys"
-        )
-        keys_beat.__enter__()
+
+    @asynccontextmanager
+    async def running(
+        app: FastAPI,
+        core: CoreServices,
+        admin_key: str,
+        created: bool,
+        secret_key: str,
+        process_keys: ProcessKeysRegistry,
+    ) -> AsyncIterator[None]:
+        """The services built and started, for as long as the block runs; then stopped."""
         knowledge = (knowledge_builder or build_knowledge)(settings, core)
         app.state.settings = settings
         app.state.core = core
@@ -281,9 +289,6 @@ def create_app(
             await http_pool.aclose_running_loop_client()
             app.state.agent.close()
             knowledge.close()
-            keys_beat.__exit__(None, None, None)
-            process_keys.gone(process)
-            core.db.dispose()
             core.tracing.shutdown()
 
     app = ParleyAPI(

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
 from core.db import Database, utcnow
+from core.heartbeat import Heartbeat
 from core.liveness import STALE_AFTER_BEATS, worker_id
 from core.models import ProcessKeys
 
@@ -90,6 +93,16 @@ class ProcessKeysRegistry:
                 self.gone(process)
                 raise KeysDiffer(_refusal(other, differing, self.every * STALE_AFTER_BEATS))
         return process
+
+    @contextmanager
+    def recorded(self, admin: StartKey, secret: StartKey) -> Iterator[str]:
+        """`start`, then the record renewed from a thread of its own until the block ends, then removed."""
+        process = self.start(admin, secret)
+        try:
+            with Heartbeat(lambda: self.beat(process), every=self.every, name="parley-keys"):
+                yield process
+        finally:
+            self.gone(process)
 
     def beat(self, process: str) -> bool:
         """Renew the record (Heartbeat's renew: True while it is ours)."""
