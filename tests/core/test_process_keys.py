@@ -109,7 +109,9 @@ def machine(
 ) -> Callable[..., Any]:
     """An app whose keys are generated into `data_dir` unless given."""
 
-    def make(data_dir: Path, admin_key: str | None = None, secret_key: str | None = None) -> Any:
+    def make(
+        data_dir: Path, admin_key: str | None = None, secret_key: str | None = None, **overrides: Any
+    ) -> Any:
         settings = Settings(
             data_dir=data_dir,
             database_url=shared_db,
@@ -117,7 +119,7 @@ def machine(
             secret_key=secret_key,
             gc_freeze=False,
             worker=False,
-        )
+        ).model_copy(update=overrides)
 
         def knowledge(s: Settings, core: CoreServices) -> KnowledgeServices:
             index = KnowledgeIndex.temporary(embedder.dim, parent=tmp_path)
@@ -146,6 +148,14 @@ def test_start_refuses_a_second_machine_with_generated_keys(
             assert configured_alike.get("/healthz").status_code == 200
     with TestClient(machine(tmp_path / "b")) as later:  # the first one stopped: its record went with it
         assert later.get("/healthz").status_code == 200
+
+
+def test_a_start_that_fails_leaves_no_record(machine: Callable[..., Any], tmp_path: Path) -> None:
+    failing = machine(tmp_path / "a", worker=True, worker_kinds=["no.such.kind"])
+    with pytest.raises(ValueError, match="PARLEY_WORKER_KINDS"), TestClient(failing):
+        pass
+    with TestClient(machine(tmp_path / "b")) as other:  # other generated keys: nobody else is running
+        assert other.get("/healthz").status_code == 200
 
 
 # --- through `parley worker` ---------------------------------------------------------------------------------
