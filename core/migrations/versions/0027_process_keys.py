@@ -1,15 +1,15 @@
 """process_keys: each running process's key fingerprints and whether it generated them, so a process
 whose generated keys differ from a live one's refuses to start (core/process_keys.py).
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026"
-down_revision = "0025"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """send_budgets: one send-rate budget per number shared by every process (channels/send_budget.py).
 
-Revision ID: 0025
-Revises: 0023
+Revision ID: 0026
+Revises: 0025
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0025"
-down_revision = "0023"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
