@@ -1,4 +1,4 @@
-"""Build the core services from settings: the database (migrated), keys, tenants, jobs, audit, credits.
+"""Build the core services from settings: the database (migrated), keys, tenants, jobs, audit, credits, bus.
 
 app.py's lifespan, the benchmarks and `python -m evals` build them the same way; nothing imports app.py.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 from config import Settings
 from core.audit import AuditLog
 from core.auth import KeyStore, load_or_create_admin_key
+from core.bus import open_bus
 from core.credits import Credits
 from core.db import Database, make_engine
 from core.jobs import JobQueue
@@ -32,5 +33,6 @@ def build_core(settings: Settings, *, schema: str | None = None) -> tuple[CoreSe
         audit=AuditLog(db),
         credits=Credits(db, settings.plan_credits),
         tracing=Tracing.from_settings(settings.otel_endpoint),
+        bus=open_bus(settings.resolved_database_url, schema),
     )
     return core, admin_key, created

@@ -7,6 +7,10 @@ which is also how work resumes after a restart. Leases are short (seconds) and a
 renewed by a heartbeat (core/heartbeat.py): a crash is recovered from within a lease, yet a job that
 runs for an hour is never taken for dead while its worker lives.
 
+Queueing a job wakes this process's worker at once, and app.py sends the wake-up over the bus
+(core/bus.py, WAKE_TOPIC) to the workers of every other process; each worker also polls every second,
+so a wake-up lost with a connection delays a job by at most that.
+
 Claims are fair across tenants: the oldest job of the tenant with the fewest jobs running goes first.
 
 A job may carry a key: at most one job per key waits in the queue (enqueueing another is a no-op) and
@@ -59,6 +63,7 @@ MAX_ATTEMPTS = 3
 LEASE_SECONDS = 15.0  # how soon a dead worker's job is taken over; live ones renew theirs
 FAIR_WINDOW = 20  # queued jobs of busy tenants weighed against each other on a claim
 BEATS_PER_LEASE = 3  # a renewal may fail twice (a busy database) before the lease runs out
+WAKE_TOPIC = "jobs.queued"  # on the bus: a job was queued in some process
 _JOBS = table_of(Job)
 # A job's row, in the order driver-SQL inserts take its values (core/bulk_insert.py).
 JOB_ROW_COLUMNS = (

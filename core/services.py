@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from core.audit import AuditLog
 from core.auth import KeyStore
+from core.bus import Bus, InProcessBus
 from core.credits import Credits
 from core.db import Database
 from core.jobs import JobQueue
@@ -22,3 +23,5 @@ class CoreServices:
     audit: AuditLog
     credits: Credits
     tracing: Tracing = field(default_factory=Tracing)  # no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+    # Events to every process on this database (core/bus.py): in-process unless it is PostgreSQL.
+    bus: Bus = field(default_factory=InProcessBus)
