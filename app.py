@@ -55,7 +55,7 @@ from core import priority, retention
 from core.bootstrap import build_core
 from core.crypto import SecretBox, load_or_create_secret_key
 from core.heap import freeze_startup_heap
-from core.jobs import Worker
+from core.jobs import WAKE_TOPIC, Worker
 from core.liveness import WorkerBeats
 from core.metrics import RequestMetrics
 from core.ops_routes import router as ops_router
@@ -158,7 +158,7 @@ def create_app(
         app.state.tracing = core.tracing
         app.state.knowledge = knowledge
         app.state.crm = crm = CrmServices.build(core.db, core.audit)
-        app.state.channels = channels = ChannelStore(core.db, SecretBox(secret_key))
+        app.state.channels = channels = ChannelStore(core.db, SecretBox(secret_key), core.bus)
         app.state.broadcasts = BroadcastStore(
             core.db,
             core.audit,
@@ -195,6 +195,8 @@ def create_app(
         app.state.livechat_locks = weakref.WeakValueDictionary()  # a lock lives while a socket holds it
         app.state.demo_widget_key = None
         send_budgets = SendBudgets(core.db)  # one budget per number for every process (in the database)
+        wechat = WeChatAdapter(settings.wechat_api_base, settings.wechat_signature_window_seconds)
+        channels.on_forget(wechat.forget)  # a deleted channel's access token goes with it
         adapters: dict[str, Adapter] = {
             "whatsapp": WhatsAppAdapter(
                 settings.whatsapp_api_base, settings.whatsapp_messages_per_second, send_budgets
@@ -205,7 +207,7 @@ def create_app(
             "line": LineAdapter(settings.line_api_base),
             "viber": ViberAdapter(settings.viber_api_base),
             "sms": TwilioSmsAdapter(settings.twilio_api_base),
-            "wechat": WeChatAdapter(settings.wechat_api_base, settings.wechat_signature_window_seconds),
+            "wechat": wechat,
         }
         app.state.channel_processor = ChannelProcessor(
             core.db, channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters, core.audit
@@ -234,6 +236,10 @@ def create_app(
         sweep = _retention(settings, core, beats)
         sweep.add("stale process key records", lambda: process_keys.prune(timedelta(days=1)))
         worker = _worker(settings, core, beats)
+        # A job queued here wakes the workers of every process at once (core/bus.py); they poll as well.
+        core.jobs.on_enqueue(lambda: core.bus.publish(WAKE_TOPIC, {}))
+        if worker is not None:
+            core.bus.subscribe(WAKE_TOPIC, lambda _: worker.wake())
         app.state.worker = worker
         app.state.readiness = _readiness(settings, core, knowledge, beats)
         loop_watch = priority.LoopWatch()
@@ -289,6 +295,7 @@ def create_app(
             await http_pool.aclose_running_loop_client()
             app.state.agent.close()
             knowledge.close()
+            core.bus.close()
             core.tracing.shutdown()
 
     app = ParleyAPI(

@@ -34,6 +34,7 @@ from channels.base import (
     platform_time,
     response_json,
 )
+from channels.models import Channel
 from core.errors import Forbidden, InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -184,6 +185,11 @@ class WeChatAdapter:
 
     def parse(self, raw: bytes) -> Parsed:
         return parse_xml(raw)
+
+    def forget(self, channel: Channel) -> None:
+        """Drop a deleted (or changed) channel's access token: the next send fetches one with its credentials."""
+        with self._lock:
+            self._tokens.pop(str(channel.config.get("app_id")), None)
 
     async def _access_token(
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], refresh: bool = False
