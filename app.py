@@ -27,7 +27,7 @@ from channels import broadcast_replies, http_pool, opt_out
 from channels import retention as channel_retention
 from channels.base import Adapter
 from channels.broadcast_sender import BroadcastSender
-from channels.human_replies import HumanReplies, VisitorSockets
+from channels.human_replies import HumanReplies
 from channels.intake import DeliveryIntake
 from channels.line import LineAdapter
 from channels.livechat.limits import TurnLimits
@@ -35,6 +35,7 @@ from channels.livechat.recovery import answer_lost_turns
 from channels.livechat.routes import router as livechat_router
 from channels.livechat.store import LivechatStore
 from channels.livechat.turns import LiveTurns
+from channels.livechat.visitors import VisitorSockets
 from channels.messenger import MessengerAdapter
 from channels.privacy import erase_channel_records
 from channels.processing import ChannelProcessor
@@ -75,6 +76,7 @@ from crm.ticket_routes import router as tickets_router
 from evals.routes import router as evals_router
 from evals.service import EvalService
 from inbox.csat import Csat
+from inbox.events import StaffEvents
 from inbox.hub import StaffHub
 from inbox.routes import router as inbox_router
 from inbox.service import InboxService
@@ -221,9 +223,11 @@ def create_app(
         app.state.unparsed_events = UnparsedEvents(core.db)
         app.state.unparsed_retry = UnparsedRetry(core.db, channels, app.state.channel_processor, core.jobs)
         app.state.signed_nonces = SignedNonces(core.db, settings.wechat_signature_window_seconds)
-        app.state.livechat_visitors = VisitorSockets()
+        # Sockets of staff and visitors, reached from every process through the bus (core/fanout.py).
+        app.state.livechat_visitors = VisitorSockets(core.bus, app.state.agent.inbox)
         replier = HumanReplies(app.state.agent.inbox, core.jobs, app.state.livechat_visitors)
-        app.state.inbox = InboxService(app.state.agent.inbox, crm.tickets, replier, StaffHub())
+        hub = StaffHub(core.bus, StaffEvents(app.state.agent.inbox).expand)
+        app.state.inbox = InboxService(app.state.agent.inbox, crm.tickets, replier, hub)
         csat = Csat(app.state.agent.inbox, crm.tickets, replier)
         app.state.agent.interceptors.append(csat.answer)
         app.state.agent.interceptors.append(opt_out.Confirmation(app.state.agent.inbox))

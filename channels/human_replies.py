@@ -3,7 +3,7 @@ delivered on the conversation's own channel.
 
 The inbox asks first whether the channel's window allows a human reply now (a 409 for the staff member
 if not, rather than a message that silently never arrives), then hands the stored message over: live
-chat pushes it to the visitor's open sockets; other channels send it from a durable background job
+chat pushes it to the visitor's open sockets (in any process); other channels send it from a durable background job
 (channels.human_reply), with Messenger's HUMAN_AGENT tag between 24 hours and 7 days for what a person
 wrote (an automated message, such as the CSAT question, only inside the 24-hour window).
 """
@@ -13,11 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any
 
-from fastapi import WebSocket
-
-from channels.livechat.frames import message_frame
+from channels.livechat.visitors import VisitorSockets
 from channels.window import POLICIES, may_send_free_form
 from core.db import utcnow
 from core.errors import Conflict
@@ -36,30 +33,6 @@ def last_customer_message(messages: list[Message]) -> Message | None:
 def sent_at(message: Message) -> datetime:
     stamp = message.meta.get("sent_at")
     return datetime.fromisoformat(stamp) if stamp else message.created_at
-
-
-class VisitorSockets:
-    """Open live-chat sockets by conversation, so a person's reply reaches the visitor at once."""
-
-    def __init__(self) -> None:
-        self._sockets: dict[str, set[WebSocket]] = {}
-
-    def add(self, conversation_id: str, ws: WebSocket) -> None:
-        self._sockets.setdefault(conversation_id, set()).add(ws)
-
-    def remove(self, conversation_id: str, ws: WebSocket) -> None:
-        sockets = self._sockets.get(conversation_id)
-        if sockets is not None:
-            sockets.discard(ws)
-            if not sockets:
-                del self._sockets[conversation_id]
-
-    async def push(self, conversation_id: str, frame: dict[str, Any]) -> None:
-        for ws in list(self._sockets.get(conversation_id, ())):
-            try:
-                await ws.send_json(frame)
-            except Exception:  # a socket closing under us: the visitor gets it from history on resume
-                self.remove(conversation_id, ws)
 
 
 class HumanReplies:
@@ -88,7 +61,7 @@ class HumanReplies:
 
     async def deliver(self, tenant_id: str, conversation: Conversation, message: Message) -> None:
         if conversation.channel == "livechat":
-            await self._visitors.push(conversation.id, message_frame(message))
+            self._visitors.push(tenant_id, conversation.id, message.id)
             await asyncio.to_thread(self._inbox.update_meta, tenant_id, message.id, delivery="sent")
             return
         if conversation.channel not in POLICIES:  # the playground: nothing to send

@@ -1,33 +1,37 @@
-"""Live updates for staff: every connected inbox client of a tenant hears replies and status changes.
+"""Live updates for staff: every connected inbox client of a tenant hears replies and status changes, in
+whichever process its socket is (core/fanout.py over the bus).
 
-In-process (one set of sockets per tenant). With several server processes each only knows its own
-sockets; a shared pub/sub (PostgreSQL LISTEN/NOTIFY or Redis) would carry events between them.
+An update is published as a reference (inbox/events.py): each process holding sockets of the tenant loads
+the message, note or conversation it names and sends the event it makes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import WebSocket
 
+from core.bus import Bus
+from core.fanout import SocketFanout
+
+TOPIC = "inbox.staff"
+# (tenant id, reference) -> the event staff clients are sent, or None; run in a thread
+Expand = Callable[[str, dict[str, Any]], dict[str, Any] | None]
+
 
 class StaffHub:
-    def __init__(self) -> None:
-        self._sockets: dict[str, set[WebSocket]] = {}
+    def __init__(self, bus: Bus, expand: Expand) -> None:
+        self._fanout = SocketFanout(
+            bus, TOPIC, key="tenant_id", load=lambda ref: expand(str(ref["tenant_id"]), ref)
+        )
 
     def add(self, tenant_id: str, ws: WebSocket) -> None:
-        self._sockets.setdefault(tenant_id, set()).add(ws)
+        self._fanout.add(tenant_id, ws)
 
     def remove(self, tenant_id: str, ws: WebSocket) -> None:
-        sockets = self._sockets.get(tenant_id)
-        if sockets is not None:
-            sockets.discard(ws)
-            if not sockets:
-                del self._sockets[tenant_id]
+        self._fanout.remove(tenant_id, ws)
 
-    async def publish(self, tenant_id: str, event: dict[str, Any]) -> None:
-        for ws in list(self._sockets.get(tenant_id, ())):
-            try:
-                await ws.send_json(event)
-            except Exception:  # a client gone mid-send: it reloads the inbox when it reconnects
-                self.remove(tenant_id, ws)
+    def publish(self, tenant_id: str, reference: dict[str, Any]) -> None:
+        """From any thread: the tenant's staff clients in every process get the event `reference` names."""
+        self._fanout.publish({**reference, "tenant_id": tenant_id})

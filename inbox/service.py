@@ -6,8 +6,7 @@ knows no channel's wire format or window rules beyond "may a person reply now?".
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Protocol
+from typing import Protocol
 
 from fastapi.concurrency import run_in_threadpool
 
@@ -15,6 +14,7 @@ from crm.handoff import ConversationNote
 from crm.inbox import InboxStore
 from crm.models import Conversation, Message
 from crm.tickets import TicketStore
+from inbox.events import message_ref, note_ref, status_ref
 from inbox.hub import StaffHub
 
 
@@ -26,28 +26,6 @@ class Replier(Protocol):
     async def deliver(self, tenant_id: str, conversation: Conversation, message: Message) -> None: ...
 
 
-def message_event(conversation_id: str, message: Message) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "conversation_id": conversation_id,
-        "id": message.id,
-        "role": message.role,
-        "text": message.text,
-        "author": message.meta.get("author"),
-        "created_at": message.created_at.isoformat(),
-    }
-
-
-def status_event(conversation: Conversation) -> dict[str, Any]:
-    return {
-        "type": "status",
-        "conversation_id": conversation.id,
-        "status": conversation.status,
-        "assignee": conversation.assignee,
-        "team": conversation.handoff_team,
-    }
-
-
 class InboxService:
     def __init__(self, inbox: InboxStore, tickets: TicketStore, replier: Replier, hub: StaffHub) -> None:
         self.inbox = inbox
@@ -56,17 +34,10 @@ class InboxService:
         self._replier = replier
         self.hub = hub
         # Status changes and customers' messages happen in worker threads too (the agent hands off, a
-        # customer asks for the bot back): each is pushed to staff clients from the event loop.
-        loop = asyncio.get_running_loop()
-
-        def push_soon(tenant_id: str, event: dict[str, Any]) -> None:
-            if not loop.is_closed():  # shutting down: nobody is listening any more
-                loop.call_soon_threadsafe(lambda: loop.create_task(hub.publish(tenant_id, event)))
-
-        self.handoff.on_change(lambda c: push_soon(c.tenant_id, status_event(c)))
-        inbox.on_customer_message(
-            lambda c, m: push_soon(c.tenant_id, {**message_event(c.id, m), "status": c.status})
-        )
+        # customer asks for the bot back), and in other processes: each reaches staff clients through the
+        # hub, which takes them from any thread.
+        self.handoff.on_change(lambda c: hub.publish(c.tenant_id, status_ref(c.id)))
+        inbox.on_customer_message(lambda c, m: hub.publish(c.tenant_id, message_ref(c.id, m.id, c.status)))
 
     async def reply(self, tenant_id: str, actor: str, conversation_id: str, text: str) -> Message:
         """A person answers the customer; the conversation becomes theirs (the agent goes quiet)."""
@@ -82,7 +53,7 @@ class InboxService:
         )
         await run_in_threadpool(self._tickets.responded, tenant_id, conversation_id)
         await self._replier.deliver(tenant_id, conversation, message)
-        await self.hub.publish(tenant_id, message_event(conversation_id, message))
+        self.hub.publish(tenant_id, message_ref(conversation_id, message.id))
         return message
 
     async def assign(
@@ -96,7 +67,5 @@ class InboxService:
 
     async def note(self, tenant_id: str, actor: str, conversation_id: str, text: str) -> ConversationNote:
         note = await run_in_threadpool(self.handoff.add_note, tenant_id, actor, conversation_id, text)
-        await self.hub.publish(
-            tenant_id, {"type": "note", "conversation_id": conversation_id, "id": note.id, "text": note.text}
-        )
+        self.hub.publish(tenant_id, note_ref(conversation_id, note.id))
         return note

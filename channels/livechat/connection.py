@@ -11,11 +11,11 @@ from fastapi import WebSocket
 from fastapi.concurrency import run_in_threadpool
 
 from agent.service import AgentService
-from channels.human_replies import VisitorSockets
 from channels.livechat.frames import message_frame
 from channels.livechat.limits import TurnLimits
 from channels.livechat.store import LivechatStore, Session
 from channels.livechat.turns import LiveTurns
+from channels.livechat.visitors import VisitorSockets
 from core.errors import Conflict
 from crm.models import Message
 

@@ -6,7 +6,7 @@ visitor who had closed the tab before the process came back was never answered. 
 messages still marked `answered: False` with no reply stored and runs their turns through the same
 LiveTurns.answer a resend uses: under the conversation's lease it looks again for a reply, so a resend
 racing the sweep, or the sweep of another process starting at the same time, answers nothing twice. The
-reply reaches a socket of the visitor open in this process at once, and any other from its history.
+reply reaches the visitor's open sockets in every process (channels/livechat/visitors.py), and any other from its history.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from channels.human_replies import VisitorSockets
-from channels.livechat.frames import message_frame
 from channels.livechat.turns import LiveTurns
+from channels.livechat.visitors import VisitorSockets
 from core.db import Database, utcnow
 from crm.models import Conversation, Message
 
@@ -79,7 +78,7 @@ async def answer_lost_turns(
                 continue
         answered += 1
         if reply is not None:
-            await visitors.push(conversation, message_frame(reply))
+            visitors.push(tenant, conversation, reply.id)
     if found:
         log.info("%d live-chat messages left unanswered by an earlier process answered", answered)
     return answered
