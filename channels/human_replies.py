@@ -3,9 +3,10 @@ delivered on the conversation's own channel.
 
 The inbox asks first whether the channel's window allows a human reply now (a 409 for the staff member
 if not, rather than a message that silently never arrives), then hands the stored message over: live
-chat pushes it to the visitor's open sockets (in any process); other channels send it from a durable background job
-(channels.human_reply), with Messenger's HUMAN_AGENT tag between 24 hours and 7 days for what a person
-wrote (an automated message, such as the CSAT question, only inside the 24-hour window).
+chat pushes it to the visitor's open sockets (in whichever process holds them); other channels send it
+from a durable background job (channels.human_reply), with Messenger's HUMAN_AGENT tag between 24 hours
+and 7 days for what a person wrote (an automated message, such as the CSAT question, only inside the
+24-hour window).
 """
 
 from __future__ import annotations
