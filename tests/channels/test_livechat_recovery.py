@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from channels.human_replies import VisitorSockets
 from channels.livechat.recovery import answer_lost_turns
 from channels.livechat.turns import LiveTurns
+from channels.livechat.visitors import VisitorSockets
+from core.bus import InProcessBus
 from tests.channels.test_livechat import receive_until, ws_url
 from tests.conftest import auth, new_tenant, state
 
@@ -182,7 +183,8 @@ def test_sweeps_of_two_processes_and_a_resend_racing_answer_once(
     monkeypatch.setattr(agent, "answer", slow)
 
     def sweep() -> None:  # another process: its own locks, its own sockets; the same database
-        asyncio.run(answer_lost_turns(state(client).core.db, LiveTurns(agent), {}, VisitorSockets()))
+        visitors = VisitorSockets(InProcessBus(), agent.inbox)
+        asyncio.run(answer_lost_turns(state(client).core.db, LiveTurns(agent), {}, visitors))
 
     sweeps = [threading.Thread(target=sweep) for _ in range(2)]
     for thread in sweeps:
