@@ -6,7 +6,7 @@ the same services the HTTP API calls:
 - off-topic questions: abstention (no answer from the knowledge: the reply stands on no passage);
 - small talk: a short reply in the customer's language, no passage, no handoff;
 - asking for a person / angry: handed off; questions that merely contain "human", 投訴, 真人...: not;
-- the two-turn dialogues: every turn states its facts;
+- the two-turn dialogues: every turn states its facts (or, marked `decline`, stands on no passage);
 - intent precision/recall per intent over all cases (the turn's `intent`, where the agent reports one);
 - reply length, turn latency p50/p95;
 - retrieval R@1 / R@5 / MRR over the golden questions (a hit is relevant when it states the facts) for
@@ -264,6 +264,10 @@ def run_answers(bench: Bench, verbose: bool) -> None:
             outcome, conversation = bench.turn(company, turn["message"], conversation)
             replies.append(outcome.reply[:120])
             ok = ok and all(contains(outcome.reply, f) for f in turn.get("expect_facts", []))
+            if (turn.get("expect") or {}).get(
+                "decline"
+            ):  # an off-topic follow-up: no answer from the knowledge
+                ok = ok and outcome.sources == 0
         tallies["dialogues"].add(ok, f"{dialogue['id']}: {replies!r}")
 
     abstained = tallies["off-topic abstained"].passed
