@@ -37,9 +37,8 @@ _YES_NO = re.compile(
     r"^(yes|no|yep|nope|sure|correct|not yet|是|否|可以|不可以|不行|有|沒有|不會|會)\b[.!,，。！]?", re.I
 )
 _LEAD_IN = re.compile(r"[:：]$")
-_ROW = re.compile(
-    r"^[^:：;]{1,40}: \S"
-)  # a table row as chunking renders it ("4222: NATS", "Plan: Pro; ...")
+# A table row as chunking renders it ("4222: messaging", "Plan: Pro; Price: US$19").
+_ROW = re.compile(r"^[^:：;]{1,40}: \S")
 LISTED = 8  # the items or rows a lead-in brings along
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
@@ -174,7 +173,7 @@ def answer_first(hits: list[SearchHit], question: str, message: str) -> list[Sea
     if len(hits) < 2:
         return hits
     # Only a specific thing the message names and the first passage lacks ("PayPal") sends it elsewhere:
-    # "is there a maximum?" or 咁最高級呢？ asks about the subject before, not about any page's "maximum".
+    # "any upper limit?" or 咁最貴嗰個呢？ asks about the subject before, not about any page's "limit".
     first = Vocabulary.of([hits[0].text])
     named = [
         t

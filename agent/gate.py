@@ -97,10 +97,10 @@ def missing_terms(question: str, vocabulary: Vocabulary) -> list[str]:
 def absent_words(question: str, vocabulary: Vocabulary) -> list[str]:
     """The question's rare English words that the knowledge holds neither as written nor in translation,
     when they carry most of what the question is about ("Can I pay in instalments?", "a reseller
-    programme?"). Judged on its rarest words, then again with the less rare ones in ("Do you sell gift
-    cards?": gift, cards; "Does Ente print photo books?": print): either way, if most of the question is
-    missing, the knowledge is about something else. Chinese words are left out: cut from a run of
-    characters, a word the knowledge lacks is as often a mis-cut (我怕, 多付) as a topic."""
+    programme?"). Judged on its rarest words, then again with the less rare ones in ("Can I buy a gift
+    card?": gift): either way, if most of the question is missing, the knowledge is about something else.
+    Chinese words are left out: cut from a run of characters, a word the knowledge lacks is as often a
+    mis-cut (我怕, 多付) as a topic."""
     for rare in RARE_ZIPFS:
         terms = [t for t in content_terms(asked_part(question)) if t.zipf < rare and not t.text.isdigit()]
         absent = [
@@ -112,7 +112,7 @@ def absent_words(question: str, vocabulary: Vocabulary) -> list[str]:
             and not holds(vocabulary, t)
         ]
         # Weighed against this knowledge: the business's own name, on most of its pages, says little of
-        # what the question is about ("Does Ente sell a lifetime plan?" is about "lifetime").
+        # what the question is about ("Is there a lifetime Lumen plan?" is about "lifetime").
         total = sum(term_weight(t, vocabulary) for t in terms)
         share = sum(term_weight(t, vocabulary) for t in absent) / total if total else 0.0
         if share >= ABSENT_SHARE:

@@ -56,7 +56,7 @@ def _hit(chunk_id: str, text: str, cosines: dict[str, float]) -> SearchHit:
 REFERRALS = (
     "Referrals\nHow much storage can I earn?\nEach friend earns you 10 GB.\nYou can at most double your plan."
 )
-FAMILY = "Family\nHow many members can a family have?\nThe maximum number of members is five."
+FAMILY = "Family\nHow many members can a family have?\nThe limit is five members."
 PAYMENT = "Payment\nWhich cards do you take?\nWe take Visa and Mastercard."
 PAYPAL = "Payment\nCan I pay with PayPal?\nPayPal is not supported yet."
 
@@ -69,8 +69,8 @@ def test_a_follow_up_that_names_something_new_goes_where_that_is_named() -> None
 
 
 def test_a_follow_up_that_names_nothing_new_stays_on_its_subject() -> None:
-    # "maximum" is written in the family page, but the customer asks about the referrals before
+    # "limit" is written in the family page, but the customer asks about the referrals before
     referrals = _hit("referrals", REFERRALS, {"You can at most double your plan.": 0.85})
-    family = _hit("family", FAMILY, {"The maximum number of members is five.": 0.86})
-    ordered = answer_first([referrals, family], "is there a maximum? (earn storage)", "is there a maximum?")
+    family = _hit("family", FAMILY, {"The limit is five members.": 0.86})
+    ordered = answer_first([referrals, family], "any upper limit? (earn storage)", "any upper limit?")
     assert [h.chunk_id for h in ordered] == ["referrals", "family"]

@@ -19,12 +19,13 @@ PAGES = [
 def test_the_business_name_on_every_page_does_not_hide_the_missing_topic() -> None:
     knowledge = Vocabulary.of(PAGES)
     # "Lumen" is everywhere, "lifetime" nowhere: the question is about the missing word
-    assert absent_words("Does Lumen sell a lifetime plan that I pay for once?", knowledge) == ["lifetime"]
+    assert absent_words("Is there a lifetime Lumen plan, paid for once?", knowledge) == ["lifetime"]
 
 
 def test_fairly_rare_words_count_when_most_of_the_question_is_missing() -> None:
     knowledge = Vocabulary.of(PAGES)
-    assert "gift" in absent_words("Do you sell gift cards? I'd like to give one to my dad.", knowledge)
+    # no word rarer than zipf 4.5; "gift" (4.8) is the one the knowledge lacks
+    assert absent_words("Can I buy a gift card for a friend?", knowledge) == ["gift"]
 
 
 def test_a_question_the_knowledge_speaks_of_keeps_its_words() -> None:
