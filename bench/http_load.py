@@ -21,6 +21,7 @@ CONNECTIONS = 64
 class Step:
     latencies_ms: list[float] = field(default_factory=list)
     acknowledged: list[int] = field(default_factory=list)  # request numbers answered 200
+    acknowledged_at: dict[int, float] = field(default_factory=dict)  # number -> perf_counter() at the 200
     failed: int = 0
 
 
@@ -59,6 +60,7 @@ async def _connection(
         step.latencies_ms.append((time.perf_counter() - due) * 1000)
         if status == 200:
             step.acknowledged.append(number)
+            step.acknowledged_at[number] = time.perf_counter()
     writer.close()
 
 

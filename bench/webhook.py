@@ -58,7 +58,9 @@ async def hook(request: Request) -> dict:
 """
 
 
-def signed(n: int) -> tuple[bytes, str]:
+def signed(n: int, text: str | None = None, sender: str | None = None) -> tuple[bytes, str]:
+    """Delivery `n` as Meta signs it: from `sender` (default 8529 + n), saying `text` (default a demo question)."""
+    sender = sender or f"8529{n:07d}"
     body = json.dumps(
         {
             "object": "whatsapp_business_account",
@@ -71,14 +73,14 @@ def signed(n: int) -> tuple[bytes, str]:
                             "value": {
                                 "messaging_product": "whatsapp",
                                 "metadata": {"phone_number_id": "106540352242922"},
-                                "contacts": [{"profile": {"name": f"Visitor {n}"}, "wa_id": f"8529{n:07d}"}],
+                                "contacts": [{"profile": {"name": f"Visitor {n}"}, "wa_id": sender}],
                                 "messages": [
                                     {
-                                        "from": f"8529{n:07d}",
+                                        "from": sender,
                                         "id": f"wamid.bench{n}",
                                         "timestamp": str(int(time.time())),
                                         "type": "text",
-                                        "text": {"body": QUESTIONS[n % len(QUESTIONS)]},
+                                        "text": {"body": text or QUESTIONS[n % len(QUESTIONS)]},
                                     }
                                 ],
                             },
