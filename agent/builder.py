@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from langchain_core.language_models import BaseChatModel
@@ -83,9 +84,12 @@ def build_agent(
 
 
 def warm_up(knowledge: KnowledgeServices) -> None:
+    started = time.perf_counter()
     try:
         IntentClassifier(knowledge.embedder, knowledge.queries).similarities("hello")
         lexicon()
+        # Operators (and load benches) can tell when turns stop waiting for it.
+        log.info("answer path warmed up in %.1f s", time.perf_counter() - started)
     except Exception:  # a warm-up is an optimisation: the first turn loads whatever failed here
         log.exception("warming up the answer path failed")
 
