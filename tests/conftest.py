@@ -9,6 +9,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +58,33 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[s
     if request.param == "sqlite":
         yield None, None
         return
+    with throwaway_schema() as schema:
+        yield PG_URL, schema
+
+
+@contextmanager
+def throwaway_schema() -> Iterator[str]:
+    """A PostgreSQL schema of its own (on PARLEY_TEST_DATABASE_URL), dropped after."""
     assert PG_URL
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield PG_URL, schema
+        yield schema
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A throwaway PostgreSQL schema; the test is skipped without PARLEY_TEST_DATABASE_URL."""
+    if not PG_URL:
+        pytest.skip("PARLEY_TEST_DATABASE_URL is not set: this test needs PostgreSQL")
+    with throwaway_schema() as schema:
+        yield schema
 
 
 @pytest.fixture

@@ -11,15 +11,11 @@ import subprocess
 import sys
 import time
 import tomllib
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from app import create_app
 from config import Settings
@@ -99,22 +95,6 @@ def test_worker_refuses_an_unknown_kind(tmp_path: Path) -> None:
     done = parley("worker", "--kinds", "knowledge.ingset", env=parley_env(PARLEY_DATA_DIR=str(tmp_path)))
     assert done.returncode == 2
     assert "knowledge.ingset" in done.stderr and "knowledge.ingest" in done.stderr
-
-
-@pytest.fixture
-def pg_schema() -> Iterator[str]:
-    if not PG_URL:
-        pytest.skip("PARLEY_TEST_DATABASE_URL is not set: the worker process test needs PostgreSQL")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield schema
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_worker_process_runs_jobs_queued_by_an_http_only_app(

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -27,7 +25,7 @@ from sqlalchemy.engine import make_url
 from websockets.sync.client import ClientConnection, connect
 
 from tests.conftest import ADMIN_KEY, PG_URL
-from tests.test_serve import ROOT, free_port
+from tests.test_serve import running
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="PARLEY_TEST_DATABASE_URL not set")
 http = httpx.Client(timeout=60)
@@ -50,26 +48,6 @@ def database_url() -> Iterator[str]:
         admin.dispose()
 
 
-@contextmanager
-def started(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", env["PORT"]],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 @pytest.fixture(scope="module")
 def servers(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """Processes A and B (base URLs). One after the other: two first starts on an empty database race in
@@ -87,20 +65,8 @@ def servers(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     bases = []
     with ExitStack() as stack:
         for name in ("a", "b"):
-            port = str(free_port())
-            env = {**common, "PARLEY_DATA_DIR": str(tmp_path / name), "PORT": port}
-            proc = stack.enter_context(started(env))
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 90
-            while time.monotonic() < deadline:
-                try:
-                    if http.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            else:
-                proc.kill()
-                raise AssertionError(proc.stdout.read() if proc.stdout else "server did not start")
+            env = {**common, "PARLEY_DATA_DIR": str(tmp_path / name)}
+            base, _ = stack.enter_context(running(env, ["-m", "uvicorn", "app:app"], start_seconds=90))
             bases.append(base)
         yield bases[0], bases[1]
 

@@ -31,18 +31,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(data_dir: Path, *, parley: bool = False) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`uvicorn app:app`, or `parley serve` (as its console script runs it) with `parley`."""
+def running(
+    env: dict[str, str], command: list[str], *, start_seconds: float = 60
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`python <command> --host 127.0.0.1 --port <free port>` once its /healthz answers; stopped after."""
     port = free_port()
-    env = {**os.environ, "PARLEY_DATA_DIR": str(data_dir), "PARLEY_DEMO": "true"}
-    env.pop("PARLEY_DATABASE_URL", None)
-    env.pop("PARLEY_QDRANT_URL", None)
-    env.pop("PARLEY_ADMIN_KEY", None)
-    command = (
-        ["-c", "import sys; from app import main; sys.exit(main())", "serve"]
-        if parley
-        else ["-m", "uvicorn", "app:app"]
-    )
     proc = subprocess.Popen(
         [sys.executable, *command, "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
@@ -53,7 +46,7 @@ def server(data_dir: Path, *, parley: bool = False) -> Iterator[tuple[str, subpr
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_seconds
         while time.monotonic() < deadline:
             try:
                 if http.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -70,6 +63,22 @@ def server(data_dir: Path, *, parley: bool = False) -> Iterator[tuple[str, subpr
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextmanager
+def server(data_dir: Path, *, parley: bool = False) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`uvicorn app:app`, or `parley serve` (as its console script runs it) with `parley`."""
+    env = {**os.environ, "PARLEY_DATA_DIR": str(data_dir), "PARLEY_DEMO": "true"}
+    env.pop("PARLEY_DATABASE_URL", None)
+    env.pop("PARLEY_QDRANT_URL", None)
+    env.pop("PARLEY_ADMIN_KEY", None)
+    command = (
+        ["-c", "import sys; from app import main; sys.exit(main())", "serve"]
+        if parley
+        else ["-m", "uvicorn", "app:app"]
+    )
+    with running(env, command) as served:
+        yield served
 
 
 def wait_ready(base: str, key: str) -> list[dict[str, Any]]:

@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from core.bus import open_bus
 from core.db import Database, make_engine
@@ -21,22 +18,8 @@ from tests.conftest import PG_URL
 pytestmark = pytest.mark.skipif(not PG_URL, reason="PARLEY_TEST_DATABASE_URL not set")
 
 
-@pytest.fixture
-def schema() -> Iterator[str]:
-    assert PG_URL
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
-
-
-def test_a_job_queued_elsewhere_wakes_an_idle_worker_at_once(schema: str) -> None:
+def test_a_job_queued_elsewhere_wakes_an_idle_worker_at_once(pg_schema: str) -> None:
+    schema = pg_schema
     assert PG_URL
     # Two "processes": each its own engine, queue and bus, wired as app.py wires them.
     here_db = Database(make_engine(PG_URL, schema=schema))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import select, update
 
 from app import create_app
 from config import Settings
@@ -159,22 +158,6 @@ def test_a_start_that_fails_leaves_no_record(machine: Callable[..., Any], tmp_pa
 
 
 # --- through `parley worker` ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def pg_schema() -> Iterator[str]:
-    if not PG_URL:
-        pytest.skip("PARLEY_TEST_DATABASE_URL is not set: a process on another machine needs PostgreSQL")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield schema
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_parley_worker_on_another_machine_is_told_which_settings_to_configure(
