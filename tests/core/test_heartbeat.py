@@ -4,18 +4,19 @@ within one short lease. The clock is the test's, so nothing here depends on how 
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core import jobs as jobs_module
-from core.db import Database, make_engine, utcnow
+from core.db import Database, make_engine
 from core.heartbeat import Heartbeat
 from core.jobs import LEASE_SECONDS, JobQueue
 from core.migrate import upgrade_to_head
 from core.models import Job
+from tests.clock import Clock
 
 
 @pytest.fixture
@@ -23,17 +24,6 @@ def db(tmp_path: Path) -> Database:
     database = Database(make_engine(f"sqlite:///{tmp_path / 'jobs.db'}"))
     upgrade_to_head(database.engine)
     return database
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

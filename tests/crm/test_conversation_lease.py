@@ -5,30 +5,19 @@ neither renew nor release the new holder's lease. The clock is the test's."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from core.db import Database, make_engine, utcnow
+from core.db import Database, make_engine
 from core.heartbeat import Heartbeat
 from core.migrate import upgrade_to_head
 from core.models import Tenant
 from crm import inbox as inbox_module
 from crm.inbox import ContactInfo, InboxStore
+from tests.clock import Clock
 
 LEASE = 15.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
