@@ -37,7 +37,7 @@ _YES_NO = re.compile(
     r"^(yes|no|yep|nope|sure|correct|not yet|是|否|可以|不可以|不行|有|沒有|不會|會)\b[.!,，。！]?", re.I
 )
 _LEAD_IN = re.compile(r"[:：]$")
-# A table row as chunking renders it ("4222: messaging", "Plan: Pro; Price: US$19").
+# A table row as chunking renders it ("5222: messaging", "Plan: Pro; Price: US$9").
 _ROW = re.compile(r"^[^:：;]{1,40}: \S")
 LISTED = 8  # the items or rows a lead-in brings along
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")

@@ -40,11 +40,11 @@ def test_a_lead_in_stops_at_the_first_unit_that_is_neither_item_nor_row() -> Non
 
 def test_joined_units_run_on_in_chinese_and_take_a_space_after_english() -> None:
     units = [
-        {"text": "4222: 內部通訊", "item": False},
-        {"text": "6443: K3s API Server", "item": False},
-        {"text": "30000–32767: NodePort 範圍", "item": False},
+        {"text": "5222: 內部通訊", "item": False},
+        {"text": "7443: cluster API", "item": False},
+        {"text": "30000–30100: 對外服務範圍", "item": False},
     ]
-    assert _joined(units) == "4222: 內部通訊。6443: K3s API Server. 30000–32767: NodePort 範圍。"
+    assert _joined(units) == "5222: 內部通訊。7443: cluster API. 30000–30100: 對外服務範圍。"
 
 
 def _hit(chunk_id: str, text: str, cosines: dict[str, float]) -> SearchHit:
