@@ -19,7 +19,7 @@ from knowledge.chunking import parse_chunk, split_sentences
 from knowledge.coverage import holds
 from knowledge.retrieval import translated_tokens
 from knowledge.services import SearchHit
-from knowledge.terms import content_terms
+from knowledge.terms import Term, content_terms
 from knowledge.vocabulary import Vocabulary
 
 UNITS_BY_LENGTH = {"brief": 1, "moderate": 3, "detailed": 5}
@@ -165,6 +165,11 @@ def best_unit(hit: SearchHit, question: str, message: str = "") -> float:
     return max((u.score for u in score_units(question, hit.text, hit.units, message)[2]), default=0.0)
 
 
+def _names_any(text: str, terms: list[Term]) -> bool:
+    words = Vocabulary.of([text])
+    return any(holds(words, t) for t in terms)
+
+
 def answer_first(hits: list[SearchHit], question: str, message: str) -> list[SearchHit]:
     """For a follow-up: the passage whose best unit fits the customer's own words clearly best goes first.
     The carried-over subject favours the passage that answered the question before ("what about
@@ -184,9 +189,7 @@ def answer_first(hits: list[SearchHit], question: str, message: str) -> list[Sea
         return hits
     # Cosines across languages run lower: only passages in the first one's language compete.
     scores = [
-        best_unit(h, question, message)
-        if h.lang == hits[0].lang and any(holds(Vocabulary.of([h.text]), t) for t in named)
-        else 0.0
+        best_unit(h, question, message) if h.lang == hits[0].lang and _names_any(h.text, named) else 0.0
         for h in hits
     ]
     scores[0] = best_unit(hits[0], question, message)
