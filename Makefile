@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # The evals suite on the demo tenant with the local model, in its own fresh data dir; reports land in
 # data/evals/. Exits non-zero when demo.gate.yaml fails: its thresholds, or a drop beyond its

@@ -5,6 +5,7 @@ non-loopback network call."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import time
 import uuid
@@ -20,11 +21,15 @@ from sqlalchemy import create_engine, func, select, text
 from app import create_app
 from channels.models import ChannelEvent
 from config import Settings
+from core.db import make_engine
+from core.migrate import upgrade_to_head
 from core.services import CoreServices
 from knowledge.embeddings import LocalE5Embedder
 from knowledge.index import KnowledgeIndex
 from knowledge.services import KnowledgeServices, build_knowledge
 from knowledge.sources import Fetchers
+from tests.channels.fake_graph import FakeGraph
+from tests.helpers.embedder import RememberingE5Embedder
 
 ADMIN_KEY = "pa_test-platform-admin-key-0123456789"
 PG_URL = os.environ.get("PARLEY_TEST_DATABASE_URL")
@@ -49,7 +54,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def embedder() -> LocalE5Embedder:
-    return LocalE5Embedder()
+    return RememberingE5Embedder()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -88,17 +93,38 @@ def pg_schema() -> Iterator[str]:
 
 
 @pytest.fixture
+def fake() -> Iterator[FakeGraph]:
+    """A fake platform server on loopback (Meta, Telegram, LINE, WeChat, Viber, Twilio routes)."""
+    server = FakeGraph()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def fetchers() -> Fetchers:
     # Public-looking names resolve to a documentation address; everything else uses the real resolver.
     return Fetchers()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the newest migration, made once: each app starts from a copy of it (its own
+    start still runs the migrations, and finds nothing left to do)."""
+    path = tmp_path_factory.mktemp("migrated") / "parley.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_to_head(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database: tuple[str | None, str | None]) -> Settings:
+def settings(tmp_path: Path, database: tuple[str | None, str | None], migrated_sqlite: Path) -> Settings:
+    data_dir = tmp_path / "data"
+    if database[0] is None:
+        data_dir.mkdir()
+        shutil.copyfile(migrated_sqlite, data_dir / "parley.db")
     # gc_freeze off: a frozen heap is never collected, and the test process builds hundreds of apps.
-    return Settings(
-        data_dir=tmp_path / "data", database_url=database[0], admin_key=ADMIN_KEY, gc_freeze=False
-    )
+    return Settings(data_dir=data_dir, database_url=database[0], admin_key=ADMIN_KEY, gc_freeze=False)
 
 
 @pytest.fixture

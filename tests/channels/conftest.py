@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.channels.fake_graph import FakeGraph
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGraph]:
-    """A fake platform server on loopback (Meta, Telegram, LINE, WeChat, Viber, Twilio routes)."""
-    server = FakeGraph()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
