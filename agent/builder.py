@@ -28,7 +28,8 @@ from crm.inbox import InboxStore
 from crm.services import CrmServices
 from knowledge.bilingual import lexicon
 from knowledge.services import KnowledgeServices
-from tools.agent_tools import ToolDeps, make_tools
+from tools import TOOLS
+from tools.base import ToolServices
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,8 @@ def build_agent(
     def teams(tenant_id: str) -> set[str]:
         return routing.teams(agent_settings.get(tenant_id).handoff, crm.leads.settings(tenant_id).sales_team)
 
-    tools = make_tools(
-        ToolDeps(
-            inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm, teams=teams, broadcasts=broadcasts
-        )
+    tool_services = ToolServices(
+        inbox=inbox, knowledge=knowledge, team_for=team_for, crm=crm, teams=teams, broadcasts=broadcasts
     )
     model = model or make_chat_model(settings)
     deps = AgentDeps(
@@ -69,7 +68,8 @@ def build_agent(
         settings=agent_settings,
         inbox=inbox,
         model=model,
-        tools=tools,
+        tools=list(TOOLS),
+        tool_services=tool_services,
         embedder=knowledge.embedder,
         working_hours=lambda tenant_id: crm.tickets.settings(tenant_id).working_hours,
         # With a real model a contextualise call writes the standalone question; offline, carry-over.

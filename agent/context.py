@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent.settings import AgentSettings
+from tools.base import ToolServices
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,8 @@ class Context:
     """Also the checkpointer's thread id: conversation memory is keyed by it."""
     contact_id: str
     """The customer in the conversation."""
+    services: ToolServices = field(repr=False, compare=False)
+    """What the tools act through (inbox, CRM, knowledge search, campaigns): the agent's, the same every turn."""
     channel: str = "playground"
     """Where the message came from (playground, livechat, whatsapp, ...)."""
     settings: AgentSettings = field(default_factory=AgentSettings)

@@ -29,6 +29,7 @@ from crm.inbox import InboxStore
 from crm.working_hours import WorkingHours
 from knowledge.embeddings import Embedder
 from knowledge.services import KnowledgeServices, SearchHit
+from tools.base import ToolServices
 
 log = logging.getLogger(__name__)
 SMALL_TALK = ("greeting", "thanks", "goodbye", "acknowledgement")
@@ -58,6 +59,8 @@ class AgentDeps:
     inbox: InboxStore
     model: BaseChatModel
     tools: list[BaseTool]
+    tool_services: ToolServices
+    """Handed to every turn in its Context, where the tools read it."""
     embedder: Embedder
     working_hours: Callable[[str], WorkingHours] = field(default=lambda tenant_id: WorkingHours())
     rewriter: Rewriter = offline_rewriter

@@ -195,6 +195,7 @@ class AgentService:
             tenant_id=tenant_id,
             conversation_id=conversation.id,
             contact_id=conversation.contact_id,
+            services=self.deps.tool_services,
             channel=channel,
             settings=settings,
         )
