@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agent.settings import CustomAnswer
+from core.language import text_language
 from knowledge import lexical
 from knowledge.embeddings import Embedder
 
@@ -102,11 +103,11 @@ def find(question: str, answers: list[CustomAnswer], embedder: Embedder) -> Matc
     if _overlap(question, best.question) >= OVERLAP:
         return Match(best, "overlap", _overlap(question, best.question))
     query = embedder.query(question)
-    language = lexical.language(question)
+    language = text_language(question)
     excess = []  # how far each custom question clears the bar for its language pair
     for answer in answers:
         score = float(np.dot(query, _vector(embedder, answer.question)))
-        if lexical.language(answer.question) == language:
+        if text_language(answer.question) == language:
             conflict = _conflicting(question, answer.question)
             excess.append(score - SAME_LANGUAGE_SIMILARITY if not conflict else -1.0)
         else:
@@ -115,7 +116,7 @@ def find(question: str, answers: list[CustomAnswer], embedder: Embedder) -> Matc
             )
     passing = [i for i in range(len(answers)) if excess[i] >= 0]
     # A bilingual business often keeps the same question in both languages: prefer the customer's.
-    same = [i for i in passing if lexical.language(answers[i].question) == language]
+    same = [i for i in passing if text_language(answers[i].question) == language]
     group = same or passing
     if not group:
         return None

@@ -19,12 +19,12 @@ from agent import custom_answers, evidence, guardrails
 from agent.context import Context
 from agent.gate import AnswerabilityGate
 from agent.intent import IntentClassifier, negated_request
-from agent.models.local import customer_language
 from agent.prompt import system_prompt
 from agent.settings import AgentSettings, AgentSettingsStore
 from agent.standalone import candidates
 from agent.state import State
 from core.db import utcnow
+from core.language import customer_language
 from crm.inbox import InboxStore
 from crm.working_hours import WorkingHours
 from knowledge.embeddings import Embedder

@@ -17,8 +17,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.context import Context
 from agent.graph import build_graph
-from agent.models.local import customer_language
 from agent.nodes import SAFE_REPLY, AgentDeps
+from core.language import customer_language
 from core.metrics import AGENT_TURN_DURATION, AGENT_TURNS, HANDOFFS, MODEL_ERRORS, MODEL_LATENCY
 from core.priority import step_aside
 from core.tracing import Tracing

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from agent.models.local import customer_language
 from core.audit import CUSTOMER, AuditLog
+from core.language import customer_language
 from crm.inbox import InboxStore
 from crm.models import Contact, Conversation, Message
 

@@ -13,10 +13,11 @@ edited in between is recorded as the new text.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from agent.settings import AgentSettings
 from channels.models import Channel
+from core.language import tag_language
 
 Settings = Callable[[str], AgentSettings]  # the tenant's agent settings (AgentSettingsStore.get)
 
@@ -30,7 +31,7 @@ def welcome_text(channel: Channel, settings: AgentSettings, language: str | None
     welcome = settings.welcome
     if welcome is None:
         return None
-    preferred = _language(language) or (settings.languages[0] if settings.languages else "en")
+    preferred = tag_language(language) or (settings.languages[0] if settings.languages else "en")
     first, second = (welcome.zh, welcome.en) if preferred == "zh" else (welcome.en, welcome.zh)
     return first or second
 
@@ -38,9 +39,3 @@ def welcome_text(channel: Channel, settings: AgentSettings, language: str | None
 def language_of(data: dict[str, Any]) -> str | None:
     found = data.get("language")
     return found if isinstance(found, str) else None
-
-
-def _language(tag: str | None) -> Literal["en", "zh"] | None:
-    if not tag or not tag.strip():
-        return None
-    return "zh" if tag.strip().lower().startswith(("zh", "yue")) else "en"

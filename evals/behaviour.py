@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.models.local import customer_language
+from core.language import customer_language
 from evals.dataset import Expect, HandoffExpectation
 from evals.runner import CaseRun
 

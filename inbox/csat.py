@@ -12,8 +12,8 @@ import logging
 import re
 from typing import Any
 
-from agent.models.local import customer_language
 from core.errors import ParleyError
+from core.language import customer_language
 from crm.inbox import InboxStore
 from crm.models import Message
 from crm.ticket_models import Ticket

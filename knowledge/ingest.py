@@ -25,6 +25,7 @@ from llama_index.core.vector_stores.types import (
 from numpy.typing import NDArray
 from pydantic import PrivateAttr
 
+from core.language import text_language
 from knowledge import lexical
 from knowledge.chunking import CHUNKING_FORMAT, Chunk
 from knowledge.docstore import SqlKVStore, docstore_for
@@ -227,7 +228,7 @@ def chunk_documents(source_id: str, chunks: Sequence[Chunk]) -> list[Document]:
                     "source_id": source_id,
                     "kind": chunk.kind,
                     "units": chunk.units,
-                    "lang": lexical.language(chunk.body),
+                    "lang": text_language(chunk.body),
                 },
                 excluded_embed_metadata_keys=["source_id", "kind", "units", "lang"],
                 excluded_llm_metadata_keys=["source_id", "kind", "units", "lang"],

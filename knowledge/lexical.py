@@ -149,16 +149,3 @@ def weighted_query_vector(weights: dict[str, float]) -> tuple[list[int], list[fl
         index = _index(token)
         indexed[index] = max(indexed.get(index, 0.0), weight)
     return _to_sparse(indexed)
-
-
-def han_ratio(text: str) -> float:
-    """Share of Chinese characters among letters: which language a text is mostly in."""
-    han = len(_HAN.findall(text))
-    latin = len(re.findall(r"[A-Za-z]", text))
-    return han / (han + latin / 4) if (han or latin) else 0.0
-
-
-def language(text: str) -> str:
-    """ "zh", "en" or "mixed": the retriever calibrates scores per language group."""
-    ratio = han_ratio(text)
-    return "zh" if ratio > 0.7 else "en" if ratio < 0.3 else "mixed"

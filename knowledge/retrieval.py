@@ -27,6 +27,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.language import text_language
 from knowledge import lexical
 from knowledge.bilingual import lexicon
 from knowledge.cantonese import is_cantonese, to_written
@@ -110,7 +111,7 @@ def translated_query(query: str) -> str | None:
     machine so Zeabur can manage it?" -> "連接埠 機器 zeabur 管理"), names kept (lower-cased). None for
     a question in Chinese (the dictionary's English side is stems, not words to embed) or with nothing
     translated."""
-    if lexical.language(query) != "en":
+    if text_language(query) != "en":
         return None
     words = lexicon()
     line: list[str] = []
@@ -192,7 +193,7 @@ def calibrate(scores: dict[str, float], langs: dict[str, str]) -> dict[str, floa
 def _lexical_weight(query: str, hits: list[Hit]) -> float:
     if not hits:
         return 0.0
-    query_lang = lexical.language(query)
+    query_lang = text_language(query)
     top = hits[:5]
     same = sum(1 for h in top if h.lang == query_lang or "mixed" in (h.lang, query_lang)) / len(top)
     return WEIGHTS[SPARSE] * same
@@ -212,7 +213,7 @@ def fuse(query: str, hits: dict[str, list[Hit]]) -> list[Candidate]:
         per_signal[signal] = {c: h.score for c, h in best.items()}
     # A chunk in both languages (a price row with its Chinese name) holds the question's language: it
     # competes in that group, not in a group of its own where every row looks alike.
-    query_lang = lexical.language(query)
+    query_lang = text_language(query)
     langs = {c: query_lang if cand.lang == "mixed" else cand.lang for c, cand in candidates.items()}
     weights = {DENSE: WEIGHTS[DENSE], LATENT: WEIGHTS[LATENT], SPARSE: _lexical_weight(query, hits[SPARSE])}
     dense: dict[str, float] = {}

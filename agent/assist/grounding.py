@@ -9,10 +9,10 @@ from typing import Any
 
 from agent import custom_answers
 from agent.gate import AnswerabilityGate
-from agent.models.local import customer_language
 from agent.nodes import passages, usable_hits
 from agent.settings import AgentSettings
 from core.errors import InvalidInput
+from core.language import customer_language
 from crm.inbox import InboxStore
 from crm.models import Message
 from knowledge.services import KnowledgeServices, SearchHit

@@ -16,9 +16,10 @@ from typing import Any
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from agent.assist.grounding import Grounding
-from agent.models.local import TEXT, GroundedChatModel, customer_language
+from agent.models.local import TEXT, GroundedChatModel
 from agent.prompt import split_title, system_prompt
 from agent.settings import AgentSettings
+from core.language import customer_language
 from knowledge import lexical
 from knowledge.chunking import split_sentences
 

@@ -18,9 +18,9 @@ from langchain_core.language_models import BaseChatModel
 from agent.assist import facts, llm
 from agent.assist.grounding import Grounder, Grounding
 from agent.assist.local import LocalSuggester, Suggestion, distinct
-from agent.models.local import customer_language
 from agent.settings import AgentSettings, AgentSettingsStore
 from core.credits import Balance, Credits
+from core.language import customer_language
 
 log = logging.getLogger(__name__)
 MIN_SUGGESTIONS, MAX_SUGGESTIONS = 2, 3

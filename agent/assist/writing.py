@@ -17,10 +17,10 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.assist import facts, llm, refine
 from agent.assist.grounding import Grounder
-from agent.models.local import customer_language
 from agent.settings import AgentSettings, AgentSettingsStore
 from core.credits import Balance, Credits
 from core.errors import InvalidInput
+from core.language import customer_language
 
 log = logging.getLogger(__name__)
 TARGETS = {"en": "en", "zh-Hant": "zh"}  # translate_to -> the language code used everywhere else

@@ -25,6 +25,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from core.language import customer_language, text_language
 from knowledge import lexical
 
 REFUND = re.compile(
@@ -92,10 +93,6 @@ TEXT: dict[str, dict[str, Any]] = {
         },
     },
 }
-
-
-def customer_language(text: str) -> str:
-    return "zh" if lexical.han_ratio(text) >= 0.3 else "en"
 
 
 def _field(prompt: str, name: str, default: str, whole: bool = False) -> str:
@@ -208,7 +205,7 @@ class GroundedChatModel(BaseChatModel):
         prompt = next((str(m.content) for m in messages if isinstance(m, SystemMessage)), "")
         message = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
         question = _field(prompt, "Question \\(standalone\\)", "", whole=True) or message
-        language = customer_language(message)
+        language: str = customer_language(message)
         allowed = [
             code.strip() for code in _field(prompt, "Answer in", "").split(",") if code.strip() in TEXT
         ]
@@ -302,7 +299,7 @@ class GroundedChatModel(BaseChatModel):
         for part in parts:
             lead = (
                 words["foreign"]
-                if lexical.language(part) not in (language, "mixed") and words["foreign"] not in text
+                if text_language(part) not in (language, "mixed") and words["foreign"] not in text
                 else ""
             )
             text += ("" if not text else "\n" if part.startswith("- ") else " ") + lead + part
