@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
@@ -31,6 +30,7 @@ from channels.human_replies import HumanReplies
 from channels.intake import DeliveryIntake
 from channels.line import LineAdapter
 from channels.livechat.limits import TurnLimits
+from channels.livechat.locks import TurnLocks
 from channels.livechat.recovery import answer_lost_turns
 from channels.livechat.routes import router as livechat_router
 from channels.livechat.store import LivechatStore
@@ -194,7 +194,7 @@ def create_app(
         app.state.livechat_limits = TurnLimits(
             settings.livechat_turns_per_visitor, settings.livechat_turns_per_address
         )
-        app.state.livechat_locks = weakref.WeakValueDictionary()  # a lock lives while a socket holds it
+        app.state.livechat_locks = TurnLocks()  # a lock lives while a socket or a turn holds it
         app.state.demo_widget_key = None
         send_budgets = SendBudgets(core.db)  # one budget per number for every process (in the database)
         wechat = WeChatAdapter(settings.wechat_api_base, settings.wechat_signature_window_seconds)

@@ -4,7 +4,6 @@ within the visitor's and the address's turn budgets."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import WebSocket
@@ -13,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from agent.service import AgentService
 from channels.livechat.frames import message_frame
 from channels.livechat.limits import TurnLimits
+from channels.livechat.locks import TurnLocks
 from channels.livechat.store import LivechatStore, Session
 from channels.livechat.turns import LiveTurns
 from channels.livechat.visitors import VisitorSockets
@@ -34,7 +34,7 @@ class Connection:
         *,
         agent: AgentService,
         store: LivechatStore,
-        locks: MutableMapping[str, asyncio.Lock],
+        locks: TurnLocks,
         limits: TurnLimits,
         visitors: VisitorSockets,
     ) -> None:
@@ -50,7 +50,7 @@ class Connection:
         self.address = f"{session.tenant_id}:{host}"
         self.lock: asyncio.Lock | None = None  # the conversation's, once there is one
         if session.conversation_id:
-            self.lock = locks.setdefault(session.conversation_id, asyncio.Lock())
+            self.lock = locks.conversation(session.conversation_id)
 
     def listen(self) -> None:
         """After the opening frames: a person's replies from the inbox reach this socket from now on."""
@@ -126,10 +126,10 @@ class Connection:
     async def _start(self) -> None:
         """Create the contact and conversation; the session frame again, now with the conversation's id.
         Two sockets of one new token (two tabs) start it one at a time and share what the first made."""
-        async with self.locks.setdefault("visitor:" + self.session.visitor, asyncio.Lock()):
+        async with self.locks.visitor(self.session.visitor):
             self.session = await run_in_threadpool(self.store.start, self.session)
         assert self.session.conversation_id is not None
-        self.lock = self.locks.setdefault(self.session.conversation_id, asyncio.Lock())
+        self.lock = self.locks.conversation(self.session.conversation_id)
         await self.ws.send_json({"type": "session", "conversation_id": self.session.conversation_id})
         self.listen()
 

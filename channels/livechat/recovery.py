@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import MutableMapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from channels.livechat.locks import TurnLocks
 from channels.livechat.turns import LiveTurns
 from channels.livechat.visitors import VisitorSockets
 from core.db import Database, utcnow
@@ -61,7 +61,7 @@ def _first_id_at(at: datetime) -> str:
 async def answer_lost_turns(
     db: Database,
     turns: LiveTurns,
-    locks: MutableMapping[str, asyncio.Lock],
+    locks: TurnLocks,
     visitors: VisitorSockets,
 ) -> int:
     """Answer what `unanswered` finds; returns how many turns ran (or found their answer stored)."""
@@ -69,7 +69,7 @@ async def answer_lost_turns(
     answered = 0
     for tenant, conversation, message_id in found:
         # This process's sockets of the conversation take turns with the sweep (connection.py's lock).
-        async with locks.setdefault(conversation, asyncio.Lock()):
+        async with locks.conversation(conversation):
             try:
                 question = await asyncio.to_thread(turns.stored, tenant, message_id)
                 reply = await asyncio.to_thread(turns.answer, tenant, conversation, question)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from channels.livechat.locks import TurnLocks
 from channels.livechat.recovery import answer_lost_turns
 from channels.livechat.turns import LiveTurns
 from channels.livechat.visitors import VisitorSockets
@@ -155,7 +156,10 @@ def test_a_message_left_unanswered_is_answered_when_the_app_starts_again(
         replies = agent_replies(second, widget, token)
         assert len(replies) == 2  # "Hello"'s and this one's
         sweep = answer_lost_turns(
-            state(second).core.db, LiveTurns(state(second).agent), {}, state(second).livechat_visitors
+            state(second).core.db,
+            LiveTurns(state(second).agent),
+            TurnLocks(),
+            state(second).livechat_visitors,
         )
         assert asyncio.run(sweep) == 0  # nothing left: a second start answers nothing again
         # The visitor comes back and the widget resends it: the stored answer, no second turn.
@@ -184,7 +188,7 @@ def test_sweeps_of_two_processes_and_a_resend_racing_answer_once(
 
     def sweep() -> None:  # another process: its own locks, its own sockets; the same database
         visitors = VisitorSockets(InProcessBus(), agent.inbox)
-        asyncio.run(answer_lost_turns(state(client).core.db, LiveTurns(agent), {}, visitors))
+        asyncio.run(answer_lost_turns(state(client).core.db, LiveTurns(agent), TurnLocks(), visitors))
 
     sweeps = [threading.Thread(target=sweep) for _ in range(2)]
     for thread in sweeps:
