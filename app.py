@@ -184,6 +184,7 @@ def create_app(
             app.state.agent.deps.settings,
             core.credits,
             app.state.agent.deps.model,
+            app.state.agent.deps.custom_answers,
         )
         crm.privacy.on_erase("channel_records", erase_channel_records)
         crm.privacy.after_erase(app.state.agent.forget)

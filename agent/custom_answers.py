@@ -8,8 +8,12 @@ a high dense similarity that clearly beats the runner-up custom question.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -24,6 +28,7 @@ SAME_LANGUAGE_SIMILARITY = 0.93
 CROSS_LANGUAGE_COMBINED = 1.08
 MARGIN = 0.03
 OVERLAP = 0.75
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -61,38 +66,55 @@ def _overlap(a: str, b: str) -> float:
     return len(ta & tb) / len(ta | tb) if ta and tb else 0.0
 
 
-_VECTORS: dict[tuple[str, str], np.ndarray] = {}
-_LATENT: dict[tuple[str, str], dict[int, float]] = {}
+class CustomAnswerMatcher:
+    """Matches a question to the business's custom answers, keeping each custom question's vectors: custom
+    questions change rarely, so each is embedded once per app, not once per turn. Built once per app (the
+    agent's deps own it; Smart Reply shares it); at most `limit` texts are kept, the least recently used
+    going first."""
 
+    def __init__(self, embedder: Embedder, limit: int = 20_000) -> None:
+        self.embedder = embedder
+        self._limit = limit
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._latents: OrderedDict[str, dict[int, float]] = OrderedDict()
+        self._lock = threading.Lock()  # agent turns and suggestions run on several threads
 
-def _latent(embedder: Embedder, text: str) -> dict[int, float]:
-    key = (embedder.name, text)
-    if key not in _LATENT:
-        found = embedder.latent([text])
+    def find(self, question: str, answers: list[CustomAnswer]) -> Match | None:
+        return _find(question, answers, self)
+
+    def vector(self, text: str) -> np.ndarray:
+        return self._cached(self._vectors, text, self.embedder.query)
+
+    def latent(self, text: str) -> dict[int, float]:
+        return self._cached(self._latents, text, self._normalised_latent)
+
+    def latent_cosine(self, a: str, b: str) -> float:
+        va, vb = self.latent(a), self.latent(b)
+        return sum(v * vb.get(k, 0.0) for k, v in va.items())
+
+    def __len__(self) -> int:
+        return len(self._vectors) + len(self._latents)
+
+    def _normalised_latent(self, text: str) -> dict[int, float]:
+        found = self.embedder.latent([text])
         vector = dict(zip(*found[0], strict=True)) if found else {}
         norm = float(np.sqrt(sum(v * v for v in vector.values()))) or 1.0
-        if len(_LATENT) > 20_000:
-            _LATENT.clear()
-        _LATENT[key] = {k: v / norm for k, v in vector.items()}
-    return _LATENT[key]
+        return {k: v / norm for k, v in vector.items()}
+
+    def _cached(self, cache: OrderedDict[str, V], text: str, make: Callable[[str], V]) -> V:
+        with self._lock:
+            if text in cache:
+                cache.move_to_end(text)
+                return cache[text]
+        made = make(text)  # outside the lock: embedding takes milliseconds
+        with self._lock:
+            cache[text] = made
+            while len(cache) > self._limit:
+                cache.popitem(last=False)
+        return made
 
 
-def _latent_cosine(embedder: Embedder, a: str, b: str) -> float:
-    va, vb = _latent(embedder, a), _latent(embedder, b)
-    return sum(v * vb.get(k, 0.0) for k, v in va.items())
-
-
-def _vector(embedder: Embedder, text: str) -> np.ndarray:
-    """Custom questions change rarely: embed each once per process."""
-    key = (embedder.name, text)
-    if key not in _VECTORS:
-        if len(_VECTORS) > 20_000:
-            _VECTORS.clear()
-        _VECTORS[key] = embedder.query(text)
-    return _VECTORS[key]
-
-
-def find(question: str, answers: list[CustomAnswer], embedder: Embedder) -> Match | None:
+def _find(question: str, answers: list[CustomAnswer], matcher: CustomAnswerMatcher) -> Match | None:
     if not answers:
         return None
     asked = _normal(question)
@@ -102,18 +124,16 @@ def find(question: str, answers: list[CustomAnswer], embedder: Embedder) -> Matc
     best = max(answers, key=lambda a: _overlap(question, a.question))
     if _overlap(question, best.question) >= OVERLAP:
         return Match(best, "overlap", _overlap(question, best.question))
-    query = embedder.query(question)
+    query = matcher.embedder.query(question)
     language = text_language(question)
     excess = []  # how far each custom question clears the bar for its language pair
     for answer in answers:
-        score = float(np.dot(query, _vector(embedder, answer.question)))
+        score = float(np.dot(query, matcher.vector(answer.question)))
         if text_language(answer.question) == language:
             conflict = _conflicting(question, answer.question)
             excess.append(score - SAME_LANGUAGE_SIMILARITY if not conflict else -1.0)
         else:
-            excess.append(
-                score + _latent_cosine(embedder, question, answer.question) - CROSS_LANGUAGE_COMBINED
-            )
+            excess.append(score + matcher.latent_cosine(question, answer.question) - CROSS_LANGUAGE_COMBINED)
     passing = [i for i in range(len(answers)) if excess[i] >= 0]
     # A bilingual business often keeps the same question in both languages: prefer the customer's.
     same = [i for i in passing if text_language(answers[i].question) == language]

@@ -15,8 +15,9 @@ from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, Syst
 from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 
-from agent import custom_answers, evidence, guardrails
+from agent import evidence, guardrails
 from agent.context import Context
+from agent.custom_answers import CustomAnswerMatcher
 from agent.gate import AnswerabilityGate
 from agent.intent import IntentClassifier, negated_request
 from agent.prompt import system_prompt
@@ -65,6 +66,11 @@ class AgentDeps:
     working_hours: Callable[[str], WorkingHours] = field(default=lambda tenant_id: WorkingHours())
     rewriter: Rewriter = offline_rewriter
     """Writes each turn's standalone question (carry-over offline, a model call with PARLEY_LLM=openai)."""
+    custom_answers: CustomAnswerMatcher = field(init=False)
+    """Matches the business's custom answers; keeps their questions' vectors (one per app)."""
+
+    def __post_init__(self) -> None:
+        self.custom_answers = CustomAnswerMatcher(self.embedder)
 
 
 AFTER_HOURS = {
@@ -170,9 +176,7 @@ class AgentNodes:
 
     # --- custom answers -----------------------------------------------------------------------------
     def custom_answer(self, state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        match = custom_answers.find(
-            _question(state), self._settings(runtime).custom_answers, self.deps.embedder
-        )
+        match = self.deps.custom_answers.find(_question(state), self._settings(runtime).custom_answers)
         if match is None:
             return {}
         return {

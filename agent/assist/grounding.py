@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent import custom_answers
+from agent.custom_answers import CustomAnswerMatcher
 from agent.gate import AnswerabilityGate
 from agent.nodes import passages, usable_hits
 from agent.settings import AgentSettings
@@ -47,8 +47,11 @@ def answer_language(text: str, settings: AgentSettings) -> str:
 
 
 class Grounder:
-    def __init__(self, knowledge: KnowledgeServices, inbox: InboxStore) -> None:
+    def __init__(
+        self, knowledge: KnowledgeServices, inbox: InboxStore, custom_answers: CustomAnswerMatcher
+    ) -> None:
         self._knowledge = knowledge
+        self._custom_answers = custom_answers
         self._inbox = inbox
         self._gate = AnswerabilityGate(knowledge)
 
@@ -71,7 +74,7 @@ class Grounder:
             if with_context and (not hits or with_context[0].dense > hits[0].dense):
                 question, hits = together, with_context
         history = [(SPEAKERS.get(m.role, m.role), m.text.strip()) for m in messages[-RECENT_MESSAGES:]]
-        fixed = custom_answers.find(asked[-1], settings.custom_answers, self._knowledge.embedder)
+        fixed = self._custom_answers.find(asked[-1], settings.custom_answers)
         language = answer_language(asked[-1], settings)
         return Grounding(question, language, passages(hits), history, fixed.answer.answer if fixed else "")
 

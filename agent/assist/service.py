@@ -9,6 +9,7 @@ from langchain_core.language_models import BaseChatModel
 from agent.assist.grounding import Grounder
 from agent.assist.smart_reply import SmartReply
 from agent.assist.writing import WritingAssistant
+from agent.custom_answers import CustomAnswerMatcher
 from agent.models.local import GroundedChatModel
 from agent.settings import AgentSettingsStore
 from core.credits import Credits
@@ -30,10 +31,12 @@ class Assist:
         settings: AgentSettingsStore,
         credits: Credits,
         model: BaseChatModel,
+        custom_answers: CustomAnswerMatcher,
     ) -> Assist:
-        """`model` is the agent's: the offline responder means the deterministic paths only."""
+        """`model` and `custom_answers` are the agent's: the offline responder means the deterministic paths
+        only, and the custom questions are embedded once for both."""
         network = None if isinstance(model, GroundedChatModel) else model
-        grounder = Grounder(knowledge, inbox)
+        grounder = Grounder(knowledge, inbox, custom_answers)
         return cls(
             SmartReply(grounder, settings, credits, network),
             WritingAssistant(grounder, settings, credits, network),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.custom_answers import find
+from agent.custom_answers import CustomAnswerMatcher
 from agent.settings import CustomAnswer
 from knowledge.embeddings import LocalE5Embedder
 
@@ -31,5 +31,15 @@ ANSWERS = [
     ],
 )
 def test_matches(embedder: LocalE5Embedder, question: str, expected: str | None) -> None:
-    match = find(question, ANSWERS, embedder)
+    match = CustomAnswerMatcher(embedder).find(question, ANSWERS)
     assert (match.answer.answer if match else None) == expected
+
+
+def test_the_matcher_keeps_a_bounded_number_of_vectors(embedder: LocalE5Embedder) -> None:
+    matcher = CustomAnswerMatcher(embedder, limit=2)
+    for question in ("When are you open?", "你們的營業時間是？", "Is there free wifi at the salon?"):
+        matcher.find(question, ANSWERS)
+    assert 0 < len(matcher) <= 4  # two dense vectors and two latent ones at most, for four questions
+    assert matcher.find("When are you open?", ANSWERS) == CustomAnswerMatcher(embedder).find(
+        "When are you open?", ANSWERS
+    )
