@@ -167,7 +167,7 @@ def create_app(
             core.jobs,
             AudienceResolver(crm.lists, crm.contacts, crm.attributes),
             channel_kind=lambda tenant_id, channel_id: channels.get(channel_id, tenant_id).kind,
-            tenant_zone=lambda tenant_id: crm.tickets.settings(tenant_id).working_hours.timezone,
+            tenant_zone=crm.hours.timezone,
         )
         app.state.agent = build_agent(
             settings,

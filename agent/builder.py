@@ -71,7 +71,7 @@ def build_agent(
         tools=list(TOOLS),
         tool_services=tool_services,
         embedder=knowledge.embedder,
-        working_hours=lambda tenant_id: crm.tickets.settings(tenant_id).working_hours,
+        working_hours=crm.hours.of,
         # With a real model a contextualise call writes the standalone question; offline, carry-over.
         rewriter=ModelRewriter(model) if settings.llm == "openai" else offline_rewriter,
     )

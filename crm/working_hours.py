@@ -7,6 +7,7 @@ of each day's window that falls between them, so DST changes and midnight are ha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -112,3 +113,19 @@ class WorkingHours(BaseModel):
                 return window[0]
             day += timedelta(days=1)
         return None
+
+
+class TenantHours:
+    """Each tenant's working hours and time zone, for whoever needs them: the agent (when a person will
+    answer), broadcasts (the zone a send time is read in), ticket SLAs. They are stored in the ticket
+    settings (`working_hours` in GET|PUT /v1/tickets/settings); readers ask here, not the ticket store."""
+
+    def __init__(self, read: Callable[[str], WorkingHours]) -> None:
+        self._read = read
+
+    def of(self, tenant_id: str) -> WorkingHours:
+        return self._read(tenant_id)
+
+    def timezone(self, tenant_id: str) -> str:
+        """The tenant's IANA zone name, e.g. "Asia/Hong_Kong"."""
+        return self._read(tenant_id).timezone
