@@ -22,10 +22,11 @@ from agent.assist.routes import router as assist_router
 from agent.assist.service import Assist
 from agent.builder import build_agent, contact_eraser
 from agent.routes import router as agent_router
-from channels import broadcast_replies, http_pool, opt_out
+from channels import broadcast_replies, opt_out
 from channels import retention as channel_retention
 from channels.base import Adapter
 from channels.broadcast_sender import BroadcastSender
+from channels.http_pool import HttpPool
 from channels.human_replies import HumanReplies
 from channels.intake import DeliveryIntake
 from channels.line import LineAdapter
@@ -198,27 +199,35 @@ def create_app(
         app.state.livechat_locks = TurnLocks()  # a lock lives while a socket or a turn holds it
         app.state.demo_widget_key = None
         send_budgets = SendBudgets(core.db)  # one budget per number for every process (in the database)
-        wechat = WeChatAdapter(settings.wechat_api_base, settings.wechat_signature_window_seconds)
+        http = HttpPool()  # the adapters' connections to the platforms, closed at shutdown
+        wechat = WeChatAdapter(settings.wechat_api_base, settings.wechat_signature_window_seconds, http=http)
         channels.on_forget(wechat.forget)  # a deleted channel's access token goes with it
         adapters: dict[str, Adapter] = {
             "whatsapp": WhatsAppAdapter(
-                settings.whatsapp_api_base, settings.whatsapp_messages_per_second, send_budgets
+                settings.whatsapp_api_base, settings.whatsapp_messages_per_second, send_budgets, http=http
             ),
-            "telegram": TelegramAdapter(settings.telegram_api_base),
-            "messenger": MessengerAdapter("messenger", settings.messenger_api_base),
-            "instagram": MessengerAdapter("instagram", settings.messenger_api_base),
-            "line": LineAdapter(settings.line_api_base),
-            "viber": ViberAdapter(settings.viber_api_base),
-            "sms": TwilioSmsAdapter(settings.twilio_api_base),
+            "telegram": TelegramAdapter(settings.telegram_api_base, http=http),
+            "messenger": MessengerAdapter("messenger", settings.messenger_api_base, http=http),
+            "instagram": MessengerAdapter("instagram", settings.messenger_api_base, http=http),
+            "line": LineAdapter(settings.line_api_base, http=http),
+            "viber": ViberAdapter(settings.viber_api_base, http=http),
+            "sms": TwilioSmsAdapter(settings.twilio_api_base, http=http),
             "wechat": wechat,
         }
         app.state.channel_processor = ChannelProcessor(
-            core.db, channels, app.state.agent.inbox, app.state.agent, core.jobs, adapters, core.audit
+            core.db,
+            channels,
+            app.state.agent.inbox,
+            app.state.agent,
+            core.jobs,
+            adapters,
+            core.audit,
+            http=http,
         )
         app.state.channel_processor.status_listeners.append(broadcast_replies.record_status)
         app.state.channel_processor.inbound_listeners.append(broadcast_replies.ReplyRecorder(core.audit))
         app.state.broadcast_sender = BroadcastSender(
-            core.db, app.state.broadcasts, channels, adapters, core.jobs, send_budgets
+            core.db, app.state.broadcasts, channels, adapters, core.jobs, send_budgets, http=http
         )
         app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
         app.state.unparsed_events = UnparsedEvents(core.db)
@@ -296,8 +305,8 @@ def create_app(
             await loop_watch.stop()
             await asyncio.to_thread(app.state.channel_intake.close)
             # The worker threads' send loops (and their connections); a loop cannot be run from this one.
-            await asyncio.to_thread(http_pool.close_idle_loops)
-            await http_pool.aclose_running_loop_client()
+            await asyncio.to_thread(http.close_idle_loops)
+            await http.aclose_running_loop_client()
             app.state.agent.close()
             knowledge.close()
             core.bus.close()

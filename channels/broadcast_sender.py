@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from channels import http_pool
 from channels.base import Adapter, SendError, count_send
+from channels.http_pool import HttpPool
 from channels.models import Channel, ChannelMessage
 from channels.processing import forward
 from channels.rate_limit import RateLimiter, departing
@@ -71,8 +71,11 @@ class BroadcastSender:
         adapters: dict[str, Adapter],
         jobs: JobQueue,
         budgets: SendBudgets | None = None,
+        *,
+        http: HttpPool,
     ) -> None:
         self._db = db
+        self._http = http
         self._broadcasts = broadcasts
         self._channels = channels
         self._adapters = adapters
@@ -106,7 +109,7 @@ class BroadcastSender:
             if not broadcast.audience_ready:
                 self._broadcasts.recipients.write(broadcast)
             self._abandon_in_flight(broadcast.id)
-            http_pool.run_send(self._send_for(broadcast, channel, time.monotonic() + RUN_SECONDS))
+            self._http.run_send(self._send_for(broadcast, channel, time.monotonic() + RUN_SECONDS))
         self._next_run(broadcast)
 
     def _start(self, broadcast: Broadcast) -> bool:

@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 
-from channels import http_pool
 from channels.base import (
     EventKind,
     Events,
@@ -31,6 +30,7 @@ from channels.base import (
     raw_text,
     response_json,
 )
+from channels.http_pool import HttpPool
 from core.errors import InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -115,8 +115,9 @@ class LineAdapter:
     kind = "line"
     signs_url = False
 
-    def __init__(self, api_base: str) -> None:
+    def __init__(self, api_base: str, *, http: HttpPool) -> None:
         self._base = api_base.rstrip("/")
+        self._http = http
 
     def verify(
         self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
@@ -144,7 +145,7 @@ class LineAdapter:
         retry_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{address['to']}:{address['at']}:{text}"))
         headers = {"Authorization": f"Bearer {secrets['access_token']}", "X-Line-Retry-Key": retry_key}
         try:
-            response = await http_pool.client().post(self._base + path, json=body, headers=headers)
+            response = await self._http.client().post(self._base + path, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise SendError(f"LINE could not be reached ({type(exc).__name__})", retryable=True) from exc
         if response.status_code == 409:  # the retry key was used: this message was already sent

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 
-from channels import http_pool
 from channels.base import (
     Events,
     Inbound,
@@ -28,6 +27,7 @@ from channels.base import (
     response_json,
     sent_without_id,
 )
+from channels.http_pool import HttpPool
 from channels.whatsapp import verify_signature
 from core.errors import InvalidInput
 
@@ -153,9 +153,10 @@ class MessengerAdapter:
 
     signs_url = False
 
-    def __init__(self, kind: str, api_base: str) -> None:
+    def __init__(self, kind: str, api_base: str, *, http: HttpPool) -> None:
         self.kind = kind
         self._base = api_base.rstrip("/")
+        self._http = http
 
     def verify(
         self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
@@ -188,7 +189,7 @@ class MessengerAdapter:
         self, config: Mapping[str, Any], secrets: Mapping[str, Any], payload: dict[str, Any]
     ) -> str:
         try:
-            response = await http_pool.client().post(
+            response = await self._http.client().post(
                 f"{self._base}/{config['page_id']}/messages",
                 json=payload,
                 headers={"Authorization": f"Bearer {secrets['access_token']}"},

@@ -23,9 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.service import AgentService
-from channels import channel_state, http_pool
+from channels import channel_state
 from channels import unparsed as unparsed_events
 from channels.base import Adapter, Inbound, Parsed, SendError, StatusUpdate, count_send
+from channels.http_pool import HttpPool
 from channels.human_replies import HUMAN_REPLY_KIND, last_customer_message, sent_at
 from channels.intake import INGEST_KIND
 from channels.models import Channel, ChannelEvent, ChannelMessage
@@ -74,8 +75,11 @@ class ChannelProcessor:
         jobs: JobQueue,
         adapters: dict[str, Adapter],
         audit: AuditLog | None = None,
+        *,
+        http: HttpPool,
     ) -> None:
         self._db = db
+        self._http = http
         self._channels = channels
         self._inbox = inbox
         self._agent = agent
@@ -312,7 +316,7 @@ class ChannelProcessor:
         try:
             if may_send_free_form(channel.kind, last_at, now):
                 external_id = _send(
-                    channel.kind, adapter.send_text(channel.config, secrets, to, message.text)
+                    self._http, channel.kind, adapter.send_text(channel.config, secrets, to, message.text)
                 )
             elif (
                 message.role == "human"
@@ -320,7 +324,9 @@ class ChannelProcessor:
                 and hasattr(adapter, "send_human_text")
             ):
                 external_id = _send(
-                    channel.kind, adapter.send_human_text(channel.config, secrets, to, message.text)
+                    self._http,
+                    channel.kind,
+                    adapter.send_human_text(channel.config, secrets, to, message.text),
                 )
             else:
                 self._inbox.update_meta(
@@ -356,10 +362,14 @@ class ChannelProcessor:
             return
         try:
             if may_send_free_form(channel.kind, last_customer, utcnow()):
-                external_id = _send(channel.kind, adapter.send_text(channel.config, secrets, to, reply.text))
+                external_id = _send(
+                    self._http, channel.kind, adapter.send_text(channel.config, secrets, to, reply.text)
+                )
             else:  # the agent never attempts a free-form send outside the window
                 outside = getattr(adapter, "send_outside_window", None)
-                sent = _send(channel.kind, outside(channel.config, secrets, to)) if outside else None
+                sent = (
+                    _send(self._http, channel.kind, outside(channel.config, secrets, to)) if outside else None
+                )
                 if sent is None:
                     policy = POLICIES[channel.kind]
                     hint = "; configure a fallback template" if policy.outside == "template" else ""
@@ -432,11 +442,11 @@ class ChannelProcessor:
                     record.status = status
 
 
-def _send(kind: str, sending: Coroutine[Any, Any, T]) -> T:
+def _send(http: HttpPool, kind: str, sending: Coroutine[Any, Any, T]) -> T:
     """Run a send on the worker thread's loop (channels/http_pool.py), counted in the sends metric
     (a send that returns None sent nothing: a template the channel does not have)."""
     try:
-        result = http_pool.run_send(sending)
+        result = http.run_send(sending)
     except SendError as exc:
         count_send(kind, exc)
         raise

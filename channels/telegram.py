@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 
-from channels import http_pool
 from channels.base import (
     Events,
     Inbound,
@@ -26,6 +25,7 @@ from channels.base import (
     response_json,
     sent_without_id,
 )
+from channels.http_pool import HttpPool
 from core.errors import InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -156,8 +156,9 @@ class TelegramAdapter:
     kind = "telegram"
     signs_url = False
 
-    def __init__(self, api_base: str) -> None:
+    def __init__(self, api_base: str, *, http: HttpPool) -> None:
         self._base = api_base.rstrip("/")
+        self._http = http
 
     def verify(
         self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
@@ -174,7 +175,7 @@ class TelegramAdapter:
     ) -> str:
         url = f"{self._base}/bot{secrets['bot_token']}/sendMessage"
         try:
-            response = await http_pool.client().post(url, json={"chat_id": to, "text": text[:4096]})
+            response = await self._http.client().post(url, json={"chat_id": to, "text": text[:4096]})
         except httpx.HTTPError as exc:
             raise SendError(f"Telegram could not be reached ({type(exc).__name__})", retryable=True) from exc
         body = response_json(response)

@@ -17,7 +17,6 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from channels import http_pool
 from channels.base import (
     Events,
     Inbound,
@@ -28,6 +27,7 @@ from channels.base import (
     response_json,
     sent_without_id,
 )
+from channels.http_pool import HttpPool
 from core.errors import InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -97,8 +97,9 @@ class TwilioSmsAdapter:
     kind = "sms"
     signs_url = True
 
-    def __init__(self, api_base: str) -> None:
+    def __init__(self, api_base: str, *, http: HttpPool) -> None:
         self._base = api_base.rstrip("/")
+        self._http = http
 
     def verify(
         self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
@@ -122,7 +123,7 @@ class TwilioSmsAdapter:
     ) -> str:
         sid = config["account_sid"]
         try:
-            response = await http_pool.client().post(
+            response = await self._http.client().post(
                 f"{self._base}/2010-04-01/Accounts/{sid}/Messages.json",
                 data={"To": to, "From": config["from_number"], "Body": text[:1600]},
                 auth=(sid, str(secrets["auth_token"])),

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 
-from channels import http_pool
 from channels.base import (
     EventKind,
     Events,
@@ -28,6 +27,7 @@ from channels.base import (
     response_json,
     sent_without_id,
 )
+from channels.http_pool import HttpPool
 from core.errors import InvalidInput, Unauthorized
 from core.signatures import matches
 
@@ -115,8 +115,9 @@ class ViberAdapter:
     kind = "viber"
     signs_url = False
 
-    def __init__(self, api_base: str) -> None:
+    def __init__(self, api_base: str, *, http: HttpPool) -> None:
         self._base = api_base.rstrip("/")
+        self._http = http
 
     def verify(
         self, headers: Mapping[str, str], raw: bytes, secrets: Mapping[str, Any], url: str = ""
@@ -139,7 +140,7 @@ class ViberAdapter:
             "sender": {"name": config.get("bot_name", "Bot")},
         }
         try:
-            response = await http_pool.client().post(
+            response = await self._http.client().post(
                 f"{self._base}/pa/send_message",
                 json=body,
                 headers={"X-Viber-Auth-Token": str(secrets["auth_token"])},

@@ -22,7 +22,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from channels import http_pool
 from channels.base import (
     EventKind,
     Events,
@@ -34,6 +33,7 @@ from channels.base import (
     platform_time,
     response_json,
 )
+from channels.http_pool import HttpPool
 from channels.models import Channel
 from core.errors import Forbidden, InvalidInput, Unauthorized
 from core.signatures import matches
@@ -152,8 +152,9 @@ class WeChatAdapter:
     kind = "wechat"
     signs_url = True
 
-    def __init__(self, api_base: str, window_seconds: int = 300) -> None:
+    def __init__(self, api_base: str, window_seconds: int = 300, *, http: HttpPool) -> None:
         self._base = api_base.rstrip("/")
+        self._http = http
         self._window = window_seconds
         self._tokens: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
@@ -199,7 +200,7 @@ class WeChatAdapter:
             cached = self._tokens.get(app_id)
         if cached and cached[1] > time.time() and not refresh:
             return cached[0]
-        response = await http_pool.client().get(
+        response = await self._http.client().get(
             f"{self._base}/cgi-bin/token",
             params={"grant_type": "client_credential", "appid": app_id, "secret": secrets["app_secret"]},
         )
@@ -223,7 +224,7 @@ class WeChatAdapter:
         for attempt in range(2):
             token = await self._access_token(config, secrets, refresh=attempt > 0)
             try:
-                response = await http_pool.client().post(
+                response = await self._http.client().post(
                     f"{self._base}/cgi-bin/message/custom/send",
                     params={"access_token": token},
                     json=payload,

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from channels.base import Events, Inbound, Parsed, PlatformEvent, StatusUpdate, json_body, platform_time
+from channels.http_pool import HttpPool
 from channels.send_budget import SendBudgets
 from channels.whatsapp_client import WhatsAppClient, meta_error
 from channels.whatsapp_order import order_data, order_text
@@ -204,9 +205,15 @@ class WhatsAppAdapter:
     echoes_tags = True  # biz_opaque_callback_data comes back in the message's status webhooks
 
     def __init__(
-        self, api_base: str, default_per_second: int = 80, budgets: SendBudgets | None = None
+        self,
+        api_base: str,
+        default_per_second: int = 80,
+        budgets: SendBudgets | None = None,
+        *,
+        http: HttpPool,
     ) -> None:
         self._base = api_base
+        self._http = http
         self._default_rate = default_per_second
         self._budgets = budgets or SendBudgets()  # the app's shares each number's budget across processes
         self._clients: dict[str, WhatsAppClient] = {}  # one per phone number: its rate limit is shared
@@ -221,7 +228,7 @@ class WhatsAppAdapter:
             rate = self.per_second(config)
             limiter = self._budgets.limiter(f"whatsapp:{phone}", rate)
             self._clients[phone] = WhatsAppClient(
-                self._base, phone, secrets["access_token"], per_second=rate, limiter=limiter
+                self._base, phone, secrets["access_token"], http=self._http, per_second=rate, limiter=limiter
             )
         return self._clients[phone]
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from channels import http_pool
 from channels.base import SendError, int_at, object_at, response_json, sent_without_id
+from channels.http_pool import HttpPool
 from channels.rate_limit import RateLimiter
 
 THROUGHPUT_LIMIT = 130429
@@ -48,12 +48,14 @@ class WhatsAppClient:
         phone_number_id: str,
         access_token: str,
         *,
+        http: HttpPool,
         per_second: int = 80,
         timeout: float = 10.0,
         limiter: RateLimiter | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._phone = phone_number_id
+        self._http = http
         self._headers = {"Authorization": f"Bearer {access_token}"}
         self._timeout = timeout
         # The number's budget: given by the adapter (shared by every process), else this client's own.
@@ -62,7 +64,7 @@ class WhatsAppClient:
     async def _post(self, payload: dict[str, Any]) -> str:
         await self._limiter.wait()
         try:
-            response = await http_pool.client().post(
+            response = await self._http.client().post(
                 f"{self._base}/{self._phone}/messages",
                 json=payload,
                 headers=self._headers,
@@ -151,7 +153,7 @@ class WhatsAppClient:
 
     async def download_media(self, media_id: str) -> tuple[bytes, str]:
         """GET /{media-id} gives a short-lived URL; fetching it needs the same token."""
-        client = http_pool.client()
+        client = self._http.client()
         meta = await client.get(f"{self._base}/{media_id}", headers=self._headers, timeout=self._timeout)
         if meta.status_code >= 400:
             raise meta_error(meta.json().get("error", {}).get("code"), "media lookup failed")

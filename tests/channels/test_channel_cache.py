@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from channels.http_pool import HttpPool
 from channels.models import Channel
 from channels.store import CHANGED_TOPIC, ChannelStore
 from channels.wechat import WeChatAdapter
@@ -32,7 +33,7 @@ def test_a_channel_deleted_elsewhere_is_forgotten_with_its_token(db: Database) -
     box = SecretBox(Fernet.generate_key().decode())
     bus = InProcessBus()
     here, elsewhere = ChannelStore(db, box, bus), ChannelStore(db, box, InProcessBus())
-    wechat = WeChatAdapter("http://127.0.0.1:9")
+    wechat = WeChatAdapter("http://127.0.0.1:9", http=HttpPool())
     here.on_forget(wechat.forget)
     channel = elsewhere.create("t1", "wechat", "OA", {"app_id": "wx1"}, {"app_secret": "s", "token": "t"})
     cached = here.get(channel.id)

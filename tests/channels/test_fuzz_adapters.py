@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from channels.base import Adapter, Inbound, Parsed, StatusUpdate, json_body, platform_time
+from channels.http_pool import HttpPool
 from channels.line import LineAdapter
 from channels.messenger import MessengerAdapter
 from channels.telegram import TelegramAdapter
@@ -29,15 +30,16 @@ from core.signatures import matches
 from tests.channels.signing import CHANNELS
 
 FUZZ = settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+HTTP = HttpPool()  # nothing is sent: the adapters only parse here
 ADAPTERS: dict[str, Adapter] = {
-    "whatsapp": WhatsAppAdapter("http://127.0.0.1:9"),
-    "messenger": MessengerAdapter("messenger", "http://127.0.0.1:9"),
-    "instagram": MessengerAdapter("instagram", "http://127.0.0.1:9"),
-    "telegram": TelegramAdapter("http://127.0.0.1:9"),
-    "line": LineAdapter("http://127.0.0.1:9"),
-    "viber": ViberAdapter("http://127.0.0.1:9"),
-    "sms": TwilioSmsAdapter("http://127.0.0.1:9"),
-    "wechat": WeChatAdapter("http://127.0.0.1:9"),
+    "whatsapp": WhatsAppAdapter("http://127.0.0.1:9", http=HTTP),
+    "messenger": MessengerAdapter("messenger", "http://127.0.0.1:9", http=HTTP),
+    "instagram": MessengerAdapter("instagram", "http://127.0.0.1:9", http=HTTP),
+    "telegram": TelegramAdapter("http://127.0.0.1:9", http=HTTP),
+    "line": LineAdapter("http://127.0.0.1:9", http=HTTP),
+    "viber": ViberAdapter("http://127.0.0.1:9", http=HTTP),
+    "sms": TwilioSmsAdapter("http://127.0.0.1:9", http=HTTP),
+    "wechat": WeChatAdapter("http://127.0.0.1:9", http=HTTP),
 }
 SECRETS = {kind: CHANNELS.get(kind, CHANNELS["messenger"]) for kind in ADAPTERS}
 

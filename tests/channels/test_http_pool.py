@@ -1,14 +1,15 @@
-"""The channel adapters' pooled HTTP: run_send leaves nothing running, and the app closes the loops it made."""
+"""The channel adapters' pooled HTTP (one HttpPool per app): run_send leaves nothing running, and the app closes the loops it made."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 
-from channels import http_pool
+from channels.http_pool import HttpPool
 
 
 def test_run_send_cancels_what_the_send_left_running() -> None:
+    http_pool = HttpPool()
     started: list[asyncio.Task[None]] = []
 
     async def send() -> str:
@@ -20,6 +21,8 @@ def test_run_send_cancels_what_the_send_left_running() -> None:
 
 
 def test_one_loop_and_client_per_thread_closed_when_idle() -> None:
+    http_pool = HttpPool()
+
     async def pooled() -> tuple[asyncio.AbstractEventLoop, object]:
         return asyncio.get_running_loop(), http_pool.client()
 
@@ -34,3 +37,19 @@ def test_one_loop_and_client_per_thread_closed_when_idle() -> None:
     assert loop.is_closed() and elsewhere[0][0].is_closed()
     again, client = http_pool.run_send(pooled())  # a thread whose loop was closed gets a new one
     assert again is not loop and client is not first and not again.is_closed()
+
+
+def test_two_pools_share_nothing() -> None:
+    """Two apps in one process (tests, the evals CLI next to a server) each close only their own."""
+    first, second = HttpPool(), HttpPool()
+
+    async def pooled(pool: HttpPool) -> tuple[asyncio.AbstractEventLoop, object]:
+        return asyncio.get_running_loop(), pool.client()
+
+    loop, client = first.run_send(pooled(first))
+    other_loop, other_client = second.run_send(pooled(second))
+    assert other_loop is not loop and other_client is not client
+    second.close_idle_loops()
+    assert other_loop.is_closed() and not loop.is_closed()
+    first.close_idle_loops()
+    assert loop.is_closed()

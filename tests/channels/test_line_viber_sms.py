@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from channels.http_pool import HttpPool
 from channels.models import ChannelMessage
 from channels.twilio_sms import signature as twilio_signature
 from tests.channels.fake_graph import FakeGraph
@@ -325,7 +326,7 @@ def test_viber_and_twilio_kinds() -> None:
             "MediaContentType0": "image/jpeg",
         }
     )
-    (message,), _, _, _ = TwilioSmsAdapter("https://api.twilio.com").parse(mms.encode())
+    (message,), _, _, _ = TwilioSmsAdapter("https://api.twilio.com", http=HttpPool()).parse(mms.encode())
     assert (
         message.kind == "mms"
         and message.text == "[media]"

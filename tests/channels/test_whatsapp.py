@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from channels.http_pool import HttpPool
 from channels.models import Channel, ChannelMessage
 from tests.channels.fake_graph import FakeGraph
 from tests.conftest import auth, ingested, new_tenant, state, upload, wait_for
@@ -324,7 +325,7 @@ def test_media_is_downloaded_through_the_graph_api(graph: FakeGraph) -> None:
 
     from channels.whatsapp import WhatsAppClient
 
-    client = WhatsAppClient(graph.url, "106540352242922", ACCESS)
+    client = WhatsAppClient(graph.url, "106540352242922", ACCESS, http=HttpPool())
     data, mime = asyncio.run(client.download_media("2754859441498128"))
     assert data == b"\xff\xd8\xff" and mime == "image/jpeg"
 
@@ -365,7 +366,7 @@ def test_outbound_message_shapes(graph: FakeGraph) -> None:
 
     from channels.whatsapp import WhatsAppClient
 
-    client = WhatsAppClient(graph.url, "106540352242922", ACCESS)
+    client = WhatsAppClient(graph.url, "106540352242922", ACCESS, http=HttpPool())
 
     async def send_all() -> None:
         await client.send_buttons("85291234567", "Book a facial?", [("yes", "Yes please"), ("no", "Not now")])
@@ -400,7 +401,7 @@ def test_send_rate_never_exceeds_the_ceiling(graph: FakeGraph) -> None:
 
     from channels.whatsapp import WhatsAppClient
 
-    client = WhatsAppClient(graph.url, "106540352242922", ACCESS, per_second=20)
+    client = WhatsAppClient(graph.url, "106540352242922", ACCESS, http=HttpPool(), per_second=20)
 
     async def burst() -> float:
         start = time.perf_counter()
