@@ -53,7 +53,7 @@ from channels.webhook import WebhookEndpoint, webhook_path
 from channels.wechat import WeChatAdapter
 from channels.whatsapp import WhatsAppAdapter
 from config import Settings
-from core import priority, retention
+from core import retention
 from core.bootstrap import build_core
 from core.crypto import SecretBox, load_or_create_secret_key
 from core.heap import freeze_startup_heap
@@ -61,7 +61,7 @@ from core.jobs import WAKE_TOPIC, Worker
 from core.liveness import WorkerBeats
 from core.metrics import RequestMetrics
 from core.ops_routes import router as ops_router
-from core.priority import ForegroundMiddleware
+from core.priority import BackgroundShare, Foreground, ForegroundMiddleware, LoopWatch
 from core.process_keys import ADMIN_KEY, SECRET_KEY, ProcessKeysRegistry, StartKey
 from core.readiness import Readiness
 from core.routes import install_error_handlers
@@ -101,9 +101,10 @@ class ParleyAPI(FastAPI):
     (core/priority.py); middleware added to the app does not see these requests. Every HTTP request,
     webhooks included, is counted and timed (core/metrics.py) and traced when tracing is on."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, foreground: Foreground, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._webhooks = ForegroundMiddleware(WebhookEndpoint(self.state))
+        self.foreground = foreground  # the requests being served, for the worker to step aside
+        self._webhooks = ForegroundMiddleware(WebhookEndpoint(self.state), foreground)
         self._measured = RequestMetrics(
             self._dispatch,
             tracing=lambda: getattr(self.state, "tracing", None),
@@ -128,6 +129,7 @@ def create_app(
     db_schema: str | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    foreground = Foreground()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -249,20 +251,21 @@ def create_app(
         beats = WorkerBeats(core.db, settings.worker_heartbeat_seconds)
         sweep = _retention(settings, core, beats)
         sweep.add("stale process key records", lambda: process_keys.prune(timedelta(days=1)))
-        worker = _worker(settings, core, beats)
+        # The worker's threads step aside for this app's requests, within PARLEY_BACKGROUND_SHARE of a CPU.
+        background = BackgroundShare(settings.background_share, is_busy=foreground.busy)
+        worker = _worker(settings, core, beats, background)
         # A job queued here wakes the workers of every process at once (core/bus.py); they poll as well.
         core.jobs.on_enqueue(lambda: core.bus.publish(WAKE_TOPIC, {}))
         if worker is not None:
             core.bus.subscribe(WAKE_TOPIC, lambda _: worker.wake())
         app.state.worker = worker
         app.state.readiness = _readiness(settings, core, knowledge, beats)
-        loop_watch = priority.LoopWatch()
+        loop_watch = LoopWatch(foreground)
         if worker is not None:
             # The worker's CPU-bound agent turns would hold the GIL in 5 ms slices; shorter slices keep
             # webhook acknowledgements and API calls responsive while the agent works, and its share of
             # the CPU under load is bounded (core/priority.py).
             sys.setswitchinterval(0.001)
-            priority.configure(settings.background_share)
             loop_watch.start()
             worker.start()
             if worker.kinds is None or retention.KIND in worker.kinds:
@@ -313,13 +316,16 @@ def create_app(
             core.tracing.shutdown()
 
     app = ParleyAPI(
+        foreground=foreground,
         title="Parley",
         version="0.1.0",
         description="Self-hostable, multi-tenant AI agent for customer conversations.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(ForegroundMiddleware)  # the worker steps aside while requests are served
+    app.add_middleware(
+        ForegroundMiddleware, foreground=foreground
+    )  # the worker steps aside while requests are served
     app.include_router(ops_router)
     app.include_router(core_router)
     app.include_router(knowledge_router)
@@ -337,7 +343,9 @@ def create_app(
     return app
 
 
-def _worker(settings: Settings, core: CoreServices, beats: WorkerBeats) -> Worker | None:
+def _worker(
+    settings: Settings, core: CoreServices, beats: WorkerBeats, background: BackgroundShare
+) -> Worker | None:
     """This process's worker (PARLEY_WORKER), for the job kinds PARLEY_WORKER_KINDS names (or all)."""
     if not settings.worker:
         return None
@@ -346,7 +354,11 @@ def _worker(settings: Settings, core: CoreServices, beats: WorkerBeats) -> Worke
     if unknown:
         raise ValueError(f"PARLEY_WORKER_KINDS: no job kind {', '.join(unknown)}; known: {', '.join(known)}")
     return Worker(
-        core.jobs, concurrency=settings.worker_concurrency, kinds=settings.worker_kinds, beats=beats
+        core.jobs,
+        concurrency=settings.worker_concurrency,
+        kinds=settings.worker_kinds,
+        beats=beats,
+        background=background,
     )
 
 

@@ -41,7 +41,7 @@ from core.heartbeat import Heartbeat
 from core.liveness import WorkerBeats, worker_id
 from core.metrics import JOB_DURATION, JOBS_FINISHED
 from core.models import Job
-from core.priority import mark_background, step_aside
+from core.priority import BackgroundShare, mark_background, step_aside
 
 log = logging.getLogger(__name__)
 
@@ -321,8 +321,10 @@ class Worker:
         concurrency: int = 1,
         kinds: list[str] | None = None,
         beats: WorkerBeats | None = None,
+        background: BackgroundShare | None = None,
     ) -> None:
         self._queue = queue
+        self._background = background  # the app's account its threads charge (core/priority.py)
         self.kinds = sorted(set(kinds)) if kinds else None
         self._only = frozenset(self.kinds) if self.kinds else None
         self._beats = beats
@@ -377,7 +379,7 @@ class Worker:
         if not getattr(_thread_state, "niced", False):
             with contextlib.suppress(AttributeError, OSError):
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
-            mark_background()
+            mark_background(self._background)
             _thread_state.niced = True
         step_aside()
         return self._queue.run_one(self._only)

@@ -20,7 +20,9 @@ reading the requests waiting in its sockets, so "in flight" alone drops to zero 
 wait longest (under a storm, 40 % of step points saw none in flight, and the worker took 25 % of the CPU
 instead of 10 %). A late loop is the direct sign that requests are being kept waiting.
 
-One process has one GIL, which is why the account and the request count are process-wide.
+One process has one GIL, but the account and the request count belong to the app (one `Foreground` and
+one `BackgroundShare` built per app): the worker marks each of its threads with its app's account, and a
+thread that is not marked never steps aside.
 """
 
 from __future__ import annotations
@@ -41,19 +43,20 @@ PRESSURE_HOLD_SECONDS = 0.2  # how long one late wake-up counts as busy
 MIN_PAUSE_SECONDS = 0.001  # no spinning on a debt of microseconds
 MAX_CREDIT_SECONDS = 0.005  # a long wait does not save up a burst that would stall requests
 
-_thread = threading.local()
-_in_flight = 0  # written only by the event loop thread, read by background threads
-_served = 0  # requests started, ever (the loop watch compares it between wake-ups)
-_pressure_until = float("-inf")  # written by the loop watch
+_thread = threading.local()  # per thread: whether it is background work, its account, its CPU mark
 
 
-def in_flight() -> int:
-    return _in_flight
+class Foreground:
+    """The requests one app is serving: counted by ForegroundMiddleware, watched by LoopWatch."""
 
+    def __init__(self) -> None:
+        self.in_flight = 0  # written only by the event loop thread, read by background threads
+        self.served = 0  # requests started, ever (the loop watch compares it between wake-ups)
+        self.pressure_until = float("-inf")  # written by the loop watch
 
-def busy() -> bool:
-    """Whether a request is being served, or the event loop fell behind serving them a moment ago."""
-    return _in_flight > 0 or time.monotonic() < _pressure_until
+    def busy(self) -> bool:
+        """Whether a request is being served, or the event loop fell behind serving them a moment ago."""
+        return self.in_flight > 0 or time.monotonic() < self.pressure_until
 
 
 class BackgroundShare:
@@ -66,7 +69,7 @@ class BackgroundShare:
         cpu: Callable[[], float] = time.thread_time,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        is_busy: Callable[[], bool] = busy,
+        is_busy: Callable[[], bool],
     ) -> None:
         if not 0 < share <= 1:
             raise ValueError("the background share is a fraction of one CPU, above 0 and at most 1")
@@ -109,18 +112,11 @@ class BackgroundShare:
         return 0.0 if last is None else max(cpu - last, 0.0)
 
 
-_account = BackgroundShare()
-
-
-def configure(share: float) -> None:
-    """Set the background share (PARLEY_BACKGROUND_SHARE); the app does this at start."""
-    global _account
-    _account = BackgroundShare(share)
-
-
-def mark_background() -> None:
-    """Mark the calling thread as background work (the worker's threads)."""
+def mark_background(account: BackgroundShare | None = None) -> None:
+    """Mark the calling thread as background work (the worker's threads), charging `account` (its app's
+    share, PARLEY_BACKGROUND_SHARE) when it steps aside; without one it never waits."""
     _thread.background = True
+    _thread.account = account
 
 
 def is_background() -> bool:
@@ -129,27 +125,29 @@ def is_background() -> bool:
 
 def step_aside() -> None:
     """On a background thread, at a point where it holds no lock: yield to requests (see above)."""
-    if getattr(_thread, "background", False):
-        _account.step()
+    account: BackgroundShare | None = getattr(_thread, "account", None)
+    if account is not None:
+        account.step()
 
 
 class ForegroundMiddleware:
     """Counts the HTTP requests being served (pure ASGI: no per-request task or body buffering)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, foreground: Foreground) -> None:
         self.app = app
+        self.foreground = foreground
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        global _in_flight, _served
         if scope["type"] != "http":  # WebSockets are long-lived: they are not "a request in flight"
             await self.app(scope, receive, send)
             return
-        _in_flight += 1
-        _served += 1
+        counts = self.foreground
+        counts.in_flight += 1
+        counts.served += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            _in_flight -= 1
+            counts.in_flight -= 1
 
 
 class LoopWatch:
@@ -157,7 +155,8 @@ class LoopWatch:
     LAG_THRESHOLD_SECONDS late and requests came in meanwhile, the process counts as busy for
     PRESSURE_HOLD_SECONDS. With no requests, a late loop (the worker's own GIL use) holds nothing back."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, foreground: Foreground, clock: Callable[[], float] = time.monotonic) -> None:
+        self._foreground = foreground
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
 
@@ -172,11 +171,10 @@ class LoopWatch:
 
     async def _watch(self) -> None:
         while True:
-            asked, served = self._clock(), _served
+            asked, served = self._clock(), self._foreground.served
             await asyncio.sleep(WATCH_PERIOD_SECONDS)
-            self.observe(self._clock() - asked - WATCH_PERIOD_SECONDS, _served != served)
+            self.observe(self._clock() - asked - WATCH_PERIOD_SECONDS, self._foreground.served != served)
 
     def observe(self, lag: float, requests_came: bool) -> None:
-        global _pressure_until
         if lag > LAG_THRESHOLD_SECONDS and requests_came:
-            _pressure_until = self._clock() + PRESSURE_HOLD_SECONDS
+            self._foreground.pressure_until = self._clock() + PRESSURE_HOLD_SECONDS

@@ -119,11 +119,12 @@ def test_a_webhook_counts_as_a_request_in_flight(client: TestClient, monkeypatch
     channel = setup_channel(client, new_tenant(client))["id"]
     intake = state(client).channel_intake
     real_store, seen = intake.store, []
+    foreground: priority.Foreground = client.app.foreground  # type: ignore[attr-defined]
 
     async def counting(delivery: Any) -> Any:
-        seen.append(priority.in_flight())
+        seen.append(foreground.in_flight)
         return await real_store(delivery)
 
     monkeypatch.setattr(intake, "store", counting)
     assert post(client, channel, delivery([text_message("wamid.p1", "hi")])).status_code == 200
-    assert seen == [1] and priority.in_flight() == 0
+    assert seen == [1] and foreground.in_flight == 0

@@ -99,59 +99,76 @@ def test_waiting_on_the_network_costs_no_share() -> None:
 
 
 def test_a_request_counts_as_busy_while_it_is_in_flight() -> None:
-    async def endpoint(scope: object, receive: object, send: object) -> None:
-        assert priority.busy() and priority.in_flight() == 1
+    foreground, other = priority.Foreground(), priority.Foreground()
 
-    asyncio.run(priority.ForegroundMiddleware(endpoint)({"type": "http"}, None, None))  # type: ignore[arg-type]
-    assert not priority.busy() and priority.in_flight() == 0
+    async def endpoint(scope: object, receive: object, send: object) -> None:
+        assert foreground.busy() and foreground.in_flight == 1
+        assert not other.busy()  # another app's requests are its own
+
+    middleware = priority.ForegroundMiddleware(endpoint, foreground)
+    asyncio.run(middleware({"type": "http"}, None, None))  # type: ignore[arg-type]
+    assert not foreground.busy() and foreground.in_flight == 0
 
 
 def test_a_late_event_loop_serving_requests_counts_as_busy(monkeypatch: pytest.MonkeyPatch) -> None:
     """Requests waiting in the sockets are not in flight yet: a late loop is how they show."""
     now = [1000.0]
     monkeypatch.setattr(priority.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(priority, "_pressure_until", float("-inf"))
-    watch = priority.LoopWatch(clock=lambda: now[0])
+    foreground = priority.Foreground()
+    watch = priority.LoopWatch(foreground, clock=lambda: now[0])
     watch.observe(lag=0.05, requests_came=False)  # late, but only the worker's own GIL use: no requests
-    assert not priority.busy()
+    assert not foreground.busy()
     watch.observe(lag=0.001, requests_came=True)  # requests, and the loop on time
-    assert not priority.busy()
+    assert not foreground.busy()
     watch.observe(lag=0.05, requests_came=True)
-    assert priority.busy()
+    assert foreground.busy()
     now[0] += priority.PRESSURE_HOLD_SECONDS + 0.001
-    assert not priority.busy()
+    assert not foreground.busy()
 
 
-def test_the_loop_watch_notices_a_loop_held_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(priority, "_pressure_until", float("-inf"))
+def test_the_loop_watch_notices_a_loop_held_up() -> None:
+    foreground = priority.Foreground()
 
     async def serve_while_the_loop_is_held() -> bool:
-        watch = priority.LoopWatch()
+        watch = priority.LoopWatch(foreground)
         watch.start()
         await asyncio.sleep(0)  # the watch is waiting for its first wake-up
-        priority._served += 1  # a request came in ...
+        foreground.served += 1  # a request came in ...
         time.sleep(0.05)  # ... and the loop could not run for 50 ms (a GIL held elsewhere)
         await asyncio.sleep(priority.WATCH_PERIOD_SECONDS * 2)
         await watch.stop()
-        return priority.busy()
+        return foreground.busy()
 
     assert asyncio.run(serve_while_the_loop_is_held())
 
 
-def test_foreground_threads_never_step_aside(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_foreground_threads_never_step_aside() -> None:
     clocks = FakeClocks()
-    monkeypatch.setattr(priority, "_account", clocks.account(0.1))
-    clocks.work(10.0)  # deep in debt, were it charged
-    priority.step_aside()  # this (test) thread is not marked background
-    clocks.work(10.0)
-    priority.step_aside()
+    account = clocks.account(0.1)
+
+    def foreground() -> None:  # a thread nobody marked: it charges no account
+        clocks.work(10.0)  # deep in debt, were it charged
+        priority.step_aside()
+        clocks.work(10.0)
+        priority.step_aside()
+
+    on_a_fresh_thread(foreground)
     assert clocks.slept == 0.0
+
+    def background() -> None:  # the same work on a worker's thread waits for its share
+        priority.mark_background(account)
+        priority.step_aside()
+        clocks.work(0.01)
+        priority.step_aside()
+
+    on_a_fresh_thread(background)
+    assert clocks.slept > 0.0
 
 
 def test_the_share_is_a_fraction_of_one_cpu() -> None:
     for share in (0.0, -0.1, 1.5):
         with pytest.raises(ValueError, match="fraction"):
-            priority.BackgroundShare(share)
+            priority.BackgroundShare(share, is_busy=lambda: True)
 
 
 def test_a_waiting_request_writer_goes_before_waiting_background_writers() -> None:
