@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import yaml  # noqa: E402
 
 from agent.intent import IntentClassifier  # noqa: E402
-from agent.models.local import customer_language  # noqa: E402
+from core.language import customer_language  # noqa: E402
 from knowledge.embeddings import LocalE5Embedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

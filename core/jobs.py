@@ -311,7 +311,8 @@ class JobQueue:
 class Worker:
     """The in-process worker of the embedded default (and of `parley worker`): asyncio tasks, each running
     handlers in a thread. `kinds`: run only jobs of these kinds (None: every kind). With `beats`, it
-    records a heartbeat every few seconds while it runs, for /readyz (core/liveness.py)."""
+    records a heartbeat every few seconds while it runs, for /readyz (core/liveness.py). With `background`
+    (the app's share of the CPU), its threads step aside for the app's requests (core/priority.py)."""
 
     def __init__(
         self,
