@@ -32,7 +32,7 @@ def text_language(text: str) -> Literal["zh", "en", "mixed"]:
 
 
 def customer_language(text: str) -> Literal["zh", "en"]:
-    """The language to answer `text` in: English unless it is mostly English (a mixed text gets Chinese)."""
+    """The language to answer `text` in: Chinese unless it is mostly English (a mixed text gets Chinese)."""
     return "en" if han_ratio(text) < ENGLISH_BELOW else "zh"
 
 
