@@ -51,7 +51,7 @@ def test_a_long_unpunctuated_upload_is_embedded_in_window_sized_pieces_and_found
     knowledge.ingester._embedder = recorder
     key = new_tenant(client)
     tail = "the rooftop garden closes at nine for private moon viewing parties"
-    source = wait_for(client, key, upload(client, key, "inventory.txt", unpunctuated(3000, tail))["id"])
+    source = wait_for(client, key, upload(client, key, "inventory.txt", unpunctuated(900, tail))["id"])
     assert source["status"] == "ready", source
     model = knowledge.embedder
     assert recorder.seen
