@@ -186,9 +186,17 @@ def test_sweeps_of_two_processes_and_a_resend_racing_answer_once(
 
     monkeypatch.setattr(agent, "answer", slow)
 
-    def sweep() -> None:  # another process: its own locks, its own sockets; the same database
+    failures: list[BaseException] = []
+
+    async def another_process() -> None:  # its own locks, its own sockets (built in its loop); one database
         visitors = VisitorSockets(InProcessBus(), agent.inbox)
-        asyncio.run(answer_lost_turns(state(client).core.db, LiveTurns(agent), TurnLocks(), visitors))
+        await answer_lost_turns(state(client).core.db, LiveTurns(agent), TurnLocks(), visitors)
+
+    def sweep() -> None:
+        try:
+            asyncio.run(another_process())
+        except BaseException as exc:  # a sweep that crashed would make the race below vacuous
+            failures.append(exc)
 
     sweeps = [threading.Thread(target=sweep) for _ in range(2)]
     for thread in sweeps:
@@ -199,6 +207,7 @@ def test_sweeps_of_two_processes_and_a_resend_racing_answer_once(
         frames = resend(ws, "c-1")
     for thread in sweeps:
         thread.join()
+    assert not failures, failures
     assert turns == ["When do you open?"]
     replies = agent_replies(client, widget_key, token)
     assert len(replies) == 2 and frames[-1]["id"] == replies[-1]["id"]
