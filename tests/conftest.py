@@ -58,13 +58,42 @@ def embedder() -> LocalE5Embedder:
 
 
 @pytest.fixture(params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str | None, str | None]]:
-    """(url, schema): a fresh SQLite file, or a throwaway PostgreSQL schema."""
+def database(request: pytest.FixtureRequest) -> tuple[str | None, str | None]:
+    """(url, schema): a fresh SQLite file (see `settings`), or this test process's PostgreSQL schema,
+    emptied."""
     if request.param == "sqlite":
-        yield None, None
-        return
+        return None, None
+    schema = request.getfixturevalue("postgres_schema")
+    _empty(schema)
+    return PG_URL, schema
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """One migrated PostgreSQL schema per test process, emptied before each test that uses it: emptying
+    takes milliseconds where a new schema's migrations took half a second."""
     with throwaway_schema() as schema:
-        yield PG_URL, schema
+        engine = make_engine(PG_URL or "", schema=schema)
+        upgrade_to_head(engine)
+        engine.dispose()
+        yield schema
+
+
+# Kept across tests: which migrations ran (ours and the checkpointer's).
+_MIGRATION_TABLES = {"alembic_version", "checkpoint_migrations"}
+
+
+def _empty(schema: str) -> None:
+    assert PG_URL
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        tables = conn.scalars(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = :schema"), {"schema": schema}
+        ).all()
+        emptied = [f'"{schema}"."{name}"' for name in tables if name not in _MIGRATION_TABLES]
+        if emptied:
+            conn.execute(text(f"TRUNCATE {', '.join(emptied)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @contextmanager
