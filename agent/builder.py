@@ -24,8 +24,8 @@ from config import Settings
 from core.errors import NotFound
 from core.services import CoreServices
 from crm.broadcasts.store import BroadcastStore
-from crm.inbox import InboxStore
 from crm.services import CrmServices
+from inbox.store import InboxStore
 from knowledge.bilingual import lexicon
 from knowledge.services import KnowledgeServices
 from tools import TOOLS

@@ -26,8 +26,8 @@ from agent.standalone import candidates
 from agent.state import State
 from core.db import utcnow
 from core.language import customer_language
-from crm.inbox import InboxStore
 from crm.working_hours import WorkingHours
+from inbox.store import InboxStore
 from knowledge.embeddings import Embedder
 from knowledge.services import KnowledgeServices, SearchHit
 from tools.base import ToolServices

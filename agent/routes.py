@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from agent.service import AgentService
 from agent.settings import AgentSettings
 from core.deps import AdminDep, PrincipalDep
-from crm.inbox import ContactInfo
+from inbox.store import ContactInfo
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
 

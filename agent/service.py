@@ -22,9 +22,9 @@ from core.language import customer_language
 from core.metrics import AGENT_TURN_DURATION, AGENT_TURNS, HANDOFFS, MODEL_ERRORS, MODEL_LATENCY
 from core.priority import step_aside
 from core.tracing import Tracing
-from crm.handoff import HUMAN_OWNED
-from crm.inbox import ContactInfo, InboxStore
-from crm.models import Message
+from inbox.handoff import HUMAN_OWNED
+from inbox.models import Message
+from inbox.store import ContactInfo, InboxStore
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from channels.processing import forward
 from core.audit import AuditLog
 from crm.broadcasts.models import Broadcast, Content, Recipient
 from crm.broadcasts.personalise import render
-from crm.models import Contact, Conversation, Message
+from crm.models import Contact
+from inbox.models import Conversation, Message
 
 REPLY_WINDOW = timedelta(days=3)
 CLOCK_SLACK = timedelta(minutes=1)

@@ -37,7 +37,8 @@ from core.jobs import JobQueue
 from crm.broadcasts.models import SEND_KIND, Broadcast, Content, Recipient, send_key
 from crm.broadcasts.personalise import MissingValue, render
 from crm.broadcasts.store import BroadcastStore
-from crm.models import Contact, Conversation, Message
+from crm.models import Contact
+from inbox.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 RUN_SECONDS = 5.0

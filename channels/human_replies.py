@@ -20,8 +20,8 @@ from channels.window import POLICIES, may_send_free_form
 from core.db import utcnow
 from core.errors import Conflict
 from core.jobs import JobQueue
-from crm.inbox import InboxStore
-from crm.models import Conversation, Message
+from inbox.models import Conversation, Message
+from inbox.store import InboxStore
 
 log = logging.getLogger(__name__)
 HUMAN_REPLY_KIND = "channels.human_reply"

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from core.audit import CUSTOMER, AuditLog
 from core.language import customer_language
-from crm.inbox import InboxStore
-from crm.models import Contact, Conversation, Message
+from crm.models import Contact
+from inbox.models import Conversation, Message
+from inbox.store import InboxStore
 
 STOP_WORDS = {"stop", "unsubscribe", "stop all", "opt out", "取消訂閱", "退訂", "停止", "取消订阅", "退订"}
 START_WORDS = {"start", "subscribe", "unstop", "訂閱", "重新訂閱", "订阅"}

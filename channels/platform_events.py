@@ -29,8 +29,9 @@ from channels.models import Channel, ChannelMessage
 from channels.opt_out import set_opted_out
 from channels.welcome import Settings, language_of, welcome_text
 from core.audit import AuditLog
-from crm.inbox import ContactInfo, InboxStore
-from crm.models import Contact, Conversation, Message
+from crm.models import Contact
+from inbox.models import Conversation, Message
+from inbox.store import ContactInfo, InboxStore
 
 log = logging.getLogger(__name__)
 STATES: dict[str, channel_state.State] = {
@@ -62,7 +63,7 @@ class PlatformEvents:
                 row.error = f"the message {event.target!r} is not known on this channel"
                 return None
             row.conversation_id, row.message_id = target.conversation_id, target.id
-            # Locked and read again: the reply job merges its own keys into the same meta (crm/inbox.py)
+            # Locked and read again: the reply job merges its own keys into the same meta (inbox/store.py)
             session.refresh(target, with_for_update=True)
             if event.kind == "reaction":
                 _react(target, event)

@@ -37,8 +37,8 @@ from core.audit import AuditLog
 from core.db import Database, utcnow
 from core.heartbeat import Heartbeat
 from core.jobs import BEATS_PER_LEASE, JobQueue, RetryLater
-from crm.inbox import ContactInfo, InboxStore
-from crm.models import Conversation, Message
+from inbox.models import Conversation, Message
+from inbox.store import ContactInfo, InboxStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

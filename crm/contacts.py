@@ -18,7 +18,8 @@ from core.audit import AuditEvent, AuditLog, changed
 from core.db import Database
 from core.errors import Conflict, InvalidInput, NotFound
 from crm.attributes import AttributeStore
-from crm.models import Contact, ContactNote, Conversation, Message
+from crm.conversations import conversations, messages
+from crm.models import Contact, ContactNote
 from crm.ticket_models import Ticket
 
 FIELDS = ("first_name", "last_name", "name", "phone", "email", "country", "company", "job_title", "owner")
@@ -293,11 +294,17 @@ class ContactStore:
         (handoffs, a person taking over, resolved), newest first."""
         with self._db.session() as session:
             self.owned(session, tenant_id, contact_id)
-            messages = session.execute(
-                select(Message.created_at, Message.role, Message.text, Conversation.id, Conversation.channel)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .where(Conversation.contact_id == contact_id, Conversation.tenant_id == tenant_id)
-                .order_by(Message.created_at.desc())
+            said = session.execute(
+                select(
+                    messages.c.created_at,
+                    messages.c.role,
+                    messages.c.text,
+                    conversations.c.id,
+                    conversations.c.channel,
+                )
+                .join(conversations, conversations.c.id == messages.c.conversation_id)
+                .where(conversations.c.contact_id == contact_id, conversations.c.tenant_id == tenant_id)
+                .order_by(messages.c.created_at.desc())
                 .limit(limit)
             ).all()
             notes = session.scalars(
@@ -307,7 +314,7 @@ class ContactStore:
                 .limit(limit)
             ).all()
             tickets = select(Ticket.id).where(Ticket.tenant_id == tenant_id, Ticket.contact_id == contact_id)
-            conversations = select(Conversation.id).where(Conversation.contact_id == contact_id)
+            theirs = select(conversations.c.id).where(conversations.c.contact_id == contact_id)
             events = session.scalars(
                 select(AuditEvent)
                 .where(
@@ -315,7 +322,7 @@ class ContactStore:
                     or_(
                         (AuditEvent.entity == "contact") & (AuditEvent.entity_id == contact_id),
                         (AuditEvent.entity == "ticket") & AuditEvent.entity_id.in_(tickets),
-                        (AuditEvent.entity == "conversation") & AuditEvent.entity_id.in_(conversations),
+                        (AuditEvent.entity == "conversation") & AuditEvent.entity_id.in_(theirs),
                     ),
                 )
                 .order_by(AuditEvent.at.desc())
@@ -330,7 +337,7 @@ class ContactStore:
                 "conversation_id": conversation_id,
                 "channel": channel,
             }
-            for at, role, text, conversation_id, channel in messages
+            for at, role, text, conversation_id, channel in said
         ]
         entries += [
             {"kind": "note", "at": note.created_at, "author": note.author, "text": note.text}

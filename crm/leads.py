@@ -21,7 +21,8 @@ from core.audit import AuditLog
 from core.db import Base, Database, UTCDateTime, new_id, utcnow
 from core.tenant_settings import TenantSettings
 from crm.contacts import ContactStore
-from crm.models import Contact, Conversation, Message
+from crm.conversations import conversations, messages
+from crm.models import Contact
 
 SIGNALS: dict[str, re.Pattern[str]] = {
     "budget": re.compile(
@@ -144,10 +145,10 @@ class LeadStore:
             contact = ContactStore.owned(session, tenant_id, contact_id)
             texts = list(
                 session.scalars(
-                    select(Message.text)
-                    .join(Conversation, Conversation.id == Message.conversation_id)
-                    .where(Conversation.contact_id == contact_id, Message.role == "customer")
-                    .order_by(Message.created_at)
+                    select(messages.c.text)
+                    .join(conversations, conversations.c.id == messages.c.conversation_id)
+                    .where(conversations.c.contact_id == contact_id, messages.c.role == "customer")
+                    .order_by(messages.c.created_at)
                 )
             )
             result = score_of(texts, contact, settings)

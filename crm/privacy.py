@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from core.audit import AuditEvent, AuditLog
 from core.db import Database
 from crm.contacts import ContactStore, snapshot
-from crm.handoff import ConversationNote
-from crm.models import Contact, ContactNote, Conversation, Message, MessageFeedback
+from crm.conversations import conversation_notes, conversations, message_feedback, messages
+from crm.models import Contact, ContactNote
 from crm.ticket_models import Ticket, TicketNote
 
 # (session, tenant_id, contact_id, conversation_ids) -> number of records removed; runs in the erasure's
@@ -58,13 +58,11 @@ class Privacy:
         """Everything held about the contact, as JSON-ready data."""
         with self._db.session() as session:
             contact = ContactStore.owned(session, tenant_id, contact_id)
-            conversations = list(
-                session.scalars(
-                    select(Conversation)
-                    .where(Conversation.contact_id == contact_id)
-                    .order_by(Conversation.created_at)
-                )
-            )
+            theirs = session.execute(
+                select(conversations)
+                .where(conversations.c.contact_id == contact_id)
+                .order_by(conversations.c.created_at)
+            ).all()
             tickets = list(
                 session.scalars(
                     select(Ticket).where(Ticket.tenant_id == tenant_id, Ticket.contact_id == contact_id)
@@ -84,16 +82,16 @@ class Privacy:
                 "conversations": [],
                 "tickets": [],
             }
-            for conversation in conversations:
-                messages = session.scalars(
-                    select(Message)
-                    .where(Message.conversation_id == conversation.id)
-                    .order_by(Message.created_at)
+            for conversation in theirs:
+                said = session.execute(
+                    select(messages)
+                    .where(messages.c.conversation_id == conversation.id)
+                    .order_by(messages.c.created_at)
                 )
                 out["conversations"].append(
                     {
                         **_row(conversation, ("id", "channel", "status", "created_at")),
-                        "messages": [_row(m, ("role", "text", "created_at")) for m in messages],
+                        "messages": [_row(m, ("role", "text", "created_at")) for m in said],
                     }
                 )
             for ticket in tickets:
@@ -120,25 +118,25 @@ class Privacy:
         """Erase the contact (see the module docstring); returns what was removed, by kind."""
         with self._db.session() as session:
             ContactStore.owned(session, tenant_id, contact_id)
-            conversations = list(
-                session.scalars(select(Conversation.id).where(Conversation.contact_id == contact_id))
+            theirs = list(
+                session.scalars(select(conversations.c.id).where(conversations.c.contact_id == contact_id))
             )
             tickets = list(
                 session.scalars(
                     select(Ticket.id).where(Ticket.tenant_id == tenant_id, Ticket.contact_id == contact_id)
                 )
             )
-            counts = {name: hook(session, tenant_id, contact_id, conversations) for name, hook in self._hooks}
-            messages = select(Message.id).where(Message.conversation_id.in_(conversations))
-            session.execute(delete(MessageFeedback).where(MessageFeedback.message_id.in_(messages)))
+            counts = {name: hook(session, tenant_id, contact_id, theirs) for name, hook in self._hooks}
+            said = select(messages.c.id).where(messages.c.conversation_id.in_(theirs))
+            session.execute(delete(message_feedback).where(message_feedback.c.message_id.in_(said)))
             counts["messages"] = session.execute(
-                delete(Message).where(Message.conversation_id.in_(conversations))
+                delete(messages).where(messages.c.conversation_id.in_(theirs))
             ).rowcount  # type: ignore[attr-defined]
             session.execute(
-                delete(ConversationNote).where(ConversationNote.conversation_id.in_(conversations))
+                delete(conversation_notes).where(conversation_notes.c.conversation_id.in_(theirs))
             )
             counts["conversations"] = session.execute(
-                delete(Conversation).where(Conversation.id.in_(conversations))
+                delete(conversations).where(conversations.c.id.in_(theirs))
             ).rowcount  # type: ignore[attr-defined]
             session.execute(delete(TicketNote).where(TicketNote.ticket_id.in_(tickets)))
             counts["tickets_blanked"] = session.execute(
@@ -153,7 +151,7 @@ class Privacy:
                     or_(
                         AuditEvent.entity_id == contact_id,
                         AuditEvent.entity_id.in_(tickets),
-                        AuditEvent.entity_id.in_(conversations),
+                        AuditEvent.entity_id.in_(theirs),
                     ),
                 )
                 .values(before=None, after=None)
@@ -164,5 +162,5 @@ class Privacy:
                 session, tenant_id, actor, "contact.erase", "contact", contact_id, None, dict(counts)
             )
         for hook in self._after:
-            hook(conversations)
+            hook(theirs)
         return counts

@@ -8,7 +8,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -21,12 +21,10 @@ from core.deps import AdminDep, PrincipalDep
 from core.errors import InvalidInput, LimitExceeded
 from crm.attributes import AttributeDefinition, AttributeType
 from crm.contacts import FIELDS
-from crm.handoff import ConversationNote
 from crm.importer import read_rows
 from crm.leads import LeadScore, LeadSettings
-from crm.models import Contact, ContactNote
+from crm.models import Contact
 from crm.services import CrmServices
-from crm.ticket_models import TicketNote
 from crm.views import ViewFilters
 
 router = APIRouter(prefix="/v1", tags=["crm"])
@@ -143,6 +141,19 @@ class NoteIn(BaseModel):
     text: str = Field(min_length=1, max_length=10_000)
 
 
+class Note(Protocol):
+    """A contact's, a ticket's or a conversation's note row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def author(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
 class NoteOut(BaseModel):
     """A staff note on a contact, a ticket or a conversation (crm/ticket_routes.py, inbox/routes.py)."""
 
@@ -152,7 +163,7 @@ class NoteOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, n: ContactNote | TicketNote | ConversationNote) -> NoteOut:
+    def of(cls, n: Note) -> NoteOut:
         return cls(id=n.id, author=n.author, text=n.text, created_at=n.created_at)
 
 

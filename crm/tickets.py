@@ -20,7 +20,8 @@ from core.audit import AuditLog, changed
 from core.db import Database, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.tenant_settings import TenantSettings
-from crm.models import Contact, Conversation
+from crm.conversations import conversations
+from crm.models import Contact
 from crm.ticket_models import PRIORITIES, TRANSITIONS, Ticket, TicketNote, TicketSettingsRow
 from crm.working_hours import WorkingHours
 
@@ -162,11 +163,11 @@ class TicketStore:
         ):
             raise NotFound(f"contact {fields['contact_id']} not found")
         if fields.get("conversation_id"):
-            conversation = session.scalar(
-                select(Conversation).where(
-                    Conversation.id == fields["conversation_id"], Conversation.tenant_id == tenant_id
+            conversation = session.execute(
+                select(conversations.c.contact_id).where(
+                    conversations.c.id == fields["conversation_id"], conversations.c.tenant_id == tenant_id
                 )
-            )
+            ).first()
             if conversation is None:
                 raise NotFound(f"conversation {fields['conversation_id']} not found")
             fields.setdefault("contact_id", conversation.contact_id)

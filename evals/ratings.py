@@ -19,7 +19,7 @@ from agent.service import AgentService
 from evals.dataset import Case, Dataset, validation_problem
 
 if TYPE_CHECKING:  # the inbox's message rows, as agent.inbox returns them
-    from crm.models import Message
+    from inbox.models import Message
 
 
 @dataclass

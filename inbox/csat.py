@@ -14,11 +14,11 @@ from typing import Any
 
 from core.errors import ParleyError
 from core.language import customer_language
-from crm.inbox import InboxStore
-from crm.models import Message
 from crm.ticket_models import Ticket
 from crm.tickets import TicketStore
+from inbox.models import Message
 from inbox.service import Replier
+from inbox.store import InboxStore
 
 log = logging.getLogger(__name__)
 ASK = {

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import NotFound
-from crm.inbox import InboxStore
-from crm.models import Conversation, Message
+from inbox.models import Conversation, Message
+from inbox.store import InboxStore
 
 
 def message_event(conversation_id: str, message: Message) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 from core.audit import key_actor
 from core.deps import PrincipalDep
 from core.errors import ParleyError
-from crm.handoff import ConversationStatus
-from crm.models import Conversation, Message
 from crm.routes import NoteIn, NoteOut
+from inbox.handoff import ConversationStatus
+from inbox.models import Conversation, Message
 from inbox.service import InboxService
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])

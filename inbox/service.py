@@ -10,12 +10,11 @@ from typing import Protocol
 
 from fastapi.concurrency import run_in_threadpool
 
-from crm.handoff import ConversationNote
-from crm.inbox import InboxStore
-from crm.models import Conversation, Message
 from crm.tickets import TicketStore
 from inbox.events import message_ref, note_ref, status_ref
 from inbox.hub import StaffHub
+from inbox.models import Conversation, ConversationNote, Message
+from inbox.store import InboxStore
 
 
 class Replier(Protocol):

@@ -9,8 +9,8 @@ from langgraph.prebuilt import ToolRuntime
 
 from core.errors import ParleyError
 from crm.broadcasts.store import BroadcastStore
-from crm.inbox import InboxStore
 from crm.services import CrmServices
+from inbox.store import InboxStore
 
 
 class KnowledgeSearch(Protocol):

@@ -13,8 +13,8 @@ from agent.nodes import passages, usable_hits
 from agent.settings import AgentSettings
 from core.errors import InvalidInput
 from core.language import customer_language
-from crm.inbox import InboxStore
-from crm.models import Message
+from inbox.models import Message
+from inbox.store import InboxStore
 from knowledge.services import KnowledgeServices, SearchHit
 
 RECENT_MESSAGES = 10  # what a model is shown of the conversation

@@ -13,7 +13,7 @@ from agent.custom_answers import CustomAnswerMatcher
 from agent.models.local import GroundedChatModel
 from agent.settings import AgentSettingsStore
 from core.credits import Credits
-from crm.inbox import InboxStore
+from inbox.store import InboxStore
 from knowledge.services import KnowledgeServices
 
 

@@ -17,7 +17,7 @@ from channels.livechat.store import LivechatStore, Session
 from channels.livechat.turns import LiveTurns
 from channels.livechat.visitors import VisitorSockets
 from core.errors import Conflict
-from crm.models import Message
+from inbox.models import Message
 
 MAX_TEXT = 4000
 

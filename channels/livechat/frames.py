@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crm.models import Message
+from inbox.models import Message
 
 
 def message_frame(message: Message) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from channels.livechat.locks import TurnLocks
 from channels.livechat.turns import LiveTurns
 from channels.livechat.visitors import VisitorSockets
 from core.db import Database, utcnow
-from crm.models import Conversation, Message
+from inbox.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 # Older than this, the visitor has long gone and a question answered now would read as out of the blue;

@@ -26,8 +26,8 @@ from core.auth import hash_key
 from core.db import Database
 from core.errors import Forbidden, Unauthorized
 from core.signatures import matches
-from crm.inbox import ContactInfo, InboxStore
-from crm.models import Conversation
+from inbox.models import Conversation
+from inbox.store import ContactInfo, InboxStore
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ between leaves a state the widget's resend (same `client_id`) repairs:
 Messages stored before this record existed carry no `answered` key and count as answered (they were
 answered, or their resend was acknowledged, under the old rule).
 
-A turn holds the conversation's reply lease (crm/inbox.py, renewed by a heartbeat) and looks again, under
+A turn holds the conversation's reply lease (inbox/store.py, renewed by a heartbeat) and looks again, under
 it, for a reply stored meanwhile: the resend, a second socket in another process and the sweep on start
 (channels/livechat/recovery.py) may all try to answer one message, and it is answered once.
 """
@@ -23,7 +23,7 @@ from agent.service import AgentService
 from core.errors import Conflict
 from core.heartbeat import Heartbeat
 from core.jobs import BEATS_PER_LEASE
-from crm.models import Message
+from inbox.models import Message
 
 # As a channel's reply job holds a conversation (channels/processing.py): short, renewed while the turn
 # runs, so a turn cut short by a crash frees the conversation within seconds.

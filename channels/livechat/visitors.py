@@ -11,7 +11,7 @@ from fastapi import WebSocket
 from channels.livechat.frames import message_frame
 from core.bus import Bus
 from core.fanout import SocketFanout
-from crm.inbox import InboxStore
+from inbox.store import InboxStore
 
 TOPIC = "livechat.visitor"
 

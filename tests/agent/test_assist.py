@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from agent.assist.facts import facts
 from agent.assist.local import normalised
 from core.language import customer_language
-from crm.inbox import ContactInfo
+from inbox.store import ContactInfo
 from tests.agent.test_chat import chat, load_demo
 from tests.conftest import auth, new_tenant, state
 

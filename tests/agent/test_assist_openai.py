@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from crm.inbox import ContactInfo
+from inbox.store import ContactInfo
 from tests.agent.fake_openai import FakeOpenAI, completion
 from tests.agent.test_assist import smart_reply, write
 from tests.conftest import new_tenant, state, upload, wait_for

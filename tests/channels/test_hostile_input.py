@@ -128,7 +128,7 @@ def test_odd_timestamps_are_stored_with_a_sane_time(client: TestClient, kind: st
     ingested(client)
     tenant = state(client).channels.get(channel).tenant_id
     with state(client).core.db.session() as session:
-        from crm.models import Message
+        from inbox.models import Message
 
         stored = list(session.query(Message).filter(Message.tenant_id == tenant, Message.role == "customer"))
     assert len(stored) == len(odd)

@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 from channels import processing
 from channels.intake import INGEST_KIND, Delivery, Receipt
 from channels.models import ChannelEvent, ChannelMessage
-from crm.models import Message
+from inbox.models import Message
 from tests.channels.test_whatsapp import delivery, post, setup_channel, text_message
 from tests.conftest import ingested, new_tenant, state
 from tests.query_plans import select_plans

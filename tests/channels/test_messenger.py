@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from channels.messenger import parse_events
 from core.errors import InvalidInput
-from crm.models import Message
+from inbox.models import Message
 from tests.channels.fake_graph import FakeGraph
 from tests.conftest import auth, new_tenant, state, upload, wait_for
 

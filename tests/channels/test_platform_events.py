@@ -16,7 +16,8 @@ from channels import channel_state
 from channels.models import ChannelMessage
 from channels.processing import JOB_KIND
 from core.models import Job
-from crm.models import Contact, Message
+from crm.models import Contact
+from inbox.models import Message
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import CHANNELS, deliver, fake_platforms, line_events, whatsapp_delivery
 from tests.conftest import auth, ingested, new_tenant, state

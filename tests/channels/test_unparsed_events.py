@@ -33,7 +33,7 @@ def client(app_factory: Callable[..., Any], fake: FakeGraph) -> Iterator[TestCli
 def customer_texts(client: TestClient, channel: str) -> list[str]:
     tenant = state(client).channels.get(channel).tenant_id
     with state(client).core.db.session() as session:
-        from crm.models import Message
+        from inbox.models import Message
 
         query = session.query(Message).filter(Message.tenant_id == tenant, Message.role == "customer")
         return sorted(m.text for m in query)

@@ -13,8 +13,8 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, ToolRuntime
 
 from agent.context import Context
-from crm.inbox import InboxStore
 from crm.services import CrmServices
+from inbox.store import InboxStore
 from tools import TOOLS
 from tools.base import ToolServices, TurnContext
 from tools.handoff import handoff_to_human

@@ -1,4 +1,4 @@
-"""The conversation reply lease (crm/inbox.py): one worker answers a conversation at a time. A long turn
+"""The conversation reply lease (inbox/store.py): one worker answers a conversation at a time. A long turn
 keeps its lease by renewing it; a worker that stalled past its lease, which another then took, can
 neither renew nor release the new holder's lease. The clock is the test's."""
 
@@ -13,8 +13,8 @@ from core.db import Database, make_engine
 from core.heartbeat import Heartbeat
 from core.migrate import upgrade_to_head
 from core.models import Tenant
-from crm import inbox as inbox_module
-from crm.inbox import ContactInfo, InboxStore
+from inbox import store as inbox_module
+from inbox.store import ContactInfo, InboxStore
 from tests.clock import Clock
 
 LEASE = 15.0

@@ -11,16 +11,15 @@ changes nothing (idempotent). Every move is audited with its actor (a staff key,
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Literal, get_args
 
-from sqlalchemy import ForeignKey, String, Text, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
-from core.db import Base, Database, UTCDateTime, new_id, utcnow
+from core.db import Database, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
-from crm.models import Conversation
+from inbox.models import Conversation, ConversationNote
 
 ConversationStatus = Literal["bot", "pending_human", "human", "resolved"]
 STATUSES: tuple[str, ...] = get_args(ConversationStatus)
@@ -31,21 +30,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "resolved": ("bot", "human"),
 }
 HUMAN_OWNED = ("pending_human", "human")  # the agent stays silent
-
-
-class ConversationNote(Base):
-    """Internal: for staff only, never sent to the customer nor shown to the agent."""
-
-    __tablename__ = "conversation_notes"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    conversation_id: Mapped[str] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
-    )
-    author: Mapped[str] = mapped_column(String(100))
-    text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Handoff:

@@ -14,8 +14,9 @@ from core.audit import AGENT, AuditLog
 from core.db import Database, new_id, utcnow
 from core.errors import InvalidInput, NotFound
 from crm.contacts import phone_forms
-from crm.handoff import Handoff
-from crm.models import Contact, Conversation, Message, MessageFeedback
+from crm.models import Contact
+from inbox.handoff import Handoff
+from inbox.models import Conversation, Message, MessageFeedback
 
 
 @dataclass
