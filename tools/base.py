@@ -10,7 +10,7 @@ from langgraph.prebuilt import ToolRuntime
 from core.errors import ParleyError
 from crm.broadcasts.store import BroadcastStore
 from crm.services import CrmServices
-from inbox.store import InboxStore
+from tools.ports import Conversations
 
 
 class KnowledgeSearch(Protocol):
@@ -34,7 +34,7 @@ class ToolServices:
     def __init__(
         self,
         *,
-        inbox: InboxStore,
+        inbox: Conversations,
         knowledge: KnowledgeSearch,
         team_for: TeamChooser,
         crm: CrmServices,

@@ -4,8 +4,9 @@ the agent)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from agent.custom_answers import CustomAnswerMatcher
 from agent.gate import AnswerabilityGate
@@ -13,12 +14,27 @@ from agent.nodes import passages, usable_hits
 from agent.settings import AgentSettings
 from core.errors import InvalidInput
 from core.language import customer_language
-from inbox.models import Message
-from inbox.store import InboxStore
 from knowledge.services import KnowledgeServices, SearchHit
 
 RECENT_MESSAGES = 10  # what a model is shown of the conversation
 SPEAKERS = {"customer": "Customer", "agent": "AI agent", "human": "Staff"}
+
+
+class Said(Protocol):
+    """One message of the conversation, as a suggestion reads it (the inbox's message rows provide it)."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
+class History(Protocol):
+    """Where the conversation so far is read from (inbox/store.py provides it)."""
+
+    def messages(self, tenant_id: str, conversation_id: str) -> Sequence[Said]:
+        """Oldest first; NotFound for another tenant's conversation."""
+        ...
 
 
 @dataclass
@@ -48,14 +64,14 @@ def answer_language(text: str, settings: AgentSettings) -> str:
 
 class Grounder:
     def __init__(
-        self, knowledge: KnowledgeServices, inbox: InboxStore, custom_answers: CustomAnswerMatcher
+        self, knowledge: KnowledgeServices, inbox: History, custom_answers: CustomAnswerMatcher
     ) -> None:
         self._knowledge = knowledge
         self._custom_answers = custom_answers
         self._inbox = inbox
         self._gate = AnswerabilityGate(knowledge)
 
-    def messages(self, tenant_id: str, conversation_id: str) -> list[Message]:
+    def messages(self, tenant_id: str, conversation_id: str) -> Sequence[Said]:
         return self._inbox.messages(tenant_id, conversation_id)  # NotFound for another tenant's
 
     def for_conversation(self, tenant_id: str, conversation_id: str, settings: AgentSettings) -> Grounding:

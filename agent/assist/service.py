@@ -6,14 +6,13 @@ from dataclasses import dataclass
 
 from langchain_core.language_models import BaseChatModel
 
-from agent.assist.grounding import Grounder
+from agent.assist.grounding import Grounder, History
 from agent.assist.smart_reply import SmartReply
 from agent.assist.writing import WritingAssistant
 from agent.custom_answers import CustomAnswerMatcher
 from agent.models.local import GroundedChatModel
 from agent.settings import AgentSettingsStore
 from core.credits import Credits
-from inbox.store import InboxStore
 from knowledge.services import KnowledgeServices
 
 
@@ -27,7 +26,7 @@ class Assist:
     def build(
         cls,
         knowledge: KnowledgeServices,
-        inbox: InboxStore,
+        inbox: History,
         settings: AgentSettingsStore,
         credits: Credits,
         model: BaseChatModel,
