@@ -76,11 +76,14 @@ from crm.services import CrmServices
 from crm.ticket_routes import router as tickets_router
 from evals.routes import router as evals_router
 from evals.service import EvalService
+from inbox.chat_routes import router as chat_router
 from inbox.csat import Csat
 from inbox.events import StaffEvents
 from inbox.hub import StaffHub
 from inbox.routes import router as inbox_router
 from inbox.service import InboxService
+from inbox.store import InboxStore
+from inbox.turns import Turns
 from knowledge import demo
 from knowledge.routes import router as knowledge_router
 from knowledge.services import KnowledgeServices, build_knowledge
@@ -172,10 +175,14 @@ def create_app(
             channel_kind=lambda tenant_id, channel_id: channels.get(channel_id, tenant_id).kind,
             tenant_zone=crm.hours.timezone,
         )
-        app.state.agent = build_agent(
+        # The conversations' store: the turn router, the channels, the staff inbox and the evals share it;
+        # the agent writes only handoffs and answer streaks through it.
+        app.state.inbox_store = inbox = InboxStore(core.db, core.audit)
+        app.state.agent = agent = build_agent(
             settings,
             core,
             knowledge,
+            inbox,
             model=chat_model,
             schema=db_schema,
             crm=crm,
@@ -183,18 +190,18 @@ def create_app(
         )
         app.state.assist = Assist.build(
             knowledge,
-            app.state.agent.inbox,
+            inbox,
             app.state.agent.deps.settings,
             core.credits,
             app.state.agent.deps.model,
             app.state.agent.deps.custom_answers,
         )
+        # Every customer message (any channel, the playground) goes through it: interceptors, a person, the agent.
+        app.state.turns = turns = Turns(inbox, agent, tracing=core.tracing)
         crm.privacy.on_erase("channel_records", erase_channel_records)
         crm.privacy.after_erase(app.state.agent.forget)
-        app.state.evals = EvalService(
-            settings, core, app.state.agent, erase=contact_eraser(core, app.state.agent, crm)
-        )
-        app.state.livechat = LivechatStore(core.db, app.state.agent.inbox)
+        app.state.evals = EvalService(settings, core, turns, erase=contact_eraser(core, agent, crm))
+        app.state.livechat = LivechatStore(core.db, inbox)
         app.state.livechat_limits = TurnLimits(
             settings.livechat_turns_per_visitor, settings.livechat_turns_per_address
         )
@@ -217,14 +224,7 @@ def create_app(
             "wechat": wechat,
         }
         app.state.channel_processor = ChannelProcessor(
-            core.db,
-            channels,
-            app.state.agent.inbox,
-            app.state.agent,
-            core.jobs,
-            adapters,
-            core.audit,
-            http=http,
+            core.db, channels, turns, core.jobs, adapters, core.audit, http=http
         )
         app.state.channel_processor.status_listeners.append(broadcast_replies.record_status)
         app.state.channel_processor.inbound_listeners.append(broadcast_replies.ReplyRecorder(core.audit))
@@ -236,13 +236,13 @@ def create_app(
         app.state.unparsed_retry = UnparsedRetry(core.db, channels, app.state.channel_processor, core.jobs)
         app.state.signed_nonces = SignedNonces(core.db, settings.wechat_signature_window_seconds)
         # Sockets of staff and visitors, reached from every process through the bus (core/fanout.py).
-        app.state.livechat_visitors = VisitorSockets(core.bus, app.state.agent.inbox)
-        replier = HumanReplies(app.state.agent.inbox, core.jobs, app.state.livechat_visitors)
-        hub = StaffHub(core.bus, StaffEvents(app.state.agent.inbox).expand)
-        app.state.inbox = InboxService(app.state.agent.inbox, crm.tickets, replier, hub)
-        csat = Csat(app.state.agent.inbox, crm.tickets, replier)
-        app.state.agent.interceptors.append(csat.answer)
-        app.state.agent.interceptors.append(opt_out.Confirmation(app.state.agent.inbox))
+        app.state.livechat_visitors = VisitorSockets(core.bus, inbox)
+        replier = HumanReplies(inbox, core.jobs, app.state.livechat_visitors)
+        hub = StaffHub(core.bus, StaffEvents(inbox).expand)
+        app.state.inbox = InboxService(inbox, crm.tickets, replier, hub)
+        csat = Csat(inbox, crm.tickets, replier)
+        turns.interceptors.append(csat.answer)
+        turns.interceptors.append(opt_out.Confirmation(inbox))
         app.state.admin_key = admin_key
         if settings.gc_freeze:  # before the worker starts: a job's objects are not startup objects
             log.info(
@@ -292,7 +292,7 @@ def create_app(
         lost_turns = asyncio.create_task(
             answer_lost_turns(
                 core.db,
-                LiveTurns(app.state.agent),
+                LiveTurns(turns),
                 app.state.livechat_locks,
                 app.state.livechat_visitors,
             )
@@ -330,6 +330,7 @@ def create_app(
     app.include_router(core_router)
     app.include_router(knowledge_router)
     app.include_router(agent_router)
+    app.include_router(chat_router)
     app.include_router(assist_router)
     app.include_router(livechat_router)
     app.include_router(channels_router)

@@ -1,4 +1,6 @@
-"""Build the agent service (graph, tools, model, checkpointer) from settings and the services below it.
+"""Build the agent service (graph, tools, model, checkpointer) from settings and the services below it;
+`inbox` is the conversations' store (inbox/store.py), which the caller builds and the agent only writes
+handoffs and answer streaks through.
 
 app.py's lifespan, the benchmarks and `python -m evals` build it the same way; nothing imports app.py.
 """
@@ -25,11 +27,11 @@ from core.errors import NotFound
 from core.services import CoreServices
 from crm.broadcasts.store import BroadcastStore
 from crm.services import CrmServices
-from inbox.store import InboxStore
 from knowledge.bilingual import lexicon
 from knowledge.services import KnowledgeServices
 from tools import TOOLS
 from tools.base import ToolServices
+from tools.ports import Conversations
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +40,13 @@ def build_agent(
     settings: Settings,
     core: CoreServices,
     knowledge: KnowledgeServices,
+    inbox: Conversations,
     *,
     model: BaseChatModel | None = None,
     schema: str | None = None,
     crm: CrmServices | None = None,
     broadcasts: BroadcastStore | None = None,
 ) -> AgentService:
-    inbox = InboxStore(core.db, core.audit)
     agent_settings = AgentSettingsStore(core.db)
 
     crm = crm or CrmServices.build(core.db, core.audit)
@@ -76,7 +78,7 @@ def build_agent(
         rewriter=ModelRewriter(model) if settings.llm == "openai" else offline_rewriter,
     )
     checkpointer, close = make_checkpointer(settings, schema=schema)
-    service = AgentService(deps, checkpointer, close, tracing=core.tracing)
+    service = AgentService(deps, checkpointer, close)
     # The intent examples' embeddings, the dictionary and the word lists load once per process (a few
     # seconds): on a thread at start, not in the first customer's turn.
     threading.Thread(target=warm_up, args=(knowledge,), name="parley-warm-up", daemon=True).start()

@@ -27,10 +27,10 @@ from agent.state import State
 from core.db import utcnow
 from core.language import customer_language
 from crm.working_hours import WorkingHours
-from inbox.store import InboxStore
 from knowledge.embeddings import Embedder
 from knowledge.services import KnowledgeServices, SearchHit
 from tools.base import ToolServices
+from tools.ports import Conversations
 
 log = logging.getLogger(__name__)
 SMALL_TALK = ("greeting", "thanks", "goodbye", "acknowledgement")
@@ -57,7 +57,7 @@ def offline_rewriter(message: str, history: list[tuple[str, str]], previous: str
 class AgentDeps:
     knowledge: KnowledgeServices
     settings: AgentSettingsStore
-    inbox: InboxStore
+    inbox: Conversations  # the inbox's store, through what the agent writes of a conversation
     model: BaseChatModel
     tools: list[BaseTool]
     tool_services: ToolServices

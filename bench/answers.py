@@ -120,6 +120,8 @@ class Bench:
 
         from agent.builder import build_agent
         from bench.common import environment
+        from inbox.store import InboxStore
+        from inbox.turns import Turns
 
         self._env_cm = environment()
         self.env = self._env_cm.__enter__()
@@ -139,7 +141,9 @@ class Bench:
         for tenant_id in self.tenants.values():
             for source in self.env.knowledge.sources.list(tenant_id):
                 assert source.status == "ready", (source.name, source.error)
-        self.agent = build_agent(self.env.settings, self.env.core, self.env.knowledge)
+        inbox = InboxStore(self.env.core.db, self.env.core.audit)
+        self.agent = build_agent(self.env.settings, self.env.core, self.env.knowledge, inbox)
+        self.turns = Turns(inbox, self.agent)
 
         def read(path: Path, key: str) -> list[dict[str, Any]]:
             return list(yaml.safe_load(path.read_text(encoding="utf-8"))[key])
@@ -157,7 +161,7 @@ class Bench:
 
     def turn(self, company: str, message: str, conversation: str | None = None) -> tuple[Outcome, str]:
         started = time.perf_counter()
-        result = self.agent.chat(self.tenants[company], message, conversation)
+        result = self.turns.chat(self.tenants[company], message, conversation)
         seconds = time.perf_counter() - started
         self.latencies.append(seconds * 1000)
         outcome = Outcome(

@@ -1,7 +1,7 @@
 """A full agent turn vs retrieval alone, and 50 concurrent live-chat conversations over WebSockets.
 
 Part 1 (in process, local grounded model, 10,000 chunks indexed with synthetic vectors beside the
-demo knowledge): p50/p95 of AgentService.chat (persistence and checkpointer included) and of the
+demo knowledge): p50/p95 of a turn through inbox/turns.py (persistence and checkpointer included) and of the
 same retrieval alone, in one run. Target: graph overhead beyond retrieval <= 20 ms at p50.
 Part 2 (a real uvicorn server on loopback): 50 visitors chat for 60 s; every reply must arrive, in
 order, and the stored history must hold every message exactly once, in order.
@@ -29,6 +29,8 @@ import websockets  # noqa: E402
 from agent.builder import build_agent  # noqa: E402
 from bench.common import environment, load_demo, percentile, served  # noqa: E402
 from bench.query import synthetic_points  # noqa: E402
+from inbox.store import InboxStore  # noqa: E402
+from inbox.turns import Turns  # noqa: E402
 
 QUESTIONS = [
     "How much is a gel manicure?",
@@ -48,7 +50,9 @@ def turn_latency(rounds: int = 120) -> None:
         env.knowledge.index.upsert(
             tenant, synthetic_points(10_000, env.knowledge.index.dim, np.random.default_rng(5))
         )
-        agent = build_agent(env.settings, env.core, env.knowledge)
+        inbox = InboxStore(env.core.db, env.core.audit)
+        agent = build_agent(env.settings, env.core, env.knowledge, inbox)
+        router = Turns(inbox, agent)
         env.knowledge.search(tenant, "warm-up")  # warms the query embedder
         conversation = None
         turns, retrievals = [], []
@@ -60,7 +64,7 @@ def turn_latency(rounds: int = 120) -> None:
             env.knowledge.search(tenant, f"{question} #{i}a", k=5)
             retrievals.append((time.perf_counter() - start) * 1000)
             start = time.perf_counter()
-            result = agent.chat(tenant, f"{question} #{i}b", conversation)
+            result = router.chat(tenant, f"{question} #{i}b", conversation)
             turns.append((time.perf_counter() - start) * 1000)
             conversation = result.conversation_id if i % 10 else None  # new conversations now and then
         chunks = env.knowledge.index.count(tenant)

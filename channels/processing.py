@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.service import AgentService
 from channels import channel_state
 from channels import unparsed as unparsed_events
 from channels.base import Adapter, Inbound, Parsed, SendError, StatusUpdate, count_send
@@ -38,7 +37,8 @@ from core.db import Database, utcnow
 from core.heartbeat import Heartbeat
 from core.jobs import BEATS_PER_LEASE, JobQueue, RetryLater
 from inbox.models import Conversation, Message
-from inbox.store import ContactInfo, InboxStore
+from inbox.store import ContactInfo
+from inbox.turns import Turns
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,8 +70,7 @@ class ChannelProcessor:
         self,
         db: Database,
         channels: ChannelStore,
-        inbox: InboxStore,
-        agent: AgentService,
+        turns: Turns,
         jobs: JobQueue,
         adapters: dict[str, Adapter],
         audit: AuditLog | None = None,
@@ -81,11 +80,11 @@ class ChannelProcessor:
         self._db = db
         self._http = http
         self._channels = channels
-        self._inbox = inbox
-        self._agent = agent
+        self._inbox = inbox = turns.inbox
+        self._turns = turns
         self._jobs = jobs
         self.adapters = adapters
-        self._events = PlatformEvents(inbox, audit or AuditLog(db), agent.deps.settings.get)
+        self._events = PlatformEvents(inbox, audit or AuditLog(db), turns.agent_settings.get)
         # Called inside the ingest transaction (channels/broadcast_replies.py records broadcast outcomes).
         self.status_listeners: list[Callable[[Session, Channel, StatusUpdate], None]] = []
         self.inbound_listeners: list[Callable[[Session, Channel, Inbound, Conversation, Message], None]] = []
@@ -273,7 +272,7 @@ class ChannelProcessor:
             reply = replies.get(message.id)
             if reply is None:  # produce the reply once; a retry after a crash finds it stored
                 broadcast = message.meta.get("broadcast")  # the customer is answering one of ours
-                result = self._agent.answer(
+                result = self._turns.answer(
                     tenant,
                     conversation,
                     message.text,
@@ -281,10 +280,10 @@ class ChannelProcessor:
                     reply_meta={"in_reply_to": message.id, "delivery": "pending"},
                     earlier=[broadcast["text"]] if broadcast else None,
                 )
-                if not result.message_id:  # a person owns the conversation: the agent stays silent
+                if result.message is None:  # a person owns the conversation: the agent stays silent
                     self._inbox.update_meta(tenant, message.id, answered=True, silent=True)
                     continue
-                reply = self._inbox.message(tenant, result.message_id)
+                reply = result.message
             if reply.meta.get("delivery") == "pending":
                 self._deliver(channel, conversation, message, reply, messages)
             self._inbox.update_meta(tenant, message.id, answered=True)

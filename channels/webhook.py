@@ -116,7 +116,7 @@ async def _viber_welcome(state: Any, channel: Channel, events: list[PlatformEven
     if started is None:
         return None
     try:
-        settings = await run_in_threadpool(state.agent.deps.settings.get, channel.tenant_id)
+        settings = await run_in_threadpool(state.turns.agent_settings.get, channel.tenant_id)
     except Exception:  # the delivery is stored: better no welcome than a 5xx the platform retries
         log.exception("the welcome for viber channel %s could not be read", channel.id)
         return None

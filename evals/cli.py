@@ -44,6 +44,8 @@ from evals.judge import Judge
 from evals.ratings import export_ratings
 from evals.report import render_html
 from evals.suite import execute
+from inbox.store import InboxStore
+from inbox.turns import Turns
 from knowledge import demo
 from knowledge.services import KnowledgeServices, build_knowledge
 
@@ -60,6 +62,7 @@ class Services:
     core: CoreServices
     knowledge: KnowledgeServices
     agent: AgentService
+    turns: Turns
 
 
 @contextmanager
@@ -67,9 +70,10 @@ def services() -> Iterator[Services]:
     settings = Settings()
     core, _, _ = build_core(settings)
     knowledge = build_knowledge(settings, core)
-    agent = build_agent(settings, core, knowledge)
+    inbox = InboxStore(core.db, core.audit)
+    agent = build_agent(settings, core, knowledge, inbox)
     try:
-        yield Services(settings, core, knowledge, agent)
+        yield Services(settings, core, knowledge, agent, Turns(inbox, agent, tracing=core.tracing))
     finally:
         agent.close()
         knowledge.close()
@@ -221,7 +225,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             tenant_id = resolve_tenant(s, args.tenant, args.demo)
         run = execute(
-            s.agent,
+            s.turns,
             tenant_id,
             dataset,
             run_id=new_id(),
@@ -243,7 +247,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError(f"--name {args.name!r}: a dataset name is letters, digits, _ . - (at most 200)")
     with services() as s:
         tenant_id = resolve_tenant(s, args.tenant, False)
-        export = export_ratings(s.agent, tenant_id, args.name)
+        export = export_ratings(s.turns.inbox, tenant_id, args.name)
     Path(args.out).write_text(export.dataset.to_yaml(), encoding="utf-8")
     print(f"{len(export.dataset.cases)} rated cases written to {args.out} ({export.skipped} ratings skipped)")
     for reason in export.reasons:

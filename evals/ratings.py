@@ -11,15 +11,12 @@ The question is the customer's message the rated reply answered (earlier turns a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from agent.service import AgentService
 from evals.dataset import Case, Dataset, validation_problem
-
-if TYPE_CHECKING:  # the inbox's message rows, as agent.inbox returns them
-    from inbox.models import Message
+from inbox.models import Message
+from inbox.store import InboxStore
 
 
 @dataclass
@@ -29,8 +26,7 @@ class Export:
     reasons: list[str] = field(default_factory=list)  # why each skipped rating was skipped
 
 
-def export_ratings(agent: AgentService, tenant_id: str, name: str = "ratings") -> Export:
-    inbox = agent.inbox
+def export_ratings(inbox: InboxStore, tenant_id: str, name: str = "ratings") -> Export:
     cases: list[Case] = []
     reasons: list[str] = []
     conversations: dict[str, tuple[list[Message], str]] = {}  # id -> (messages, channel), read once each

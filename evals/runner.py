@@ -1,7 +1,7 @@
 """Run every case of a dataset through the real agent graph, each in a fresh conversation.
 
-A case is a customer's first message on the `evals` channel, answered by AgentService.chat exactly as
-the playground would (guardrails, custom answers, retrieval, tools, handoff). What the turn did is
+A case is a customer's first message on the `evals` channel, answered by the turn router (inbox/turns.py)
+exactly as the playground would (guardrails, custom answers, retrieval, tools, handoff). What the turn did is
 recorded for the metrics: the reply, the passages it retrieved, the tools it called, the handoff and
 its team. With `erase`, the test contact and everything the turn left (conversation, messages, tickets
 it opened, the agent's memory) are erased afterwards, also when the turn failed, so a run on a live
@@ -20,8 +20,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from agent.service import AgentService
 from evals.dataset import Case, Dataset
+from inbox.turns import Turns
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +51,15 @@ class CaseRun:
         return asdict(self)
 
 
-def run_case(agent: AgentService, tenant_id: str, case: Case, erase: Eraser | None = None) -> CaseRun:
+def run_case(turns: Turns, tenant_id: str, case: Case, erase: Eraser | None = None) -> CaseRun:
     started = time.perf_counter()
     # The conversation (and its test contact) exists before the turn, so a turn that fails midway
     # still leaves something to erase.
-    conversation = agent.inbox.open(tenant_id, None, None, CHANNEL)
+    conversation = turns.inbox.open(tenant_id, None, None, CHANNEL)
     run = CaseRun(case.id)
     try:
         for turn in case.turns:
-            earlier = agent.chat(tenant_id, turn.message, conversation_id=conversation.id, channel=CHANNEL)
+            earlier = turns.chat(tenant_id, turn.message, conversation_id=conversation.id, channel=CHANNEL)
             run.turns.append(
                 {
                     "message": turn.message,
@@ -68,8 +68,8 @@ def run_case(agent: AgentService, tenant_id: str, case: Case, erase: Eraser | No
                     "handoff": earlier.handoff,
                 }
             )
-        result = agent.chat(tenant_id, case.question, conversation_id=conversation.id, channel=CHANNEL)
-        run.handoff_team = agent.inbox.get(tenant_id, conversation.id).handoff_team
+        result = turns.chat(tenant_id, case.question, conversation_id=conversation.id, channel=CHANNEL)
+        run.handoff_team = turns.inbox.get(tenant_id, conversation.id).handoff_team
         run.reply, run.route, run.handoff = result.reply, result.route, result.handoff
         run.contexts = [dict(s) for s in result.sources]
         run.actions = [dict(a) for a in result.actions]
@@ -88,7 +88,7 @@ def run_case(agent: AgentService, tenant_id: str, case: Case, erase: Eraser | No
 
 
 async def run_dataset(
-    agent: AgentService,
+    turns: Turns,
     tenant_id: str,
     dataset: Dataset,
     score: Callable[[Case, CaseRun], Awaitable[dict[str, Any]]],
@@ -110,7 +110,7 @@ async def run_dataset(
     )
     results = []
     for done, case in enumerate(cases, start=1):
-        run = await asyncio.to_thread(run_case, agent, tenant_id, case, erase)
+        run = await asyncio.to_thread(run_case, turns, tenant_id, case, erase)
         results.append(await score(case, run))
         if on_case is not None:
             on_case(done, len(dataset.cases))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agent.service import AgentService
 from config import Settings
 from core.errors import Conflict, InvalidInput
 from core.jobs import JobQueue
@@ -17,6 +16,7 @@ from evals.ratings import Export, export_ratings
 from evals.report import render_html
 from evals.runner import Eraser
 from evals.store import EvalStore, dataset_of
+from inbox.turns import Turns
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,11 @@ LEASE_SECONDS = 3600.0  # a run of a few hundred cases against a remote model ta
 
 class EvalService:
     def __init__(
-        self, settings: Settings, core: CoreServices, agent: AgentService, erase: Eraser | None = None
+        self, settings: Settings, core: CoreServices, turns: Turns, erase: Eraser | None = None
     ) -> None:
         self.store = EvalStore(core.db)
         self._settings = settings
-        self._agent = agent
+        self._turns = turns
         self._jobs: JobQueue = core.jobs
         self._erase = erase
         self._jobs.register(RUN_KIND, self._run_job, lease_seconds=LEASE_SECONDS)
@@ -39,7 +39,7 @@ class EvalService:
         return self.store.add_dataset(tenant_id, dataset)
 
     def export_ratings(self, tenant_id: str, name: str, save: bool) -> tuple[Export, EvalDataset | None]:
-        export = export_ratings(self._agent, tenant_id, name)
+        export = export_ratings(self._turns.inbox, tenant_id, name)
         saved = self.store.add_dataset(tenant_id, export.dataset) if save and export.dataset.cases else None
         return export, saved
 
@@ -94,11 +94,11 @@ class EvalService:
                 raise Conflict(f"baseline run {baseline_id} has no report")
             gate = Gate.model_validate(run.options["gate"]) if run.options.get("gate") else None
             report = execute(
-                self._agent,
+                self._turns,
                 tenant_id,
                 dataset,
                 run_id=run_id,
-                judge=Judge.from_settings(self._settings, self._agent.deps.knowledge.embedder),
+                judge=Judge.from_settings(self._settings, self._turns.agent.deps.knowledge.embedder),
                 gate=gate,
                 baseline=baseline,
                 erase=self._erase,

@@ -18,6 +18,7 @@ from evals.gate import Gate, evaluate
 from evals.judge import Judge
 from evals.metrics import score_case, summary
 from evals.runner import Eraser, run_dataset
+from inbox.turns import Turns
 
 
 def model_name(agent: AgentService) -> str:
@@ -26,7 +27,7 @@ def model_name(agent: AgentService) -> str:
 
 
 def execute(
-    agent: AgentService,
+    turns: Turns,
     tenant_id: str,
     dataset: Dataset,
     *,
@@ -41,7 +42,7 @@ def execute(
     started = datetime.now(UTC)
     results = asyncio.run(
         run_dataset(
-            agent,
+            turns,
             tenant_id,
             dataset,
             lambda case, case_run: score_case(case, case_run, judge),
@@ -56,7 +57,7 @@ def execute(
         "dataset": {"name": dataset.name, "version": dataset.version, "cases": len(dataset.cases)},
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model": model_name(agent),
+        "model": model_name(turns.agent),
         "judge": judge.model if judge else None,
         "baseline_id": baseline["id"] if baseline else None,
         "summary": summary(results),

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import WebSocket
 from fastapi.concurrency import run_in_threadpool
 
-from agent.service import AgentService
 from channels.livechat.frames import message_frame
 from channels.livechat.limits import TurnLimits
 from channels.livechat.locks import TurnLocks
@@ -18,6 +17,7 @@ from channels.livechat.turns import LiveTurns
 from channels.livechat.visitors import VisitorSockets
 from core.errors import Conflict
 from inbox.models import Message
+from inbox.turns import Turns
 
 MAX_TEXT = 4000
 
@@ -32,7 +32,7 @@ class Connection:
         ws: WebSocket,
         session: Session,
         *,
-        agent: AgentService,
+        turns: Turns,
         store: LivechatStore,
         locks: TurnLocks,
         limits: TurnLimits,
@@ -40,9 +40,9 @@ class Connection:
     ) -> None:
         self.ws = ws
         self.session = session
-        self.agent = agent
+        self.inbox = turns.inbox
         self.store = store
-        self.turns = LiveTurns(agent)
+        self.turns = LiveTurns(turns)
         self.locks = locks
         self.limits = limits
         self.visitors = visitors  # a person's replies from the inbox reach the socket through it
@@ -65,7 +65,7 @@ class Connection:
         if not self.session.conversation_id:
             return []
         messages = await run_in_threadpool(
-            self.agent.inbox.messages, self.session.tenant_id, self.session.conversation_id
+            self.inbox.messages, self.session.tenant_id, self.session.conversation_id
         )
         if after:
             ids = [m.id for m in messages]

@@ -123,7 +123,7 @@ async def livechat_socket(ws: WebSocket) -> None:
     connection = Connection(
         ws,
         session,
-        agent=state.agent,
+        turns=state.turns,
         store=store,
         locks=state.livechat_locks,
         limits=state.livechat_limits,

@@ -19,11 +19,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from agent.service import AgentService
 from core.errors import Conflict
 from core.heartbeat import Heartbeat
 from core.jobs import BEATS_PER_LEASE
 from inbox.models import Message
+from inbox.turns import Turns
 
 # As a channel's reply job holds a conversation (channels/processing.py): short, renewed while the turn
 # runs, so a turn cut short by a crash frees the conversation within seconds.
@@ -46,14 +46,15 @@ class Earlier:
 
 
 class LiveTurns:
-    def __init__(self, agent: AgentService) -> None:
-        self._agent = agent
+    def __init__(self, turns: Turns) -> None:
+        self._turns = turns
+        self._inbox = turns.inbox
 
     def earlier(self, tenant_id: str, conversation_id: str, client_id: str) -> Earlier:
         """The message this client already sent under `client_id` (resent after a reconnect), and its reply."""
         if not client_id:
             return Earlier(None, None)
-        messages = self._agent.inbox.messages(tenant_id, conversation_id)
+        messages = self._inbox.messages(tenant_id, conversation_id)
         question = next(
             (m for m in messages if m.role == "customer" and m.meta.get("client_id") == client_id), None
         )
@@ -63,18 +64,18 @@ class LiveTurns:
         return Earlier(question, reply)
 
     def stored(self, tenant_id: str, message_id: str) -> Message:
-        return self._agent.inbox.message(tenant_id, message_id)
+        return self._inbox.message(tenant_id, message_id)
 
     def receive(self, tenant_id: str, conversation_id: str, text: str, client_id: str) -> Message:
         """Store the visitor's message, not yet answered (what a crash before the reply leaves)."""
         meta = {"client_id": client_id, "answered": False} if client_id else {"answered": False}
-        return self._agent.inbox.add_message(tenant_id, conversation_id, "customer", text, meta)
+        return self._inbox.add_message(tenant_id, conversation_id, "customer", text, meta)
 
     def answer(self, tenant_id: str, conversation_id: str, question: Message) -> Message | None:
         """Run the turn for a stored message and mark it answered; the agent's reply, or None while a
         person owns the conversation (they answer instead). Answered meanwhile by another (a resend in
         another process, the sweep on start): that answer, and no second turn."""
-        inbox = self._agent.inbox
+        inbox = self._inbox
         holder = self._lease(conversation_id)
         try:
             with Heartbeat(
@@ -87,7 +88,7 @@ class LiveTurns:
                 if reply is not None or current.meta.get("answered") is not False:
                     self.settle(tenant_id, current)
                     return reply
-                result = self._agent.answer(
+                result = self._turns.answer(
                     tenant_id,
                     conversation_id,
                     question.text,
@@ -97,12 +98,12 @@ class LiveTurns:
                 self.settle(tenant_id, current)
         finally:
             inbox.release(conversation_id, holder)
-        return inbox.message(tenant_id, result.message_id) if result.message_id else None
+        return result.message
 
     def _lease(self, conversation_id: str) -> str:
         """The conversation's reply lease, once another turn of it (in any process) has finished."""
         deadline = time.monotonic() + WAIT_SECONDS
-        while (holder := self._agent.inbox.lease(conversation_id, LEASE_SECONDS)) is None:
+        while (holder := self._inbox.lease(conversation_id, LEASE_SECONDS)) is None:
             if time.monotonic() > deadline:
                 raise Conflict("another turn of this conversation is still running; send the message again")
             time.sleep(0.05)
@@ -111,4 +112,4 @@ class LiveTurns:
     def settle(self, tenant_id: str, question: Message) -> None:
         """Mark a message answered (its reply is stored, or the agent stayed silent)."""
         if question.meta.get("answered") is False:
-            self._agent.inbox.update_meta(tenant_id, question.id, answered=True)
+            self._inbox.update_meta(tenant_id, question.id, answered=True)

@@ -105,7 +105,7 @@ def test_smart_reply_needs_a_conversation_of_the_tenant_with_a_customer_message(
     response = client.post("/v1/assist/smart-reply", json={"conversation_id": theirs}, headers=auth(demo))
     assert response.status_code == 404
     tenant_id = state(client).core.keys.resolve(demo).tenant_id
-    empty = state(client).agent.inbox.open(tenant_id, None, ContactInfo(name="Silent"))
+    empty = state(client).inbox_store.open(tenant_id, None, ContactInfo(name="Silent"))
     response = client.post("/v1/assist/smart-reply", json={"conversation_id": empty.id}, headers=auth(demo))
     assert response.status_code == 422 and response.json()["error"]["code"] == "no_customer_message"
     assert client.get("/v1/assist/credits", headers=auth(demo)).json()["used"] == 0

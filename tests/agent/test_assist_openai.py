@@ -23,7 +23,7 @@ def customer_asked(client: TestClient, *customer: str) -> tuple[str, str]:
     stored directly (the agent's model is not involved)."""
     key = new_tenant(client)
     assert wait_for(client, key, upload(client, key, "faq.md", FAQ.encode())["id"])["status"] == "ready"
-    inbox = state(client).agent.inbox
+    inbox = state(client).inbox_store
     tenant_id = state(client).core.keys.resolve(key).tenant_id
     opened = inbox.open(tenant_id, None, ContactInfo(name="Mei"))
     for text in customer:

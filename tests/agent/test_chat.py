@@ -59,7 +59,7 @@ def test_unknown_questions_say_so_and_hand_off_after_repeated_failures(client: T
     assert first["handoff"] is False
     second = chat(client, demo, "誰是香港特首？", first["conversation_id"])
     assert second["handoff"] is True  # default rule: 2 failed answers in a row
-    conversation = state(client).agent.inbox.get(
+    conversation = state(client).inbox_store.get(
         state(client).core.keys.resolve(demo).tenant_id, first["conversation_id"]
     )
     assert conversation.status == "pending_human" and conversation.handoff_team == "support"
@@ -181,7 +181,7 @@ def test_ratings_are_stored(client: TestClient) -> None:
         },
     )
     assert rated.status_code == 200 and rated.json()["rating"] == "down"
-    stored = state(client).agent.inbox.feedback(state(client).core.keys.resolve(key).tenant_id)
+    stored = state(client).inbox_store.feedback(state(client).core.keys.resolve(key).tenant_id)
     assert [(f.rating, f.correction) for f in stored] == [("down", "Hi! How can I help?")]
     bad = client.post(
         "/v1/agent/feedback", headers=auth(key), json={"message_id": reply["message_id"], "rating": "meh"}

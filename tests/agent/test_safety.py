@@ -77,7 +77,7 @@ def test_complaints_go_to_the_complaint_team(client: TestClient) -> None:
     person = chat(client, key, "Can I talk to a person?")
     assert "front desk" in person["actions"][0]["result"]
     tenant = state(client).core.keys.resolve(key).tenant_id
-    assert state(client).agent.inbox.get(tenant, complaint["conversation_id"]).handoff_team == "customer care"
+    assert state(client).inbox_store.get(tenant, complaint["conversation_id"]).handoff_team == "customer care"
 
 
 def test_answer_languages_setting(client: TestClient) -> None:

@@ -40,7 +40,7 @@ def opened(client: TestClient, widget_key: str) -> tuple[str, str, str]:
 
 
 def agent_conversation(client: TestClient, tenant: str, message_id: str) -> str:
-    return str(client.app.state.agent.inbox.message(tenant, message_id).conversation_id)  # type: ignore[attr-defined]
+    return str(client.app.state.inbox_store.message(tenant, message_id).conversation_id)  # type: ignore[attr-defined]
 
 
 def resend(ws: Any, client_id: str, text: str = "When do you open?") -> list[dict[str, Any]]:
@@ -59,7 +59,7 @@ def test_a_message_stored_before_a_crash_is_answered_on_its_resend_once(
 ) -> None:
     tenant, conversation, token = opened(client, widget_key)
     # What kill -9 in the middle of the turn leaves: the question stored, its turn never finished.
-    question = LiveTurns(client.app.state.agent).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
+    question = LiveTurns(client.app.state.turns).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
     with client.websocket_connect(ws_url(widget_key, token=token)) as ws:
         ws.receive_json()
         assert [m["text"] for m in ws.receive_json()["messages"]][-1] == "When do you open?"
@@ -79,13 +79,13 @@ def test_a_turn_that_raised_is_answered_when_the_widget_resends(
     client: TestClient, widget_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, _, token = opened(client, widget_key)
-    agent = client.app.state.agent  # type: ignore[attr-defined]
+    turns = client.app.state.turns  # type: ignore[attr-defined]
 
     def dies(*args: Any, **kwargs: Any) -> Any:
         raise SystemError("the process died in the middle of the turn")
 
     with monkeypatch.context() as patch:
-        patch.setattr(agent, "answer", dies)
+        patch.setattr(turns, "answer", dies)
         with pytest.raises(SystemError), client.websocket_connect(ws_url(widget_key, token=token)) as ws:
             ws.receive_json()
             ws.receive_json()
@@ -123,7 +123,7 @@ def test_a_reply_stored_before_the_crash_is_not_produced_again(
 
 def test_two_resends_racing_produce_one_answer(client: TestClient, widget_key: str) -> None:
     tenant, conversation, token = opened(client, widget_key)
-    LiveTurns(client.app.state.agent).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
+    LiveTurns(client.app.state.turns).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
     # The reloaded page and the old tab both resend the same message at once.
     with (
         client.websocket_connect(ws_url(widget_key, token=token)) as first,
@@ -148,7 +148,7 @@ def test_a_message_left_unanswered_is_answered_when_the_app_starts_again(
         widget = str(first.get("/v1/livechat/widget", headers=auth(key)).json()["widget_key"])
         tenant, conversation, token = opened(first, widget)
         # kill -9 during the turn: the question stored, no reply, and the visitor closes the tab.
-        LiveTurns(first.app.state.agent).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
+        LiveTurns(first.app.state.turns).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
     with TestClient(app_factory()) as second:
         deadline = time.monotonic() + 30
         while len(agent_replies(second, widget, token)) < 2 and time.monotonic() < deadline:
@@ -157,7 +157,7 @@ def test_a_message_left_unanswered_is_answered_when_the_app_starts_again(
         assert len(replies) == 2  # "Hello"'s and this one's
         sweep = answer_lost_turns(
             state(second).core.db,
-            LiveTurns(state(second).agent),
+            LiveTurns(state(second).turns),
             TurnLocks(),
             state(second).livechat_visitors,
         )
@@ -174,23 +174,23 @@ def test_sweeps_of_two_processes_and_a_resend_racing_answer_once(
     client: TestClient, widget_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tenant, conversation, token = opened(client, widget_key)
-    agent = state(client).agent
-    LiveTurns(agent).receive(tenant, conversation, "When do you open?", "c-1")
+    router = state(client).turns
+    LiveTurns(router).receive(tenant, conversation, "When do you open?", "c-1")
     turns: list[str] = []
-    answer = agent.answer
+    answer = router.answer
 
     def slow(*args: Any, **kwargs: Any) -> Any:  # a turn long enough for the others to arrive during it
         turns.append(args[2])
         time.sleep(0.5)
         return answer(*args, **kwargs)
 
-    monkeypatch.setattr(agent, "answer", slow)
+    monkeypatch.setattr(router, "answer", slow)
 
     failures: list[BaseException] = []
 
     async def another_process() -> None:  # its own locks, its own sockets (built in its loop); one database
-        visitors = VisitorSockets(InProcessBus(), agent.inbox)
-        await answer_lost_turns(state(client).core.db, LiveTurns(agent), TurnLocks(), visitors)
+        visitors = VisitorSockets(InProcessBus(), router.inbox)
+        await answer_lost_turns(state(client).core.db, LiveTurns(router), TurnLocks(), visitors)
 
     def sweep() -> None:
         try:

@@ -57,7 +57,7 @@ def test_a_send_taken_without_an_id_is_sent_once(
     # LINE's own id for it is the retry key the send carried
     assert record.external_id.startswith("line:" if kind == "line" else f"{kind}:sent-unknown-id:")
     assert len(fake.sent) == 1
-    reply = state(client).agent.inbox.message(record.tenant_id, record.message_id)
+    reply = state(client).inbox_store.message(record.tenant_id, record.message_id)
     assert reply.meta["delivery"] == "sent" and reply.meta["external_id"] == record.external_id
 
 

@@ -107,7 +107,7 @@ def test_no_reply_after_48_hours(client: TestClient, fake: FakeGraph) -> None:
     deadline = time.monotonic() + 20
     delivery = None
     while time.monotonic() < deadline:
-        inbox = state(client).agent.inbox
+        inbox = state(client).inbox_store
         tenant = state(client).channels.get(channel).tenant_id
         conversation = inbox.latest(tenant, f"wechat:{OPENID}", "wechat")
         replies = (

@@ -264,7 +264,7 @@ def test_no_free_form_send_outside_the_window(wa_app: Callable[..., Any], graph:
         while time.monotonic() < deadline:
             replies = [
                 m
-                for m in state(client).agent.inbox.messages(
+                for m in state(client).inbox_store.messages(
                     state(client).core.keys.resolve(key).tenant_id,
                     records(client, "in")[0].conversation_id or "",
                 )
@@ -334,7 +334,7 @@ def test_one_worker_per_conversation_many_in_parallel(client: TestClient, graph:
     from core.jobs import RetryLater
 
     channel = setup_channel(client, shop(client))
-    inbox = state(client).agent.inbox
+    inbox = state(client).inbox_store
     senders = [f"8529000000{i}" for i in range(4)]
     post(
         client,

@@ -258,7 +258,7 @@ def test_a_run_whose_baseline_lost_its_report_fails(client: TestClient) -> None:
 
 def test_ratings_that_make_no_valid_case_are_skipped_with_the_reason(client: TestClient) -> None:
     key = new_tenant(client, "Nail Bar")
-    inbox = state(client).agent.inbox
+    inbox = state(client).inbox_store
     tenant_id = state(client).core.tenants.find_by_name("Nail Bar").id
     liked = chat(client, key, "How much is a gel manicure?")
     rate(client, key, liked["message_id"], "up")
@@ -305,17 +305,17 @@ def test_a_failing_case_leaves_no_customer_and_a_failing_erase_fails_no_run(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = new_tenant(client, "Nail Bar")
-    agent, evals = state(client).agent, state(client).evals
+    turns, evals = state(client).turns, state(client).evals
     dataset = client.post("/v1/evals/datasets", headers=auth(key), json={"content": DATASET}).json()
     contacts_before = client.get("/v1/contacts", headers=auth(key)).json()
-    answer = agent.answer
+    answer = turns.answer
 
     def broken(tenant_id: str, conversation_id: str, message: str, *args: Any, **kwargs: Any) -> Any:
         if "gel manicure" in message:
             raise RuntimeError("the model fell over")
         return answer(tenant_id, conversation_id, message, *args, **kwargs)
 
-    monkeypatch.setattr(agent, "answer", broken)
+    monkeypatch.setattr(turns, "answer", broken)
     run = client.post("/v1/evals/runs", headers=auth(key), json={"dataset_id": dataset["id"]}).json()
     done = finished(client, key, run["id"])
     assert done["status"] == "done", done["error"]

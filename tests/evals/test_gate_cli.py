@@ -18,6 +18,8 @@ from core.services import CoreServices
 from crm.models import Contact
 from evals.cli import main
 from evals.dataset import load
+from inbox.store import InboxStore
+from inbox.turns import Turns
 from knowledge.embeddings import LocalE5Embedder
 from knowledge.services import KnowledgeServices, build_knowledge
 from tests.conftest import ADMIN_KEY
@@ -153,11 +155,12 @@ def test_cli_exports_ratings_to_a_dataset_file(
         tenant, _ = core.tenants.create("Nail Bar")
         knowledge.sources.add_file(tenant.id, "prices.md", PRICES.format(price=350).encode())
         core.jobs.drain()
-        agent = build_agent(settings, core, knowledge)
-        liked = agent.chat(tenant.id, "How much is a gel manicure?")
-        wrong = agent.chat(tenant.id, "凝膠美甲幾錢？")
-        agent.inbox.rate(tenant.id, liked.message_id, "up", None, None)
-        agent.inbox.rate(tenant.id, wrong.message_id, "down", "too long", "HK$350。")
+        inbox = InboxStore(core.db, core.audit)
+        agent = build_agent(settings, core, knowledge, inbox)
+        liked = Turns(inbox, agent).chat(tenant.id, "How much is a gel manicure?")
+        wrong = Turns(inbox, agent).chat(tenant.id, "凝膠美甲幾錢？")
+        inbox.rate(tenant.id, liked.message_id, "up", None, None)
+        inbox.rate(tenant.id, wrong.message_id, "down", "too long", "HK$350。")
         agent.close()
     monkeypatch.setenv("PARLEY_DATA_DIR", str(data))
     monkeypatch.setenv("PARLEY_ADMIN_KEY", ADMIN_KEY)

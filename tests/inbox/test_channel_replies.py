@@ -191,7 +191,7 @@ def test_an_automated_inbox_message_is_not_sent_with_the_human_agent_tag(
         conversation = conversation_of(client, key)
         services = state(client)
         tenant = services.core.keys.resolve(key).tenant_id
-        inbox = services.agent.inbox
+        inbox = services.inbox_store
         question = inbox.add_message(
             tenant, conversation, "agent", "How satisfied are you?", {"delivery": "pending"}
         )
