@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 import httpx
 import orjson
@@ -339,3 +339,82 @@ class Adapter(Protocol):
     ) -> str:
         """Send a text; return the platform's id for it; raise SendError."""
         ...
+
+
+# --- what some adapters can do besides send_text (the outbox asks with isinstance) ---------------------
+@runtime_checkable
+class SendsHumanText(Protocol):
+    """A person's message may go after the free-form window, up to the policy's human-agent window
+    (Messenger's and Instagram's HUMAN_AGENT tag). Never used for an automated message."""
+
+    async def send_human_text(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str
+    ) -> str: ...
+
+
+@runtime_checkable
+class SendsOutsideWindow(Protocol):
+    """Outside the window the channel's own fallback (WhatsApp's configured template) may answer."""
+
+    async def send_outside_window(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str
+    ) -> str | None:
+        """The fallback's id, or None when the channel has none configured (nothing was sent)."""
+        ...
+
+
+@runtime_checkable
+class SendsRich(Protocol):
+    """Media with a caption and approved templates (WhatsApp); `tag` as in EchoesTags."""
+
+    async def send_media(
+        self,
+        config: Mapping[str, Any],
+        secrets: Mapping[str, Any],
+        to: str,
+        kind: str,
+        link: str,
+        caption: str,
+        tag: str = "",
+    ) -> str: ...
+
+    async def send_template(
+        self,
+        config: Mapping[str, Any],
+        secrets: Mapping[str, Any],
+        to: str,
+        name: str,
+        language: str,
+        parameters: list[str],
+        tag: str = "",
+    ) -> str: ...
+
+
+@runtime_checkable
+class EchoesTags(Protocol):
+    """Every send method takes a `tag` the platform echoes in the message's status webhooks (WhatsApp's
+    biz_opaque_callback_data): how a status finds a message whose id a crash lost."""
+
+    async def send_text(
+        self, config: Mapping[str, Any], secrets: Mapping[str, Any], to: str, text: str, tag: str = ""
+    ) -> str: ...
+
+    echoes_tags: bool
+
+
+@runtime_checkable
+class PacesItself(Protocol):
+    """The adapter's client keeps each account under its throughput (WhatsApp's, shared through
+    channels/send_budget.py): the outbox adds no limiter of its own."""
+
+    def per_second(self, config: Mapping[str, Any]) -> int:
+        """The account's ceiling (the channel's own setting, else the adapter's default)."""
+        ...
+
+
+@runtime_checkable
+class SignsNonce(Protocol):
+    """The signature does not cover the body (WeChat's query signature): each signed nonce is claimed
+    once, so a captured request cannot be replayed with another body."""
+
+    def signed_nonce(self, url: str) -> tuple[int, str]: ...

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL, Headers
 from starlette.types import Receive, Scope, Send
 
-from channels.base import PlatformEvent
+from channels.base import PlatformEvent, SignsNonce
 from channels.intake import Delivery, DeliveryIntake
 from channels.models import Channel
 from channels.processing import ChannelProcessor
@@ -78,10 +78,9 @@ async def accept(
     adapter = processor.adapters[kind]
     called = url() if adapter.signs_url else ""
     adapter.verify(headers, body, secrets, called)
-    signed_nonce = getattr(adapter, "signed_nonce", None)  # a signature that does not cover the body
-    if signed_nonce is not None:
+    if isinstance(adapter, SignsNonce):  # a signature that does not cover the body
         nonces: SignedNonces = state.signed_nonces
-        signed_at, nonce = signed_nonce(called)
+        signed_at, nonce = adapter.signed_nonce(called)
         await run_in_threadpool(nonces.claim, channel.id, signed_at, nonce, body)
     inbound, statuses, unparsed, events = adapter.parse(body)
     receipt = await intake.store(
