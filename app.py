@@ -25,7 +25,6 @@ from agent.routes import router as agent_router
 from channels import broadcast_replies, opt_out
 from channels import retention as channel_retention
 from channels.base import Adapter
-from channels.broadcast_sender import BroadcastSender
 from channels.http_pool import HttpPool
 from channels.human_replies import HumanReplies
 from channels.intake import DeliveryIntake
@@ -38,6 +37,7 @@ from channels.livechat.store import LivechatStore
 from channels.livechat.turns import LiveTurns
 from channels.livechat.visitors import VisitorSockets
 from channels.messenger import MessengerAdapter
+from channels.outbox import Outbox
 from channels.privacy import erase_channel_records
 from channels.processing import ChannelProcessor
 from channels.replay import SignedNonces
@@ -69,6 +69,7 @@ from core.routes import router as core_router
 from core.services import CoreServices
 from crm.broadcasts.audience import AudienceResolver
 from crm.broadcasts.routes import router as broadcasts_router
+from crm.broadcasts.sender import BroadcastSender
 from crm.broadcasts.store import BroadcastStore
 from crm.list_routes import router as lists_router
 from crm.routes import router as crm_router
@@ -223,14 +224,13 @@ def create_app(
             "sms": TwilioSmsAdapter(settings.twilio_api_base, http=http),
             "wechat": wechat,
         }
+        outbox = Outbox(core.db, channels, inbox, adapters, send_budgets, http=http)
         app.state.channel_processor = ChannelProcessor(
-            core.db, channels, turns, core.jobs, adapters, core.audit, http=http
+            core.db, channels, turns, core.jobs, adapters, core.audit, outbox=outbox
         )
         app.state.channel_processor.status_listeners.append(broadcast_replies.record_status)
         app.state.channel_processor.inbound_listeners.append(broadcast_replies.ReplyRecorder(core.audit))
-        app.state.broadcast_sender = BroadcastSender(
-            core.db, app.state.broadcasts, channels, adapters, core.jobs, send_budgets, http=http
-        )
+        app.state.broadcast_sender = BroadcastSender(core.db, app.state.broadcasts, outbox, core.jobs)
         app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
         app.state.unparsed_events = UnparsedEvents(core.db)
         app.state.unparsed_retry = UnparsedRetry(core.db, channels, app.state.channel_processor, core.jobs)

@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 
 from channels import opt_out
 from channels.base import Inbound, StatusUpdate
-from channels.broadcast_sender import TAG_PREFIX
 from channels.models import Channel
-from channels.processing import forward
+from channels.outbox import forward
 from core.audit import AuditLog
-from crm.broadcasts.models import Broadcast, Content, Recipient
+from crm.broadcasts.models import TAG_PREFIX, Broadcast, Content, Recipient
 from crm.broadcasts.personalise import render
 from crm.models import Contact
 from inbox.models import Conversation, Message

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 
 from channels.livechat.visitors import VisitorSockets
-from channels.window import POLICIES, may_send_free_form
+from channels.window import (
+    POLICIES,
+    last_customer_message,
+    last_customer_message_at,
+    may_send_free_form,
+    window_closed,
+)
 from core.db import utcnow
 from core.errors import Conflict
 from core.jobs import JobQueue
@@ -25,15 +30,6 @@ from inbox.store import InboxStore
 
 log = logging.getLogger(__name__)
 HUMAN_REPLY_KIND = "channels.human_reply"
-
-
-def last_customer_message(messages: list[Message]) -> Message | None:
-    return next((m for m in reversed(messages) if m.role == "customer"), None)
-
-
-def sent_at(message: Message) -> datetime:
-    stamp = message.meta.get("sent_at")
-    return datetime.fromisoformat(stamp) if stamp else message.created_at
 
 
 class HumanReplies:
@@ -48,17 +44,9 @@ class HumanReplies:
         policy = POLICIES.get(conversation.channel)
         if policy is None or policy.free_form is None:
             return
-        last = last_customer_message(self._inbox.messages(tenant_id, conversation.id))
-        if last is None or not may_send_free_form(
-            conversation.channel, sent_at(last), utcnow(), by_human=by_human
-        ):
-            hours = policy.hours(by_human=by_human)
-            outside = " (only an approved template may be sent now)" if policy.outside == "template" else ""
-            raise Conflict(
-                f"the {conversation.channel} window is closed: replies only within {hours} hours of the "
-                f"customer's last message{outside}",
-                code="window_closed",
-            )
+        last = last_customer_message_at(self._inbox.messages(tenant_id, conversation.id))
+        if not may_send_free_form(conversation.channel, last, utcnow(), by_human=by_human):
+            raise Conflict(window_closed(conversation.channel, by_human=by_human), code="window_closed")
 
     async def deliver(self, tenant_id: str, conversation: Conversation, message: Message) -> None:
         if conversation.channel == "livechat":

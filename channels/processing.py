@@ -7,31 +7,31 @@ messages in their conversations, each answerable one with a reply job; statuses 
 platform events (reactions, edits, follows) change what is stored and are never answered
 (channels/platform_events.py).
 Replying (a background job per conversation): the conversation's unanswered customer messages are
-answered oldest first; each reply is stored before it is sent and marked after, so a crash between
-receiving and replying produces the reply once and sends it once on restart.
+answered oldest first; each reply is stored before it is sent (through the outbox, channels/outbox.py)
+and marked after, so a crash between receiving and replying produces the reply once and sends it once on
+restart. Messages from the inbox (a person's reply, a CSAT question, a welcome) are sent by their own job.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channels import channel_state
 from channels import unparsed as unparsed_events
-from channels.base import Adapter, Inbound, Parsed, SendError, StatusUpdate, count_send
-from channels.http_pool import HttpPool
-from channels.human_replies import HUMAN_REPLY_KIND, last_customer_message, sent_at
+from channels.base import Adapter, Inbound, Parsed, StatusUpdate
+from channels.human_replies import HUMAN_REPLY_KIND
 from channels.intake import INGEST_KIND
 from channels.models import Channel, ChannelEvent, ChannelMessage
+from channels.outbox import Outbox, Purpose, forward
 from channels.platform_events import PlatformEvents
 from channels.store import ChannelStore
-from channels.window import POLICIES, may_send_free_form
+from channels.window import customer_wrote_at, last_customer_message, last_customer_message_at
 from core.audit import AuditLog
 from core.db import Database, utcnow
 from core.heartbeat import Heartbeat
@@ -41,13 +41,11 @@ from inbox.store import ContactInfo
 from inbox.turns import Turns
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 JOB_KIND = "channels.reply"
 INGEST_BATCH = 100
 # A conversation is held this long without renewal; the heartbeat renews it while a turn runs, so after a
 # crash (kill -9) its waiting messages are answered within seconds, not after a lease outlasting any turn.
 LEASE_SECONDS = 15.0
-STATUS_RANK = {"pending": 0, "sent": 1, "failed": 1, "delivered": 2, "read": 3}
 
 
 @dataclass
@@ -56,13 +54,6 @@ class Applied:
 
     stored: list[tuple[Conversation, Message]] = field(default_factory=list)
     welcomes: int = 0
-
-
-def forward(current: str, new: str) -> bool:
-    """Statuses only move forward (sent -> delivered -> read); failed only overrides pending or sent."""
-    if new == "failed":
-        return current in ("pending", "sent")
-    return STATUS_RANK.get(new, -1) > STATUS_RANK.get(current, -1)
 
 
 class ChannelProcessor:
@@ -75,15 +66,15 @@ class ChannelProcessor:
         adapters: dict[str, Adapter],
         audit: AuditLog | None = None,
         *,
-        http: HttpPool,
+        outbox: Outbox,
     ) -> None:
         self._db = db
-        self._http = http
         self._channels = channels
         self._inbox = inbox = turns.inbox
         self._turns = turns
         self._jobs = jobs
         self.adapters = adapters
+        self.outbox = outbox
         self._events = PlatformEvents(inbox, audit or AuditLog(db), turns.agent_settings.get)
         # Called inside the ingest transaction (channels/broadcast_replies.py records broadcast outcomes).
         self.status_listeners: list[Callable[[Session, Channel, StatusUpdate], None]] = []
@@ -289,8 +280,8 @@ class ChannelProcessor:
             self._inbox.update_meta(tenant, message.id, answered=True)
 
     def run_human_reply(self, payload: dict[str, Any]) -> None:
-        """Send a person's inbox reply (or an automated message from the inbox, such as a CSAT question):
-        free-form in the window; Messenger's HUMAN_AGENT tag up to 7 days, for what a person wrote only."""
+        """Send a person's inbox reply, or an automated message from the inbox (a CSAT question, a welcome),
+        through the outbox: a person's may use the longer human-agent window, an automated one may not."""
         channel = self._channels.get(payload["channel_id"])
         tenant, conversation = channel.tenant_id, payload["conversation_id"]
         message = self._inbox.message(tenant, payload["message_id"])
@@ -301,154 +292,16 @@ class ChannelProcessor:
         own_to, window_from = message.meta.get("to"), message.meta.get("window_from")
         if last is None and not own_to:
             return
-        blocked = self._no_send_reason(channel, conversation)
-        if blocked:
-            self._inbox.update_meta(tenant, message.id, delivery="skipped", delivery_error=blocked)
-            return
-        adapter = self.adapters[channel.kind]
-        secrets = self._channels.secrets(channel)
         to = str(own_to) if own_to else str(last.meta.get("to")) if last else ""
-        opened = [sent_at(last)] if last else []
+        opened = [customer_wrote_at(last)] if last else []
         if isinstance(window_from, str):
             opened.append(datetime.fromisoformat(window_from))
-        last_at, now = max(opened, default=None), utcnow()
-        try:
-            if may_send_free_form(channel.kind, last_at, now):
-                external_id = _send(
-                    self._http, channel.kind, adapter.send_text(channel.config, secrets, to, message.text)
-                )
-            elif (
-                message.role == "human"
-                and may_send_free_form(channel.kind, last_at, now, by_human=True)
-                and hasattr(adapter, "send_human_text")
-            ):
-                external_id = _send(
-                    self._http,
-                    channel.kind,
-                    adapter.send_human_text(channel.config, secrets, to, message.text),
-                )
-            else:
-                self._inbox.update_meta(
-                    tenant, message.id, delivery="skipped", delivery_error="window closed"
-                )
-                return
-        except SendError as exc:
-            if exc.retryable:
-                raise
-            self._inbox.update_meta(tenant, message.id, delivery="failed", delivery_error=exc.reason)
-            return
-        self._record_out(channel, conversation, message.id, external_id, "sent", None, None)
-        self._inbox.update_meta(tenant, message.id, delivery="sent", external_id=external_id)
+        purpose: Purpose = "human" if message.role == "human" else "automated"
+        self.outbox.deliver(channel, conversation, message, to, purpose, max(opened, default=None))
 
     def _deliver(
         self, channel: Channel, conversation: str, question: Message, reply: Message, history: list[Message]
     ) -> None:
-        tenant = channel.tenant_id
-        adapter = self.adapters[channel.kind]
-        secrets = self._channels.secrets(channel)
-        last_customer = max(
-            (
-                datetime.fromisoformat(m.meta["sent_at"])
-                for m in history
-                if m.role == "customer" and m.meta.get("sent_at")
-            ),
-            default=None,
-        )
+        """The agent's reply (or an interceptor's: an opt-out confirmation) to `question`."""
         to = str(question.meta.get("to"))
-        blocked = self._no_send_reason(channel, conversation)
-        if blocked:  # the customer unfollowed since writing: the reply stays in the inbox, unsent
-            self._inbox.update_meta(tenant, reply.id, delivery="skipped", delivery_error=blocked)
-            return
-        try:
-            if may_send_free_form(channel.kind, last_customer, utcnow()):
-                external_id = _send(
-                    self._http, channel.kind, adapter.send_text(channel.config, secrets, to, reply.text)
-                )
-            else:  # the agent never attempts a free-form send outside the window
-                outside = getattr(adapter, "send_outside_window", None)
-                sent = (
-                    _send(self._http, channel.kind, outside(channel.config, secrets, to)) if outside else None
-                )
-                if sent is None:
-                    policy = POLICIES[channel.kind]
-                    hint = "; configure a fallback template" if policy.outside == "template" else ""
-                    hours = policy.hours()
-                    self._inbox.update_meta(
-                        tenant,
-                        reply.id,
-                        delivery="skipped",
-                        delivery_error=(
-                            f"window closed: free-form messages only within {hours} hours of the customer's "
-                            f"last message{hint}"
-                        ),
-                    )
-                    return
-                external_id = sent
-        except SendError as exc:
-            if exc.retryable:
-                raise  # the job backs off and retries; the reply is stored, so it is not produced again
-            self._inbox.update_meta(tenant, reply.id, delivery="failed", delivery_error=exc.reason)
-            self._record_out(
-                channel, conversation, reply.id, f"failed:{reply.id}", "failed", exc.code, exc.reason
-            )
-            return
-        self._record_out(channel, conversation, reply.id, external_id, "sent", None, None)
-        self._inbox.update_meta(tenant, reply.id, delivery="sent", external_id=external_id)
-
-    def _no_send_reason(self, channel: Channel, conversation_id: str) -> str | None:
-        """Why nothing may be sent in the conversation now (channels/channel_state.py), or None."""
-        with self._db.session() as session:
-            found = session.get(Conversation, conversation_id)
-            if found is None:
-                return None
-            return channel_state.no_send_reason(session, channel.id, found.contact_id)
-
-    def _record_out(
-        self,
-        channel: Channel,
-        conversation: str,
-        message_id: str,
-        external_id: str,
-        status: str,
-        code: int | None,
-        error: str | None,
-    ) -> None:
-        with self._db.session() as session:
-            record = session.scalar(
-                select(ChannelMessage).where(
-                    ChannelMessage.channel_id == channel.id,
-                    ChannelMessage.direction == "out",
-                    ChannelMessage.external_id == external_id,
-                )
-            )
-            if record is None:
-                session.add(
-                    ChannelMessage(
-                        tenant_id=channel.tenant_id,
-                        channel_id=channel.id,
-                        conversation_id=conversation,
-                        message_id=message_id,
-                        direction="out",
-                        external_id=external_id,
-                        status=status,
-                        error_code=code,
-                        error=error,
-                    )
-                )
-            else:  # a status webhook arrived first: keep whichever status is further along
-                record.conversation_id, record.message_id = conversation, message_id
-                if forward(record.status, status):
-                    record.status = status
-
-
-def _send(http: HttpPool, kind: str, sending: Coroutine[Any, Any, T]) -> T:
-    """Run a send on the worker thread's loop (channels/http_pool.py), counted in the sends metric
-    (a send that returns None sent nothing: a template the channel does not have)."""
-    try:
-        result = http.run_send(sending)
-    except SendError as exc:
-        count_send(kind, exc)
-        raise
-    if result is not None:
-        count_send(kind, None)
-    return result
+        self.outbox.deliver(channel, conversation, reply, to, "reply", last_customer_message_at(history))

@@ -201,7 +201,6 @@ class WhatsAppAdapter:
 
     kind = "whatsapp"
     signs_url = False
-    paces_itself = True  # its client keeps each number under its throughput (broadcasts add no limiter)
     echoes_tags = True  # biz_opaque_callback_data comes back in the message's status webhooks
 
     def __init__(
@@ -219,7 +218,8 @@ class WhatsAppAdapter:
         self._clients: dict[str, WhatsAppClient] = {}  # one per phone number: its rate limit is shared
 
     def per_second(self, config: Mapping[str, Any]) -> int:
-        """The number's throughput: the channel's own setting, else PARLEY_WHATSAPP_MESSAGES_PER_SECOND."""
+        """The number's throughput, which its client keeps (PacesItself): the channel's own setting, else
+        PARLEY_WHATSAPP_MESSAGES_PER_SECOND."""
         return int(config.get("messages_per_second") or self._default_rate)
 
     def client(self, config: Mapping[str, Any], secrets: Mapping[str, Any]) -> WhatsAppClient:

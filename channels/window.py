@@ -1,4 +1,5 @@
-"""Messaging-window rules: one policy table the whole product reads.
+"""Messaging-window rules: one policy table the whole product reads, when the customer last wrote (the
+window's start), and what "window closed" says. The outbox (channels/outbox.py) applies them to every send.
 
 Platforms limit when a business may write freely. Outside the window only an approved template
 (WhatsApp), a message tag (Messenger/Instagram) or nothing at all may be sent.
@@ -6,8 +7,14 @@ Platforms limit when a business may write freely. Outside the window only an app
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from inbox.models import Conversation, Message
 
 
 @dataclass(frozen=True)
@@ -65,3 +72,65 @@ def may_send_free_form(
     if last_customer_message is None:
         return False
     return now - last_customer_message < window
+
+
+def window_closed(channel: str, *, by_human: bool = False, fallback: bool = False) -> str:
+    """Why a free-form message may not go now: the one wording of "window closed" (`fallback`: the agent's
+    reply, which the channel's fallback template could have answered)."""
+    policy = POLICIES[channel]
+    if policy.outside == "template":
+        outside = "only an approved template may be sent" + (
+            " (configure a fallback template)" if fallback else ""
+        )
+    else:
+        outside = "nothing may be sent"
+    return (
+        f"window closed: free-form messages only within {policy.hours(by_human=by_human)} hours of the "
+        f"customer's last message; {outside}"
+    )
+
+
+# --- when the customer last wrote: the window's start ---------------------------------------------------
+def customer_wrote_at(message: Message) -> datetime:
+    """When a customer message was written: the platform's time for it, else when it was stored."""
+    stamp = (message.meta or {}).get("sent_at")
+    return datetime.fromisoformat(stamp) if isinstance(stamp, str) and stamp else message.created_at
+
+
+def last_customer_message(messages: Sequence[Message]) -> Message | None:
+    """The latest customer message of a conversation's messages (in the order they were stored)."""
+    return next((m for m in reversed(messages) if m.role == "customer"), None)
+
+
+def last_customer_message_at(messages: Sequence[Message]) -> datetime | None:
+    last = last_customer_message(messages)
+    return customer_wrote_at(last) if last is not None else None
+
+
+def last_customer_messages_at(
+    session: Session, contact_ids: Iterable[str], channel: str
+) -> dict[str, datetime]:
+    """As last_customer_message_at, for many contacts at once: each contact's latest customer message in
+    their conversations on `channel` (a broadcast's batch)."""
+    latest = (
+        select(Conversation.contact_id, func.max(Message.created_at).label("at"))
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(
+            Conversation.contact_id.in_(list(contact_ids)),
+            Conversation.channel == channel,
+            Message.role == "customer",
+        )
+        .group_by(Conversation.contact_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Conversation.contact_id, Message)
+        .join(Message, Message.conversation_id == Conversation.id)
+        .join(latest, and_(latest.c.contact_id == Conversation.contact_id, latest.c.at == Message.created_at))
+        .where(Conversation.channel == channel, Message.role == "customer")
+    ).all()
+    found: dict[str, datetime] = {}
+    for contact, message in rows:
+        at = customer_wrote_at(message)
+        found[contact] = max(at, found.get(contact, at))
+    return found

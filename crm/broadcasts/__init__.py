@@ -1,2 +1,3 @@
-"""Broadcasts: campaigns a business sends to segments of its contacts (crm owns what and to whom; the
-sending itself, which needs the channel adapters, is channels/broadcast_sender.py)."""
+"""Broadcasts: campaigns a business sends to segments of its contacts. crm owns what, to whom and each
+recipient's sending state (crm/broadcasts/sender.py); the messages go through the channels' outbox
+(channels/outbox.py), reached through the Protocols in crm/broadcasts/sending.py."""

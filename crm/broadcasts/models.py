@@ -23,7 +23,9 @@ Status = Literal["draft", "scheduled", "sending", "paused", "sent", "cancelled"]
 RecipientStatus = Literal[
     "pending", "sending", "sent", "delivered", "read", "failed", "skipped", "cancelled", "uncertain"
 ]
-SEND_KIND = "broadcasts.send"  # the job that sends a broadcast (channels/broadcast_sender.py)
+SEND_KIND = "broadcasts.send"  # the job that sends a broadcast (crm/broadcasts/sender.py)
+# A recipient's row id goes with its message as the platform's echoed tag (channels/broadcast_replies.py).
+TAG_PREFIX = "broadcast:"
 OPEN_TO_AGENT = ("scheduled", "sending", "sent")  # an agent_enrol campaign takes enrolments in these
 
 

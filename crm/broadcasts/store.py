@@ -1,7 +1,7 @@
 """Broadcasts: what is sent to whom and when, and the status lifecycle.
 
 draft -> scheduled -> sending -> sent, with paused and cancelled. Only drafts and scheduled broadcasts
-can be edited. Publishing queues the send job (channels/broadcast_sender.py) for the send time; the job
+can be edited. Publishing queues the send job (crm/broadcasts/sender.py) for the send time; the job
 writes one recipient row per contact when it starts, so a list that grew since publishing is honoured.
 """
 

@@ -3,11 +3,10 @@
 Each run sends for at most RUN_SECONDS and queues the next, so a restart resumes within a short lease.
 A recipient is marked `sending` (committed) before its message goes out and settled after; a run that
 finds `sending` rows left by a dead run marks them `uncertain` and never sends them again: nobody gets a
-broadcast twice. Sends go out at the channel's ceiling and never above it: WhatsApp's client paces each
-number itself and slows down when Meta answers "too fast"; other channels get a limiter here. Either
-budget is shared by every process sending through the number (channels/send_budget.py). While one
-batch is on the wire the next is claimed and the previous one settled, so the database never leaves
-the ceiling idle.
+broadcast twice. Messages go through the outbox (channels/outbox.py, reached through
+crm/broadcasts/sending.py), which sends at the channel account's ceiling and never above it, on a budget
+shared with every other sender through the number. While one batch is on the wire the next is claimed
+and the previous one settled, so the database never leaves the ceiling idle.
 """
 
 from __future__ import annotations
@@ -23,41 +22,31 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from channels.base import Adapter, SendError, count_send
-from channels.http_pool import HttpPool
-from channels.models import Channel, ChannelMessage
-from channels.processing import forward
-from channels.rate_limit import RateLimiter, departing
-from channels.send_budget import SendBudgets
-from channels.store import ChannelStore
-from channels.window import POLICIES, may_send_free_form
-from core.db import Database, insert_ignoring_duplicates, new_id, utcnow
+from core.db import Database, utcnow
 from core.errors import NotFound
 from core.jobs import JobQueue
-from crm.broadcasts.models import SEND_KIND, Broadcast, Content, Recipient, send_key
+from crm.broadcasts.models import SEND_KIND, TAG_PREFIX, Broadcast, Content, Recipient, send_key
 from crm.broadcasts.personalise import MissingValue, render
+from crm.broadcasts.sending import Line, Media, Outbox, Outcome, Outgoing, Template
 from crm.broadcasts.store import BroadcastStore
 from crm.models import Contact
-from inbox.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 RUN_SECONDS = 5.0
 LEASE_SECONDS = 30.0  # > a run plus a send's timeout: a live run is never taken for dead
 MAX_ATTEMPTS = 5
 SENT = ("sent", "delivered", "read")
-TAG_PREFIX = "broadcast:"
 
 
 @dataclass
-class Outgoing:
+class Claimed:
     """One claimed recipient and what to send them (or why not)."""
 
     row_id: str
     to: str
     route: str  # text | media | template | skip
-    text: str = ""
-    template: tuple[str, str, list[str]] | None = None  # name, language, body parameters
-    media: tuple[str, str] | None = None  # kind, link
+    outgoing: Outgoing | None = None
+    last_customer: datetime | None = None
     skip: str = ""
     attempts: int = 0
     started: bool = False
@@ -68,20 +57,13 @@ class BroadcastSender:
         self,
         db: Database,
         broadcasts: BroadcastStore,
-        channels: ChannelStore,
-        adapters: dict[str, Adapter],
+        outbox: Outbox,
         jobs: JobQueue,
-        budgets: SendBudgets | None = None,
-        *,
-        http: HttpPool,
     ) -> None:
         self._db = db
-        self._http = http
         self._broadcasts = broadcasts
-        self._channels = channels
-        self._adapters = adapters
+        self._outbox = outbox
         self._jobs = jobs
-        self._budgets = budgets or SendBudgets()
         jobs.register(SEND_KIND, self.run, lease_seconds=LEASE_SECONDS)
 
     # --- the job ------------------------------------------------------------------------------------
@@ -102,15 +84,15 @@ class BroadcastSender:
         if broadcast.status != "sending":
             return  # paused or cancelled: resume queues a new run
         try:
-            channel = self._channels.get(broadcast.channel_id, broadcast.tenant_id)
+            line: Line | None = self._outbox.line(broadcast.channel_id, broadcast.tenant_id)
         except NotFound:
             self._fail_all(broadcast.id, "the broadcast's channel was deleted")
-            channel = None
-        if channel is not None:
+            line = None
+        if line is not None:
             if not broadcast.audience_ready:
                 self._broadcasts.recipients.write(broadcast)
             self._abandon_in_flight(broadcast.id)
-            self._http.run_send(self._send_for(broadcast, channel, time.monotonic() + RUN_SECONDS))
+            self._outbox.run(self._send_for(broadcast, line, time.monotonic() + RUN_SECONDS))
         self._next_run(broadcast)
 
     def _start(self, broadcast: Broadcast) -> bool:
@@ -192,47 +174,25 @@ class BroadcastSender:
             )
 
     # --- sending ------------------------------------------------------------------------------------
-    def _rate(self, channel: Channel) -> int:
-        """The channel's ceiling: the adapter's when it knows it (WhatsApp's setting), else the channel's
-        config or the policy table's default."""
-        adapter: Any = self._adapters[channel.kind]
-        if hasattr(adapter, "per_second"):
-            return int(adapter.per_second(channel.config))
-        return int(channel.config.get("messages_per_second") or POLICIES[channel.kind].sends_per_second)
-
-    def _limiter(self, channel: Channel) -> RateLimiter | None:
-        if getattr(self._adapters[channel.kind], "paces_itself", False):
-            return None
-        return self._budgets.limiter(f"channel:{channel.id}", self._rate(channel))
-
-    def _batch_size(self, channel: Channel) -> int:
-        return max(1, min(50, self._rate(channel) // 8))  # about an eighth of a second of sends
-
-    async def _send_for(self, broadcast: Broadcast, channel: Channel, deadline: float) -> None:
+    async def _send_for(self, broadcast: Broadcast, line: Line, deadline: float) -> None:
         content = Content.model_validate(broadcast.content)
-        secrets = self._channels.secrets(channel)
-        limiter = self._limiter(channel)
-        size = self._batch_size(channel)
-        on_wire: deque[tuple[list[Outgoing], list[asyncio.Task[tuple[str | None, SendError | None]]]]] = (
-            deque()
-        )
+        size = line.batch_size
+        on_wire: deque[tuple[list[Claimed], list[asyncio.Task[Outcome]]]] = deque()
         try:
             while True:
                 batch = (
                     None
                     if time.monotonic() > deadline
-                    else await asyncio.to_thread(self._claim, broadcast, channel, content, size)
+                    else await asyncio.to_thread(self._claim, broadcast, line, content, size)
                 )
                 if batch:
-                    tasks = [
-                        asyncio.create_task(self._send(channel, secrets, limiter, item)) for item in batch
-                    ]
+                    tasks = [asyncio.create_task(self._send(line, item)) for item in batch]
                     on_wire.append((batch, tasks))
                 # Settle earlier batches while this one is on the wire (all of them once nothing is left).
                 while on_wire and (len(on_wire) > 1 or batch is None):
                     done, tasks = on_wire.popleft()
                     results = await asyncio.gather(*tasks)
-                    await asyncio.to_thread(self._settle, channel, done, results)
+                    await asyncio.to_thread(self._settle, line, done, results)
                 if batch is None:
                     return
         finally:  # failing midway: what never reached the platform goes back to the queue
@@ -243,47 +203,17 @@ class BroadcastSender:
                 unsent = [item.row_id for item in waiting if not item.started]
                 await asyncio.to_thread(self._requeue_unsent, unsent)
 
-    async def _send(
-        self, channel: Channel, secrets: dict[str, Any], limiter: RateLimiter | None, item: Outgoing
-    ) -> tuple[str | None, SendError | None]:
-        sent, error = await self._attempt(channel, secrets, limiter, item)
-        count_send(channel.kind, error)
-        return sent, error
-
-    async def _attempt(
-        self, channel: Channel, secrets: dict[str, Any], limiter: RateLimiter | None, item: Outgoing
-    ) -> tuple[str | None, SendError | None]:
-        adapter: Any = self._adapters[channel.kind]
-        # Whichever limiter paces this send (ours, or the adapter's own) marks the moment it leaves: a send
-        # cancelled before then certainly never reached the platform and may go again.
-        departing.set(lambda: setattr(item, "started", True))
-        if limiter is not None:
-            await limiter.wait()
-        # Where the platform echoes a tag in its status webhooks, the row's id goes along: a message whose
-        # outcome a crash lost is still found (channels/broadcast_replies.py).
-        tag = {"tag": f"{TAG_PREFIX}{item.row_id}"} if getattr(adapter, "echoes_tags", False) else {}
-        try:
-            if item.route == "template" and item.template:
-                name, language, parameters = item.template
-                return await adapter.send_template(
-                    channel.config, secrets, item.to, name, language, parameters, **tag
-                ), None
-            if item.route == "media" and item.media:
-                kind, link = item.media
-                return await adapter.send_media(
-                    channel.config, secrets, item.to, kind, link, item.text, **tag
-                ), None
-            return await adapter.send_text(channel.config, secrets, item.to, item.text, **tag), None
-        except SendError as exc:
-            return None, exc
-        except Exception as exc:  # a bug or an unexpected answer: recorded on the recipient, not a crash
-            log.exception("broadcast send to %s failed", item.to)
-            return None, SendError(f"unexpected error: {type(exc).__name__}: {exc}", retryable=True)
+    @staticmethod
+    async def _send(line: Line, item: Claimed) -> Outcome:
+        assert item.outgoing is not None  # claimed to be sent
+        # The outbox calls back the moment the request leaves: a send cancelled before then certainly
+        # never reached the platform and may go again.
+        return await line.send(
+            item.to, item.outgoing, "broadcast", item.last_customer, lambda: setattr(item, "started", True)
+        )
 
     # --- the database side of a batch -----------------------------------------------------------------
-    def _claim(
-        self, broadcast: Broadcast, channel: Channel, content: Content, size: int
-    ) -> list[Outgoing] | None:
+    def _claim(self, broadcast: Broadcast, line: Line, content: Content, size: int) -> list[Claimed] | None:
         """Due recipients -> `sending`, with what each gets decided from the channel's rules; those a rule
         stops are settled as skipped in the same transaction. None: nothing is due (or the broadcast was
         paused or cancelled since the last batch)."""
@@ -306,15 +236,15 @@ class BroadcastSender:
             if not rows:
                 return None
             ids = [r.contact_id for r in rows]
-            if POLICIES[channel.kind].broadcasts_per_month:
+            if line.broadcasts_per_month:
                 _serialise_claims(session, ids)
             contacts = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(ids)))}
-            last_seen = self._last_customer_messages(session, ids, channel.kind)
-            this_month = self._sent_this_month(session, ids, channel, now)
-            batch: list[Outgoing] = []
+            last_seen = line.last_customer_messages_at(session, ids)
+            this_month = self._sent_this_month(session, ids, line, now)
+            batch: list[Claimed] = []
             for row in rows:
                 item = self._plan(
-                    row, contacts.get(row.contact_id), content, channel, last_seen, this_month, now
+                    row, contacts.get(row.contact_id), content, line, last_seen, this_month, now
                 )
                 if item.route == "skip":
                     row.status, row.error = "skipped", item.skip
@@ -329,71 +259,55 @@ class BroadcastSender:
         row: Recipient,
         contact: Contact | None,
         content: Content,
-        channel: Channel,
+        line: Line,
         last_seen: dict[str, datetime],
         this_month: dict[str, int],
         now: datetime,
-    ) -> Outgoing:
-        def skip(reason: str) -> Outgoing:
-            return Outgoing(row_id=row.id, to=row.address or "", route="skip", skip=reason)
+    ) -> Claimed:
+        def skip(reason: str) -> Claimed:
+            return Claimed(row_id=row.id, to=row.address or "", route="skip", skip=reason)
 
         if contact is None or contact.opted_out:
             return skip("the contact opted out of broadcasts")
+        kind = line.kind
         if not row.address:
-            return skip(f"the contact cannot be reached on {channel.kind} (no {channel.kind} id or phone)")
-        policy = POLICIES[channel.kind]
-        if policy.broadcasts_per_month and this_month.get(contact.id, 0) >= policy.broadcasts_per_month:
-            return skip(
-                f"{channel.kind} allows {policy.broadcasts_per_month} broadcasts per follower per month"
-            )
+            return skip(f"the contact cannot be reached on {kind} (no {kind} id or phone)")
+        per_month = line.broadcasts_per_month
+        if per_month and this_month.get(contact.id, 0) >= per_month:
+            return skip(f"{kind} allows {per_month} broadcasts per follower per month")
         text = render(content.text, contact) if content.text else ""
-        window_open = may_send_free_form(channel.kind, last_seen.get(contact.id), now)
-        if window_open and (text or content.media):
-            if content.media and channel.kind == "whatsapp":
-                media = (content.media.kind, content.media.link)
-                return Outgoing(row_id=row.id, to=row.address, route="media", text=text, media=media)
-            if content.media:  # other channels: the link goes with the text
-                text = f"{text}\n\n{content.media.link}".strip()
-            return Outgoing(row_id=row.id, to=row.address, route="text", text=text)
-        if content.template and channel.kind == "whatsapp":
+        last_customer = last_seen.get(contact.id)
+        tag = f"{TAG_PREFIX}{row.id}"  # the row, for a status whose message id a crash lost
+
+        def planned(route: str, outgoing: Outgoing) -> Claimed:
+            return Claimed(row.id, row.address or "", route, outgoing, last_customer)
+
+        if line.window_open(last_customer, now) and (text or content.media):
+            media = Media(content.media.kind, content.media.link) if content.media else None
+            # WhatsApp sends media as such; other channels send the link with the text (the outbox).
+            route = "media" if media and kind == "whatsapp" else "text"
+            return planned(route, Outgoing(text=text, media=media, tag=tag))
+        if content.template and kind == "whatsapp":
             try:
                 parameters = [render(v, contact, strict=True) for v in content.template.variables]
             except MissingValue as missing:
                 return skip(f"template parameter: {missing}")
-            template = (content.template.name, content.template.language, parameters)
-            return Outgoing(row_id=row.id, to=row.address, route="template", template=template)
-        hours = policy.hours()
-        outside = (
-            "only an approved template may be sent" if policy.outside == "template" else "nothing may be sent"
-        )
-        return skip(f"window closed: the customer last wrote over {hours} hours ago; {outside}")
-
-    @staticmethod
-    def _last_customer_messages(session: Session, contact_ids: list[str], kind: str) -> dict[str, datetime]:
-        rows = session.execute(
-            select(Conversation.contact_id, func.max(Message.created_at))
-            .join(Message, Message.conversation_id == Conversation.id)
-            .where(
-                Conversation.contact_id.in_(contact_ids),
-                Conversation.channel == kind,
-                Message.role == "customer",
-            )
-            .group_by(Conversation.contact_id)
-        ).all()
-        return {contact: at for contact, at in rows if at is not None}
+            template = Template(content.template.name, content.template.language, parameters)
+            return planned("template", Outgoing(template=template, tag=tag))
+        return skip(line.window_closed())
 
     @staticmethod
     def _sent_this_month(
-        session: Session, contact_ids: list[str], channel: Channel, now: datetime
+        session: Session, contact_ids: list[str], line: Line, now: datetime
     ) -> dict[str, int]:
-        if not POLICIES[channel.kind].broadcasts_per_month:
+        if not line.broadcasts_per_month:
             return {}
         month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         rows = session.execute(
             select(Recipient.contact_id, func.count())
             .where(
                 Recipient.contact_id.in_(contact_ids),
-                Recipient.channel_id == channel.id,
+                Recipient.channel_id == line.channel_id,
                 # in flight too: two broadcasts claiming at once must not both take the last one
                 Recipient.status.in_((*SENT, "sending", "uncertain")),
                 func.coalesce(Recipient.sent_at, Recipient.due_at) >= month,
@@ -402,65 +316,42 @@ class BroadcastSender:
         ).all()
         return {contact: int(count) for contact, count in rows}
 
-    def _settle(
-        self, channel: Channel, batch: list[Outgoing], results: list[tuple[str | None, SendError | None]]
-    ) -> None:
+    def _settle(self, line: Line, batch: list[Claimed], results: list[Outcome]) -> None:
         now = utcnow()
         with self._db.session() as session:
-            early = self._early_statuses(session, channel, [external for external, _ in results if external])
-            records: list[dict[str, Any]] = []  # the records status webhooks update (channels/processing.py)
-            for item, (external, error) in zip(batch, results, strict=True):
+            # The records status webhooks update (channels/processing.py), and what those already said.
+            early = line.record(session, [sent.external_id for sent in results if sent.status == "sent"])
+            for item, outcome in zip(batch, results, strict=True):
                 values: dict[str, Any]
-                if external:
-                    values = {"status": "sent", "external_id": external, "sent_at": now, "error": None}
-                    status = early.get(external)
-                    if status is None:
-                        records.append(
-                            {
-                                "id": new_id(),
-                                "tenant_id": channel.tenant_id,
-                                "channel_id": channel.id,
-                                "direction": "out",
-                                "external_id": external,
-                                "status": "sent",
-                            }
-                        )
-                    elif forward("sent", status):  # its status webhook came first
+                if outcome.status == "sent":
+                    values = {
+                        "status": "sent",
+                        "external_id": outcome.external_id,
+                        "sent_at": now,
+                        "error": None,
+                    }
+                    status = early.get(outcome.external_id)
+                    if status is not None:  # its status webhook came first
                         values["status"] = status
                         values.update(_status_times(status, now))
-                elif error is not None and error.retryable and item.attempts < MAX_ATTEMPTS:
-                    wait = error.retry_after if error.retry_after is not None else min(60, 2**item.attempts)
+                elif outcome.status == "skipped":  # the window closed since the claim
+                    values = {"status": "skipped", "error": outcome.reason}
+                elif outcome.status == "retry" and item.attempts < MAX_ATTEMPTS:
+                    wait = (
+                        outcome.retry_after if outcome.retry_after is not None else min(60, 2**item.attempts)
+                    )
                     backoff = timedelta(seconds=wait)
-                    values = {"status": "pending", "due_at": now + backoff, "error": error.reason}
+                    values = {"status": "pending", "due_at": now + backoff, "error": outcome.reason}
                 else:
-                    reason = error.reason if error else "no answer from the platform"
-                    if error is not None and error.retryable:
+                    reason = outcome.reason or "no answer from the platform"
+                    if outcome.status == "retry":
                         reason = f"gave up after {item.attempts} attempts: {reason}"
-                    values = {
-                        "status": "failed",
-                        "error": reason,
-                        "error_code": error.code if error else None,
-                    }
+                    values = {"status": "failed", "error": reason, "error_code": outcome.code}
                 session.execute(
                     update(Recipient)
                     .where(Recipient.id == item.row_id, Recipient.status.in_(("sending", "uncertain")))
                     .values(**values)
                 )
-            if records:  # one statement for the batch's sends
-                session.connection().execute(insert_ignoring_duplicates(session, ChannelMessage), records)
-
-    @staticmethod
-    def _early_statuses(session: Session, channel: Channel, external_ids: list[str]) -> dict[str, str]:
-        if not external_ids:
-            return {}
-        rows = session.execute(
-            select(ChannelMessage.external_id, ChannelMessage.status).where(
-                ChannelMessage.channel_id == channel.id,
-                ChannelMessage.direction == "out",
-                ChannelMessage.external_id.in_(external_ids),
-            )
-        ).all()
-        return {external: status for external, status in rows}
 
 
 def _waiting(broadcast_id: str) -> ColumnElement[bool]:
