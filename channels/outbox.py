@@ -16,7 +16,7 @@ inbox's own messages (a CSAT question, a welcome) and broadcasts alike. It owns
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -267,15 +267,10 @@ class ChannelLine:
 
     def _choose(
         self, to: str, outgoing: Outgoing, purpose: Purpose, last_customer: datetime | None
-    ) -> Callable[[], Any] | Outcome:
+    ) -> Callable[[], Awaitable[str | None]] | Outcome:
         """The send the rules allow now (a coroutine function), or the Outcome of sending nothing."""
-        adapter, config, secrets, kind, now = (
-            self.adapter,
-            self.channel.config,
-            self.secrets,
-            self.kind,
-            utcnow(),
-        )
+        adapter, kind, now = self.adapter, self.kind, utcnow()
+        config, secrets = self.channel.config, self.secrets
         tag = {"tag": outgoing.tag} if outgoing.tag and isinstance(adapter, EchoesTags) else {}
         template = outgoing.template
         if template is not None and not (outgoing.text or outgoing.media):
