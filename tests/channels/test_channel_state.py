@@ -25,7 +25,7 @@ from crm.models import Contact
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import create_channel, deliver, fake_platforms
 from tests.channels.test_platform_events import NOW, line_event
-from tests.conftest import auth, ingested, new_tenant, state
+from tests.conftest import BACKENDS, PG_URL, auth, ingested, new_tenant, state, throwaway_schema
 
 
 @pytest.fixture
@@ -89,12 +89,18 @@ def test_deleting_the_channel_removes_its_contacts_states(client: TestClient) ->
 # --- migration 0021 ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def engine(database: tuple[str | None, str | None], tmp_path: Path) -> Iterator[Engine]:
-    url, schema = database
-    engine = make_engine(url or f"sqlite:///{tmp_path / 'upgrade.db'}", schema=schema)
-    yield engine
-    engine.dispose()
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database (no migration run yet): a new SQLite file, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'upgrade.db'}")
+        yield engine
+        engine.dispose()
+        return
+    with throwaway_schema() as schema:
+        engine = make_engine(PG_URL or "", schema=schema)
+        yield engine
+        engine.dispose()
 
 
 def migrate(engine: Engine, run: Callable[[Config, str], None], revision: str) -> None:
