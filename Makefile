@@ -23,8 +23,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# Tests run in parallel processes, a file per process at a time. They wait (on jobs, sockets, fakes) about
+# half the time, so four processes keep a 2-core machine busy; TEST_WORKERS=auto gives one per core.
+TEST_WORKERS ?= 4
+
 test: lint
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The evals suite on the demo tenant with the local model, in its own fresh data dir; reports land in
 # data/evals/. Exits non-zero when demo.gate.yaml fails: its thresholds, or a drop beyond its
