@@ -7,7 +7,8 @@ reads the new text). A follow, unfollow, join, leave or chat opening sets the co
 channel (channels/channel_state.py); an unfollow or a leave also opts the contact out of broadcasts, the
 way STOP does (channels/opt_out.py), and the next follow undoes what the unfollow did. A follow may get
 the channel's welcome message (config `welcome_message`, off unless set), sent like any automated
-inbox message (channels/processing.py's run_human_reply: the channel's window applies). Opening a Viber
+inbox message (channels/processing.py's run_human_reply, through the outbox: the channel's window
+applies). Opening a Viber
 chat (`started`) gets it too, in the webhook's answer, and it is recorded here as sent; the subscribe
 that may follow gets no second one (channels/welcome.py).
 
