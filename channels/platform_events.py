@@ -8,8 +8,7 @@ channel (channels/channel_state.py); an unfollow or a leave also opts the contac
 way STOP does (channels/opt_out.py), and the next follow undoes what the unfollow did. A follow may get
 the channel's welcome message (config `welcome_message`, off unless set), sent like any automated
 inbox message (channels/processing.py's run_human_reply, through the outbox: the channel's window
-applies). Opening a Viber
-chat (`started`) gets it too, in the webhook's answer, and it is recorded here as sent; the subscribe
+applies). Opening a Viber chat (`started`) gets it too, in the webhook's answer, and it is recorded here as sent; the subscribe
 that may follow gets no second one (channels/welcome.py).
 
 Each event's claim row in channel_messages (made on arrival, for deduplication) records what it was
