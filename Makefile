@@ -23,9 +23,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-# Tests run in parallel processes, a file per process at a time. They wait (on jobs, sockets, fakes) about
-# half the time, so four processes keep a 2-core machine busy; TEST_WORKERS=auto gives one per core.
-TEST_WORKERS ?= 4
+# Tests run in parallel processes (one per core), a file per process at a time.
+TEST_WORKERS ?= auto
 
 test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
