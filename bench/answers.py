@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.language import customer_language
+
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = ROOT.parent / "shared" / "datasets" / "faq-dev"
 OWN = ROOT / "evals" / "datasets"
@@ -89,12 +91,6 @@ def company_of(case: dict[str, Any]) -> str | None:
         return "ente" if sources[0].startswith("ente-") else "zeabur"
     tags = case.get("tags", [])
     return "ente" if "ente" in tags else "zeabur" if "zeabur" in tags else None
-
-
-def language(text: str) -> str:
-    han = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]", text))
-    latin = len(re.findall(r"[A-Za-z]", text))
-    return "zh" if han and han / (han + latin / 4) >= 0.3 else "en"
 
 
 def contains(reply: str, fact: str) -> bool:
@@ -252,7 +248,10 @@ def run_answers(bench: Bench, verbose: bool) -> None:
             tallies["off-topic abstained"].add(ok, label)
         elif kind == "smalltalk":
             ok = all(
-                o.sources == 0 and not o.handoff and language(o.reply) == lang and length(o.reply) <= 30
+                o.sources == 0
+                and not o.handoff
+                and customer_language(o.reply) == lang
+                and length(o.reply) <= 30
                 for o in outcomes
             )
             tallies["small talk"].add(ok, label)
