@@ -63,37 +63,44 @@ def database(request: pytest.FixtureRequest) -> tuple[str | None, str | None]:
     emptied."""
     if request.param == "sqlite":
         return None, None
-    schema = request.getfixturevalue("postgres_schema")
-    _empty(schema)
-    return PG_URL, schema
+    shared: SharedSchema = request.getfixturevalue("postgres_schema")
+    shared.empty()
+    return PG_URL, shared.name
+
+
+class SharedSchema:
+    """One migrated PostgreSQL schema per test process, emptied before each test that uses it: emptying
+    takes milliseconds where a new schema's migrations took half a second."""
+
+    # Kept across tests: which migrations ran (ours and the checkpointer's).
+    MIGRATION_TABLES = {"alembic_version", "checkpoint_migrations"}
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._admin = create_engine(PG_URL or "", isolation_level="AUTOCOMMIT")
+
+    def empty(self) -> None:
+        with self._admin.connect() as conn:
+            tables = conn.scalars(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = :schema"), {"schema": self.name}
+            ).all()
+            emptied = [f'"{self.name}"."{t}"' for t in tables if t not in self.MIGRATION_TABLES]
+            if emptied:
+                conn.execute(text(f"TRUNCATE {', '.join(emptied)} RESTART IDENTITY CASCADE"))
+
+    def close(self) -> None:
+        self._admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def postgres_schema() -> Iterator[str]:
-    """One migrated PostgreSQL schema per test process, emptied before each test that uses it: emptying
-    takes milliseconds where a new schema's migrations took half a second."""
-    with throwaway_schema() as schema:
-        engine = make_engine(PG_URL or "", schema=schema)
+def postgres_schema() -> Iterator[SharedSchema]:
+    with throwaway_schema() as name:
+        engine = make_engine(PG_URL or "", schema=name)
         upgrade_to_head(engine)
         engine.dispose()
-        yield schema
-
-
-# Kept across tests: which migrations ran (ours and the checkpointer's).
-_MIGRATION_TABLES = {"alembic_version", "checkpoint_migrations"}
-
-
-def _empty(schema: str) -> None:
-    assert PG_URL
-    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        tables = conn.scalars(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = :schema"), {"schema": schema}
-        ).all()
-        emptied = [f'"{schema}"."{name}"' for name in tables if name not in _MIGRATION_TABLES]
-        if emptied:
-            conn.execute(text(f"TRUNCATE {', '.join(emptied)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        shared = SharedSchema(name)
+        yield shared
+        shared.close()
 
 
 @contextmanager
@@ -146,12 +153,18 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def migrated_data_dir(data_dir: Path, migrated_sqlite: Path) -> Path:
+    """A data folder whose SQLite database is a copy of the migrated one."""
+    data_dir.mkdir()
+    shutil.copyfile(migrated_sqlite, data_dir / "parley.db")
+    return data_dir
+
+
 @pytest.fixture
 def settings(tmp_path: Path, database: tuple[str | None, str | None], migrated_sqlite: Path) -> Settings:
     data_dir = tmp_path / "data"
     if database[0] is None:
-        data_dir.mkdir()
-        shutil.copyfile(migrated_sqlite, data_dir / "parley.db")
+        migrated_data_dir(data_dir, migrated_sqlite)
     # gc_freeze off: a frozen heap is never collected, and the test process builds hundreds of apps.
     return Settings(data_dir=data_dir, database_url=database[0], admin_key=ADMIN_KEY, gc_freeze=False)
 

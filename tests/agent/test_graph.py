@@ -4,7 +4,6 @@ through the nodes and reads the state the graph ends with."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from knowledge.index import KnowledgeIndex
 from knowledge.services import KnowledgeServices, build_knowledge
 from knowledge.sources import Fetchers
 from tests.agent.fakes import ScriptedChatModel
-from tests.conftest import ADMIN_KEY
+from tests.conftest import ADMIN_KEY, migrated_data_dir
 
 FAQ = b"""# Tea House FAQ
 
@@ -68,9 +67,7 @@ class Shop:
 
 @pytest.fixture
 def shop(tmp_path: Path, embedder: LocalE5Embedder, migrated_sqlite: Path) -> Iterator[Shop]:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    shutil.copyfile(migrated_sqlite, data_dir / "parley.db")
+    data_dir = migrated_data_dir(tmp_path / "data", migrated_sqlite)
     settings = Settings(data_dir=data_dir, admin_key=ADMIN_KEY, gc_freeze=False)
     core, _, _ = build_core(settings)
     index = KnowledgeIndex.temporary(embedder.dim, parent=tmp_path)
