@@ -8,18 +8,14 @@ a high dense similarity that clearly beats the runner-up custom question.
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
 from agent.settings import CustomAnswer
 from core.language import text_language
-from knowledge import lexical
+from knowledge import lexical, query_embeddings
 from knowledge.embeddings import Embedder
 
 SAME_LANGUAGE_SIMILARITY = 0.93
@@ -28,7 +24,6 @@ SAME_LANGUAGE_SIMILARITY = 0.93
 CROSS_LANGUAGE_COMBINED = 1.08
 MARGIN = 0.03
 OVERLAP = 0.75
-V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -67,51 +62,28 @@ def _overlap(a: str, b: str) -> float:
 
 
 class CustomAnswerMatcher:
-    """Matches a question to the business's custom answers, keeping each custom question's vectors: custom
-    questions change rarely, so each is embedded once per app, not once per turn. Built once per app (the
-    agent's deps own it; Smart Reply shares it); at most `limit` texts are kept, the least recently used
-    going first."""
+    """Matches a question to the business's custom answers. Questions' embeddings come from the shared
+    query cache (knowledge/query_embeddings.py): each custom question, and the customer's question the
+    retriever embeds anyway, is embedded once, not once per turn."""
 
-    def __init__(self, embedder: Embedder, limit: int = 20_000) -> None:
-        self.embedder = embedder
-        self._limit = limit
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._latents: OrderedDict[str, dict[int, float]] = OrderedDict()
-        self._lock = threading.Lock()  # agent turns and suggestions run on several threads
+    def __init__(self, embedder: Embedder) -> None:
+        self._queries = query_embeddings.shared(embedder)
 
     def find(self, question: str, answers: list[CustomAnswer]) -> Match | None:
         return _find(question, answers, self)
 
     def vector(self, text: str) -> np.ndarray:
-        return self._cached(self._vectors, text, self.embedder.query)
+        return np.asarray(self._queries.dense(text), dtype=np.float32)
 
     def latent(self, text: str) -> dict[int, float]:
-        return self._cached(self._latents, text, self._normalised_latent)
+        found = self._queries.latent(text)
+        vector = dict(zip(*found, strict=True)) if found else {}
+        norm = float(np.sqrt(sum(v * v for v in vector.values()))) or 1.0
+        return {k: v / norm for k, v in vector.items()}
 
     def latent_cosine(self, a: str, b: str) -> float:
         va, vb = self.latent(a), self.latent(b)
         return sum(v * vb.get(k, 0.0) for k, v in va.items())
-
-    def __len__(self) -> int:
-        return len(self._vectors) + len(self._latents)
-
-    def _normalised_latent(self, text: str) -> dict[int, float]:
-        found = self.embedder.latent([text])
-        vector = dict(zip(*found[0], strict=True)) if found else {}
-        norm = float(np.sqrt(sum(v * v for v in vector.values()))) or 1.0
-        return {k: v / norm for k, v in vector.items()}
-
-    def _cached(self, cache: OrderedDict[str, V], text: str, make: Callable[[str], V]) -> V:
-        with self._lock:
-            if text in cache:
-                cache.move_to_end(text)
-                return cache[text]
-        made = make(text)  # outside the lock: embedding takes milliseconds
-        with self._lock:
-            cache[text] = made
-            while len(cache) > self._limit:
-                cache.popitem(last=False)
-        return made
 
 
 def _find(question: str, answers: list[CustomAnswer], matcher: CustomAnswerMatcher) -> Match | None:
@@ -124,7 +96,7 @@ def _find(question: str, answers: list[CustomAnswer], matcher: CustomAnswerMatch
     best = max(answers, key=lambda a: _overlap(question, a.question))
     if _overlap(question, best.question) >= OVERLAP:
         return Match(best, "overlap", _overlap(question, best.question))
-    query = matcher.embedder.query(question)
+    query = matcher.vector(question)
     language = text_language(question)
     excess = []  # how far each custom question clears the bar for its language pair
     for answer in answers:

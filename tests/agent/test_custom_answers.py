@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, cast
+
 import pytest
 
 from agent.custom_answers import CustomAnswerMatcher
 from agent.settings import CustomAnswer
-from knowledge.embeddings import LocalE5Embedder
+from knowledge.embeddings import Embedder, LocalE5Embedder
 
 ANSWERS = [
     CustomAnswer(question="What are your opening hours?", answer="HOURS"),
@@ -35,11 +38,26 @@ def test_matches(embedder: LocalE5Embedder, question: str, expected: str | None)
     assert (match.answer.answer if match else None) == expected
 
 
-def test_the_matcher_keeps_a_bounded_number_of_vectors(embedder: LocalE5Embedder) -> None:
-    matcher = CustomAnswerMatcher(embedder, limit=2)
-    for question in ("When are you open?", "你們的營業時間是？", "Is there free wifi at the salon?"):
-        matcher.find(question, ANSWERS)
-    assert 0 < len(matcher) <= 4  # two dense vectors and two latent ones at most, for four questions
-    assert matcher.find("When are you open?", ANSWERS) == CustomAnswerMatcher(embedder).find(
-        "When are you open?", ANSWERS
-    )
+class CountingEmbedder:
+    """The session's embedder, counting the questions it embeds (a new object: a cache of its own)."""
+
+    def __init__(self, inner: LocalE5Embedder) -> None:
+        self.inner, self.queries = inner, 0
+        self.name, self.dim = inner.name, inner.dim
+
+    def query(self, text: str) -> Any:
+        self.queries += 1
+        return self.inner.query(text)
+
+    def latent(self, texts: Sequence[str]) -> Any:
+        return self.inner.latent(texts)
+
+
+def test_question_embeddings_come_from_the_shared_query_cache(embedder: LocalE5Embedder) -> None:
+    counting = CountingEmbedder(embedder)
+    matcher = CustomAnswerMatcher(cast(Embedder, counting))
+    first = matcher.find("Is there free wifi at the salon?", ANSWERS)
+    embedded = counting.queries
+    again = CustomAnswerMatcher(cast(Embedder, counting)).find("Is there free wifi at the salon?", ANSWERS)
+    assert embedded == len(ANSWERS) + 1  # each custom question and the customer's, once
+    assert counting.queries == embedded and again == first
