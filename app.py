@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from agent.assist.routes import router as assist_router
 from agent.assist.service import Assist
 from agent.builder import build_agent, contact_eraser
 from agent.routes import router as agent_router
+from agent.service import AgentService
 from channels import broadcast_replies, opt_out
 from channels import retention as channel_retention
 from channels.base import Adapter
@@ -29,6 +31,7 @@ from channels.http_pool import HttpPool
 from channels.human_replies import HumanReplies
 from channels.intake import DeliveryIntake
 from channels.line import LineAdapter
+from channels.livechat.demo import DemoPage
 from channels.livechat.limits import TurnLimits
 from channels.livechat.locks import TurnLocks
 from channels.livechat.recovery import answer_lost_turns
@@ -49,13 +52,14 @@ from channels.twilio_sms import TwilioSmsAdapter
 from channels.unparsed import UnparsedEvents
 from channels.unparsed_retry import UnparsedRetry
 from channels.viber import ViberAdapter
-from channels.webhook import WebhookEndpoint, webhook_path
+from channels.webhook import WebhookEndpoint, Webhooks, webhook_path
 from channels.wechat import WeChatAdapter
 from channels.whatsapp import WhatsAppAdapter
 from config import Settings
 from core import retention
 from core.bootstrap import build_core
 from core.crypto import SecretBox, load_or_create_secret_key
+from core.deps import services_of
 from core.heap import freeze_startup_heap
 from core.jobs import WAKE_TOPIC, Worker
 from core.liveness import WorkerBeats
@@ -66,7 +70,8 @@ from core.process_keys import ADMIN_KEY, SECRET_KEY, ProcessKeysRegistry, StartK
 from core.readiness import Readiness
 from core.routes import install_error_handlers
 from core.routes import router as core_router
-from core.services import CoreServices
+from core.services import CoreServices, ServiceSet
+from core.tracing import Tracing
 from crm.broadcasts.audience import AudienceResolver
 from crm.broadcasts.routes import router as broadcasts_router
 from crm.broadcasts.sender import BroadcastSender
@@ -75,6 +80,7 @@ from crm.list_routes import router as lists_router
 from crm.routes import router as crm_router
 from crm.services import CrmServices
 from crm.ticket_routes import router as tickets_router
+from crm.tickets import TicketStore
 from evals.routes import router as evals_router
 from evals.service import EvalService
 from inbox.chat_routes import router as chat_router
@@ -108,21 +114,185 @@ class ParleyAPI(FastAPI):
     def __init__(self, *, foreground: Foreground, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.foreground = foreground  # the requests being served, for the worker to step aside
-        self._webhooks = ForegroundMiddleware(WebhookEndpoint(self.state), foreground)
+        self._webhooks = ForegroundMiddleware(
+            WebhookEndpoint(lambda: services_of(self).get(Webhooks)), foreground
+        )
         self._measured = RequestMetrics(
             self._dispatch,
-            tracing=lambda: getattr(self.state, "tracing", None),
+            tracing=self._tracing,
             route_for=lambda scope: WEBHOOK_ROUTE if webhook_path(scope) is not None else None,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._measured(scope, receive, send)
 
+    def _tracing(self) -> Tracing | None:
+        """The services' tracing, once the lifespan has built them."""
+        services: Services | None = getattr(self.state, "services", None)
+        return services.core.tracing if services is not None else None
+
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if webhook_path(scope) is not None:
             await self._webhooks(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+
+@dataclass(frozen=True)
+class Services(ServiceSet):
+    """Every service one app instance runs: built once by `build_services`, stored as app.state.services.
+    Routes ask for one by its class (core/deps.py `provided`); tests read them as attributes."""
+
+    settings: Settings
+    core: CoreServices
+    knowledge: KnowledgeServices
+    crm: CrmServices
+    tickets: TicketStore  # crm.tickets: the ticket routes' store
+    channels: ChannelStore
+    broadcasts: BroadcastStore
+    # The conversations' store: the turn router, the channels, the staff inbox and the evals share it;
+    # the agent writes only handoffs and answer streaks through it.
+    inbox_store: InboxStore
+    agent: AgentService
+    assist: Assist
+    # Every customer message (any channel, the playground) goes through it: interceptors, a person, the agent.
+    turns: Turns
+    evals: EvalService
+    livechat: LivechatStore
+    livechat_limits: TurnLimits
+    livechat_locks: TurnLocks  # a lock lives while a socket or a turn holds it
+    # Sockets of staff and visitors, reached from every process through the bus (core/fanout.py).
+    livechat_visitors: VisitorSockets
+    demo: DemoPage
+    http: HttpPool  # the adapters' connections to the platforms, closed at shutdown
+    wechat: WeChatAdapter
+    channel_processor: ChannelProcessor
+    broadcast_sender: BroadcastSender
+    channel_intake: DeliveryIntake
+    unparsed_events: UnparsedEvents
+    unparsed_retry: UnparsedRetry
+    signed_nonces: SignedNonces
+    webhooks: Webhooks
+    inbox: InboxService
+    csat: Csat
+    opt_out: opt_out.Confirmation
+    sweep: retention.Retention
+    worker: Worker | None  # None unless PARLEY_WORKER
+    readiness: Readiness
+
+
+def build_services(
+    settings: Settings,
+    core: CoreServices,
+    knowledge: KnowledgeServices,
+    *,
+    secret_key: str,
+    process_keys: ProcessKeysRegistry,
+    foreground: Foreground,
+    chat_model: BaseChatModel | None = None,
+    db_schema: str | None = None,
+) -> Services:
+    """Every service, each built once and handed what it uses. Nothing is hooked up here (see `wire`)
+    beyond what a constructor still does itself: job handlers, caches that follow the bus, the worker's wake."""
+    crm = CrmServices.build(core.db, core.audit)
+    channels = ChannelStore(core.db, SecretBox(secret_key), core.bus)
+    broadcasts = BroadcastStore(
+        core.db,
+        core.audit,
+        core.jobs,
+        AudienceResolver(crm.lists, crm.contacts, crm.attributes),
+        channel_kind=lambda tenant_id, channel_id: channels.get(channel_id, tenant_id).kind,
+        tenant_zone=crm.hours.timezone,
+    )
+    inbox = InboxStore(core.db, core.audit)
+    agent = build_agent(
+        settings, core, knowledge, inbox, model=chat_model, schema=db_schema, crm=crm, broadcasts=broadcasts
+    )
+    assist = Assist.build(
+        knowledge, inbox, agent.deps.settings, core.credits, agent.deps.model, agent.deps.custom_answers
+    )
+    turns = Turns(inbox, agent, tracing=core.tracing)
+    send_budgets = SendBudgets(core.db)  # one budget per number for every process (in the database)
+    http = HttpPool()
+    wechat = WeChatAdapter(settings.wechat_api_base, settings.wechat_signature_window_seconds, http=http)
+    adapters = _adapters(settings, send_budgets, http, wechat)
+    outbox = Outbox(core.db, channels, inbox, adapters, send_budgets, http=http)
+    processor = ChannelProcessor(core.db, channels, turns, core.jobs, adapters, core.audit, outbox=outbox)
+    intake = DeliveryIntake(core.db, core.jobs)
+    nonces = SignedNonces(core.db, settings.wechat_signature_window_seconds)
+    visitors = VisitorSockets(core.bus, inbox)
+    replier = HumanReplies(inbox, core.jobs, visitors)
+    beats = WorkerBeats(core.db, settings.worker_heartbeat_seconds)
+    sweep = _retention(settings, core, beats)
+    sweep.add("stale process key records", lambda: process_keys.prune(timedelta(days=1)))
+    evals = EvalService(settings, core, turns, erase=contact_eraser(core, agent, crm))
+    broadcast_sender = BroadcastSender(core.db, broadcasts, outbox, core.jobs)
+    unparsed_retry = UnparsedRetry(core.db, channels, processor, core.jobs)
+    # The worker's threads step aside for this app's requests, within PARLEY_BACKGROUND_SHARE of a CPU.
+    background = BackgroundShare(settings.background_share, is_busy=foreground.busy)
+    # Last: it checks PARLEY_WORKER_KINDS against the job kinds the services above registered.
+    worker = _worker(settings, core, beats, background)
+    return Services(
+        settings=settings,
+        core=core,
+        knowledge=knowledge,
+        crm=crm,
+        tickets=crm.tickets,
+        channels=channels,
+        broadcasts=broadcasts,
+        inbox_store=inbox,
+        agent=agent,
+        assist=assist,
+        turns=turns,
+        evals=evals,
+        livechat=LivechatStore(core.db, inbox),
+        livechat_limits=TurnLimits(settings.livechat_turns_per_visitor, settings.livechat_turns_per_address),
+        livechat_locks=TurnLocks(),
+        livechat_visitors=visitors,
+        demo=DemoPage(),
+        http=http,
+        wechat=wechat,
+        channel_processor=processor,
+        broadcast_sender=broadcast_sender,
+        channel_intake=intake,
+        unparsed_events=UnparsedEvents(core.db),
+        unparsed_retry=unparsed_retry,
+        signed_nonces=nonces,
+        webhooks=Webhooks(settings, channels, processor, intake, nonces, turns),
+        inbox=InboxService(inbox, crm.tickets, replier, StaffHub(core.bus, StaffEvents(inbox).expand)),
+        csat=Csat(inbox, crm.tickets, replier),
+        opt_out=opt_out.Confirmation(inbox),
+        sweep=sweep,
+        worker=worker,
+        readiness=_readiness(settings, core, knowledge, beats),
+    )
+
+
+def wire(s: Services) -> None:
+    """Every listener, hooked up here once, so what happens after what is read in one place."""
+    # An erasure removes the contact's channel records (their state per channel) in its own transaction,
+    s.crm.privacy.on_erase("channel_records", erase_channel_records)
+    # and then the agent's memory of the erased conversations, which is outside the database.
+    s.crm.privacy.after_erase(s.agent.forget)
+    # A deleted channel's WeChat access token goes with it.
+    s.channels.on_forget(s.wechat.forget)
+    # A broadcast's recipients: delivery statuses and replies move their state (crm/broadcasts/).
+    s.channel_processor.status_listeners.append(broadcast_replies.record_status)
+    s.channel_processor.inbound_listeners.append(broadcast_replies.ReplyRecorder(s.core.audit))
+    # Before a customer's message reaches a person or the agent, in this order: a CSAT rating, then an
+    # opt-out keyword's confirmation.
+    s.turns.interceptors.append(s.csat.answer)
+    s.turns.interceptors.append(s.opt_out)
+    # A resolved ticket asks its customer for a rating.
+    s.crm.tickets.on_resolved(s.csat.ask)
+    # Status changes and customers' messages reach staff clients (through the hub, from any thread).
+    s.inbox_store.handoff.on_change(s.inbox.status_changed)
+    s.inbox_store.on_customer_message(s.inbox.customer_wrote)
+    # A job queued here wakes the workers of every process at once (core/bus.py); they poll as well.
+    s.core.jobs.on_enqueue(lambda: s.core.bus.publish(WAKE_TOPIC, {}))
+    if s.worker is not None:
+        worker = s.worker
+        s.core.bus.subscribe(WAKE_TOPIC, lambda _: worker.wake())
 
 
 def create_app(
@@ -137,6 +307,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        """Build, wire, start; then stop."""
         core, admin_key, created = build_core(settings, schema=db_schema)
         secret_key = load_or_create_secret_key(settings.secret_key, settings.data_dir)
         process_keys = ProcessKeysRegistry(core.db, settings.worker_heartbeat_seconds)
@@ -146,174 +317,23 @@ def create_app(
                 StartKey(ADMIN_KEY, admin_key, generated=not settings.admin_key),
                 StartKey(SECRET_KEY, secret_key, generated=not settings.secret_key),
             ):
-                async with running(app, core, admin_key, created, secret_key, process_keys):
+                knowledge = (knowledge_builder or build_knowledge)(settings, core)
+                services = build_services(
+                    settings,
+                    core,
+                    knowledge,
+                    secret_key=secret_key,
+                    process_keys=process_keys,
+                    foreground=foreground,
+                    chat_model=chat_model,
+                    db_schema=db_schema,
+                )
+                wire(services)
+                app.state.services = services
+                async with running(services, foreground, admin_key, created):
                     yield
         finally:
             core.db.dispose()
-
-    @asynccontextmanager
-    async def running(
-        app: FastAPI,
-        core: CoreServices,
-        admin_key: str,
-        created: bool,
-        secret_key: str,
-        process_keys: ProcessKeysRegistry,
-    ) -> AsyncIterator[None]:
-        """The services built and started, for as long as the block runs; then stopped."""
-        knowledge = (knowledge_builder or build_knowledge)(settings, core)
-        app.state.settings = settings
-        app.state.core = core
-        app.state.tracing = core.tracing
-        app.state.knowledge = knowledge
-        app.state.crm = crm = CrmServices.build(core.db, core.audit)
-        app.state.channels = channels = ChannelStore(core.db, SecretBox(secret_key), core.bus)
-        app.state.broadcasts = BroadcastStore(
-            core.db,
-            core.audit,
-            core.jobs,
-            AudienceResolver(crm.lists, crm.contacts, crm.attributes),
-            channel_kind=lambda tenant_id, channel_id: channels.get(channel_id, tenant_id).kind,
-            tenant_zone=crm.hours.timezone,
-        )
-        # The conversations' store: the turn router, the channels, the staff inbox and the evals share it;
-        # the agent writes only handoffs and answer streaks through it.
-        app.state.inbox_store = inbox = InboxStore(core.db, core.audit)
-        app.state.agent = agent = build_agent(
-            settings,
-            core,
-            knowledge,
-            inbox,
-            model=chat_model,
-            schema=db_schema,
-            crm=crm,
-            broadcasts=app.state.broadcasts,
-        )
-        app.state.assist = Assist.build(
-            knowledge,
-            inbox,
-            app.state.agent.deps.settings,
-            core.credits,
-            app.state.agent.deps.model,
-            app.state.agent.deps.custom_answers,
-        )
-        # Every customer message (any channel, the playground) goes through it: interceptors, a person, the agent.
-        app.state.turns = turns = Turns(inbox, agent, tracing=core.tracing)
-        crm.privacy.on_erase("channel_records", erase_channel_records)
-        crm.privacy.after_erase(app.state.agent.forget)
-        app.state.evals = EvalService(settings, core, turns, erase=contact_eraser(core, agent, crm))
-        app.state.livechat = LivechatStore(core.db, inbox)
-        app.state.livechat_limits = TurnLimits(
-            settings.livechat_turns_per_visitor, settings.livechat_turns_per_address
-        )
-        app.state.livechat_locks = TurnLocks()  # a lock lives while a socket or a turn holds it
-        app.state.demo_widget_key = None
-        send_budgets = SendBudgets(core.db)  # one budget per number for every process (in the database)
-        http = HttpPool()  # the adapters' connections to the platforms, closed at shutdown
-        wechat = WeChatAdapter(settings.wechat_api_base, settings.wechat_signature_window_seconds, http=http)
-        channels.on_forget(wechat.forget)  # a deleted channel's access token goes with it
-        adapters: dict[str, Adapter] = {
-            "whatsapp": WhatsAppAdapter(
-                settings.whatsapp_api_base, settings.whatsapp_messages_per_second, send_budgets, http=http
-            ),
-            "telegram": TelegramAdapter(settings.telegram_api_base, http=http),
-            "messenger": MessengerAdapter("messenger", settings.messenger_api_base, http=http),
-            "instagram": MessengerAdapter("instagram", settings.messenger_api_base, http=http),
-            "line": LineAdapter(settings.line_api_base, http=http),
-            "viber": ViberAdapter(settings.viber_api_base, http=http),
-            "sms": TwilioSmsAdapter(settings.twilio_api_base, http=http),
-            "wechat": wechat,
-        }
-        outbox = Outbox(core.db, channels, inbox, adapters, send_budgets, http=http)
-        app.state.channel_processor = ChannelProcessor(
-            core.db, channels, turns, core.jobs, adapters, core.audit, outbox=outbox
-        )
-        app.state.channel_processor.status_listeners.append(broadcast_replies.record_status)
-        app.state.channel_processor.inbound_listeners.append(broadcast_replies.ReplyRecorder(core.audit))
-        app.state.broadcast_sender = BroadcastSender(core.db, app.state.broadcasts, outbox, core.jobs)
-        app.state.channel_intake = DeliveryIntake(core.db, core.jobs)
-        app.state.unparsed_events = UnparsedEvents(core.db)
-        app.state.unparsed_retry = UnparsedRetry(core.db, channels, app.state.channel_processor, core.jobs)
-        app.state.signed_nonces = SignedNonces(core.db, settings.wechat_signature_window_seconds)
-        # Sockets of staff and visitors, reached from every process through the bus (core/fanout.py).
-        app.state.livechat_visitors = VisitorSockets(core.bus, inbox)
-        replier = HumanReplies(inbox, core.jobs, app.state.livechat_visitors)
-        hub = StaffHub(core.bus, StaffEvents(inbox).expand)
-        app.state.inbox = InboxService(inbox, crm.tickets, replier, hub)
-        csat = Csat(inbox, crm.tickets, replier)
-        turns.interceptors.append(csat.answer)
-        turns.interceptors.append(opt_out.Confirmation(inbox))
-        app.state.admin_key = admin_key
-        if settings.gc_freeze:  # before the worker starts: a job's objects are not startup objects
-            log.info(
-                "%d objects built at start frozen out of full garbage collections", freeze_startup_heap()
-            )
-        beats = WorkerBeats(core.db, settings.worker_heartbeat_seconds)
-        sweep = _retention(settings, core, beats)
-        sweep.add("stale process key records", lambda: process_keys.prune(timedelta(days=1)))
-        # The worker's threads step aside for this app's requests, within PARLEY_BACKGROUND_SHARE of a CPU.
-        background = BackgroundShare(settings.background_share, is_busy=foreground.busy)
-        worker = _worker(settings, core, beats, background)
-        # A job queued here wakes the workers of every process at once (core/bus.py); they poll as well.
-        core.jobs.on_enqueue(lambda: core.bus.publish(WAKE_TOPIC, {}))
-        if worker is not None:
-            core.bus.subscribe(WAKE_TOPIC, lambda _: worker.wake())
-        app.state.worker = worker
-        app.state.readiness = _readiness(settings, core, knowledge, beats)
-        loop_watch = LoopWatch(foreground)
-        if worker is not None:
-            # The worker's CPU-bound agent turns would hold the GIL in 5 ms slices; shorter slices keep
-            # webhook acknowledgements and API calls responsive while the agent works, and its share of
-            # the CPU under load is bounded (core/priority.py).
-            sys.setswitchinterval(0.001)
-            loop_watch.start()
-            worker.start()
-            if worker.kinds is None or retention.KIND in worker.kinds:
-                sweep.schedule()
-        reindexing = knowledge.sources.reindex_outdated()
-        if reindexing:
-            log.info(
-                "%d uploaded files indexed with an older chunking format are queued to be indexed again",
-                reindexing,
-            )
-        outdated = app.state.unparsed_retry.retry_outdated()
-        if outdated:
-            log.info("unreadable webhook events of %d channels queued to be read by this version", outdated)
-        if created:
-            log.warning(
-                "generated the platform admin key and stored it in %s", settings.data_dir / "admin_key"
-            )
-        if settings.demo:
-            tenant_key = demo.ensure_demo_tenant(core, knowledge, settings.data_dir)
-            demo_tenant = core.keys.resolve(tenant_key).tenant_id
-            app.state.demo_widget_key = app.state.livechat.widget(demo_tenant).widget_key
-            _announce(admin_key, tenant_key)
-        # Live-chat turns cut short by the last process's end are answered now (their visitors may be gone).
-        lost_turns = asyncio.create_task(
-            answer_lost_turns(
-                core.db,
-                LiveTurns(turns),
-                app.state.livechat_locks,
-                app.state.livechat_visitors,
-            )
-        )
-        try:
-            yield
-        finally:
-            lost_turns.cancel()
-            with suppress(asyncio.CancelledError):
-                await lost_turns
-            if worker is not None:
-                await worker.stop()
-            await loop_watch.stop()
-            await asyncio.to_thread(app.state.channel_intake.close)
-            # The worker threads' send loops (and their connections); a loop cannot be run from this one.
-            await asyncio.to_thread(http.close_idle_loops)
-            await http.aclose_running_loop_client()
-            app.state.agent.close()
-            knowledge.close()
-            core.bus.close()
-            core.tracing.shutdown()
 
     app = ParleyAPI(
         foreground=foreground,
@@ -342,6 +362,88 @@ def create_app(
     app.include_router(evals_router)
 
     return app
+
+
+@asynccontextmanager
+async def running(s: Services, foreground: Foreground, admin_key: str, created: bool) -> AsyncIterator[None]:
+    """The services started, for as long as the block runs; then stopped."""
+    if s.settings.gc_freeze:  # before the worker starts: a job's objects are not startup objects
+        log.info("%d objects built at start frozen out of full garbage collections", freeze_startup_heap())
+    loop_watch = LoopWatch(foreground)
+    if s.worker is not None:
+        # The worker's CPU-bound agent turns would hold the GIL in 5 ms slices; shorter slices keep
+        # webhook acknowledgements and API calls responsive while the agent works, and its share of
+        # the CPU under load is bounded (core/priority.py).
+        sys.setswitchinterval(0.001)
+        loop_watch.start()
+        s.worker.start()
+        if s.worker.kinds is None or retention.KIND in s.worker.kinds:
+            s.sweep.schedule()
+    _catch_up(s)
+    if created:
+        log.warning("generated the platform admin key and stored it in %s", s.settings.data_dir / "admin_key")
+    if s.settings.demo:
+        tenant_key = demo.ensure_demo_tenant(s.core, s.knowledge, s.settings.data_dir)
+        demo_tenant = s.core.keys.resolve(tenant_key).tenant_id
+        s.demo.widget_key = s.livechat.widget(demo_tenant).widget_key
+        _announce(admin_key, tenant_key)
+    # Live-chat turns cut short by the last process's end are answered now (their visitors may be gone).
+    lost_turns = asyncio.create_task(
+        answer_lost_turns(s.core.db, LiveTurns(s.turns), s.livechat_locks, s.livechat_visitors)
+    )
+    try:
+        yield
+    finally:
+        lost_turns.cancel()
+        with suppress(asyncio.CancelledError):
+            await lost_turns
+        if s.worker is not None:
+            await s.worker.stop()
+        await loop_watch.stop()
+        await _stop(s)
+
+
+def _catch_up(s: Services) -> None:
+    """Queue what an older version left for this one to redo."""
+    reindexing = s.knowledge.sources.reindex_outdated()
+    if reindexing:
+        log.info(
+            "%d uploaded files indexed with an older chunking format are queued to be indexed again",
+            reindexing,
+        )
+    outdated = s.unparsed_retry.retry_outdated()
+    if outdated:
+        log.info("unreadable webhook events of %d channels queued to be read by this version", outdated)
+
+
+async def _stop(s: Services) -> None:
+    """Close what holds threads, connections or files, once the worker has stopped."""
+    await asyncio.to_thread(s.channel_intake.close)
+    # The worker threads' send loops (and their connections); a loop cannot be run from this one.
+    await asyncio.to_thread(s.http.close_idle_loops)
+    await s.http.aclose_running_loop_client()
+    s.agent.close()
+    s.knowledge.close()
+    s.core.bus.close()
+    s.core.tracing.shutdown()
+
+
+def _adapters(
+    settings: Settings, send_budgets: SendBudgets, http: HttpPool, wechat: WeChatAdapter
+) -> dict[str, Adapter]:
+    """One adapter per channel kind, each calling its platform's API base (a setting)."""
+    return {
+        "whatsapp": WhatsAppAdapter(
+            settings.whatsapp_api_base, settings.whatsapp_messages_per_second, send_budgets, http=http
+        ),
+        "telegram": TelegramAdapter(settings.telegram_api_base, http=http),
+        "messenger": MessengerAdapter("messenger", settings.messenger_api_base, http=http),
+        "instagram": MessengerAdapter("instagram", settings.messenger_api_base, http=http),
+        "line": LineAdapter(settings.line_api_base, http=http),
+        "viber": ViberAdapter(settings.viber_api_base, http=http),
+        "sms": TwilioSmsAdapter(settings.twilio_api_base, http=http),
+        "wechat": wechat,
+    }
 
 
 def _worker(

@@ -5,22 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from agent.service import AgentService
 from agent.settings import AgentSettings
-from core.deps import AdminDep
+from core.deps import AdminDep, provided
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
 
 
-async def get_agent(request: Request) -> AgentService:
-    agent: AgentService = request.app.state.agent
-    return agent
-
-
-AgentDep = Annotated[AgentService, Depends(get_agent)]
+AgentDep = Annotated[AgentService, provided(AgentService)]
 
 
 class SourceOut(BaseModel):

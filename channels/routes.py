@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
@@ -15,19 +15,14 @@ from channels.models import Channel, UnparsedEvent
 from channels.store import ChannelStore
 from channels.unparsed import State, UnparsedEvents
 from channels.unparsed_retry import UnparsedRetry
-from channels.webhook import MAX_WEBHOOK_BYTES, accept, public_url, too_large
-from core.deps import AdminDep
+from channels.webhook import MAX_WEBHOOK_BYTES, Webhooks, accept, public_url, too_large
+from core.deps import AdminDep, provided
 from core.errors import NotFound
 
 router = APIRouter(tags=["channels"])
 
 
-async def get_channels(request: Request) -> ChannelStore:
-    store: ChannelStore = request.app.state.channels
-    return store
-
-
-ChannelsDep = Annotated[ChannelStore, Depends(get_channels)]
+ChannelsDep = Annotated[ChannelStore, provided(ChannelStore)]
 
 
 class Template(BaseModel):
@@ -225,27 +220,23 @@ class RetriedOut(BaseModel):
     failing: int = Field(description="events that still cannot be read; they stay flagged with the new error")
 
 
-def get_retry(request: Request) -> UnparsedRetry:
-    retry: UnparsedRetry = request.app.state.unparsed_retry
-    return retry
-
-
-RetryDep = Annotated[UnparsedRetry, Depends(get_retry)]
+RetryDep = Annotated[UnparsedRetry, provided(UnparsedRetry)]
+UnparsedDep = Annotated[UnparsedEvents, provided(UnparsedEvents)]
+WebhooksDep = Annotated[Webhooks, provided(Webhooks)]
 
 
 @router.get("/v1/channels/{channel_id}/unparsed-events", response_model=list[UnparsedEventOut])
 def list_unparsed_events(
     channel_id: str,
-    request: Request,
     principal: AdminDep,
     channels: ChannelsDep,
+    store: UnparsedDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     state: Annotated[State, Query(description="open (still flagged), resolved, or all")] = "open",
 ) -> list[UnparsedEventOut]:
     """Events of the channel's signed deliveries that could not be read, newest first: the events beside
     them were stored and answered; these are kept raw with the reason."""
     channels.get(channel_id, principal.tenant_id)  # another tenant's channel is not found
-    store: UnparsedEvents = request.app.state.unparsed_events
     return [UnparsedEventOut.of(e) for e in store.list(principal.tenant_id, channel_id, limit, state)]
 
 
@@ -290,7 +281,7 @@ def meta_handshake(kind: str, channel_id: str, request: Request, channels: Chann
 
 
 @router.post("/webhooks/{kind}/{channel_id}")
-async def webhook(kind: str, channel_id: str, request: Request) -> Response:
+async def webhook(kind: str, channel_id: str, request: Request, webhooks: WebhooksDep) -> Response:
     """A platform's signed delivery (kind: whatsapp, messenger, instagram, telegram, line, wechat, viber, sms):
     verified, stored and acknowledged at once; the agent answers in the background."""
     # Documents the route. In the app, these requests reach channels/webhook.py's WebhookEndpoint before
@@ -300,13 +291,12 @@ async def webhook(kind: str, channel_id: str, request: Request) -> Response:
         raw.extend(piece)
         if len(raw) > MAX_WEBHOOK_BYTES:
             raise too_large()
-    settings = request.app.state.settings
     ack = await accept(
-        request.app.state,
+        webhooks,
         kind,
         channel_id,
         request.headers,
         bytes(raw),
-        lambda: public_url(settings, request.url),
+        lambda: public_url(webhooks.settings, request.url),
     )
     return Response(ack.body, status_code=ack.status, media_type=ack.media_type)

@@ -28,9 +28,11 @@ from channels.processing import ChannelProcessor
 from channels.replay import SignedNonces
 from channels.store import ChannelStore
 from channels.welcome import language_of, welcome_text
+from config import Settings
 from core.errors import Forbidden, LimitExceeded, NotFound, ParleyError, Unauthorized
 from core.metrics import WEBHOOK_DELIVERIES
 from core.routes import error_body, status_for
+from inbox.turns import Turns
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 1024 * 1024  # Meta's deliveries are a few KB; anything near this is not theirs
@@ -43,6 +45,18 @@ class Ack:
     media_type: str
     body: bytes
     outcome: str = "stored"  # for the deliveries metric: stored | duplicate (a retry, a replay)
+
+
+@dataclass(frozen=True)
+class Webhooks:
+    """What a webhook delivery reaches: built once by the composition root (app.py)."""
+
+    settings: Settings  # public_url: the address platforms sign, behind a proxy
+    channels: ChannelStore
+    processor: ChannelProcessor  # its adapters verify and parse
+    intake: DeliveryIntake
+    nonces: SignedNonces
+    turns: Turns  # the tenant's agent settings, for Viber's welcome
 
 
 def webhook_path(scope: Scope) -> tuple[str, str] | None:
@@ -59,14 +73,17 @@ def too_large() -> LimitExceeded:
 
 
 async def accept(
-    state: Any, kind: str, channel_id: str, headers: Mapping[str, str], body: bytes, url: Callable[[], str]
+    webhooks: Webhooks,
+    kind: str,
+    channel_id: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    url: Callable[[], str],
 ) -> Ack:
     """Verify a delivery, parse it (a malformed body is refused before anything is stored), store it
     durably and build the platform's acknowledgement. `url`: the URL the platform called, for the
     adapters whose signature covers it (Twilio, WeChat). Raises ParleyError for what is refused."""
-    channels: ChannelStore = state.channels
-    processor: ChannelProcessor = state.channel_processor
-    intake: DeliveryIntake = state.channel_intake
+    channels, processor, intake = webhooks.channels, webhooks.processor, webhooks.intake
     known = channels.cached(channel_id)  # the usual case: no database, no decryption
     if known is None:
         channel = await run_in_threadpool(channels.get, channel_id)
@@ -79,9 +96,8 @@ async def accept(
     called = url() if adapter.signs_url else ""
     adapter.verify(headers, body, secrets, called)
     if isinstance(adapter, SignsNonce):  # a signature that does not cover the body
-        nonces: SignedNonces = state.signed_nonces
         signed_at, nonce = adapter.signed_nonce(called)
-        await run_in_threadpool(nonces.claim, channel.id, signed_at, nonce, body)
+        await run_in_threadpool(webhooks.nonces.claim, channel.id, signed_at, nonce, body)
     inbound, statuses, unparsed, events = adapter.parse(body)
     receipt = await intake.store(
         Delivery(
@@ -98,7 +114,7 @@ async def accept(
         return Ack(200, "text/xml", b"<Response/>", outcome)
     if kind == "wechat":  # "success": no passive reply; the agent's answer follows through the API
         return Ack(200, "text/plain; charset=utf-8", b"success", outcome)
-    if kind == "viber" and (welcome := await _viber_welcome(state, channel, events)) is not None:
+    if kind == "viber" and (welcome := await _viber_welcome(webhooks.turns, channel, events)) is not None:
         return Ack(200, "application/json", welcome, outcome)
     counts = {"messages": receipt.messages, "stored": receipt.stored, "statuses": receipt.statuses}
     if receipt.events:  # reactions, edits, follows: applied, never answered (channels/platform_events.py)
@@ -108,14 +124,14 @@ async def accept(
     return Ack(200, "application/json", json.dumps({"status": "ok", **counts}).encode(), outcome)
 
 
-async def _viber_welcome(state: Any, channel: Channel, events: list[PlatformEvent]) -> bytes | None:
+async def _viber_welcome(turns: Turns, channel: Channel, events: list[PlatformEvent]) -> bytes | None:
     """The answer to Viber's conversation_started: the welcome, as a send_message body without a receiver
     (the one message a bot may send someone who has not subscribed; channels/welcome.py), or None."""
     started = next((event for event in events if event.kind == "started"), None)
     if started is None:
         return None
     try:
-        settings = await run_in_threadpool(state.turns.agent_settings.get, channel.tenant_id)
+        settings = await run_in_threadpool(turns.agent_settings.get, channel.tenant_id)
     except Exception:  # the delivery is stored: better no welcome than a 5xx the platform retries
         log.exception("the welcome for viber channel %s could not be read", channel.id)
         return None
@@ -148,26 +164,29 @@ def error_ack(exc: ParleyError) -> tuple[Ack, list[tuple[bytes, bytes]]]:
 
 
 class WebhookEndpoint:
-    """The webhook POST as a plain ASGI app. `state` is the application's state (its services exist once
-    the lifespan has run)."""
+    """The webhook POST as a plain ASGI app. `webhooks` returns the app's Webhooks (they exist once its
+    lifespan has built the services)."""
 
-    def __init__(self, state: Any) -> None:
-        self._state = state
+    def __init__(self, webhooks: Callable[[], Webhooks]) -> None:
+        self._webhooks = webhooks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind, channel_id = webhook_path(scope) or ("", "")
         extra: list[tuple[bytes, bytes]] = []
+        webhooks: Webhooks | None = None
         try:
             body = await _read_body(receive)
             if body is None:
                 return  # the platform hung up before sending the whole body: nothing to answer or store
+            webhooks = self._webhooks()
+            settings = webhooks.settings
             ack = await accept(
-                self._state,
+                webhooks,
                 kind,
                 channel_id,
                 Headers(scope=scope),
                 body,
-                lambda: public_url(self._state.settings, URL(scope=scope)),
+                lambda: public_url(settings, URL(scope=scope)),
             )
         except ParleyError as exc:
             ack, extra = error_ack(exc)
@@ -176,8 +195,7 @@ class WebhookEndpoint:
             body = json.dumps(error_body("internal_error", "the delivery could not be stored")).encode()
             ack = Ack(500, "application/json", body, "error")
         # the label comes from the URL: a kind no adapter has counts as "unknown" (bounded cardinality)
-        processor = getattr(self._state, "channel_processor", None)
-        known = processor is not None and kind in processor.adapters
+        known = webhooks is not None and kind in webhooks.processor.adapters
         WEBHOOK_DELIVERIES.labels(kind if known else "unknown", ack.outcome).inc()
         await _respond(send, ack, extra)
 

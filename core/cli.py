@@ -118,15 +118,19 @@ def migrate(settings: Settings) -> int:
 async def run_worker(app: Any, metrics_port: int | None, metrics_host: str) -> int:
     """Build the services as the server does (the app's lifespan, which starts its worker), run jobs until
     SIGTERM or SIGINT, then stop as the server stops: running jobs finish first."""
+    from core.deps import services_of
+    from core.jobs import Worker
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with app.router.lifespan_context(app):
-        settings: Settings = app.state.settings
+        services = services_of(app)
+        settings = services.get(Settings)
         if metrics_port is not None:
             _serve_metrics(metrics_port, metrics_host, settings)
-        kinds = app.state.worker.kinds
+        kinds = services.get(Worker).kinds
         log.info("worker running %s; stop with SIGTERM", ", ".join(kinds) if kinds else "every job kind")
         await stop.wait()
         log.info("worker stopping: waiting for running jobs")

@@ -5,19 +5,22 @@ customer, but it tells traffic and queue sizes; PARLEY_METRICS_TOKEN puts it beh
 from __future__ import annotations
 
 import hmac
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from config import Settings
-from core.deps import BearerDep, CoreDep
+from core.deps import BearerDep, CoreDep, provided
 from core.errors import Unauthorized
 from core.metrics import exposition
 from core.readiness import Readiness
 
 router = APIRouter(tags=["ops"])
+ReadinessDep = Annotated[Readiness, provided(Readiness)]
+SettingsDep = Annotated[Settings, provided(Settings)]
 
 
 @router.get("/healthz")
@@ -27,19 +30,17 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "Some check failed; the body names it"}})
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(readiness: ReadinessDep) -> JSONResponse:
     """Ready: the database answers, the knowledge index is open, and every job kind has a live worker
     (unless PARLEY_READY_REQUIRES_WORKER=false). 503 names what is not ready."""
-    readiness: Readiness = request.app.state.readiness
     ready, checks = await readiness.report()
     body = {"status": "ready" if ready else "not_ready", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-async def metrics(request: Request, core: CoreDep, credentials: BearerDep) -> Response:
+async def metrics(settings: SettingsDep, core: CoreDep, credentials: BearerDep) -> Response:
     """Prometheus text exposition (requests, webhook deliveries, jobs, agent turns, model calls, sends)."""
-    settings: Settings = request.app.state.settings
     if settings.metrics_token:
         given = credentials.credentials if credentials else ""
         if not hmac.compare_digest(given.encode(), settings.metrics_token.encode()):

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
 
 from core.audit import key_actor
-from core.deps import AdminDep, PrincipalDep
+from core.deps import AdminDep, PrincipalDep, provided
 from core.errors import InvalidInput, LimitExceeded
 from crm.attributes import AttributeDefinition, AttributeType
 from crm.contacts import FIELDS
@@ -30,12 +30,7 @@ from crm.views import ViewFilters
 router = APIRouter(prefix="/v1", tags=["crm"])
 
 
-async def get_crm(request: Request) -> CrmServices:
-    crm: CrmServices = request.app.state.crm
-    return crm
-
-
-CrmDep = Annotated[CrmServices, Depends(get_crm)]
+CrmDep = Annotated[CrmServices, provided(CrmServices)]
 
 
 # --- attributes -------------------------------------------------------------------------------------

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.audit import key_actor
 from core.db import utcnow
-from core.deps import AdminDep, PrincipalDep
+from core.deps import AdminDep, PrincipalDep, provided
 from crm.routes import NoteIn, NoteOut
 from crm.ticket_metrics import compute
 from crm.ticket_models import Priority, Status, Ticket, TicketType
@@ -20,12 +20,7 @@ from crm.tickets import TicketSettings, TicketStore, sla_of
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
 
-async def get_tickets(request: Request) -> TicketStore:
-    store: TicketStore = request.app.state.crm.tickets
-    return store
-
-
-TicketsDep = Annotated[TicketStore, Depends(get_tickets)]
+TicketsDep = Annotated[TicketStore, provided(TicketStore)]
 
 
 class TicketIn(BaseModel):

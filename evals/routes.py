@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from core.deps import AdminDep
+from core.deps import AdminDep, provided
 from core.errors import InvalidInput
 from evals.dataset import DATASET_NAME, parse
 from evals.gate import Gate
@@ -19,12 +19,7 @@ from evals.service import EvalService
 router = APIRouter(prefix="/v1/evals", tags=["evals"])
 
 
-async def get_evals(request: Request) -> EvalService:
-    evals: EvalService = request.app.state.evals
-    return evals
-
-
-EvalsDep = Annotated[EvalService, Depends(get_evals)]
+EvalsDep = Annotated[EvalService, provided(EvalService)]
 
 
 class DatasetIn(BaseModel):

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from agent.routes import SourceOut
-from core.deps import PrincipalDep
+from core.deps import PrincipalDep, provided
 from inbox.store import ContactInfo
 from inbox.turns import Turns
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
 
 
-async def get_turns(request: Request) -> Turns:
-    turns: Turns = request.app.state.turns
-    return turns
-
-
-TurnsDep = Annotated[Turns, Depends(get_turns)]
+TurnsDep = Annotated[Turns, provided(Turns)]
 
 
 class ContactIn(BaseModel):

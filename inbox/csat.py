@@ -46,10 +46,10 @@ class Csat:
         self._tickets = tickets
         self._replier = replier
         self._loop = asyncio.get_running_loop()
-        tickets.on_resolved(self.ask)
 
     def ask(self, ticket: Ticket) -> None:
-        """Called in whatever thread resolved the ticket; the message goes out from the event loop."""
+        """Hooked to the tickets' resolved listeners (app.py's wire). Called in whatever thread resolved the
+        ticket; the message goes out from the event loop."""
         if not ticket.conversation_id or self._loop.is_closed():
             return
         try:

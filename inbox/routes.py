@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect, status
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from core.audit import key_actor
-from core.deps import PrincipalDep
+from core.deps import CoreDep, PrincipalDep, provided
 from core.errors import ParleyError
 from crm.routes import NoteIn, NoteOut
 from inbox.handoff import ConversationStatus
@@ -20,12 +20,7 @@ from inbox.service import InboxService
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
 
 
-async def get_inbox(request: Request) -> InboxService:
-    service: InboxService = request.app.state.inbox
-    return service
-
-
-InboxDep = Annotated[InboxService, Depends(get_inbox)]
+InboxDep = Annotated[InboxService, provided(InboxService)]
 
 
 class ConversationOut(BaseModel):
@@ -167,16 +162,16 @@ async def add_note(conversation_id: str, body: NoteIn, principal: PrincipalDep, 
 
 
 @router.websocket("/ws")
-async def staff_socket(ws: WebSocket) -> None:
+async def staff_socket(ws: WebSocket, core: CoreDep, inbox: InboxDep) -> None:
     """Live updates for an inbox client: ?key=<staff or admin API key> (browsers cannot set headers)."""
     await ws.accept()
     try:
-        principal = await run_in_threadpool(ws.app.state.core.keys.resolve, ws.query_params.get("key", ""))
+        principal = await run_in_threadpool(core.keys.resolve, ws.query_params.get("key", ""))
     except ParleyError as exc:
         await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
         await ws.close(code=4401)
         return
-    hub = ws.app.state.inbox.hub
+    hub = inbox.hub
     hub.add(principal.tenant_id, ws)
     await ws.send_json({"type": "ready"})
     try:

@@ -32,11 +32,17 @@ class InboxService:
         self._tickets = tickets
         self._replier = replier
         self.hub = hub
-        # Status changes and customers' messages happen in worker threads too (the agent hands off, a
-        # customer asks for the bot back), and in other processes: each reaches staff clients through the
-        # hub, which takes them from any thread.
-        self.handoff.on_change(lambda c: hub.publish(c.tenant_id, status_ref(c.id)))
-        inbox.on_customer_message(lambda c, m: hub.publish(c.tenant_id, message_ref(c.id, m.id, c.status)))
+
+    # Status changes and customers' messages happen in worker threads too (the agent hands off, a customer
+    # asks for the bot back), and in other processes: the composition root hooks these to the store's
+    # listeners, and each reaches staff clients through the hub, which takes them from any thread.
+    def status_changed(self, conversation: Conversation) -> None:
+        self.hub.publish(conversation.tenant_id, status_ref(conversation.id))
+
+    def customer_wrote(self, conversation: Conversation, message: Message) -> None:
+        self.hub.publish(
+            conversation.tenant_id, message_ref(conversation.id, message.id, conversation.status)
+        )
 
     async def reply(self, tenant_id: str, actor: str, conversation_id: str, text: str) -> Message:
         """A person answers the customer; the conversation becomes theirs (the agent goes quiet)."""

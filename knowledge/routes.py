@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from starlette.datastructures import UploadFile
 
-from core.deps import AdminDep, PrincipalDep
+from core.deps import AdminDep, PrincipalDep, provided
 from core.errors import InvalidInput, LimitExceeded, ParleyError
 from knowledge.models import Source
 from knowledge.services import KnowledgeServices
@@ -20,12 +20,7 @@ router = APIRouter(prefix="/v1/knowledge", tags=["knowledge"])
 READ_CHUNK = 1024 * 1024
 
 
-async def get_knowledge(request: Request) -> KnowledgeServices:
-    knowledge: KnowledgeServices = request.app.state.knowledge
-    return knowledge
-
-
-KnowledgeDep = Annotated[KnowledgeServices, Depends(get_knowledge)]
+KnowledgeDep = Annotated[KnowledgeServices, provided(KnowledgeServices)]
 
 
 class UnsupportedMediaType(ParleyError):

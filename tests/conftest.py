@@ -232,7 +232,7 @@ def ingested(client: TestClient, timeout: float = 30.0) -> None:
     """Wait until every webhook delivery so far was ingested (its messages and statuses applied)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             pending = session.scalar(
                 select(func.count()).select_from(ChannelEvent).where(ChannelEvent.processed_at.is_(None))
             )
@@ -248,6 +248,8 @@ def search(client: TestClient, key: str, query: str, k: int = 5) -> list[dict[st
     return list(response.json()["hits"])
 
 
-def state(client: TestClient) -> Any:
-    """The app's state (core and knowledge services) for assertions beneath the HTTP surface."""
-    return client.app.state  # type: ignore[attr-defined]
+def services(client: TestClient) -> Any:
+    """The app's services (app.py `Services`, built by its lifespan), for assertions beneath the HTTP
+    surface. Any, not Services: the tests poke at internals (private methods, optional rows) mypy would
+    make them narrow first."""
+    return client.app.state.services  # type: ignore[attr-defined]

@@ -8,23 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.assist.service import Assist
 from agent.routes import SourceOut
 from core.credits import Balance
-from core.deps import PrincipalDep
+from core.deps import PrincipalDep, provided
 
 router = APIRouter(prefix="/v1/assist", tags=["assist"])
 
 
-async def get_assist(request: Request) -> Assist:
-    assist: Assist = request.app.state.assist
-    return assist
-
-
-AssistDep = Annotated[Assist, Depends(get_assist)]
+AssistDep = Annotated[Assist, provided(Assist)]
 
 
 class CreditsOut(BaseModel):

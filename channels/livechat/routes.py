@@ -19,27 +19,32 @@ import logging
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel
 
 from channels.livechat.connection import Connection
+from channels.livechat.demo import DemoPage
+from channels.livechat.limits import TurnLimits
+from channels.livechat.locks import TurnLocks
 from channels.livechat.store import LivechatStore
-from core.deps import AdminDep
+from channels.livechat.visitors import VisitorSockets
+from core.deps import AdminDep, provided
 from core.errors import ParleyError
+from inbox.turns import Turns
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["live chat"])
 WEB = Path(__file__).resolve().parents[2] / "web"
 
 
-async def get_livechat(request: Request) -> LivechatStore:
-    store: LivechatStore = request.app.state.livechat
-    return store
-
-
-LivechatDep = Annotated[LivechatStore, Depends(get_livechat)]
+LivechatDep = Annotated[LivechatStore, provided(LivechatStore)]
+DemoDep = Annotated[DemoPage, provided(DemoPage)]
+TurnsDep = Annotated[Turns, provided(Turns)]
+LocksDep = Annotated[TurnLocks, provided(TurnLocks)]
+LimitsDep = Annotated[TurnLimits, provided(TurnLimits)]
+VisitorsDep = Annotated[VisitorSockets, provided(VisitorSockets)]
 
 
 class WidgetOut(BaseModel):
@@ -92,8 +97,8 @@ def widget_js() -> FileResponse:
 
 
 @router.get("/demo", include_in_schema=False)
-def demo_page(request: Request) -> HTMLResponse:
-    widget_key = getattr(request.app.state, "demo_widget_key", None)
+def demo_page(demo: DemoDep) -> HTMLResponse:
+    widget_key = demo.widget_key
     if not widget_key:
         return HTMLResponse(
             "<h1>No demo tenant</h1><p>Start with PARLEY_DEMO=true (make run).</p>", status_code=404
@@ -103,9 +108,15 @@ def demo_page(request: Request) -> HTMLResponse:
 
 
 @router.websocket("/v1/livechat/ws")
-async def livechat_socket(ws: WebSocket) -> None:
+async def livechat_socket(
+    ws: WebSocket,
+    store: LivechatDep,
+    turns: TurnsDep,
+    locks: LocksDep,
+    limits: LimitsDep,
+    visitors: VisitorsDep,
+) -> None:
     params = ws.query_params
-    store: LivechatStore = ws.app.state.livechat
     await ws.accept()
     try:
         session = await run_in_threadpool(
@@ -119,15 +130,8 @@ async def livechat_socket(ws: WebSocket) -> None:
         await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
         await ws.close(code=4401 if exc.code == "unauthorized" else 4403)
         return
-    state = ws.app.state
     connection = Connection(
-        ws,
-        session,
-        turns=state.turns,
-        store=store,
-        locks=state.livechat_locks,
-        limits=state.livechat_limits,
-        visitors=state.livechat_visitors,
+        ws, session, turns=turns, store=store, locks=locks, limits=limits, visitors=visitors
     )
     # conversation_id is null until the first message creates it (and a session frame then tells it).
     opening: dict[str, Any] = {"type": "session", "conversation_id": session.conversation_id}

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.audit import key_actor
-from core.deps import AdminDep, PrincipalDep
+from core.deps import AdminDep, PrincipalDep, provided
 from crm.broadcasts.metrics import CSV_COLUMNS
 from crm.broadcasts.models import Audience, Broadcast, Content, Recipient
 from crm.broadcasts.store import BroadcastStore, zone
@@ -22,12 +22,7 @@ from crm.broadcasts.store import BroadcastStore, zone
 router = APIRouter(prefix="/v1/broadcasts", tags=["broadcasts"])
 
 
-async def get_broadcasts(request: Request) -> BroadcastStore:
-    store: BroadcastStore = request.app.state.broadcasts
-    return store
-
-
-BroadcastsDep = Annotated[BroadcastStore, Depends(get_broadcasts)]
+BroadcastsDep = Annotated[BroadcastStore, provided(BroadcastStore)]
 
 
 class BroadcastFields(BaseModel):

@@ -12,7 +12,7 @@ from agent.assist.local import normalised
 from core.language import customer_language
 from inbox.store import ContactInfo
 from tests.agent.test_chat import chat, load_demo
-from tests.conftest import auth, new_tenant, state
+from tests.conftest import auth, new_tenant, services
 
 
 @pytest.fixture
@@ -104,8 +104,8 @@ def test_smart_reply_needs_a_conversation_of_the_tenant_with_a_customer_message(
     theirs = chat(client, other, "How much is a gel manicure?")["conversation_id"]
     response = client.post("/v1/assist/smart-reply", json={"conversation_id": theirs}, headers=auth(demo))
     assert response.status_code == 404
-    tenant_id = state(client).core.keys.resolve(demo).tenant_id
-    empty = state(client).inbox_store.open(tenant_id, None, ContactInfo(name="Silent"))
+    tenant_id = services(client).core.keys.resolve(demo).tenant_id
+    empty = services(client).inbox_store.open(tenant_id, None, ContactInfo(name="Silent"))
     response = client.post("/v1/assist/smart-reply", json={"conversation_id": empty.id}, headers=auth(demo))
     assert response.status_code == 422 and response.json()["error"]["code"] == "no_customer_message"
     assert client.get("/v1/assist/credits", headers=auth(demo)).json()["used"] == 0

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from inbox.store import ContactInfo
 from tests.agent.fake_openai import FakeOpenAI, completion
 from tests.agent.test_assist import smart_reply, write
-from tests.conftest import new_tenant, state, upload, wait_for
+from tests.conftest import new_tenant, services, upload, wait_for
 
 FAQ = (
     "# Prices\n\nQ: How much is a gel manicure?\nA: A gel manicure costs HK$350 and takes 60 minutes.\n\n"
@@ -23,8 +23,8 @@ def customer_asked(client: TestClient, *customer: str) -> tuple[str, str]:
     stored directly (the agent's model is not involved)."""
     key = new_tenant(client)
     assert wait_for(client, key, upload(client, key, "faq.md", FAQ.encode())["id"])["status"] == "ready"
-    inbox = state(client).inbox_store
-    tenant_id = state(client).core.keys.resolve(key).tenant_id
+    inbox = services(client).inbox_store
+    tenant_id = services(client).core.keys.resolve(key).tenant_id
     opened = inbox.open(tenant_id, None, ContactInfo(name="Mei"))
     for text in customer:
         inbox.add_message(tenant_id, opened.id, "customer", text)

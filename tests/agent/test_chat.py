@@ -14,7 +14,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from knowledge.demo import demo_files
 from tests.agent.fakes import BrokenChatModel, DiesOnceChatModel, Killed, ScriptedChatModel
-from tests.conftest import auth, new_tenant, state, upload, wait_for
+from tests.conftest import auth, new_tenant, services, upload, wait_for
 
 
 def load_demo(client: TestClient, name: str = "Lotus Glow Beauty") -> str:
@@ -59,8 +59,8 @@ def test_unknown_questions_say_so_and_hand_off_after_repeated_failures(client: T
     assert first["handoff"] is False
     second = chat(client, demo, "誰是香港特首？", first["conversation_id"])
     assert second["handoff"] is True  # default rule: 2 failed answers in a row
-    conversation = state(client).inbox_store.get(
-        state(client).core.keys.resolve(demo).tenant_id, first["conversation_id"]
+    conversation = services(client).inbox_store.get(
+        services(client).core.keys.resolve(demo).tenant_id, first["conversation_id"]
     )
     assert conversation.status == "pending_human" and conversation.handoff_team == "support"
 
@@ -181,7 +181,7 @@ def test_ratings_are_stored(client: TestClient) -> None:
         },
     )
     assert rated.status_code == 200 and rated.json()["rating"] == "down"
-    stored = state(client).inbox_store.feedback(state(client).core.keys.resolve(key).tenant_id)
+    stored = services(client).inbox_store.feedback(services(client).core.keys.resolve(key).tenant_id)
     assert [(f.rating, f.correction) for f in stored] == [("down", "Hi! How can I help?")]
     bad = client.post(
         "/v1/agent/feedback", headers=auth(key), json={"message_id": reply["message_id"], "rating": "meh"}

@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from tests.agent.fakes import ScriptedChatModel
 from tests.agent.test_chat import chat, load_demo
-from tests.conftest import auth, new_tenant, state, upload, wait_for
+from tests.conftest import auth, new_tenant, services, upload, wait_for
 
 POISONED = (
     b"# Opening hours\n\nWe open from 9am to 7pm every day.\n\n"
@@ -76,8 +76,10 @@ def test_complaints_go_to_the_complaint_team(client: TestClient) -> None:
     assert "customer care" in complaint["actions"][0]["result"]
     person = chat(client, key, "Can I talk to a person?")
     assert "front desk" in person["actions"][0]["result"]
-    tenant = state(client).core.keys.resolve(key).tenant_id
-    assert state(client).inbox_store.get(tenant, complaint["conversation_id"]).handoff_team == "customer care"
+    tenant = services(client).core.keys.resolve(key).tenant_id
+    assert (
+        services(client).inbox_store.get(tenant, complaint["conversation_id"]).handoff_team == "customer care"
+    )
 
 
 def test_answer_languages_setting(client: TestClient) -> None:

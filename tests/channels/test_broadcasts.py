@@ -26,7 +26,7 @@ from tests.channels import test_telegram as telegram
 from tests.channels import test_wechat as wechat
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.test_whatsapp import delivery, post, setup_channel, text_message
-from tests.conftest import auth, ingested, new_tenant, state
+from tests.conftest import auth, ingested, new_tenant, services
 from tests.crm.test_broadcasts import contact, static_list
 
 TEMPLATE = {"name": "autumn_teas", "language": "zh_HK", "variables": ["{{first_name|朋友}}"]}
@@ -332,7 +332,7 @@ def test_a_crash_between_sending_and_recording_sends_nobody_twice(
         broadcast = send(
             client, key, channel, {"lists": [static_list(client, key, "L", ids)]}, {"template": TEMPLATE}
         )
-        sender_settle = state(client).broadcast_sender._settle
+        sender_settle = services(client).broadcast_sender._settle
         calls = {"n": 0}
 
         def dies_on_the_second_batch(*args: Any) -> None:
@@ -341,14 +341,14 @@ def test_a_crash_between_sending_and_recording_sends_nobody_twice(
                 raise RuntimeError("killed")  # the batch went out; its outcome was never recorded
             sender_settle(*args)
 
-        state(client).broadcast_sender._settle = dies_on_the_second_batch
-        jobs = state(client).core.jobs
+        services(client).broadcast_sender._settle = dies_on_the_second_batch
+        jobs = services(client).core.jobs
         jobs.run_one()  # dies after sending the second batch
         before = len(graph.sent)
         assert 0 < before < 30
-        with state(client).core.db.session() as session:  # as if its lease had run out
+        with services(client).core.db.session() as session:  # as if its lease had run out
             session.execute(update(Job).values(locked_until=None))
-        state(client).broadcast_sender._settle = sender_settle
+        services(client).broadcast_sender._settle = sender_settle
         while jobs.run_one():
             pass
         wait_status(client, key, broadcast, "sent")
@@ -360,7 +360,7 @@ def test_a_crash_between_sending_and_recording_sends_nobody_twice(
         uncertain = figures["by_status"]["uncertain"]
         assert 10 <= uncertain <= 20 and figures["sent"] + uncertain == 30
         assert figures["sent"] <= len(sent_to) <= 30
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             uncertain = session.query(Recipient).filter(Recipient.status == "uncertain").all()
         assert all("not sent again" in (r.error or "") for r in uncertain)
 
@@ -443,15 +443,15 @@ def test_wechat_allows_four_broadcasts_per_follower_a_month(
 ) -> None:
     with TestClient(app_factory(wechat_api_base=graph.base)) as client:
         channel = wechat.setup(client)
-        with state(client).core.db.session() as session:  # the channel's tenant: a key for it
+        with services(client).core.db.session() as session:  # the channel's tenant: a key for it
             tenant = session.get(Channel, channel).tenant_id
-        key = state(client).core.keys.create(tenant, "admin", "broadcasts")[1]
+        key = services(client).core.keys.create(tenant, "admin", "broadcasts")[1]
         response = client.post(
             f"/webhooks/wechat/{channel}", params=wechat.signed(), content=wechat.xml("9001", "hello")
         )
         assert response.status_code == 200
         ingested(client)
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             follower = session.scalar(
                 select(Contact.id).where(Contact.external_id == f"wechat:{wechat.OPENID}")
             )
@@ -494,7 +494,7 @@ def test_media_on_whatsapp_and_a_link_elsewhere(app_factory: Callable[..., Any],
         telegram.post(client, tg_channel, telegram.update(7001, "hi", chat=4242))
         ingested(client)
         graph.wait_for(2)
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             follower = session.scalar(select(Contact.id).where(Contact.external_id == "telegram:4242"))
         graph.sent.clear()
         audience = {"lists": [static_list(client, tg_key, "T", [follower])]}

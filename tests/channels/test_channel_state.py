@@ -25,7 +25,7 @@ from crm.models import Contact
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import create_channel, deliver, fake_platforms
 from tests.channels.test_platform_events import NOW, line_event
-from tests.conftest import BACKENDS, PG_URL, auth, ingested, new_tenant, state, throwaway_schema
+from tests.conftest import BACKENDS, PG_URL, auth, ingested, new_tenant, services, throwaway_schema
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def follow(client: TestClient, channel: str, user: str, event_id: str) -> None:
 
 def states(client: TestClient) -> dict[str, str]:
     """Every contact state in the database, by the contact's external id."""
-    with state(client).core.db.session() as session:
+    with services(client).core.db.session() as session:
         rows = session.execute(
             select(Contact.external_id, ChannelContactState.state).join(
                 Contact, Contact.id == ChannelContactState.contact_id
@@ -53,7 +53,7 @@ def states(client: TestClient) -> dict[str, str]:
 
 
 def contact_id(client: TestClient, external_id: str) -> str:
-    with state(client).core.db.session() as session:
+    with services(client).core.db.session() as session:
         found = session.scalar(select(Contact.id).where(Contact.external_id == external_id))
     assert found is not None, external_id
     return str(found)
@@ -67,8 +67,8 @@ def test_erasing_a_contact_removes_their_channel_state_and_only_theirs(client: T
     assert states(client) == {"line:Ukerry": "subscribed", "line:Usam": "subscribed"}
     kerry = contact_id(client, "line:Ukerry")
 
-    other_tenant = state(client).channels.get(create_channel(client, new_tenant(client, "Other"), "line"))
-    with state(client).core.db.session() as session:  # another tenant's erasure of the same id: nothing
+    other_tenant = services(client).channels.get(create_channel(client, new_tenant(client, "Other"), "line"))
+    with services(client).core.db.session() as session:  # another tenant's erasure of the same id: nothing
         assert erase_channel_records(session, other_tenant.tenant_id, kerry, []) == 0
     assert len(states(client)) == 2
 

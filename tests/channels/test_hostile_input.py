@@ -27,7 +27,7 @@ from tests.channels.signing import (
     wechat_xml,
     whatsapp_delivery,
 )
-from tests.conftest import ADMIN_KEY, auth, ingested, new_tenant, state
+from tests.conftest import ADMIN_KEY, auth, ingested, new_tenant, services
 
 HOSTILE = ["é", "sha256=é" + "0" * 63, "\u00ff" * 44, "sha256=", "=?utf-8?b?w6k=?=", " "]
 
@@ -126,8 +126,8 @@ def test_odd_timestamps_are_stored_with_a_sane_time(client: TestClient, kind: st
         response = deliver(client, kind, channel, body)
         assert response.status_code == 200, (when, response.text)
     ingested(client)
-    tenant = state(client).channels.get(channel).tenant_id
-    with state(client).core.db.session() as session:
+    tenant = services(client).channels.get(channel).tenant_id
+    with services(client).core.db.session() as session:
         from inbox.models import Message
 
         stored = list(session.query(Message).filter(Message.tenant_id == tenant, Message.role == "customer"))

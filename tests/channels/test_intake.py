@@ -16,7 +16,7 @@ from channels.intake import INGEST_KIND, Delivery, Receipt
 from channels.models import ChannelEvent, ChannelMessage
 from inbox.models import Message
 from tests.channels.test_whatsapp import delivery, post, setup_channel, text_message
-from tests.conftest import ingested, new_tenant, state
+from tests.conftest import ingested, new_tenant, services
 from tests.query_plans import select_plans
 
 
@@ -25,7 +25,7 @@ def test_concurrent_deliveries_are_written_together_and_claimed_once(
 ) -> None:
     with TestClient(app_factory(worker=False)) as client:
         channel_id = setup_channel(client, new_tenant(client))["id"]
-        app = state(client)
+        app = services(client)
         channel = app.channels.get(channel_id)
         commits: list[int] = []
         event.listen(app.core.db.engine, "commit", lambda conn: commits.append(1))
@@ -56,7 +56,7 @@ def test_concurrent_deliveries_are_written_together_and_claimed_once(
 def test_a_delivery_that_cannot_be_stored_fails_alone(app_factory: Callable[..., Any]) -> None:
     with TestClient(app_factory(worker=False)) as client:
         channel_id = setup_channel(client, new_tenant(client))["id"]
-        app = state(client)
+        app = services(client)
         good = app.channels.get(channel_id)
         # a channel deleted while its delivery waited: its rows break the foreign key
         gone = type(good)(
@@ -88,17 +88,17 @@ def test_a_backlog_is_ingested_in_bounded_runs_in_arrival_order(
         for n in range(5):
             body = delivery([text_message(f"wamid.b{n}", f"question {n}", sender="85291112222")])
             assert post(client, channel["id"], body).json()["stored"] == 1
-        queue, runs = state(client).core.jobs, []
+        queue, runs = services(client).core.jobs, []
 
         def counted_ingest(payload: dict[str, Any]) -> None:
             runs.append(1)
-            state(client).channel_processor.run_ingest(payload)
+            services(client).channel_processor.run_ingest(payload)
 
         queue.register(INGEST_KIND, counted_ingest)
         queue.register(processing.JOB_KIND, lambda payload: None)  # replies are not this test's concern
         queue.drain()
         ingested(client, timeout=1)
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             texts = list(
                 session.scalars(
                     select(Message.text).where(Message.role == "customer").order_by(Message.created_at)
@@ -111,13 +111,13 @@ def test_a_backlog_is_ingested_in_bounded_runs_in_arrival_order(
 def test_the_ingest_run_reads_waiting_deliveries_in_index_order(app_factory: Callable[..., Any]) -> None:
     """A storm leaves 100,000s of deliveries waiting: each run must not sort them all to find the oldest."""
     with TestClient(app_factory(worker=False)) as client:
-        engine = state(client).core.db.engine
+        engine = services(client).core.db.engine
         if engine.dialect.name != "sqlite":
             pytest.skip("the plan is SQLite's; PostgreSQL's planner chooses by its statistics")
         channel = setup_channel(client, new_tenant(client))
         for n in range(3):
             assert post(client, channel["id"], delivery([text_message(f"wamid.p{n}", "hi")])).json()["stored"]
-        queue = state(client).core.jobs
+        queue = services(client).core.jobs
         queue.register(processing.JOB_KIND, lambda payload: None)
         plans = select_plans(engine, queue.drain, "channel_events")
     oldest_first = [plan for statement, plan in plans.items() if "ORDER BY" in statement]
@@ -128,8 +128,8 @@ def test_the_ingest_run_reads_waiting_deliveries_in_index_order(app_factory: Cal
 
 def test_closing_writes_what_waits_and_refuses_more(app_factory: Callable[..., Any]) -> None:
     with TestClient(app_factory(worker=False)) as client:
-        channel = state(client).channels.get(setup_channel(client, new_tenant(client))["id"])
-        intake = state(client).channel_intake
+        channel = services(client).channels.get(setup_channel(client, new_tenant(client))["id"])
+        intake = services(client).channel_intake
 
         async def hand_over_then_close() -> list[Receipt]:
             pending = [
@@ -152,5 +152,5 @@ def test_closing_writes_what_waits_and_refuses_more(app_factory: Callable[..., A
                     Delivery(channel, delivery([text_message("wamid.late", "hi")]), ["wamid.late"], 0)
                 )
             )
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             assert session.scalar(select(func.count()).select_from(ChannelEvent)) == 3

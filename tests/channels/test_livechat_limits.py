@@ -4,6 +4,7 @@ are bounded, and a refused message is said to be unanswered (the widget sends it
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from channels.livechat.limits import SlidingWindow, TurnLimits
 from config import Settings
 from tests.channels.test_livechat import receive_until, ws_url
-from tests.conftest import auth, new_tenant
+from tests.conftest import auth, new_tenant, services
 
 
 class Clock:
@@ -73,7 +74,7 @@ def test_the_limits_are_settings(monkeypatch: pytest.MonkeyPatch, app_factory: C
         Settings.model_fields["livechat_turns_per_address"].default,
     )
     with TestClient(app_factory(livechat_turns_per_visitor=7, livechat_turns_per_address=11)) as client:
-        limits = client.app.state.livechat_limits  # type: ignore[attr-defined]
+        limits = services(client).livechat_limits
         assert (limits.visitors.limit, limits.addresses.limit) == (7, 11)
 
 
@@ -120,6 +121,11 @@ def test_connecting_creates_nothing_the_first_message_creates_the_contact(
         assert len(ws.receive_json()["messages"]) == 4
 
 
+def use_limits(client: TestClient, limits: TurnLimits) -> None:
+    """The app's services with these limits (a fake clock), for the sockets opened from now on."""
+    client.app.state.services = replace(services(client), livechat_limits=limits)  # type: ignore[attr-defined]
+
+
 def chat(ws: Any, text: str, client_id: str) -> dict[str, Any]:
     """Send a message; the agent's reply, or the error frame that refused it."""
     ws.send_json({"type": "message", "text": text, "client_id": client_id})
@@ -136,7 +142,7 @@ def test_turns_beyond_the_budgets_are_refused_with_when_to_resend(
 ) -> None:
     key, widget_key = tenant
     clock = Clock()
-    client.app.state.livechat_limits = TurnLimits(per_visitor=2, per_address=3, clock=clock)  # type: ignore[attr-defined]
+    use_limits(client, TurnLimits(per_visitor=2, per_address=3, clock=clock))
     with client.websocket_connect(ws_url(widget_key)) as ws:
         token = ws.receive_json()["token"]
         ws.receive_json()
@@ -179,7 +185,7 @@ def test_turns_beyond_the_budgets_are_refused_with_when_to_resend(
 
 def test_a_resend_of_an_answered_message_costs_no_turn(client: TestClient, tenant: tuple[str, str]) -> None:
     _, widget_key = tenant
-    client.app.state.livechat_limits = TurnLimits(per_visitor=1, per_address=1, clock=Clock())  # type: ignore[attr-defined]
+    use_limits(client, TurnLimits(per_visitor=1, per_address=1, clock=Clock()))
     with client.websocket_connect(ws_url(widget_key)) as ws:
         ws.receive_json()
         ws.receive_json()

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from channels.livechat.locks import TurnLocks
 from tests.channels.test_livechat import receive_until, ws_url
-from tests.conftest import auth, new_tenant, state
+from tests.conftest import auth, new_tenant, services
 
 
 def test_a_lock_is_shared_while_held_and_dropped_after() -> None:
@@ -33,7 +33,7 @@ def test_a_lock_is_shared_while_held_and_dropped_after() -> None:
 def test_finished_live_chats_leave_no_lock_behind(client: TestClient) -> None:
     key = new_tenant(client, "Harbour Tea House")
     widget = str(client.get("/v1/livechat/widget", headers=auth(key)).json()["widget_key"])
-    locks: TurnLocks = state(client).livechat_locks
+    locks: TurnLocks = services(client).livechat_locks
     for n in range(5):  # five visitors, each a new conversation, each closes the tab
         with client.websocket_connect(ws_url(widget)) as ws:
             ws.receive_json()

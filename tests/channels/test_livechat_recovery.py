@@ -18,7 +18,7 @@ from channels.livechat.turns import LiveTurns
 from channels.livechat.visitors import VisitorSockets
 from core.bus import InProcessBus
 from tests.channels.test_livechat import receive_until, ws_url
-from tests.conftest import auth, new_tenant, state
+from tests.conftest import auth, new_tenant, services
 
 
 @pytest.fixture
@@ -35,12 +35,12 @@ def opened(client: TestClient, widget_key: str) -> tuple[str, str, str]:
         ws.send_json({"type": "message", "text": "Hello", "client_id": "c-0"})
         receive_until(ws, "typing")
         conversation = next(f for f in receive_until(ws, "message") if f["type"] == "message")
-    tenant = client.app.state.livechat.tenant_for(widget_key).tenant_id  # type: ignore[attr-defined]
+    tenant = services(client).livechat.tenant_for(widget_key).tenant_id
     return tenant, agent_conversation(client, tenant, conversation["id"]), token
 
 
 def agent_conversation(client: TestClient, tenant: str, message_id: str) -> str:
-    return str(client.app.state.inbox_store.message(tenant, message_id).conversation_id)  # type: ignore[attr-defined]
+    return str(services(client).inbox_store.message(tenant, message_id).conversation_id)
 
 
 def resend(ws: Any, client_id: str, text: str = "When do you open?") -> list[dict[str, Any]]:
@@ -59,7 +59,7 @@ def test_a_message_stored_before_a_crash_is_answered_on_its_resend_once(
 ) -> None:
     tenant, conversation, token = opened(client, widget_key)
     # What kill -9 in the middle of the turn leaves: the question stored, its turn never finished.
-    question = LiveTurns(client.app.state.turns).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
+    question = LiveTurns(services(client).turns).receive(tenant, conversation, "When do you open?", "c-1")
     with client.websocket_connect(ws_url(widget_key, token=token)) as ws:
         ws.receive_json()
         assert [m["text"] for m in ws.receive_json()["messages"]][-1] == "When do you open?"
@@ -79,7 +79,7 @@ def test_a_turn_that_raised_is_answered_when_the_widget_resends(
     client: TestClient, widget_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, _, token = opened(client, widget_key)
-    turns = client.app.state.turns  # type: ignore[attr-defined]
+    turns = services(client).turns
 
     def dies(*args: Any, **kwargs: Any) -> Any:
         raise SystemError("the process died in the middle of the turn")
@@ -123,7 +123,7 @@ def test_a_reply_stored_before_the_crash_is_not_produced_again(
 
 def test_two_resends_racing_produce_one_answer(client: TestClient, widget_key: str) -> None:
     tenant, conversation, token = opened(client, widget_key)
-    LiveTurns(client.app.state.turns).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
+    LiveTurns(services(client).turns).receive(tenant, conversation, "When do you open?", "c-1")
     # The reloaded page and the old tab both resend the same message at once.
     with (
         client.websocket_connect(ws_url(widget_key, token=token)) as first,
@@ -148,7 +148,7 @@ def test_a_message_left_unanswered_is_answered_when_the_app_starts_again(
         widget = str(first.get("/v1/livechat/widget", headers=auth(key)).json()["widget_key"])
         tenant, conversation, token = opened(first, widget)
         # kill -9 during the turn: the question stored, no reply, and the visitor closes the tab.
-        LiveTurns(first.app.state.turns).receive(tenant, conversation, "When do you open?", "c-1")  # type: ignore[attr-defined]
+        LiveTurns(services(first).turns).receive(tenant, conversation, "When do you open?", "c-1")
     with TestClient(app_factory()) as second:
         deadline = time.monotonic() + 30
         while len(agent_replies(second, widget, token)) < 2 and time.monotonic() < deadline:
@@ -156,10 +156,10 @@ def test_a_message_left_unanswered_is_answered_when_the_app_starts_again(
         replies = agent_replies(second, widget, token)
         assert len(replies) == 2  # "Hello"'s and this one's
         sweep = answer_lost_turns(
-            state(second).core.db,
-            LiveTurns(state(second).turns),
+            services(second).core.db,
+            LiveTurns(services(second).turns),
             TurnLocks(),
-            state(second).livechat_visitors,
+            services(second).livechat_visitors,
         )
         assert asyncio.run(sweep) == 0  # nothing left: a second start answers nothing again
         # The visitor comes back and the widget resends it: the stored answer, no second turn.
@@ -174,7 +174,7 @@ def test_sweeps_of_two_processes_and_a_resend_racing_answer_once(
     client: TestClient, widget_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tenant, conversation, token = opened(client, widget_key)
-    router = state(client).turns
+    router = services(client).turns
     LiveTurns(router).receive(tenant, conversation, "When do you open?", "c-1")
     turns: list[str] = []
     answer = router.answer
@@ -190,7 +190,7 @@ def test_sweeps_of_two_processes_and_a_resend_racing_answer_once(
 
     async def another_process() -> None:  # its own locks, its own sockets (built in its loop); one database
         visitors = VisitorSockets(InProcessBus(), router.inbox)
-        await answer_lost_turns(state(client).core.db, LiveTurns(router), TurnLocks(), visitors)
+        await answer_lost_turns(services(client).core.db, LiveTurns(router), TurnLocks(), visitors)
 
     def sweep() -> None:
         try:

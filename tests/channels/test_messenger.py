@@ -17,7 +17,7 @@ from channels.messenger import parse_events
 from core.errors import InvalidInput
 from inbox.models import Message
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, new_tenant, state, upload, wait_for
+from tests.conftest import auth, new_tenant, services, upload, wait_for
 
 APP_SECRET = "meta-app-secret-123"
 
@@ -189,7 +189,7 @@ def test_no_ai_reply_outside_the_window(client: TestClient, fake: FakeGraph) -> 
     deadline = time.monotonic() + 20
     reply: Any = None
     while time.monotonic() < deadline:
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             reply = session.scalar(select(Message).where(Message.role == "agent"))
         if reply is not None and reply.meta.get("delivery") != "pending":
             break

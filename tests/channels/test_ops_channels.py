@@ -17,7 +17,7 @@ from core.db import utcnow
 from core.models import Job
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.test_whatsapp import delivery, post, setup_channel, shop, text_message
-from tests.conftest import ingested, new_tenant, state
+from tests.conftest import ingested, new_tenant, services
 from tests.core.test_ops import scrape, value
 
 
@@ -72,7 +72,7 @@ def test_retention_sweep_keeps_what_is_still_needed(wa_app: Callable[..., Any], 
         assert post(client, channel["id"], body).json()["stored"] == 1
         ingested(client)
         graph.wait_for(1)
-        db = state(client).core.db
+        db = services(client).core.db
         long_ago, now = utcnow() - timedelta(days=40), utcnow()
         with db.session() as session:
             # Everything so far happened "40 days ago": the delivery and the jobs that handled it.

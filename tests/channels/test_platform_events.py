@@ -20,7 +20,7 @@ from crm.models import Contact
 from inbox.models import Message
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import CHANNELS, deliver, fake_platforms, line_events, whatsapp_delivery
-from tests.conftest import auth, ingested, new_tenant, state
+from tests.conftest import auth, ingested, new_tenant, services
 
 NOW = int(time.time())
 LINE_USER = "U4af4980629"
@@ -48,21 +48,21 @@ def delivered(client: TestClient, kind: str, channel: str, body: Any) -> dict[st
 
 
 def messages(client: TestClient, channel: str) -> list[Message]:
-    tenant = state(client).channels.get(channel).tenant_id
-    with state(client).core.db.session() as session:
+    tenant = services(client).channels.get(channel).tenant_id
+    with services(client).core.db.session() as session:
         query = select(Message).where(Message.tenant_id == tenant).order_by(Message.created_at)
         return list(session.scalars(query))
 
 
 def agent_turns(client: TestClient) -> int:
     """Reply jobs ever queued (a job row stays after it ran): each is an agent turn."""
-    with state(client).core.db.session() as session:
+    with services(client).core.db.session() as session:
         return int(session.scalar(select(func.count()).select_from(Job).where(Job.kind == JOB_KIND)) or 0)
 
 
 def contact_state(client: TestClient, channel: str, external_id: str) -> tuple[str | None, bool]:
     """(the contact's state on the channel, whether they are opted out of broadcasts)."""
-    with state(client).core.db.session() as session:
+    with services(client).core.db.session() as session:
         contact = session.scalar(select(Contact).where(Contact.external_id == external_id))
         assert contact is not None, external_id
         row = channel_state.current(session, channel, contact.id)
@@ -121,7 +121,7 @@ def test_a_reaction_to_a_message_we_never_saw_is_recorded_not_answered(client: T
         assert deliver(client, "whatsapp", channel, whatsapp_message(react)).status_code == 200
     ingested(client)
     assert messages(client, channel) == [] and agent_turns(client) == 0
-    with state(client).core.db.session() as session:
+    with services(client).core.db.session() as session:
         (row,) = session.scalars(select(ChannelMessage).where(ChannelMessage.external_id == "wamid.r9"))
         assert row.status == "reaction" and "wamid.gone" in (row.error or "")
 
@@ -250,7 +250,7 @@ def test_wechat_subscribe_click_unsubscribe(client: TestClient, fake: FakeGraph)
     assert contact_state(client, channel, "wechat:oUpF8uMuAJO") == ("unsubscribed", True)
     assert [m.meta.get("route") for m in messages(client, channel)] == ["welcome"]
     assert agent_turns(client) == 0
-    with state(client).core.db.session() as session:
+    with services(client).core.db.session() as session:
         kinds = session.scalars(
             select(ChannelMessage.status).where(
                 ChannelMessage.channel_id == channel, ChannelMessage.direction == "in"

@@ -20,7 +20,7 @@ from channels.processing import JOB_KIND
 from core.models import Job
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.test_whatsapp import delivery, post, setup_channel, shop, text_message
-from tests.conftest import state
+from tests.conftest import services
 
 # Counted at this commit (the issue counted 12 for the reply job before the outbox); its goal is 1.
 TRANSACTIONS = {INGEST_KIND: 2, JOB_KIND: 16}
@@ -34,13 +34,13 @@ def client(wa_app: Callable[..., Any]) -> Iterator[TestClient]:
 
 def replied(client: TestClient) -> bool:
     """The reply job has finished (done, its last transaction committed)."""
-    with state(client).core.db.session() as session:
+    with services(client).core.db.session() as session:
         return session.scalar(select(Job.status).where(Job.kind == JOB_KIND)) == "done"
 
 
 def test_transactions_of_one_answered_message(client: TestClient, graph: FakeGraph) -> None:
     channel = setup_channel(client, shop(client))
-    app = state(client)
+    app = services(client)
     counts: Counter[str] = Counter()
     running = threading.local()  # the kind of job this thread runs, while it runs it
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from channels.models import ChannelMessage
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import create_channel, deliver, fake_platforms, text_delivery
-from tests.conftest import new_tenant, state, upload, wait_for
+from tests.conftest import new_tenant, services, upload, wait_for
 
 
 @pytest.fixture
@@ -57,12 +57,12 @@ def test_a_send_taken_without_an_id_is_sent_once(
     # LINE's own id for it is the retry key the send carried
     assert record.external_id.startswith("line:" if kind == "line" else f"{kind}:sent-unknown-id:")
     assert len(fake.sent) == 1
-    reply = state(client).inbox_store.message(record.tenant_id, record.message_id)
+    reply = services(client).inbox_store.message(record.tenant_id, record.message_id)
     assert reply.meta["delivery"] == "sent" and reply.meta["external_id"] == record.external_id
 
 
 def _sent(client: TestClient) -> list[ChannelMessage]:
-    with state(client).core.db.session() as session:
+    with services(client).core.db.session() as session:
         query = select(ChannelMessage).where(
             ChannelMessage.direction == "out", ChannelMessage.status == "sent"
         )

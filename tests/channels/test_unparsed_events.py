@@ -21,7 +21,7 @@ from tests.channels.signing import (
     messenger_delivery,
     whatsapp_delivery,
 )
-from tests.conftest import auth, ingested, new_tenant, state
+from tests.conftest import auth, ingested, new_tenant, services
 
 
 @pytest.fixture
@@ -31,8 +31,8 @@ def client(app_factory: Callable[..., Any], fake: FakeGraph) -> Iterator[TestCli
 
 
 def customer_texts(client: TestClient, channel: str) -> list[str]:
-    tenant = state(client).channels.get(channel).tenant_id
-    with state(client).core.db.session() as session:
+    tenant = services(client).channels.get(channel).tenant_id
+    with services(client).core.db.session() as session:
         from inbox.models import Message
 
         query = session.query(Message).filter(Message.tenant_id == tenant, Message.role == "customer")

@@ -18,7 +18,7 @@ from channels import whatsapp
 from channels.models import UnparsedEvent
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import create_channel, deliver, fake_platforms, whatsapp_delivery
-from tests.conftest import auth, ingested, new_tenant, state
+from tests.conftest import auth, ingested, new_tenant, services
 
 
 @pytest.fixture
@@ -170,9 +170,9 @@ def test_events_older_code_could_not_read_are_read_on_start(
     deliver(client, "whatsapp", channel, numeric_id_delivery())
     ingested(client)
     fixed_ids(monkeypatch)
-    retry = state(client).unparsed_retry
+    retry = services(client).unparsed_retry
     assert retry.retry_outdated() == 0  # read by this very code: nothing to do
-    with state(client).core.db.session() as session:  # as if an earlier version had read it
+    with services(client).core.db.session() as session:  # as if an earlier version had read it
         session.execute(update(UnparsedEvent).values(parsed_by="older"))
     assert retry.retry_outdated() == 1
     deadline = time.monotonic() + 30
@@ -196,7 +196,7 @@ def test_an_open_event_keeps_its_delivery_from_the_retention_sweep(client: TestC
     deliver(client, "whatsapp", channel, numeric_id_delivery())
     deliver(client, "whatsapp", channel, whatsapp_delivery(int(time.time()), "wamid.plain", "plain"))
     ingested(client)
-    db = state(client).core.db
+    db = services(client).core.db
     assert ingested_deliveries(db, timedelta(seconds=-60))() == 1
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(ChannelEvent)) == 1

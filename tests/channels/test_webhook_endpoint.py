@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from core import priority
 from tests.channels.test_whatsapp import delivery, post, records, setup_channel, text_message
-from tests.conftest import new_tenant, state
+from tests.conftest import new_tenant, services
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_the_documented_route_answers_the_same(client: TestClient) -> None:
     async def without_the_shortcut(scope: Any, receive: Any, send: Any) -> None:
         await FastAPI.__call__(app, scope, receive, send)  # type: ignore[arg-type]
 
-    routed = TestClient(without_the_shortcut)  # the lifespan already ran: the services are in app.state
+    routed = TestClient(without_the_shortcut)  # the lifespan already ran: the app holds its services
     body = delivery([text_message("wamid.r1", "hi")])
     first, again = post(routed, channel, body), post(client, channel, body)
     assert first.status_code == again.status_code == 200
@@ -69,7 +69,7 @@ def test_a_failure_to_store_is_a_500_and_the_next_delivery_is_stored(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     channel = setup_channel(client, new_tenant(client))["id"]
-    intake = state(client).channel_intake
+    intake = services(client).channel_intake
     real_store = intake.store
 
     async def broken(delivery: Any) -> Any:
@@ -117,7 +117,7 @@ def test_a_body_cut_off_by_a_disconnect_stores_nothing(client: TestClient) -> No
 def test_a_webhook_counts_as_a_request_in_flight(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """The background worker steps aside for webhooks too (core/priority.py)."""
     channel = setup_channel(client, new_tenant(client))["id"]
-    intake = state(client).channel_intake
+    intake = services(client).channel_intake
     real_store, seen = intake.store, []
     foreground: priority.Foreground = client.app.foreground  # type: ignore[attr-defined]
 

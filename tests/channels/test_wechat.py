@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from channels.wechat import parse_xml
 from core.errors import InvalidInput
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, new_tenant, state, upload, wait_for
+from tests.conftest import auth, new_tenant, services, upload, wait_for
 
 TOKEN = "parleytoken"
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
@@ -107,8 +107,8 @@ def test_no_reply_after_48_hours(client: TestClient, fake: FakeGraph) -> None:
     deadline = time.monotonic() + 20
     delivery = None
     while time.monotonic() < deadline:
-        inbox = state(client).inbox_store
-        tenant = state(client).channels.get(channel).tenant_id
+        inbox = services(client).inbox_store
+        tenant = services(client).channels.get(channel).tenant_id
         conversation = inbox.latest(tenant, f"wechat:{OPENID}", "wechat")
         replies = (
             [m for m in inbox.messages(tenant, conversation.id) if m.role == "agent"] if conversation else []

@@ -15,7 +15,7 @@ from channels.models import SignedNonce
 from channels.replay import SignedNonces
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import create_channel, deliver, fake_platforms, wechat_query, wechat_xml
-from tests.conftest import new_tenant, state
+from tests.conftest import new_tenant, services
 
 
 @pytest.fixture
@@ -69,12 +69,12 @@ def test_the_window_is_a_setting_and_old_pairs_are_deleted(app_factory: Callable
         channel = create_channel(client, new_tenant(client), "wechat")
         ten_ago = wechat_query(int(time.time()) - 10)
         assert deliver(client, "wechat", channel, wechat_xml("1", "1"), **ten_ago).status_code == 401
-        nonces: SignedNonces = state(client).signed_nonces
+        nonces: SignedNonces = services(client).signed_nonces
         assert nonces.window == 5
         nonces.claim(channel, int(time.time()) - 60, "old", b"x")  # as if recorded a minute ago
         nonces._pruned_at = 0.0  # the next claim prunes
         nonces.claim(channel, int(time.time()), "new", b"y")
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             kept = session.scalars(select(SignedNonce.nonce)).all()
             assert kept == ["new"]
             assert session.scalar(select(func.count()).select_from(SignedNonce)) == 1

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from channels.http_pool import HttpPool
 from channels.models import Channel, ChannelMessage
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, ingested, new_tenant, state, upload, wait_for
+from tests.conftest import auth, ingested, new_tenant, services, upload, wait_for
 
 APP_SECRET = "app-secret-123456"
 VERIFY = "verify-token-123"
@@ -96,7 +96,7 @@ def shop(client: TestClient) -> str:
 
 
 def records(client: TestClient, direction: str) -> list[ChannelMessage]:
-    with state(client).core.db.session() as session:
+    with services(client).core.db.session() as session:
         return list(
             session.scalars(
                 select(ChannelMessage)
@@ -112,7 +112,7 @@ def test_setup_keeps_secrets_sealed(client: TestClient) -> None:
     assert channel["webhook_path"] == f"/webhooks/whatsapp/{channel['id']}"
     listed = client.get("/v1/channels", headers=auth(key)).text
     assert ACCESS not in listed and APP_SECRET not in listed and VERIFY not in listed
-    with state(client).core.db.session() as session:
+    with services(client).core.db.session() as session:
         row = session.get(Channel, channel["id"])
         assert row is not None and ACCESS not in row.secrets and APP_SECRET not in row.secrets
     bad = client.post(
@@ -264,8 +264,8 @@ def test_no_free_form_send_outside_the_window(wa_app: Callable[..., Any], graph:
         while time.monotonic() < deadline:
             replies = [
                 m
-                for m in state(client).inbox_store.messages(
-                    state(client).core.keys.resolve(key).tenant_id,
+                for m in services(client).inbox_store.messages(
+                    services(client).core.keys.resolve(key).tenant_id,
                     records(client, "in")[0].conversation_id or "",
                 )
                 if m.role == "agent"
@@ -334,7 +334,7 @@ def test_one_worker_per_conversation_many_in_parallel(client: TestClient, graph:
     from core.jobs import RetryLater
 
     channel = setup_channel(client, shop(client))
-    inbox = state(client).inbox_store
+    inbox = services(client).inbox_store
     senders = [f"8529000000{i}" for i in range(4)]
     post(
         client,
@@ -354,7 +354,7 @@ def test_one_worker_per_conversation_many_in_parallel(client: TestClient, graph:
         time.sleep(0.02)
     try:  # while one worker holds a conversation, another backs off instead of answering out of order
         with pytest.raises(RetryLater):
-            state(client).channel_processor.run_reply(
+            services(client).channel_processor.run_reply(
                 {"channel_id": channel["id"], "conversation_id": conversation}
             )
     finally:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from config import Settings
 from core.credits import Credits, CreditsExhausted, next_reset
-from tests.conftest import ADMIN_KEY, auth, state
+from tests.conftest import ADMIN_KEY, auth, services
 
 PLANS = {"free": 4, "pro": 100, "unlimited": None}
 DRAFT = "we open at 10:00"
@@ -84,7 +84,7 @@ def test_a_new_month_starts_again(client: TestClient) -> None:
     for _ in range(4):
         assert client.post("/v1/assist/write", json={"draft": DRAFT}, headers=auth(key)).status_code == 200
     assert client.post("/v1/assist/write", json={"draft": DRAFT}, headers=auth(key)).status_code == 402
-    credits: Credits = state(client).core.credits
+    credits: Credits = services(client).core.credits
     next_month = next_reset(datetime.now(UTC))
     credits.clock = lambda: next_month
     body = balance(client, key)
@@ -130,7 +130,7 @@ def test_one_tenants_usage_is_not_anothers(client: TestClient) -> None:
 
 def test_concurrent_spending_never_passes_the_allowance(client: TestClient) -> None:
     tenant_id, _ = tenant(client)
-    credits: Credits = state(client).core.credits
+    credits: Credits = services(client).core.credits
     spent: list[int] = []
     refused: list[int] = []
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.conftest import services
+
 
 def walked_by_collector(obj: object) -> bool:
     return any(tracked is obj for tracked in gc.get_objects())  # generations 0-2, not the frozen one
@@ -16,9 +18,9 @@ def walked_by_collector(obj: object) -> bool:
 def test_startup_heap_is_frozen_when_enabled(app_factory: Callable[..., Any]) -> None:
     try:
         with TestClient(app_factory(gc_freeze=True)) as client:
-            services = client.app.state.core  # type: ignore[attr-defined]
+            core = services(client).core
             assert gc.get_freeze_count() > 10_000
-            assert not walked_by_collector(services)
+            assert not walked_by_collector(core)
     finally:
         gc.unfreeze()  # the rest of the test session collects as usual
 
@@ -26,4 +28,4 @@ def test_startup_heap_is_frozen_when_enabled(app_factory: Callable[..., Any]) ->
 def test_nothing_is_frozen_when_disabled(app_factory: Callable[..., Any]) -> None:
     with TestClient(app_factory()) as client:
         assert gc.get_freeze_count() == 0
-        assert walked_by_collector(client.app.state.core)  # type: ignore[attr-defined]
+        assert walked_by_collector(services(client).core)

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from core.models import ApiKey
-from tests.conftest import ADMIN_KEY, auth, new_tenant, state
+from tests.conftest import ADMIN_KEY, auth, new_tenant, services
 
 
 def test_create_tenant_needs_the_platform_admin_key(client: TestClient) -> None:
@@ -41,7 +41,7 @@ def test_bad_tenant_name_is_a_422_naming_the_field(client: TestClient) -> None:
 
 def test_keys_are_stored_hashed(client: TestClient) -> None:
     key = new_tenant(client)
-    core = state(client).core
+    core = services(client).core
     with core.db.session() as session:
         rows = session.scalars(select(ApiKey)).all()
     assert rows and all(key not in (r.key_hash, r.prefix) and len(r.key_hash) == 64 for r in rows)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import auth, new_tenant
+from tests.conftest import auth, new_tenant, services
 
 trace_service = pytest.importorskip("opentelemetry.proto.collector.trace.v1.trace_service_pb2")
 
@@ -72,4 +72,4 @@ def test_requests_and_agent_turns_are_traced(app_factory: Callable[..., Any], co
 
 
 def test_no_endpoint_no_tracing(client: TestClient) -> None:
-    assert not client.app.state.tracing.enabled  # type: ignore[attr-defined]
+    assert not services(client).core.tracing.enabled

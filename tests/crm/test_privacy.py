@@ -13,7 +13,7 @@ from sqlalchemy import inspect, select, table, text
 
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.test_whatsapp import delivery, post, setup_channel, text_message
-from tests.conftest import auth, ingested, new_tenant, state
+from tests.conftest import auth, ingested, new_tenant, services
 from tests.inbox.test_channel_replies import settle
 
 NEEDLES = ("kerry", "85291234567", "evening calls", "arrived broken")
@@ -22,7 +22,7 @@ NEEDLES = ("kerry", "85291234567", "evening calls", "arrived broken")
 def traces(client: TestClient) -> list[str]:
     """Every place in the database (and the agent's checkpoint file) where a needle still appears."""
     found = []
-    engine = state(client).core.db.engine
+    engine = services(client).core.db.engine
     with engine.connect() as connection:
         for name in inspect(connection).get_table_names():
             for row in connection.execute(select(text("*")).select_from(table(name))):
@@ -30,7 +30,7 @@ def traces(client: TestClient) -> list[str]:
                     v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in row
                 ).lower()
                 found += [f"{name}: {needle}" for needle in NEEDLES if needle in blob]
-    checkpoints = Path(state(client).settings.data_dir) / "checkpoints.db"
+    checkpoints = Path(services(client).settings.data_dir) / "checkpoints.db"
     if checkpoints.exists():
         with sqlite3.connect(checkpoints) as db:
             for (name,) in db.execute("select name from sqlite_master where type='table'"):

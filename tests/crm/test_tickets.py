@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from crm.ticket_models import Ticket
-from tests.conftest import auth, new_tenant, state
+from tests.conftest import auth, new_tenant, services
 from tests.crm.test_contacts import new_contact, staff_key
 
 HK = ZoneInfo("Asia/Hong_Kong")
@@ -128,7 +128,7 @@ def test_notes_are_internal_and_csat_follows_resolution(client: TestClient) -> N
 
 def place(client: TestClient, ticket: dict[str, Any], **times: datetime | None) -> None:
     """Set a ticket's timestamps to a known history (the clock is not something a test can wait for)."""
-    with state(client).core.db.session() as session:
+    with services(client).core.db.session() as session:
         session.execute(update(Ticket).where(Ticket.id == ticket["id"]).values(**times))
 
 

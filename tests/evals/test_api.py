@@ -11,7 +11,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from tests.agent.test_chat import chat
-from tests.conftest import auth, new_tenant, state, upload, wait_for
+from tests.conftest import auth, new_tenant, services, upload, wait_for
 
 FAQ = """# Nail Bar
 
@@ -195,12 +195,12 @@ def test_evals_are_for_admins(client: TestClient) -> None:
 
 def test_a_baseline_must_be_a_finished_run_of_the_same_dataset(client: TestClient) -> None:
     key = new_tenant(client, "Nail Bar")
-    evals = state(client).evals
+    evals = services(client).evals
     dataset = client.post("/v1/evals/datasets", headers=auth(key), json={"content": DATASET}).json()
     other = client.post(
         "/v1/evals/datasets", headers=auth(key), json={"content": DATASET.replace("nail-bar", "other")}
     ).json()
-    tenant_id = state(client).core.tenants.find_by_name("Nail Bar").id
+    tenant_id = services(client).core.tenants.find_by_name("Nail Bar").id
     # A run that never ran (queued), one still running and one that failed: none has a report.
     pending = evals.store.create_run(tenant_id, evals.store.dataset(tenant_id, dataset["id"]), {})
     for status in ("queued", "running", "failed"):
@@ -244,9 +244,9 @@ def test_a_run_whose_baseline_lost_its_report_fails(client: TestClient) -> None:
     # start() checks the baseline; a job that finds it without a report (reset since) fails the run
     # rather than gating on thresholds alone.
     key = new_tenant(client, "Nail Bar")
-    evals = state(client).evals
+    evals = services(client).evals
     dataset = client.post("/v1/evals/datasets", headers=auth(key), json={"content": DATASET}).json()
-    tenant_id = state(client).core.tenants.find_by_name("Nail Bar").id
+    tenant_id = services(client).core.tenants.find_by_name("Nail Bar").id
     row = evals.store.dataset(tenant_id, dataset["id"])
     baseline = evals.store.create_run(tenant_id, row, {})
     run = evals.store.create_run(tenant_id, row, {"baseline_run_id": baseline.id, "gate": None})
@@ -258,8 +258,8 @@ def test_a_run_whose_baseline_lost_its_report_fails(client: TestClient) -> None:
 
 def test_ratings_that_make_no_valid_case_are_skipped_with_the_reason(client: TestClient) -> None:
     key = new_tenant(client, "Nail Bar")
-    inbox = state(client).inbox_store
-    tenant_id = state(client).core.tenants.find_by_name("Nail Bar").id
+    inbox = services(client).inbox_store
+    tenant_id = services(client).core.tenants.find_by_name("Nail Bar").id
     liked = chat(client, key, "How much is a gel manicure?")
     rate(client, key, liked["message_id"], "up")
     # A channel delivered a message longer than a case allows; an agent reply was empty (both liked).
@@ -305,7 +305,7 @@ def test_a_failing_case_leaves_no_customer_and_a_failing_erase_fails_no_run(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = new_tenant(client, "Nail Bar")
-    turns, evals = state(client).turns, state(client).evals
+    turns, evals = services(client).turns, services(client).evals
     dataset = client.post("/v1/evals/datasets", headers=auth(key), json={"content": DATASET}).json()
     contacts_before = client.get("/v1/contacts", headers=auth(key)).json()
     answer = turns.answer

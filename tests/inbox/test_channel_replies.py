@@ -17,7 +17,7 @@ from core.models import Job
 from tests.channels import test_messenger as messenger
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.test_whatsapp import delivery, post, setup_channel, shop, text_message
-from tests.conftest import auth, ingested, new_tenant, state
+from tests.conftest import auth, ingested, new_tenant, services
 
 
 def conversation_of(client: TestClient, key: str, status: str | None = None) -> str:
@@ -57,7 +57,7 @@ def settle(client: TestClient) -> None:
     while time.monotonic() < deadline:
         soon = datetime.now(UTC) + timedelta(minutes=1)
         due = (Job.status == "queued") & or_(Job.locked_until.is_(None), Job.locked_until <= soon)
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             busy = session.scalar(
                 select(func.count()).select_from(Job).where((Job.status == "running") | due)
             )
@@ -189,15 +189,15 @@ def test_an_automated_inbox_message_is_not_sent_with_the_human_agent_tag(
     with TestClient(app_factory(messenger_api_base=fake.url)) as client:
         key, channel = a_day_old_messenger_conversation(client)
         conversation = conversation_of(client, key)
-        services = state(client)
-        tenant = services.core.keys.resolve(key).tenant_id
-        inbox = services.inbox_store
+        built = services(client)
+        tenant = built.core.keys.resolve(key).tenant_id
+        inbox = built.inbox_store
         question = inbox.add_message(
             tenant, conversation, "agent", "How satisfied are you?", {"delivery": "pending"}
         )
         payload = {"channel_id": channel, "conversation_id": conversation, "message_id": question.id}
-        services.core.jobs.enqueue(HUMAN_REPLY_KIND, payload, tenant_id=tenant)
-        services.core.jobs.notify()
+        built.core.jobs.enqueue(HUMAN_REPLY_KIND, payload, tenant_id=tenant)
+        built.core.jobs.notify()
         settle(client)
         assert fake.sent == []
         assert inbox.message(tenant, question.id).meta["delivery"] == "skipped"

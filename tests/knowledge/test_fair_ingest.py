@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core.models import Job
 from knowledge.embeddings import E5_WINDOW_TOKENS
 from knowledge.sources import JOB_KIND
-from tests.conftest import auth, new_tenant, search, state, upload, wait_for
+from tests.conftest import auth, new_tenant, search, services, upload, wait_for
 
 
 class RecordingEmbedder:
@@ -46,7 +46,7 @@ def unpunctuated(n_words: int, tail: str) -> bytes:
 
 
 def test_a_long_unpunctuated_upload_is_embedded_in_window_sized_pieces_and_found(client: TestClient) -> None:
-    knowledge = state(client).knowledge
+    knowledge = services(client).knowledge
     recorder = RecordingEmbedder(knowledge.ingester._embedder)
     knowledge.ingester._embedder = recorder
     key = new_tenant(client)
@@ -62,7 +62,7 @@ def test_a_long_unpunctuated_upload_is_embedded_in_window_sized_pieces_and_found
 
 
 def test_a_search_never_waits_for_a_document_being_embedded(client: TestClient) -> None:
-    knowledge = state(client).knowledge
+    knowledge = services(client).knowledge
     key = new_tenant(client, "Searcher")
     wait_for(client, key, upload(client, key, "hours.md", b"# Hours\n\nWe open from 10am to 8pm.")["id"])
     ingest_model = knowledge.ingester._embedder
@@ -94,7 +94,7 @@ class GatedEmbedder(RecordingEmbedder):
 def ingest_jobs_settled(client: TestClient, timeout: float = 120.0) -> list[Job]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             jobs = list(session.scalars(select(Job).where(Job.kind == JOB_KIND)))
         if jobs and all(job.status in ("done", "failed") for job in jobs):
             return jobs
@@ -103,7 +103,7 @@ def ingest_jobs_settled(client: TestClient, timeout: float = 120.0) -> list[Job]
 
 
 def test_deleting_a_source_cancels_its_running_ingest_and_leaves_nothing_of_it(client: TestClient) -> None:
-    knowledge = state(client).knowledge
+    knowledge = services(client).knowledge
     gate = GatedEmbedder(knowledge.ingester._embedder)
     knowledge.ingester._embedder = gate
     key = new_tenant(client)
@@ -115,6 +115,6 @@ def test_deleting_a_source_cancels_its_running_ingest_and_leaves_nothing_of_it(c
     jobs = ingest_jobs_settled(client)
     assert [job.status for job in jobs] == ["done"]  # stopped, not failed nor retried
     assert gate.batches == 1  # no batch was embedded after the one in flight at the delete
-    tenant_id = state(client).core.keys.resolve(key).tenant_id
+    tenant_id = services(client).core.keys.resolve(key).tenant_id
     assert knowledge.index.count(tenant_id, source["id"], chunks_only=False) == 0
     assert search(client, key, "when does the rooftop garden close?") == []

@@ -11,7 +11,7 @@ from qdrant_client import QdrantClient
 from knowledge.engine.server import ServerEngine
 from knowledge.index import DENSE, LATENT, SPARSE, IndexPoint, KnowledgeIndex, Query
 from knowledge.lexical import document_vector
-from tests.conftest import auth, new_tenant, search, state, upload, wait_for
+from tests.conftest import auth, new_tenant, search, services, upload, wait_for
 
 A_TEXT = b"# Prices\n\nThe Deluxe Facial costs HK$880 at Alpha Spa. Alpha Spa opens at 9am."
 B_TEXT = b"# Prices\n\nThe Deluxe Facial costs HK$990 at Beta Beauty. Beta Beauty opens at 11am."
@@ -45,8 +45,8 @@ def test_python_api_is_tenant_scoped(client: TestClient) -> None:
     b = new_tenant(client, "Beta Beauty")
     wait_for(client, a, upload(client, a, "prices.md", A_TEXT)["id"])
     wait_for(client, b, upload(client, b, "prices.md", B_TEXT)["id"])
-    core = state(client).core
-    knowledge = state(client).knowledge
+    core = services(client).core
+    knowledge = services(client).knowledge
     tenant_a = core.keys.resolve(a).tenant_id
     tenant_b = core.keys.resolve(b).tenant_id
     assert all("Alpha" in h.text for h in knowledge.search(tenant_a, "Deluxe Facial Beta", k=20))

@@ -17,7 +17,7 @@ from knowledge.engine.edge import EdgeEngine
 from knowledge.index import KnowledgeIndex
 from knowledge.services import KnowledgeServices, build_knowledge
 from knowledge.sources import Fetchers
-from tests.conftest import new_tenant, search, state, upload, wait_for
+from tests.conftest import new_tenant, search, services, upload, wait_for
 from tests.knowledge.legacy_local_mode import LegacyLocalMode
 from tests.knowledge.test_reingest import SECTIONS, CountingEmbedder, markdown, put_file
 
@@ -41,13 +41,13 @@ def test_a_local_mode_folder_is_migrated_on_start(
         prices = wait_for(old, a, upload(old, a, "prices.md", PRICES)["id"])
         other = wait_for(old, b, upload(old, b, "faq.md", markdown(SECTIONS))["id"])
         assert faq["status"] == prices["status"] == other["status"] == "ready"
-        tenant_a = state(old).core.keys.resolve(a).tenant_id
-        points_before = state(old).knowledge.index.count(tenant_a, chunks_only=False)
+        tenant_a = services(old).core.keys.resolve(a).tenant_id
+        points_before = services(old).knowledge.index.count(tenant_a, chunks_only=False)
         answer = search(old, a, "How much is the Deluxe Facial?")[0]["text"]
     assert (settings.qdrant_path / "collection" / f"tenant_{tenant_a}").is_dir()
 
     with TestClient(app(None)) as new:  # the default embedded index: Qdrant Edge, from settings
-        knowledge = state(new).knowledge
+        knowledge = services(new).knowledge
         assert isinstance(knowledge.index.engine, EdgeEngine)
         assert not settings.qdrant_path.exists() and (settings.data_dir / "qdrant.migrated").is_dir()
         assert knowledge.index.count(tenant_a, chunks_only=False) == points_before
@@ -63,7 +63,7 @@ def test_a_local_mode_folder_is_migrated_on_start(
         assert knowledge.index.count(tenant_a, chunks_only=False) == points_before
 
     with TestClient(app(None)) as restarted:  # nothing left to migrate; everything still there
-        assert state(restarted).knowledge.index.count(tenant_a, chunks_only=False) == points_before
+        assert services(restarted).knowledge.index.count(tenant_a, chunks_only=False) == points_before
         assert search(restarted, a, "How much is the Deluxe Facial?")[0]["text"] == answer
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import auth, new_tenant, search, state, upload, wait_for
+from tests.conftest import auth, new_tenant, search, services, upload, wait_for
 
 SECTIONS = {
     "Hours": "We open from 10am to 8pm every day.",
@@ -52,7 +52,7 @@ def put_file(client: TestClient, key: str, source_id: str, filename: str, data: 
 
 
 def test_reupload_embeds_only_changed_chunks(client: TestClient) -> None:
-    knowledge = state(client).knowledge
+    knowledge = services(client).knowledge
     counter = CountingEmbedder(knowledge.embedder)
     knowledge.ingester._embedder = counter
     key = new_tenant(client)
@@ -71,7 +71,7 @@ def test_reupload_embeds_only_changed_chunks(client: TestClient) -> None:
     assert result["chunks"] == 3
     assert counter.passages_embedded == first + 1  # one changed chunk (a single sentence: one unit)
 
-    tenant = state(client).core.keys.resolve(key).tenant_id
+    tenant = services(client).core.keys.resolve(key).tenant_id
     assert knowledge.index.count(tenant, source["id"]) == 3
     assert "Alipay" in search(client, key, "Can I pay with Alipay?")[0]["text"]
     assert all("twelve months" not in h["text"] for h in search(client, key, "gift card validity", k=10))
@@ -95,13 +95,13 @@ def test_failed_reupload_keeps_the_previous_version_searchable(client: TestClien
 
 
 def test_delete_removes_every_vector_and_the_docstore(client: TestClient) -> None:
-    knowledge = state(client).knowledge
+    knowledge = services(client).knowledge
     key = new_tenant(client)
     keep = wait_for(
         client, key, upload(client, key, "keep.md", b"# Ferry\n\nThe ferry leaves at noon.")["id"]
     )
     gone = wait_for(client, key, upload(client, key, "faq.md", markdown(SECTIONS))["id"])
-    tenant = state(client).core.keys.resolve(key).tenant_id
+    tenant = services(client).core.keys.resolve(key).tenant_id
     assert knowledge.index.count(tenant, gone["id"], chunks_only=False) >= 4
 
     response = client.delete(f"/v1/knowledge/sources/{gone['id']}", headers=auth(key))
@@ -138,7 +138,7 @@ def test_files_indexed_with_an_older_chunking_format_are_indexed_again_at_start(
         key = new_tenant(client)
         source = upload(client, key, "faq.md", markdown(SECTIONS))
         assert wait_for(client, key, source["id"])["status"] == "ready"
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             assert session.get(Source, source["id"]).indexed_with == CHUNKING_FORMAT
             session.execute(update(Source).values(indexed_with=None))  # as the previous release left it
     # A new start: the stored file is chunked again (unchanged chunks keep their vectors, by content hash).
@@ -147,7 +147,7 @@ def test_files_indexed_with_an_older_chunking_format_are_indexed_again_at_start(
         indexed_with = None
         while indexed_with != CHUNKING_FORMAT and time.monotonic() < deadline:
             time.sleep(0.05)
-            with state(client).core.db.session() as session:
+            with services(client).core.db.session() as session:
                 indexed_with = session.get(Source, source["id"]).indexed_with
         assert indexed_with == CHUNKING_FORMAT
         assert wait_for(client, key, source["id"])["status"] == "ready"

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from pypdf import PdfReader, PdfWriter
 
 from knowledge.demo import policy_pdf, price_list_xlsx
-from tests.conftest import auth, new_tenant, search, state, upload, wait_for
+from tests.conftest import auth, new_tenant, search, services, upload, wait_for
 
 
 def make_pdf(pages: list[str]) -> bytes:
@@ -200,7 +200,7 @@ def test_page_limit(app_factory: Callable[..., Any]) -> None:
 
 
 def test_default_limits_are_the_products_promise(client: TestClient) -> None:
-    settings = state(client).settings
+    settings = services(client).settings
     assert (settings.max_sources, settings.max_total_bytes, settings.max_pages_per_file) == (
         10,
         20 * 1024**2,

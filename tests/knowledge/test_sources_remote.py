@@ -13,7 +13,7 @@ from googleapiclient.http import HttpMockSequence
 from knowledge.demo import policy_pdf
 from knowledge.loaders.google import HttpServices
 from knowledge.sources import Fetchers
-from tests.conftest import auth, new_tenant, search, state, wait_for
+from tests.conftest import auth, new_tenant, search, services, wait_for
 
 PUBLIC = {
     "shop.example": ["93.184.216.34"],
@@ -238,7 +238,9 @@ def google_fetchers(responses: list[tuple[dict[str, str], str]]) -> Fetchers:
 
 
 def test_google_doc(client: TestClient) -> None:
-    state(client).knowledge.sources.fetchers = google_fetchers([({"status": "200"}, json.dumps(GOOGLE_DOC))])
+    services(client).knowledge.sources.fetchers = google_fetchers(
+        [({"status": "200"}, json.dumps(GOOGLE_DOC))]
+    )
     key = new_tenant(client)
     created = client.post(
         "/v1/knowledge/sources", json={"google_doc_id": "1AbCdEfGhIjKlMnOp"}, headers=auth(key)
@@ -251,7 +253,7 @@ def test_google_doc(client: TestClient) -> None:
 
 
 def test_google_sheet_rows(client: TestClient) -> None:
-    state(client).knowledge.sources.fetchers = google_fetchers(
+    services(client).knowledge.sources.fetchers = google_fetchers(
         [({"status": "200"}, json.dumps(SHEET_META)), ({"status": "200"}, json.dumps(SHEET_VALUES))]
     )
     key = new_tenant(client)
@@ -264,7 +266,7 @@ def test_google_sheet_rows(client: TestClient) -> None:
 
 def test_google_doc_not_shared(client: TestClient) -> None:
     error = {"error": {"code": 404, "message": "Requested entity was not found.", "status": "NOT_FOUND"}}
-    state(client).knowledge.sources.fetchers = google_fetchers([({"status": "404"}, json.dumps(error))])
+    services(client).knowledge.sources.fetchers = google_fetchers([({"status": "404"}, json.dumps(error))])
     key = new_tenant(client)
     created = client.post("/v1/knowledge/sources", json={"google_doc_id": "missingDoc"}, headers=auth(key))
     source = wait_for(client, key, created.json()["id"])
