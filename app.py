@@ -1,4 +1,11 @@
-"""The FastAPI application: create_app(settings) builds the services in its lifespan.
+"""The FastAPI application and the composition root: create_app(settings)'s lifespan builds every
+service once (`build_services` -> one typed `Services`, stored as app.state.services), hooks up every
+listener in one place (`wire`), starts them, and stops them at the end (`running`).
+
+It stays here because nothing else may import every package: imports point one way
+(app.py -> channels -> inbox -> agent -> tools -> crm, knowledge -> core, with evals beside channels), so
+the packages' routes ask for the one service they use by its class (core/deps.py `provided`) and never see
+`Services`.
 
 `uvicorn app:app` serves it with settings from the environment (PARLEY_*).
 """
@@ -165,7 +172,7 @@ class Services(ServiceSet):
     livechat_visitors: VisitorSockets
     demo: DemoPage
     http: HttpPool  # the adapters' connections to the platforms, closed at shutdown
-    wechat: WeChatAdapter
+    wechat: WeChatAdapter  # its access tokens are dropped with their channel (wire)
     channel_processor: ChannelProcessor
     broadcast_sender: BroadcastSender
     channel_intake: DeliveryIntake

@@ -175,11 +175,11 @@ class WebhookEndpoint:
         extra: list[tuple[bytes, bytes]] = []
         webhooks: Webhooks | None = None
         try:
+            webhooks = self._webhooks()  # first: a body refused as too large still counts under its kind
+            settings = webhooks.settings
             body = await _read_body(receive)
             if body is None:
                 return  # the platform hung up before sending the whole body: nothing to answer or store
-            webhooks = self._webhooks()
-            settings = webhooks.settings
             ack = await accept(
                 webhooks,
                 kind,
