@@ -69,7 +69,9 @@ def test_a_route_gets_the_service_of_the_class_it_names() -> None:
 
 def test_a_service_nobody_built_is_named_in_the_error() -> None:
     client = TestClient(app_with(Built(Clock(), None)))
-    with pytest.raises(MissingService, match=r"Built has no service of class tests\.core\.test_provided\.Calendar"):
+    with pytest.raises(
+        MissingService, match=r"Built has no service of class tests\.core\.test_provided\.Calendar"
+    ):
         client.get("/calendar")
     with pytest.raises(MissingService, match=r"Built\.pager is not running in this process"):
         client.get("/page")
