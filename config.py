@@ -128,6 +128,34 @@ class Settings(BaseSettings):
         description='Monthly credits per plan, as JSON; null = unlimited. Every tenant starts on "free".',
     )
 
+    # The console's staff accounts (core/staff/).
+    console_secure_cookie: bool = Field(
+        default=False,
+        description="Mark the console's cookies Secure even when the request reached this process over plain "
+        "HTTP (behind a proxy that ends TLS); over HTTPS they are Secure anyway.",
+    )
+    console_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 90, description="A console sign-in lasts this long, then asks again."
+    )
+    console_invitation_days: float = Field(
+        default=7.0, gt=0, le=90, description="An invitation link to the console works for this long, once."
+    )
+    console_sign_in_failures_per_email: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Failed console sign-ins for one e-mail address within the window before further "
+        "attempts are refused (429) until the window has passed.",
+    )
+    console_sign_in_failures_per_address: int = Field(
+        default=30,
+        ge=1,
+        le=100_000,
+        description="Failed console sign-ins from one network address within the window (any e-mail).",
+    )
+    console_sign_in_window_minutes: float = Field(
+        default=15.0, gt=0, le=24 * 60, description="The window the sign-in failure limits count over."
+    )
     demo: bool = Field(default=False, description="Create the demo tenant and its knowledge at start.")
     gc_freeze: bool = Field(
         default=True,

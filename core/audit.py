@@ -23,13 +23,20 @@ def key_actor(key_id: str) -> str:
     return f"key:{key_id}"
 
 
+def user_actor(user_id: str) -> str:
+    """A staff user signed in to the console (core/staff/)."""
+    return f"user:{user_id}"
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_entity", "tenant_id", "entity", "entity_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    actor: Mapped[str] = mapped_column(String(100))  # key:<api key id> | agent | system
+    actor: Mapped[str] = mapped_column(
+        String(100)
+    )  # key:<api key id> | user:<staff user id> | agent | system
     action: Mapped[str] = mapped_column(String(60))  # e.g. contact.update, ticket.transition
     entity: Mapped[str] = mapped_column(String(40))  # contact | ticket | attribute | conversation
     entity_id: Mapped[str] = mapped_column(String(64))

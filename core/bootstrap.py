@@ -1,4 +1,5 @@
-"""Build the core services from settings: the database (migrated), keys, tenants, jobs, audit, credits, bus.
+"""Build the core services from settings: the database (migrated), keys, tenants, jobs, audit, credits, staff
+accounts, bus.
 
 app.py's lifespan, the benchmarks and `python -m evals` build them the same way; nothing imports app.py.
 """
@@ -14,6 +15,7 @@ from core.db import Database, make_engine
 from core.jobs import JobQueue
 from core.migrate import upgrade_to_head
 from core.services import CoreServices
+from core.staff.accounts import StaffAccounts
 from core.tenancy import TenantStore
 from core.tracing import Tracing
 
@@ -32,6 +34,7 @@ def build_core(settings: Settings, *, schema: str | None = None) -> tuple[CoreSe
         jobs=JobQueue(db),
         audit=AuditLog(db),
         credits=Credits(db, settings.plan_credits),
+        staff=StaffAccounts.build(db, settings),
         tracing=Tracing.from_settings(settings.otel_endpoint),
         bus=open_bus(settings.resolved_database_url, schema),
     )

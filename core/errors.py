@@ -37,3 +37,13 @@ class Forbidden(ParleyError):
 
 class Conflict(ParleyError):
     code = "conflict"
+
+
+class RateLimited(ParleyError):
+    """Too many attempts; `retry_after` says in how many seconds the caller may try again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after

@@ -14,7 +14,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.auth import Role
 from core.credits import CreditsExhausted
 from core.deps import AdminDep, CoreDep, PlatformAdminDep
-from core.errors import Conflict, Forbidden, InvalidInput, LimitExceeded, NotFound, ParleyError, Unauthorized
+from core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    ParleyError,
+    RateLimited,
+    Unauthorized,
+)
 
 router = APIRouter(prefix="/v1", tags=["tenants"])
 
@@ -26,6 +35,7 @@ STATUS_BY_ERROR: dict[type[ParleyError], int] = {
     Forbidden: status.HTTP_403_FORBIDDEN,
     Conflict: status.HTTP_409_CONFLICT,
     CreditsExhausted: status.HTTP_402_PAYMENT_REQUIRED,
+    RateLimited: status.HTTP_429_TOO_MANY_REQUESTS,
 }
 
 
@@ -55,6 +65,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _parley_error(_: Request, exc: ParleyError) -> JSONResponse:
         code = status_for(exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(error_body(exc.code, exc.message), status_code=code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

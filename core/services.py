@@ -14,6 +14,7 @@ from core.bus import Bus, InProcessBus
 from core.credits import Credits
 from core.db import Database
 from core.jobs import JobQueue
+from core.staff.accounts import StaffAccounts
 from core.tenancy import TenantStore
 from core.tracing import Tracing
 
@@ -28,6 +29,7 @@ class CoreServices:
     jobs: JobQueue
     audit: AuditLog
     credits: Credits
+    staff: StaffAccounts  # the console's users, invitations and sessions
     tracing: Tracing = field(default_factory=Tracing)  # no-op unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     # Events to every process on this database (core/bus.py): in-process unless it is PostgreSQL.
     bus: Bus = field(default_factory=InProcessBus)
