@@ -78,6 +78,7 @@ from core.readiness import Readiness
 from core.routes import install_error_handlers
 from core.routes import router as core_router
 from core.services import CoreServices, ServiceSet
+from core.staff.routes import router as staff_router
 from core.tracing import Tracing
 from crm.broadcasts.audience import AudienceResolver
 from crm.broadcasts.routes import router as broadcasts_router
@@ -101,6 +102,7 @@ from inbox.turns import Turns
 from knowledge import demo
 from knowledge.routes import router as knowledge_router
 from knowledge.services import KnowledgeServices, build_knowledge
+from web.console.routes import router as console_router
 
 log = logging.getLogger("parley")
 WEBHOOK_ROUTE = "/webhooks/{channel}/{channel_id}"
@@ -367,6 +369,8 @@ def create_app(
     app.include_router(inbox_router)
     app.include_router(broadcasts_router)
     app.include_router(evals_router)
+    app.include_router(staff_router)
+    app.include_router(console_router)  # /console, and / redirects there
 
     return app
 
@@ -393,7 +397,7 @@ async def running(s: Services, foreground: Foreground, admin_key: str, created: 
         tenant_key = demo.ensure_demo_tenant(s.core, s.knowledge, s.settings.data_dir)
         demo_tenant = s.core.keys.resolve(tenant_key).tenant_id
         s.demo.widget_key = s.livechat.widget(demo_tenant).widget_key
-        _announce(admin_key, tenant_key)
+        _announce(admin_key, tenant_key, demo.ensure_demo_admin(s.core, tenant_key, s.settings.data_dir))
     # Live-chat turns cut short by the last process's end are answered now (their visitors may be gone).
     lost_turns = asyncio.create_task(
         answer_lost_turns(s.core.db, LiveTurns(s.turns), s.livechat_locks, s.livechat_visitors)
@@ -513,10 +517,12 @@ def _readiness(
     return readiness
 
 
-def _announce(admin_key: str, tenant_key: str) -> None:
+def _announce(admin_key: str, tenant_key: str, console_admin: tuple[str, str]) -> None:
     lines = [
         "",
         "Parley is running: http://127.0.0.1:8000  (API docs: http://127.0.0.1:8000/docs)",
+        "  console            : http://127.0.0.1:8000/console",
+        f"    sign in as       : {console_admin[0]}  password {console_admin[1]}",
         "  live-chat demo     : http://127.0.0.1:8000/demo",
         f"  platform admin key : {admin_key}",
         f"  demo tenant key    : {tenant_key}   ({demo.DEMO_TENANT})",

@@ -28,6 +28,10 @@ class TenantStore:
         _, key = self._keys.create(tenant.id, "admin", name="first admin key")
         return tenant, key
 
+    def get(self, tenant_id: str) -> Tenant | None:
+        with self._db.session() as session:
+            return session.get(Tenant, tenant_id)
+
     def find_by_name(self, name: str) -> Tenant | None:
         with self._db.session() as session:
             return session.scalar(

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import io
 import logging
+import secrets
 from pathlib import Path
 
+from core.audit import SYSTEM
 from core.services import CoreServices
 from knowledge.services import KnowledgeServices
 
 log = logging.getLogger(__name__)
 
 DEMO_TENANT = "Lotus Glow Beauty (demo)"
+DEMO_ADMIN_EMAIL = "admin@lotus-glow.example"  # a reserved domain (RFC 2606): no real mailbox
 FAQ_PATH = Path(__file__).parent / "demo_data" / "faq.md"
 
 PRICE_HEADER = ["Code", "Treatment", "中文名稱", "Duration (min)", "Price (HK$)", "Lotus Club price (HK$)"]
@@ -161,3 +164,21 @@ def ensure_demo_tenant(core: CoreServices, knowledge: KnowledgeServices, data_di
             knowledge.sources.add_file(tenant.id, name, data)
         log.info("demo knowledge queued for indexing")
     return key
+
+
+def ensure_demo_admin(core: CoreServices, tenant_key: str, data_dir: Path) -> tuple[str, str]:
+    """The demo tenant's console admin: its e-mail address and password (generated once and kept in the data
+    dir beside the keys; a lost password file gets a new password). Returns (email, password)."""
+    password_file = data_dir / "demo_admin_password"
+    tenant_id = core.keys.resolve(tenant_key).tenant_id
+    user = core.staff.users.by_email(DEMO_ADMIN_EMAIL)
+    if user is not None and password_file.exists():
+        return DEMO_ADMIN_EMAIL, password_file.read_text().strip()
+    password = secrets.token_urlsafe(12)
+    if user is None:
+        core.staff.create_user(tenant_id, SYSTEM, DEMO_ADMIN_EMAIL, "admin", password, name="Demo admin")
+    else:
+        core.staff.reset_password(user.tenant_id, SYSTEM, user.id, password)
+    password_file.write_text(password + "\n")
+    password_file.chmod(0o600)
+    return DEMO_ADMIN_EMAIL, password

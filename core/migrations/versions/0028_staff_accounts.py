@@ -16,7 +16,7 @@ depends_on = None
 TS = sa.DateTime(timezone=True)
 
 
-def _tenant() -> sa.Column:  # type: ignore[type-arg]
+def _tenant() -> sa.Column[str]:
     return sa.Column(
         "tenant_id", sa.String(32), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
     )

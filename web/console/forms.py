@@ -1,0 +1,28 @@
+"""Errors shown at the form field they are about.
+
+The services name the field at the start of their message ("email: not a valid e-mail address"); a code
+the catalogue knows (`err.<code>`) is shown in the reader's language, anything else as the service said it.
+"""
+
+from __future__ import annotations
+
+from core.errors import ParleyError
+from web.console.i18n import CATALOGUE, Lang, translate
+
+
+def message(lang: Lang, exc: ParleyError) -> str:
+    key = f"err.{exc.code}"
+    if key in CATALOGUE:
+        text = translate(lang, key)
+        # In Chinese the service's English detail (figures, names) follows the translated sentence.
+        return text if lang == "en" else f"{text}（{exc.message}）"
+    return exc.message
+
+
+def field_error(lang: Lang, exc: ParleyError, fields: tuple[str, ...], default: str) -> dict[str, str]:
+    """{field: text} for the field the error names, else for `default`."""
+    head, _, rest = exc.message.partition(": ")
+    field = head if head in fields and rest else default
+    key = f"err.{exc.code}"
+    text = translate(lang, key) if key in CATALOGUE else (rest if field == head else exc.message)
+    return {field: text}

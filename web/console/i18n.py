@@ -1,0 +1,206 @@
+"""Every console string in English and Traditional Chinese (Hong Kong usage), and the language switch.
+
+One catalogue, key -> (English, 繁體中文). Messages from the services are English; an error code listed
+here (`err.<code>`) is shown in the reader's language instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+Lang = Literal["en", "zh-Hant"]
+LANGS: tuple[Lang, ...] = ("en", "zh-Hant")
+LANG_NAMES: dict[Lang, str] = {"en": "English", "zh-Hant": "繁體中文"}
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "app.name": ("Parley console", "Parley 控制台"),
+    # navigation
+    "nav.knowledge": ("Knowledge", "知識庫"),
+    "nav.agent": ("Agent", "AI 助理"),
+    "nav.inbox": ("Inbox", "收件匣"),
+    "nav.contacts": ("Contacts", "聯絡人"),
+    "nav.tickets": ("Tickets", "工單"),
+    "nav.broadcasts": ("Broadcasts", "群發訊息"),
+    "nav.channels": ("Channels", "渠道"),
+    "nav.evals": ("Evals", "評估"),
+    "nav.team": ("Team", "團隊"),
+    "nav.menu": ("Menu", "選單"),
+    "nav.password": ("Change password", "更改密碼"),
+    "nav.sign_out": ("Sign out", "登出"),
+    "nav.signed_in_as": ("Signed in as {email} ({role})", "已登入：{email}（{role}）"),
+    "coming.title": ("{section} is coming", "{section}即將推出"),
+    "coming.body": (
+        "This page is not built yet. The same work can be done through the /v1 API meanwhile.",
+        "此頁面尚未完成。在此期間，可透過 /v1 API 進行相同操作。",
+    ),
+    # roles
+    "role.admin": ("Admin", "管理員"),
+    "role.agent": ("Agent", "客服人員"),
+    "role.qa": ("QA", "品質保證"),
+    # sign-in
+    "sign_in.title": ("Sign in", "登入"),
+    "sign_in.email": ("E-mail", "電郵"),
+    "sign_in.password": ("Password", "密碼"),
+    "sign_in.submit": ("Sign in", "登入"),
+    "sign_in.wrong": ("Wrong e-mail address or password.", "電郵或密碼錯誤。"),
+    "sign_in.throttled": (
+        "Too many failed sign-ins. Try again in {minutes} min.",
+        "登入失敗次數過多，請於 {minutes} 分鐘後再試。",
+    ),
+    "sign_in.signed_out": ("You have signed out.", "您已登出。"),
+    # invitation
+    "invite.title": ("Join {tenant}", "加入 {tenant}"),
+    "invite.intro": (
+        "You are invited as {role}. Choose a password to finish.",
+        "您獲邀成為{role}。請設定密碼以完成。",
+    ),
+    "invite.name": ("Your name", "您的名稱"),
+    "invite.submit": ("Create my account", "建立帳戶"),
+    "invite.gone": (
+        "This invitation link is not valid: it was used, replaced or has expired. Ask your admin for a new one.",
+        "此邀請連結無效：已被使用、已被取代或已過期。請向管理員索取新連結。",
+    ),
+    # passwords
+    "password.title": ("Change password", "更改密碼"),
+    "password.current": ("Current password", "目前密碼"),
+    "password.new": ("New password", "新密碼"),
+    "password.confirm": ("Repeat the new password", "再次輸入新密碼"),
+    "password.hint": ("At least 10 characters.", "最少 10 個字元。"),
+    "password.submit": ("Change password", "更改密碼"),
+    "password.mismatch": ("The two new passwords differ.", "兩次輸入的新密碼不一致。"),
+    "notice.password_changed": (
+        "Password changed. Your other sessions were signed out.",
+        "密碼已更改，您在其他裝置的登入已被登出。",
+    ),
+    # team
+    "team.title": ("Team", "團隊"),
+    "team.users": ("Users", "用戶"),
+    "team.email": ("E-mail", "電郵"),
+    "team.name": ("Name", "名稱"),
+    "team.role": ("Role", "角色"),
+    "team.actions": ("Actions", "操作"),
+    "team.save_role": ("Save role", "儲存角色"),
+    "team.remove": ("Remove", "移除"),
+    "team.remove_confirm": (
+        "Remove this user? They are signed out at once.",
+        "確定移除此用戶？對方會即時被登出。",
+    ),
+    "team.you": ("you", "您"),
+    "team.invite": ("Invite someone", "邀請成員"),
+    "team.invite_submit": ("Create invitation link", "建立邀請連結"),
+    "team.invited": (
+        "Send this link to {email}. It works once, until {expires}; it is shown only now.",
+        "請把此連結傳送給 {email}。連結只可使用一次，有效至 {expires}；只會在此顯示一次。",
+    ),
+    "team.pending": ("Open invitations", "待接受的邀請"),
+    "team.expires": ("Expires", "到期"),
+    "team.revoke": ("Revoke", "撤銷"),
+    "notice.role_changed": ("Role changed.", "角色已更改。"),
+    "notice.user_removed": ("User removed.", "用戶已移除。"),
+    "notice.invitation_revoked": ("Invitation revoked.", "邀請已撤銷。"),
+    "team.not_self": ("You cannot remove yourself.", "您不能移除自己。"),
+    # knowledge
+    "knowledge.title": ("Knowledge", "知識庫"),
+    "knowledge.limits": (
+        "{count} of {max_sources} sources · {used} of {max_bytes} used · PDFs up to {max_pages} pages",
+        "已用 {count} / {max_sources} 個來源 · 已用 {used} / {max_bytes} · PDF 最多 {max_pages} 頁",
+    ),
+    "knowledge.name": ("Source", "來源"),
+    "knowledge.status": ("Status", "狀態"),
+    "knowledge.chunks": ("Chunks", "段落"),
+    "knowledge.pages": ("Pages", "頁數"),
+    "knowledge.size": ("Size", "大小"),
+    "knowledge.updated": ("Updated", "更新時間"),
+    "knowledge.none": (
+        "No knowledge yet: upload a file or add a web page.",
+        "尚未有知識：請上載檔案或加入網頁。",
+    ),
+    "status.queued": ("Queued", "排隊中"),
+    "status.indexing": ("Indexing", "索引中"),
+    "status.ready": ("Ready", "就緒"),
+    "status.failed": ("Failed", "失敗"),
+    "knowledge.upload": ("Upload files", "上載檔案"),
+    "knowledge.upload_hint": (
+        "PDF, XLSX, CSV, TXT or Markdown; several at once, or drop them here.",
+        "PDF、XLSX、CSV、TXT 或 Markdown；可一次選取多個，或拖放到此處。",
+    ),
+    "knowledge.upload_submit": ("Upload", "上載"),
+    "knowledge.remote": ("Add a web page or Google file", "加入網頁或 Google 檔案"),
+    "knowledge.kind.url": ("Web page (URL)", "網頁（網址）"),
+    "knowledge.kind.google_doc": ("Google Doc id", "Google 文件 ID"),
+    "knowledge.kind.google_sheet": ("Google Sheet id", "Google 試算表 ID"),
+    "knowledge.remote_submit": ("Add", "加入"),
+    "knowledge.sync": ("Re-sync", "重新同步"),
+    "knowledge.replace": ("Replace", "取代"),
+    "knowledge.delete": ("Delete", "刪除"),
+    "knowledge.delete_confirm": ("Delete this source and its passages?", "確定刪除此來源及其段落？"),
+    "knowledge.search": ("Search the knowledge", "搜尋知識庫"),
+    "knowledge.search_submit": ("Search", "搜尋"),
+    "knowledge.score": ("score {score}", "分數 {score}"),
+    "knowledge.no_hits": ("Nothing in the knowledge matches.", "知識庫中沒有相符內容。"),
+    "knowledge.uploaded": ("{count} file(s) queued for indexing.", "已有 {count} 個檔案排隊等候索引。"),
+    "notice.uploaded": ("Queued for indexing.", "已排隊等候索引。"),
+    "notice.added": ("Added; it is being fetched.", "已加入，正在擷取。"),
+    "notice.deleted": ("Source deleted.", "來源已刪除。"),
+    "notice.syncing": ("Queued to be fetched and indexed again.", "已排隊重新擷取及索引。"),
+    "knowledge.no_file": ("Choose at least one file.", "請至少選擇一個檔案。"),
+    # errors
+    "err.title": ("Something is not right", "出現問題"),
+    "err.back": ("Back to the console", "返回控制台"),
+    "err.forbidden": ("Your role cannot open this page.", "您的角色無權開啟此頁面。"),
+    "err.not_found": ("Not found.", "找不到。"),
+    "err.csrf": (
+        "This form has expired or did not come from this console. Reload the page and try again.",
+        "此表單已過期或並非來自此控制台。請重新載入頁面後再試。",
+    ),
+    "err.required": ("Required.", "必填。"),
+    "err.invalid_email": ("Not a valid e-mail address.", "電郵地址無效。"),
+    "err.email_taken": ("This e-mail address already has a Parley account.", "此電郵地址已有 Parley 帳戶。"),
+    "err.weak_password": (
+        "At least 10 characters, and not the e-mail address.",
+        "最少 10 個字元，且不可與電郵地址相同。",
+    ),
+    "err.wrong_password": ("Not your current password.", "目前密碼不正確。"),
+    "err.same_password": ("Must differ from the current password.", "必須與目前密碼不同。"),
+    "err.last_admin": (
+        "The team needs an admin: make another user admin first.",
+        "團隊必須有管理員：請先把另一位用戶設為管理員。",
+    ),
+    "err.unsupported_file_type": ("Unsupported file type.", "不支援的檔案類型。"),
+    "err.size_limit": ("Over the size limit.", "超出容量上限。"),
+    "err.source_limit": (
+        "The source limit is reached: delete one first.",
+        "已達來源數量上限：請先刪除一個。",
+    ),
+    "err.page_limit": ("Too many pages.", "頁數過多。"),
+    "err.empty_file": ("The file is empty.", "檔案是空的。"),
+    "err.invalid_url": ("Not a URL that can be fetched.", "無法擷取此網址。"),
+    "err.google_not_configured": (
+        "Google sources need a service account (see README).",
+        "Google 來源需要服務帳戶（見 README）。",
+    ),
+    "err.query_too_long": ("At most 2,000 characters.", "最多 2,000 個字元。"),
+    # common
+    "common.save": ("Save", "儲存"),
+    "common.language": ("Language", "語言"),
+}
+
+
+def translate(lang: Lang, key: str, **values: Any) -> str:
+    """The text for the key in the language (the key itself when missing, which a test forbids)."""
+    pair = CATALOGUE.get(key)
+    text = key if pair is None else pair[0 if lang == "en" else 1]
+    return text.format(**values) if values else text
+
+
+def translator(lang: Lang) -> Callable[..., str]:
+    return lambda key, **values: translate(lang, key, **values)
+
+
+def pick(cookie: str | None, accept_language: str | None) -> Lang:
+    """The language from the switch's cookie, else the browser's first preference (Chinese or English)."""
+    if cookie in LANGS:
+        return cookie
+    first = (accept_language or "").split(",")[0].strip().lower()
+    return "zh-Hant" if first.startswith("zh") else "en"

@@ -1,0 +1,59 @@
+"""The console's router: its pages, its two static files, the home page per role, `/` -> `/console`, and
+the placeholder of each section not built yet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from core.errors import NotFound
+from web.console import auth_routes, knowledge_routes, team_routes
+from web.console.deps import UserDep, require_section
+from web.console.nav import BY_KEY, HOME
+from web.console.render import render, secure_headers
+from web.console.route_class import ConsoleRoute
+
+STATIC = Path(__file__).parent / "static"
+STATIC_FILES = {"console.css": "text/css", "console.js": "application/javascript"}
+
+router = APIRouter(include_in_schema=False)
+pages = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+
+
+@router.get("/")
+def root() -> Response:
+    return RedirectResponse("/console", status_code=307)
+
+
+@router.get("/console/static/{name}")
+def static(name: str) -> Response:
+    if name not in STATIC_FILES:
+        raise NotFound(f"no console file {name}")
+    response = FileResponse(
+        STATIC / name, media_type=STATIC_FILES[name], headers={"Cache-Control": "public, max-age=300"}
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@pages.get("")
+def home(user: UserDep) -> Response:
+    return secure_headers(RedirectResponse(f"/console/{HOME[user.user.role]}", status_code=303))
+
+
+@pages.get("/{section}")
+def coming(section: str, request: Request, user: UserDep) -> Response:
+    """A section of the navigation whose page is not built yet (issue 16, later parts)."""
+    if section not in BY_KEY or BY_KEY[section].built:
+        raise NotFound(f"no console page {section}")
+    require_section(user, section)
+    return render(request, "coming.html", user=user, section=section)
+
+
+# The built pages first: /console/{section} would otherwise answer for them.
+router.include_router(auth_routes.router)
+router.include_router(team_routes.router)
+router.include_router(knowledge_routes.router)
+router.include_router(pages)
