@@ -79,9 +79,13 @@ def hidden(html: str, name: str) -> str:
     return found.group(1)
 
 
-def new_member(client: TestClient, tenant_key: str, email: str, role: str, password: str = PASSWORD) -> Member:
+def new_member(
+    client: TestClient, tenant_key: str, email: str, role: str, password: str = PASSWORD
+) -> Member:
     """Invite through /v1/staff and accept the link as the invited person's browser would."""
-    invited = client.post("/v1/staff/invitations", json={"email": email, "role": role}, headers=auth(tenant_key))
+    invited = client.post(
+        "/v1/staff/invitations", json={"email": email, "role": role}, headers=auth(tenant_key)
+    )
     assert invited.status_code == 201, invited.text
     path = invited.json()["url"].removeprefix("http://testserver")
     person = browser(client.app)
@@ -89,7 +93,12 @@ def new_member(client: TestClient, tenant_key: str, email: str, role: str, passw
     assert page.status_code == 200, page.text
     accepted = person.post(
         path,
-        data={"name": email.split("@")[0], "password": password, "confirm": password, "form_token": hidden(page.text, "form_token")},
+        data={
+            "name": email.split("@")[0],
+            "password": password,
+            "confirm": password,
+            "form_token": hidden(page.text, "form_token"),
+        },
     )
     assert accepted.status_code == 303, accepted.text
     return Member(tenant_key, email, role, password)

@@ -52,7 +52,8 @@ def tenant_key(api: TestClient) -> str:
 def post_sign_in(person: TestClient, email: str, password: str) -> Any:
     page = person.get("/console/sign-in")
     return person.post(
-        "/console/sign-in", data={"email": email, "password": password, "form_token": hidden(page.text, "form_token")}
+        "/console/sign-in",
+        data={"email": email, "password": password, "form_token": hidden(page.text, "form_token")},
     )
 
 
@@ -66,7 +67,9 @@ def test_root_and_console_send_a_stranger_to_sign_in(app: Any) -> None:
     assert team.headers["location"] == "/console/sign-in?next=/console/team"
 
 
-def test_sign_in_sets_a_secure_session_cookie_and_opens_the_home_page(app: Any, api: TestClient, tenant_key: str) -> None:
+def test_sign_in_sets_a_secure_session_cookie_and_opens_the_home_page(
+    app: Any, api: TestClient, tenant_key: str
+) -> None:
     member = new_member(api, tenant_key, "ann@acme.example", "admin")
     person = browser(app, "10.1.0.1")
     response = post_sign_in(person, "ANN@acme.example ", member.password)
@@ -91,13 +94,18 @@ def test_the_cookie_is_secure_over_https(app: Any, api: TestClient, tenant_key: 
     assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
 
 
-def test_a_wrong_password_or_unknown_email_is_refused_alike(app: Any, api: TestClient, tenant_key: str) -> None:
+def test_a_wrong_password_or_unknown_email_is_refused_alike(
+    app: Any, api: TestClient, tenant_key: str
+) -> None:
     new_member(api, tenant_key, "ben@acme.example", "agent")
     person = browser(app, "10.2.0.1")
     wrong = post_sign_in(person, "ben@acme.example", "not the password")
     unknown = post_sign_in(person, "nobody@acme.example", "not the password")
     assert wrong.status_code == unknown.status_code == 401
-    assert "Wrong e-mail address or password." in wrong.text and "Wrong e-mail address or password." in unknown.text
+    assert (
+        "Wrong e-mail address or password." in wrong.text
+        and "Wrong e-mail address or password." in unknown.text
+    )
     assert "parley_session" not in person.cookies
 
 
@@ -129,7 +137,9 @@ def test_a_form_without_the_right_csrf_token_is_refused(app: Any, api: TestClien
     member = new_member(api, tenant_key, "dan@acme.example", "admin")
     person = sign_in(app, member.email, address="10.4.0.1")
     for data in ({}, {"csrf": "forged"}):
-        response = person.post("/console/team/invite", data={**data, "email": "eve@acme.example", "role": "agent"})
+        response = person.post(
+            "/console/team/invite", data={**data, "email": "eve@acme.example", "role": "agent"}
+        )
         assert response.status_code == 403 and "did not come from this console" in response.text
     signed_out_form = browser(app, "10.4.0.2").post(
         "/console/sign-in", data={"email": member.email, "password": member.password, "form_token": "guess"}
@@ -151,7 +161,9 @@ def test_sign_out_ends_the_session(app: Any, api: TestClient, tenant_key: str) -
     assert thief.get("/console/inbox").status_code == 303  # the old token opens nothing
 
 
-def test_password_change_needs_the_current_one_and_ends_other_sessions(app: Any, api: TestClient, tenant_key: str) -> None:
+def test_password_change_needs_the_current_one_and_ends_other_sessions(
+    app: Any, api: TestClient, tenant_key: str
+) -> None:
     member = new_member(api, tenant_key, "gus@acme.example", "qa")
     laptop = sign_in(app, member.email, address="10.6.0.1")
     phone = sign_in(app, member.email, address="10.6.0.2")
@@ -168,7 +180,8 @@ def test_password_change_needs_the_current_one_and_ends_other_sessions(app: Any,
     )
     assert short.status_code == 422 and 'id="e-new_password"' in short.text
     changed = laptop.post(
-        "/console/account/password", data={"csrf": token, "current_password": PASSWORD, "new_password": new, "confirm": new}
+        "/console/account/password",
+        data={"csrf": token, "current_password": PASSWORD, "new_password": new, "confirm": new},
     )
     assert changed.status_code == 200 and "Your other sessions were signed out" in changed.text
     assert laptop.get("/console/evals").status_code == 200  # this session stays
@@ -181,14 +194,23 @@ def test_password_change_needs_the_current_one_and_ends_other_sessions(app: Any,
     assert any(e["action"] == "staff_user.password" and e["actor"] == f"user:{gus['id']}" for e in audit)
 
 
-def test_an_invitation_works_once_and_not_after_it_expires(app: Any, api: TestClient, tenant_key: str) -> None:
+def test_an_invitation_works_once_and_not_after_it_expires(
+    app: Any, api: TestClient, tenant_key: str
+) -> None:
     headers = {"Authorization": f"Bearer {tenant_key}"}
-    first = api.post("/v1/staff/invitations", json={"email": "ida@acme.example", "role": "agent"}, headers=headers)
+    first = api.post(
+        "/v1/staff/invitations", json={"email": "ida@acme.example", "role": "agent"}, headers=headers
+    )
     path = first.json()["url"].removeprefix("http://testserver")
     person = browser(app, "10.7.0.1")
     page = person.get(path)
     assert "Join Acme Beauty" in page.text and page.headers["referrer-policy"] == "no-referrer"
-    form = {"name": "Ida", "password": PASSWORD, "confirm": "something else", "form_token": hidden(page.text, "form_token")}
+    form = {
+        "name": "Ida",
+        "password": PASSWORD,
+        "confirm": "something else",
+        "form_token": hidden(page.text, "form_token"),
+    }
     mismatch = person.post(path, data=form)
     assert mismatch.status_code == 422 and 'id="e-confirm"' in mismatch.text
     weak = person.post(path, data={**form, "password": "short", "confirm": "short"})
@@ -201,7 +223,9 @@ def test_an_invitation_works_once_and_not_after_it_expires(app: Any, api: TestCl
     again = browser(app, "10.7.0.2").post(path, data=form)
     assert again.status_code == 403  # that browser never got the form's token
     # Expired: the link stops working at its expiry.
-    second = api.post("/v1/staff/invitations", json={"email": "jon@acme.example", "role": "qa"}, headers=headers)
+    second = api.post(
+        "/v1/staff/invitations", json={"email": "jon@acme.example", "role": "qa"}, headers=headers
+    )
     with state(api).core.db.session() as session:
         session.execute(
             update(StaffInvitation)

@@ -11,12 +11,12 @@ from web.console.i18n import CATALOGUE, Lang, translate
 
 
 def message(lang: Lang, exc: ParleyError) -> str:
+    """The service's message (it names the limit, the type, the figures); in Chinese a translated sentence
+    first when the catalogue knows the code, with the English detail after it."""
     key = f"err.{exc.code}"
-    if key in CATALOGUE:
-        text = translate(lang, key)
-        # In Chinese the service's English detail (figures, names) follows the translated sentence.
-        return text if lang == "en" else f"{text}（{exc.message}）"
-    return exc.message
+    if lang == "en" or key not in CATALOGUE:
+        return exc.message
+    return f"{translate(lang, key)}（{exc.message}）"
 
 
 def field_error(lang: Lang, exc: ParleyError, fields: tuple[str, ...], default: str) -> dict[str, str]:

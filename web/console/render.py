@@ -45,7 +45,10 @@ def when(value: datetime | None) -> str:
 
 
 _env = Environment(
-    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 _env.filters["size"] = size
 _env.filters["when"] = when

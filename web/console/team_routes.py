@@ -74,12 +74,11 @@ def change_role(
     try:
         core.staff.users.change_role(user.user.tenant_id, user_actor(user.user.id), user_id, role)
     except ParleyError as exc:
+        if exc.code == "not_found":
+            raise
+        status_code = 409 if exc.code == "last_admin" else 422
         return _page(
-            request,
-            core,
-            user,
-            409 if exc.code == "last_admin" else 422,
-            row_error=(user_id, message(cookies.lang(request), exc)),
+            request, core, user, status_code, row_error=(user_id, message(cookies.lang(request), exc))
         )
     return _done("role_changed")
 
