@@ -17,9 +17,9 @@ from tests.conftest import BACKENDS, auth, new_tenant, upload, wait_for
 from tests.helpers.console import browser, console_app, csrf, hidden, new_member, sign_in
 
 FAQ = (
-    "# Opening hours\n\nWe are open Monday to Saturday, 10am to 8pm.\n\n"
-    "# Parking\n\nFree parking is available in the basement car park for two hours.\n"
-).encode()
+    b"# Opening hours\n\nWe are open Monday to Saturday, 10am to 8pm.\n\n"
+    b"# Parking\n\nFree parking is available in the basement car park for two hours.\n"
+)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
