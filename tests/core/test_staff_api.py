@@ -40,22 +40,33 @@ def test_invitations_and_users_need_an_admin_key(api: TestClient) -> None:
 
 def test_an_invitation_gives_a_link_once_and_bad_input_names_the_field(api: TestClient) -> None:
     key = new_tenant(api, "Links Co")
-    created = api.post("/v1/staff/invitations", json={"email": " Amy@Links.example", "role": "qa"}, headers=auth(key))
+    created = api.post(
+        "/v1/staff/invitations", json={"email": " Amy@Links.example", "role": "qa"}, headers=auth(key)
+    )
     assert created.status_code == 201
     body = created.json()
     assert body["email"] == "amy@links.example" and body["role"] == "qa"
     assert body["url"].startswith("http://testserver/console/invite/") and len(body["url"]) > 70
     listed = api.get("/v1/staff/invitations", headers=auth(key)).json()["invitations"]
     assert [i["email"] for i in listed] == ["amy@links.example"] and "url" not in listed[0]
-    bad_role = api.post("/v1/staff/invitations", json={"email": "b@links.example", "role": "owner"}, headers=auth(key))
+    bad_role = api.post(
+        "/v1/staff/invitations", json={"email": "b@links.example", "role": "owner"}, headers=auth(key)
+    )
     assert bad_role.status_code == 422 and bad_role.json()["error"]["message"].startswith("role")
-    bad_email = api.post("/v1/staff/invitations", json={"email": "no-at-sign", "role": "qa"}, headers=auth(key))
+    bad_email = api.post(
+        "/v1/staff/invitations", json={"email": "no-at-sign", "role": "qa"}, headers=auth(key)
+    )
     assert bad_email.status_code == 422 and bad_email.json()["error"]["message"].startswith("email")
-    again = api.post("/v1/staff/invitations", json={"email": "amy@links.example", "role": "agent"}, headers=auth(key))
+    again = api.post(
+        "/v1/staff/invitations", json={"email": "amy@links.example", "role": "agent"}, headers=auth(key)
+    )
     assert again.status_code == 201  # replaces the open one: the first link stops working
     assert api.get(body["url"].removeprefix("http://testserver")).status_code == 404
     revoked = api.delete(f"/v1/staff/invitations/{again.json()['id']}", headers=auth(key))
-    assert revoked.status_code == 204 and api.get("/v1/staff/invitations", headers=auth(key)).json()["invitations"] == []
+    assert (
+        revoked.status_code == 204
+        and api.get("/v1/staff/invitations", headers=auth(key)).json()["invitations"] == []
+    )
 
 
 def test_roles_change_the_last_admin_stays_and_removal_is_audited_as_the_key(api: TestClient) -> None:
@@ -85,10 +96,14 @@ def test_a_tenant_sees_and_changes_only_its_own_users(api: TestClient) -> None:
     new_member(api, theirs, "them@theirs.example", "admin")
     their_id = api.get("/v1/staff/users", headers=auth(theirs)).json()["users"][0]["id"]
     assert api.get("/v1/staff/users", headers=auth(mine)).json()["users"] == []
-    assert api.patch(f"/v1/staff/users/{their_id}", json={"role": "qa"}, headers=auth(mine)).status_code == 404
+    assert (
+        api.patch(f"/v1/staff/users/{their_id}", json={"role": "qa"}, headers=auth(mine)).status_code == 404
+    )
     assert api.delete(f"/v1/staff/users/{their_id}", headers=auth(mine)).status_code == 404
     # An e-mail address is one account in the whole installation: another tenant cannot invite it.
-    taken = api.post("/v1/staff/invitations", json={"email": "them@theirs.example", "role": "qa"}, headers=auth(mine))
+    taken = api.post(
+        "/v1/staff/invitations", json={"email": "them@theirs.example", "role": "qa"}, headers=auth(mine)
+    )
     assert taken.status_code == 409 and taken.json()["error"]["code"] == "email_taken"
 
 

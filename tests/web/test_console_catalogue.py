@@ -1,0 +1,49 @@
+"""Every console string exists in English and Traditional Chinese: each key the templates name, and each
+key built from a section, role, status or notice."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from core.staff.models import STAFF_ROLES
+from web.console import knowledge_routes, team_routes
+from web.console.i18n import CATALOGUE, pick, translate
+from web.console.nav import SECTIONS
+from web.console.render import TEMPLATES
+
+CODE = Path(__file__).resolve().parents[2] / "web" / "console"
+
+
+def named_keys() -> set[str]:
+    keys: set[str] = set()
+    for path in [*TEMPLATES.glob("*.html"), *CODE.glob("*.py")]:
+        keys |= set(
+            re.findall(r"""\bt(?:ranslate)?\((?:lang, )?['"]([a-z_]+\.[a-z_.]+)['"]""", path.read_text())
+        )
+    return {key for key in keys if not key.endswith(".")}  # 'nav.' + key: a prefix, see built_keys
+
+
+def built_keys() -> set[str]:
+    keys = {f"nav.{s.key}" for s in SECTIONS} | {f"role.{r}" for r in STAFF_ROLES}
+    keys |= {f"status.{s}" for s in ("queued", "indexing", "ready", "failed")}
+    keys |= {f"knowledge.kind.{k}" for k in knowledge_routes.REMOTE_KINDS}
+    keys |= {f"notice.{n}" for n in (*knowledge_routes.NOTICES, *team_routes.NOTICES)}
+    return keys
+
+
+def test_every_key_is_in_the_catalogue_in_both_languages() -> None:
+    named = named_keys()
+    assert len(named) > 50  # the scan finds the templates' keys
+    missing = sorted((named | built_keys()) - CATALOGUE.keys())
+    assert missing == []
+    for key, (english, chinese) in CATALOGUE.items():
+        assert english.strip() and chinese.strip(), key
+        assert sorted(re.findall(r"\{(\w+)\}", english)) == sorted(re.findall(r"\{(\w+)\}", chinese)), key
+
+
+def test_the_language_comes_from_the_switch_then_the_browser() -> None:
+    assert pick("zh-Hant", "en-GB") == "zh-Hant"
+    assert pick(None, "zh-HK,zh;q=0.9,en;q=0.8") == "zh-Hant"
+    assert pick("klingon", "en-US") == "en"
+    assert translate("zh-Hant", "knowledge.score", score="0.812") == "分數 0.812"
