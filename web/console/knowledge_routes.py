@@ -7,7 +7,7 @@ size, count and page limits, the SSRF check and the tenant scoping are theirs.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
@@ -47,17 +47,28 @@ def _sources_context(request: Request, knowledge: KnowledgeServices, user: Signe
 
 
 def _page(
-    request: Request, knowledge: KnowledgeServices, user: SignedIn, status_code: int = 200, **context: Any
+    request: Request,
+    knowledge: KnowledgeServices,
+    user: SignedIn,
+    status_code: int = 200,
+    *,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    remote_kind: str = "url",
+    remote_origin: str = "",
 ) -> Response:
+    """The page; with `?q=` the search's passages and scores, with `?notice=` a done action's message."""
     lang = cookies.lang(request)
     query = request.query_params.get("q", "").strip()
     hits: list[SearchHit] | None = None
-    errors: dict[str, str] = dict(context.pop("errors", {}) or {})
+    errors = dict(errors or {})
     if len(query) > MAX_QUERY:
         errors["q"] = translate(lang, "err.query_too_long")
     elif query:
         hits = knowledge.search(user.user.tenant_id, query, 5)
-    notice = request.query_params.get("notice")
+    done = request.query_params.get("notice")
+    if notice is None and done in NOTICES:
+        notice = translate(lang, f"notice.{done}")
     return render(
         request,
         "knowledge.html",
@@ -67,10 +78,11 @@ def _page(
         query=query,
         hits=hits,
         errors=errors,
-        notice=translate(lang, f"notice.{notice}") if notice in NOTICES else context.pop("notice", None),
+        notice=notice,
         sources_html=fragment("_sources.html", request, **_sources_context(request, knowledge, user)),
         remote_kinds=REMOTE_KINDS,
-        **{"remote_kind": "url", "remote_origin": "", **context},
+        remote_kind=remote_kind,
+        remote_origin=remote_origin,
     )
 
 

@@ -10,13 +10,13 @@ from fastapi.responses import RedirectResponse, Response
 from core.audit import user_actor
 from core.deps import CoreDep
 from core.errors import ParleyError
+from core.staff.models import STAFF_ROLES
 from core.staff.routes import invitation_url
 from core.staff.sessions import SignedIn
 from web.console import cookies
 from web.console.deps import AdminDep, AdminPostedDep
 from web.console.forms import field_error, message
 from web.console.i18n import translate
-from web.console.nav import SECTIONS
 from web.console.render import render
 from web.console.route_class import ConsoleRoute
 
@@ -38,7 +38,7 @@ def _page(
         status_code=status_code,
         users=core.staff.users.list(tenant),
         invitations=core.staff.invitations.pending(tenant),
-        roles=sorted({role for s in SECTIONS for role in s.roles}),
+        roles=STAFF_ROLES,
         notice=translate(cookies.lang(request), f"notice.{notice}") if notice in NOTICES else None,
         **{"errors": {}, "invite_email": "", "invite_role": "agent", **context},
     )
