@@ -1,5 +1,6 @@
 """The console in headless Chromium, as `make run` serves it: the demo admin signs in with the sign-in the
-server printed, switches to Chinese, uploads a text file on the Knowledge page, watches it become ready
+server printed, switches to Chinese, uploads a text file on the Knowledge page (and drops another on it),
+watches the first become ready
 without reloading, and searches it; the page fits a phone's width.
 
 Needs Debian's chromium (`.ci/run` installs it); Playwright drives it (no browser download).
@@ -50,6 +51,15 @@ def test_admin_signs_in_switches_to_chinese_uploads_and_searches(tmp_path: Path)
         # The table refreshes itself (console.js) while the demo's files and this one are indexed.
         expect(row).to_have_attribute("data-status", "ready", timeout=120_000)
         expect(row.locator(".status")).to_have_text("就緒")
+
+        # Drag and drop: a file dropped on the upload box is sent at once.
+        dropped = page.evaluate_handle(
+            "() => { const d = new DataTransfer();"
+            " d.items.add(new File(['Gift vouchers never expire.'], 'vouchers.txt', {type: 'text/plain'}));"
+            " return d; }"
+        )
+        page.dispatch_event("[data-dropzone]", "drop", {"dataTransfer": dropped})
+        expect(page.locator("td.name", has_text="vouchers.txt")).to_be_visible()
 
         page.fill("#f-q", "When does the salon stay open late?")
         page.press("#f-q", "Enter")
