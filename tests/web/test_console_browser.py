@@ -1,7 +1,6 @@
 """The console in headless Chromium, as `make run` serves it: the demo admin signs in with the sign-in the
 server printed, switches to Chinese, uploads a text file on the Knowledge page (and drops another on it),
-watches the first become ready
-without reloading, and searches it; the page fits a phone's width.
+watches the first become ready without reloading, and searches it; the page fits a phone's width.
 
 Needs Debian's chromium (`.ci/run` installs it); Playwright drives it (no browser download).
 """
