@@ -94,6 +94,17 @@ def test_the_cookie_is_secure_over_https(app: Any, api: TestClient, tenant_key: 
     assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
 
 
+def test_the_setting_makes_the_cookies_secure_behind_a_tls_proxy(app: Any, api: TestClient) -> None:
+    settings = state(api).settings
+    settings.console_secure_cookie = True  # PARLEY_CONSOLE_SECURE_COOKIE=true
+    try:
+        page = browser(app, "10.1.0.3").get("/console/sign-in")
+    finally:
+        settings.console_secure_cookie = False
+    # The same rule marks the session cookie (cookies.secure); a plain-HTTP client would not send it back.
+    assert "parley_form=" in page.headers["set-cookie"] and "Secure" in page.headers["set-cookie"]
+
+
 def test_a_wrong_password_or_unknown_email_is_refused_alike(
     app: Any, api: TestClient, tenant_key: str
 ) -> None:
