@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from core.audit import AuditLog, user_actor
@@ -47,11 +47,13 @@ class Invitations:
         with self._db.session() as session:
             if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
                 raise Conflict(f"email: {email} already has a Parley account", code="email_taken")
+            # The address's open invitation is replaced, and the tenant's expired ones go (nothing else
+            # deletes them; accepted ones stay as the record of who invited whom).
             session.execute(
                 delete(StaffInvitation).where(
                     StaffInvitation.tenant_id == tenant_id,
-                    StaffInvitation.email == email,
                     StaffInvitation.accepted_at.is_(None),
+                    or_(StaffInvitation.email == email, StaffInvitation.expires_at <= now),
                 )
             )
             invitation = StaffInvitation(
