@@ -112,6 +112,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "knowledge.pages": ("Pages", "頁數"),
     "knowledge.size": ("Size", "大小"),
     "knowledge.updated": ("Updated", "更新時間"),
+    "knowledge.quarantined": (
+        "{count} passage(s) kept out of the index: they carry instructions (see GET /v1/knowledge/sources).",
+        "{count} 段內容含有指令，未納入索引（見 GET /v1/knowledge/sources）。",
+    ),
     "knowledge.none": (
         "No knowledge yet: upload a file or add a web page.",
         "尚未有知識：請上載檔案或加入網頁。",
