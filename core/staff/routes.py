@@ -11,8 +11,9 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from config import Settings
 from core.audit import key_actor
-from core.deps import AdminDep, CoreDep
+from core.deps import AdminDep, CoreDep, services_of
 from core.staff.models import StaffInvitation, StaffRole, StaffUser
 
 router = APIRouter(prefix="/v1/staff", tags=["staff"])
@@ -65,7 +66,7 @@ class InvitationList(BaseModel):
 
 def invitation_url(request: Request, token: str) -> str:
     """The link's absolute URL: PARLEY_PUBLIC_URL when a proxy changes the address, else this request's."""
-    settings = request.app.state.settings
+    settings = services_of(request.app).get(Settings)
     base = (settings.public_url or str(request.base_url)).rstrip("/")
     return f"{base}/console/invite/{token}"
 

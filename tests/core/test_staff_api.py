@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from core.staff.models import StaffUser
 from knowledge.embeddings import LocalE5Embedder
-from tests.conftest import BACKENDS, auth, new_tenant, state
+from tests.conftest import BACKENDS, auth, new_tenant, services
 from tests.helpers.console import PASSWORD, console_app, new_member
 
 
@@ -110,7 +110,7 @@ def test_a_tenant_sees_and_changes_only_its_own_users(api: TestClient) -> None:
 def test_passwords_are_stored_as_argon2id_hashes(api: TestClient) -> None:
     key = new_tenant(api, "Hash Co")
     new_member(api, key, "h@hash.example", "agent")
-    with state(api).core.db.session() as session:
+    with services(api).core.db.session() as session:
         stored = session.scalar(select(StaffUser.password_hash).where(StaffUser.email == "h@hash.example"))
     assert stored and stored.startswith("$argon2id$") and PASSWORD not in stored
 
@@ -121,7 +121,7 @@ def test_the_demo_admin_is_created_once_and_a_lost_password_file_gets_a_new_pass
     from knowledge.demo import DEMO_ADMIN_EMAIL, ensure_demo_admin
 
     key = new_tenant(api, "Demo-like")
-    core: Any = state(api).core
+    core: Any = services(api).core
     email, password = ensure_demo_admin(core, key, tmp_path)
     assert email == DEMO_ADMIN_EMAIL and (tmp_path / "demo_admin_password").read_text().strip() == password
     assert ensure_demo_admin(core, key, tmp_path) == (email, password)

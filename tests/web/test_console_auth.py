@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from core.db import utcnow
 from core.staff.models import StaffInvitation, StaffSession, StaffUser
 from knowledge.embeddings import LocalE5Embedder
-from tests.conftest import BACKENDS, new_tenant, state
+from tests.conftest import BACKENDS, new_tenant, services
 from tests.helpers.console import PASSWORD, browser, console_app, csrf, hidden, new_member, sign_in
 
 
@@ -82,7 +82,7 @@ def test_sign_in_sets_a_secure_session_cookie_and_opens_the_home_page(
     assert page.status_code == 200 and "ann@acme.example" in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["cache-control"] == "no-store"
-    with state(browser(app)).core.db.session() as session:  # the token is stored hashed only
+    with services(browser(app)).core.db.session() as session:  # the token is stored hashed only
         hashes = session.scalars(select(StaffSession.token_hash)).all()
     assert person.cookies["parley_session"] not in hashes
 
@@ -95,7 +95,7 @@ def test_the_cookie_is_secure_over_https(app: Any, api: TestClient, tenant_key: 
 
 
 def test_the_setting_makes_the_cookies_secure_behind_a_tls_proxy(app: Any, api: TestClient) -> None:
-    settings = state(api).settings
+    settings = services(api).settings
     settings.console_secure_cookie = True  # PARLEY_CONSOLE_SECURE_COOKIE=true
     try:
         page = browser(app, "10.1.0.3").get("/console/sign-in")
@@ -133,7 +133,7 @@ def test_sign_in_is_throttled_per_email_and_per_address(app: Any, api: TestClien
         assert post_sign_in(browser(app, "10.3.0.1"), email, "wrong password").status_code == 401
     assert post_sign_in(browser(app, "10.3.0.1"), "z@acme.example", "whatever").status_code == 429
     # Failures are rows in the database (every process counts them); the window passing lifts the lock.
-    with state(api).core.db.session() as session:
+    with services(api).core.db.session() as session:
         session.execute(update_failures_back(timedelta(minutes=16)))
     assert post_sign_in(browser(app, "10.3.0.2"), member.email, member.password).status_code == 303
 
@@ -237,14 +237,14 @@ def test_an_invitation_works_once_and_not_after_it_expires(
     second = api.post(
         "/v1/staff/invitations", json={"email": "jon@acme.example", "role": "qa"}, headers=headers
     )
-    with state(api).core.db.session() as session:
+    with services(api).core.db.session() as session:
         session.execute(
             update(StaffInvitation)
             .where(StaffInvitation.id == second.json()["id"])
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
     assert browser(app).get(second.json()["url"].removeprefix("http://testserver")).status_code == 404
-    with state(api).core.db.session() as session:
+    with services(api).core.db.session() as session:
         assert session.scalar(select(StaffUser).where(StaffUser.email == "jon@acme.example")) is None
 
 

@@ -7,6 +7,8 @@ import secrets
 
 from fastapi import Request, Response
 
+from config import Settings
+from core.deps import services_of
 from core.signatures import matches
 from web.console.i18n import Lang, pick
 
@@ -17,7 +19,7 @@ PATH = "/console"
 
 
 def secure(request: Request) -> bool:
-    return request.url.scheme == "https" or bool(request.app.state.settings.console_secure_cookie)
+    return request.url.scheme == "https" or bool(services_of(request.app).get(Settings).console_secure_cookie)
 
 
 def set_session(request: Request, response: Response, token: str, max_age: int) -> None:

@@ -14,6 +14,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
+from config import Settings
+from core.deps import services_of
 from core.errors import LimitExceeded, ParleyError
 from core.staff.sessions import SignedIn
 from knowledge.ingest_job import megabytes
@@ -36,7 +38,7 @@ MAX_QUERY = 2000  # as POST /v1/knowledge/search
 def _sources_context(request: Request, knowledge: KnowledgeServices, user: SignedIn) -> dict[str, object]:
     tenant = user.user.tenant_id
     sources = knowledge.sources.list(tenant)
-    settings = request.app.state.settings
+    settings = services_of(request.app).get(Settings)
     return {
         "sources": sources,
         "live": any(s.status in ("queued", "indexing") for s in sources),
