@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, func, select, text
 from app import create_app
 from channels.models import ChannelEvent
 from config import Settings
+from core import jobs
 from core.db import make_engine
 from core.migrate import upgrade_to_head
 from core.services import CoreServices
@@ -50,6 +51,18 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """The one switch: any connection off this machine fails the test (no network models, no web)."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def background_jobs_not_niced() -> Iterator[None]:
+    """The app's worker threads run at nice 10 so that requests come first (core/jobs.py). In tests, the
+    test itself waits for those jobs, and the other test processes run at nice 0 on the same few cores:
+    a niced job then gets a sliver of a core and the test sits idle (the demo ingest took twice as long).
+    Nothing tests the nice value, so the tests' workers run at the test's own priority."""
+    niced = jobs.BACKGROUND_NICE
+    jobs.BACKGROUND_NICE = 0
+    yield
+    jobs.BACKGROUND_NICE = niced
 
 
 @pytest.fixture(scope="session")
