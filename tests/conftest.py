@@ -10,7 +10,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from core import jobs
 from core.db import make_engine
 from core.migrate import upgrade_to_head
 from core.services import CoreServices
+from knowledge.demo import demo_files
 from knowledge.embeddings import LocalE5Embedder
 from knowledge.index import KnowledgeIndex
 from knowledge.services import KnowledgeServices, build_knowledge
@@ -213,6 +214,42 @@ def client(app_factory: Callable[..., Any]) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture(scope="session", params=BACKENDS)
+def shared_demo(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    embedder: LocalE5Embedder,
+    migrated_sqlite: Path,
+) -> Iterator[tuple[TestClient, str]]:
+    """(client, key): one app per test process and backend with the demo tenant's knowledge ingested,
+    for tests that only read it (search it, ask it in conversations of their own). An ingest took
+    seconds per test. A test that changes the tenant (its settings, keys, credits) loads a demo of its
+    own (`load_demo`); the PostgreSQL one has a schema of its own, which no test empties."""
+    folder = tmp_path_factory.mktemp("shared-demo")
+    with ExitStack() as stack:
+        url = schema = None
+        if request.param == "sqlite":
+            migrated_data_dir(folder / "data", migrated_sqlite)
+        else:
+            url, schema = PG_URL, stack.enter_context(throwaway_schema())
+            engine = make_engine(url or "", schema=schema)
+            upgrade_to_head(engine)
+            engine.dispose()
+        settings = Settings(data_dir=folder / "data", database_url=url, admin_key=ADMIN_KEY, gc_freeze=False)
+
+        def knowledge(s: Settings, core: CoreServices) -> KnowledgeServices:
+            index = KnowledgeIndex.temporary(embedder.dim, parent=folder)
+            return build_knowledge(s, core, embedder=embedder, index=index, fetchers=Fetchers())
+
+        client = stack.enter_context(
+            TestClient(create_app(settings, knowledge_builder=knowledge, db_schema=schema))
+        )
+        with pytest.MonkeyPatch.context() as patch:  # made before any test's own `no_network`
+            patch.setattr(socket.socket, "connect", _loopback_only)
+            key = load_demo(client)
+        yield client, key
+
+
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
@@ -227,6 +264,14 @@ def upload(client: TestClient, key: str, filename: str, data: bytes) -> dict[str
     response = client.post("/v1/knowledge/sources", files={"file": (filename, data)}, headers=auth(key))
     assert response.status_code == 202, response.text
     return dict(response.json())
+
+
+def load_demo(client: TestClient, name: str = "Lotus Glow Beauty") -> str:
+    """A new tenant with the demo knowledge (`make run`'s), ingested; returns its key."""
+    key = new_tenant(client, name)
+    ids = [upload(client, key, n, d)["id"] for n, d in demo_files().items()]
+    assert all(wait_for(client, key, i)["status"] == "ready" for i in ids)
+    return key
 
 
 def wait_for(client: TestClient, key: str, source_id: str, timeout: float = 180.0) -> dict[str, Any]:

@@ -8,8 +8,8 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.agent.test_chat import chat, load_demo
-from tests.conftest import auth, new_tenant, upload, wait_for
+from tests.agent.test_chat import chat
+from tests.conftest import auth, load_demo, new_tenant, upload, wait_for
 
 # The answer path reads and writes the database only as every other chat does (tests/agent/test_chat.py
 # runs those on both engines): SQLite is enough here, and halves the time.

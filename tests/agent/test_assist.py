@@ -11,12 +11,13 @@ from agent.assist.facts import facts
 from agent.assist.local import normalised
 from core.language import customer_language
 from inbox.store import ContactInfo
-from tests.agent.test_chat import chat, load_demo
-from tests.conftest import auth, new_tenant, services
+from tests.agent.test_chat import chat
+from tests.conftest import auth, load_demo, new_tenant, services
 
 
 @pytest.fixture
 def demo(client: TestClient) -> str:
+    """A demo tenant of the test's own, for tests that change it (its settings, its credits used)."""
     return load_demo(client)
 
 
@@ -39,7 +40,8 @@ def assert_distinct(suggestions: list[dict[str, Any]]) -> None:
     assert len({normalised(s["text"]) for s in suggestions}) == len(suggestions)
 
 
-def test_english_question_gets_distinct_grounded_suggestions(client: TestClient, demo: str) -> None:
+def test_english_question_gets_distinct_grounded_suggestions(shared_demo: tuple[TestClient, str]) -> None:
+    client, demo = shared_demo
     conversation = chat(client, demo, "How much is a gel manicure?")["conversation_id"]
     body = smart_reply(client, demo, conversation)
     suggestions = body["suggestions"]
@@ -55,7 +57,8 @@ def test_english_question_gets_distinct_grounded_suggestions(client: TestClient,
     assert body["credits"]["charged"] == len(suggestions)
 
 
-def test_chinese_question_gets_chinese_suggestions(client: TestClient, demo: str) -> None:
+def test_chinese_question_gets_chinese_suggestions(shared_demo: tuple[TestClient, str]) -> None:
+    client, demo = shared_demo
     conversation = chat(client, demo, "有冇學生優惠？")["conversation_id"]
     body = smart_reply(client, demo, conversation)
     assert_distinct(body["suggestions"])
@@ -66,7 +69,8 @@ def test_chinese_question_gets_chinese_suggestions(client: TestClient, demo: str
     assert all("八五折" in s["text"] and s["sources"][0]["name"] == "lotus-glow-faq.md" for s in grounded)
 
 
-def test_chinese_question_about_english_knowledge(client: TestClient, demo: str) -> None:
+def test_chinese_question_about_english_knowledge(shared_demo: tuple[TestClient, str]) -> None:
+    client, demo = shared_demo
     conversation = chat(client, demo, "取消預約要提前幾耐通知？")["conversation_id"]
     body = smart_reply(client, demo, conversation)
     assert_distinct(body["suggestions"])
@@ -77,7 +81,8 @@ def test_chinese_question_about_english_knowledge(client: TestClient, demo: str)
     assert first["sources"][0]["name"] == "lotus-glow-policies.pdf"
 
 
-def test_a_short_follow_up_is_read_with_the_message_before_it(client: TestClient, demo: str) -> None:
+def test_a_short_follow_up_is_read_with_the_message_before_it(shared_demo: tuple[TestClient, str]) -> None:
+    client, demo = shared_demo
     conversation = chat(client, demo, "Do you do gel manicures?")["conversation_id"]
     chat(client, demo, "how much is it?", conversation)
     suggestions = smart_reply(client, demo, conversation)["suggestions"]
@@ -111,7 +116,8 @@ def test_smart_reply_needs_a_conversation_of_the_tenant_with_a_customer_message(
     assert client.get("/v1/assist/credits", headers=auth(demo)).json()["used"] == 0
 
 
-def test_staff_keys_may_use_assist(client: TestClient, demo: str) -> None:
+def test_staff_keys_may_use_assist(shared_demo: tuple[TestClient, str]) -> None:
+    client, demo = shared_demo
     staff = client.post("/v1/api-keys", json={"role": "staff"}, headers=auth(demo)).json()["api_key"]
     conversation = chat(client, demo, "What are your opening hours?")["conversation_id"]
     assert "10:00" in smart_reply(client, staff, conversation)["suggestions"][0]["text"]

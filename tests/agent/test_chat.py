@@ -12,16 +12,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from knowledge.demo import demo_files
 from tests.agent.fakes import BrokenChatModel, DiesOnceChatModel, Killed, ScriptedChatModel
-from tests.conftest import auth, new_tenant, services, upload, wait_for
-
-
-def load_demo(client: TestClient, name: str = "Lotus Glow Beauty") -> str:
-    key = new_tenant(client, name)
-    ids = [upload(client, key, n, d)["id"] for n, d in demo_files().items()]
-    assert all(wait_for(client, key, i)["status"] == "ready" for i in ids)
-    return key
+from tests.conftest import auth, load_demo, new_tenant, services, upload, wait_for
 
 
 def chat(client: TestClient, key: str, message: str, conversation_id: str | None = None) -> dict[str, Any]:
@@ -33,12 +25,8 @@ def chat(client: TestClient, key: str, message: str, conversation_id: str | None
     return dict(response.json())
 
 
-@pytest.fixture
-def demo(client: TestClient) -> str:
-    return load_demo(client)
-
-
-def test_grounded_answer_with_its_source(client: TestClient, demo: str) -> None:
+def test_grounded_answer_with_its_source(shared_demo: tuple[TestClient, str]) -> None:
+    client, demo = shared_demo
     body = chat(client, demo, "How much is a gel manicure?")
     assert "Gel Manicure" in body["reply"] and "350" in body["reply"]
     assert body["sources"] and body["sources"][0]["name"] == "lotus-glow-price-list.xlsx"
@@ -46,14 +34,18 @@ def test_grounded_answer_with_its_source(client: TestClient, demo: str) -> None:
     assert body["conversation_id"] and body["message_id"]
 
 
-def test_chinese_question_answered_from_english_knowledge(client: TestClient, demo: str) -> None:
+def test_chinese_question_answered_from_english_knowledge(shared_demo: tuple[TestClient, str]) -> None:
+    client, demo = shared_demo
     body = chat(client, demo, "取消預約要提前幾耐通知？")
     assert "24 hours" in body["reply"]
     assert body["reply"].startswith("好的！")  # the customer's language frames the English fact
     assert any(s["name"] == "lotus-glow-policies.pdf" for s in body["sources"])
 
 
-def test_unknown_questions_say_so_and_hand_off_after_repeated_failures(client: TestClient, demo: str) -> None:
+def test_unknown_questions_say_so_and_hand_off_after_repeated_failures(
+    shared_demo: tuple[TestClient, str],
+) -> None:
+    client, demo = shared_demo
     first = chat(client, demo, "Who won the football world cup in 1966?")
     assert "don't have that information" in first["reply"] and first["sources"] == []
     assert first["handoff"] is False
@@ -65,7 +57,8 @@ def test_unknown_questions_say_so_and_hand_off_after_repeated_failures(client: T
     assert conversation.status == "pending_human" and conversation.handoff_team == "support"
 
 
-def test_handoff_on_request_and_on_complaint(client: TestClient, demo: str) -> None:
+def test_handoff_on_request_and_on_complaint(shared_demo: tuple[TestClient, str]) -> None:
+    client, demo = shared_demo
     asked = chat(client, demo, "I want to speak to a human please")
     assert asked["handoff"] is True
     assert asked["actions"][0]["tool"] == "handoff_to_human"
@@ -194,7 +187,8 @@ def test_ratings_are_stored(client: TestClient) -> None:
     assert response.status_code == 404
 
 
-def test_tenants_never_mix_knowledge_or_settings(client: TestClient, demo: str) -> None:
+def test_tenants_never_mix_knowledge_or_settings(shared_demo: tuple[TestClient, str]) -> None:
+    client, demo = shared_demo
     other = new_tenant(client, "Harbour Tea House")
     wait_for(client, other, upload(client, other, "menu.md", b"# Menu\n\nOur milk tea costs HK$28.")["id"])
     client.put(

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage, BaseMessage
 
 from tests.agent.fakes import ScriptedChatModel
-from tests.agent.test_chat import chat, load_demo
-from tests.conftest import auth, new_tenant, services, upload, wait_for
+from tests.agent.test_chat import chat
+from tests.conftest import auth, load_demo, new_tenant, services, upload, wait_for
 
 POISONED = (
     b"# Opening hours\n\nWe open from 9am to 7pm every day.\n\n"

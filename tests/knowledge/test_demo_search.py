@@ -5,16 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from knowledge.demo import demo_files
-from tests.conftest import new_tenant, search, upload, wait_for
-
-
-@pytest.fixture
-def demo_key(client: TestClient) -> str:
-    key = new_tenant(client, "Lotus Glow Beauty")
-    ids = [upload(client, key, name, data)["id"] for name, data in demo_files().items()]
-    assert all(wait_for(client, key, i)["status"] == "ready" for i in ids)
-    return key
+from tests.conftest import search
 
 
 @pytest.mark.parametrize(
@@ -28,6 +19,7 @@ def demo_key(client: TestClient) -> str:
         ("How much is a gel manicure?", "Gel Manicure"),
     ],
 )
-def test_cross_lingual_questions(client: TestClient, demo_key: str, question: str, fact: str) -> None:
+def test_cross_lingual_questions(shared_demo: tuple[TestClient, str], question: str, fact: str) -> None:
+    client, demo_key = shared_demo
     texts = [h["text"] for h in search(client, demo_key, question, k=5)]
     assert any(fact in t for t in texts), texts
