@@ -11,12 +11,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, or_, select, text
 
 from app import create_app
 from channels.models import ChannelEvent
@@ -24,6 +25,7 @@ from config import Settings
 from core import jobs
 from core.db import make_engine
 from core.migrate import upgrade_to_head
+from core.models import Job
 from core.services import CoreServices
 from knowledge.demo import demo_files
 from knowledge.embeddings import LocalE5Embedder
@@ -298,6 +300,26 @@ def ingested(client: TestClient, timeout: float = 30.0) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"{pending} webhook deliveries still not ingested after {timeout}s")
+
+
+def settle(client: TestClient) -> None:
+    """Wait until deliveries are ingested and no job runs or is due within a minute (a retry waits
+    seconds; the periodic sweeps, queued for an hour ahead, do not count). Every reply and send runs
+    in a job, so this is also how a test shows that nothing more is sent: a fixed sleep waited longer
+    and still could not tell "nothing more" from "not yet"."""
+    ingested(client)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        soon = datetime.now(UTC) + timedelta(minutes=1)
+        due = (Job.status == "queued") & or_(Job.locked_until.is_(None), Job.locked_until <= soon)
+        with state(client).core.db.session() as session:
+            busy = session.scalar(
+                select(func.count()).select_from(Job).where((Job.status == "running") | due)
+            )
+        if not busy:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{busy} jobs still running or due after 30 s")
 
 
 def search(client: TestClient, key: str, query: str, k: int = 5) -> list[dict[str, Any]]:

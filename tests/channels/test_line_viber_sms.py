@@ -19,7 +19,7 @@ from channels.http_pool import HttpPool
 from channels.models import ChannelMessage
 from channels.twilio_sms import signature as twilio_signature
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, ingested, new_tenant, services, upload, wait_for
+from tests.conftest import auth, ingested, new_tenant, settle, services, upload, wait_for
 
 LINE_SECRET = "line-channel-secret-0123"
 VIBER_TOKEN = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9"
@@ -105,7 +105,7 @@ def test_line_reply_then_push_when_the_token_is_stale(client: TestClient, fake: 
     )  # token long expired
     sent = fake.wait_for(2)
     assert sent[1]["api"] == "line-push" and sent[1]["to"] == "U4af4980629"
-    time.sleep(0.3)
+    settle(client)
     assert len(fake.sent) == 2 and fake.tokens[0] == "Bearer line-access-token"
 
 
@@ -218,7 +218,7 @@ def test_twilio_sms(client: TestClient, fake: FakeGraph) -> None:
         sent[0]["api"] == "twilio" and sent[0]["To"] == "+85291234567" and sent[0]["From"] == "+85230001234"
     )
     assert "HK$28" in sent[0]["Body"] and fake.tokens[0].startswith("Basic ")
-    time.sleep(0.3)
+    settle(client)
     assert len(fake.sent) == 1
     deadline = time.monotonic() + 10
     while not outgoing(client) and time.monotonic() < deadline:

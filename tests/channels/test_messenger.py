@@ -17,7 +17,7 @@ from channels.messenger import parse_events
 from core.errors import InvalidInput
 from inbox.models import Message
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, new_tenant, services, upload, wait_for
+from tests.conftest import auth, new_tenant, settle, services, upload, wait_for
 
 APP_SECRET = "meta-app-secret-123"
 
@@ -161,7 +161,7 @@ def test_answered_once_and_statuses(client: TestClient, fake: FakeGraph, kind: s
         == 0
     )
     sent = fake.wait_for(1)
-    time.sleep(0.3)
+    settle(client)
     assert len(sent) == 1 and sent[0]["recipient"] == {"id": "6754230144662"}
     assert sent[0]["messaging_type"] == "RESPONSE" and "HK$28" in sent[0]["message"]["text"]
     delivery = {

@@ -20,7 +20,7 @@ from crm.models import Contact
 from inbox.models import Message
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import CHANNELS, deliver, fake_platforms, line_events, whatsapp_delivery
-from tests.conftest import auth, ingested, new_tenant, services
+from tests.conftest import auth, ingested, new_tenant, settle, services
 
 NOW = int(time.time())
 LINE_USER = "U4af4980629"
@@ -194,7 +194,7 @@ def test_line_follow_unfollow_join_leave_are_state_not_messages(client: TestClie
     )
     assert contact_state(client, channel, "line:Ca56f94637c") == ("left", True)
     assert messages(client, channel) == [] and agent_turns(client) == 0
-    time.sleep(0.3)
+    settle(client)
     assert fake.sent == []
 
 

@@ -18,7 +18,7 @@ from channels import whatsapp
 from channels.models import UnparsedEvent
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import create_channel, deliver, fake_platforms, whatsapp_delivery
-from tests.conftest import auth, ingested, new_tenant, services
+from tests.conftest import auth, ingested, new_tenant, settle, services
 
 
 @pytest.fixture
@@ -60,10 +60,9 @@ def customer_texts(client: TestClient, key: str) -> list[str]:
 
 
 def settled(client: TestClient, fake: FakeGraph, count: int) -> list[dict[str, Any]]:
-    """The replies sent once `count` were; then a moment more, so a duplicate would have shown."""
+    """The replies sent once `count` were, and once every job settled, so a duplicate would have shown."""
     fake.wait_for(count)
-    time.sleep(0.5)
-    ingested(client)
+    settle(client)
     return fake.sent
 
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from channels.wechat import parse_xml
 from core.errors import InvalidInput
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, new_tenant, services, upload, wait_for
+from tests.conftest import auth, new_tenant, settle, services, upload, wait_for
 
 TOKEN = "parleytoken"
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
@@ -93,7 +93,7 @@ def test_async_reply_once_with_token_refresh(client: TestClient, fake: FakeGraph
         )
         assert response.status_code == 200 and response.text == "success"
     sent = fake.wait_for(1)
-    time.sleep(0.3)
+    settle(client)
     assert len(sent) == 1 and sent[0]["touser"] == OPENID and "28" in sent[0]["text"]["content"]
     assert sent[0]["access_token"] == "wx-token-2"
 

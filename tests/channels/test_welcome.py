@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import CHANNELS, deliver, fake_platforms
 from tests.channels.test_platform_events import line_event, messages
-from tests.conftest import auth, ingested, new_tenant
+from tests.conftest import auth, ingested, new_tenant, settle
 
 EN = "Welcome to Harbour Tea House! Ask us anything."
 ZH = "歡迎光臨海港茶室！有咩想問都可以問我哋。"
@@ -109,8 +109,7 @@ def test_a_viber_chat_opened_is_answered_with_the_welcome_in_its_language(
         "message_token": 4912661846655238300,
     }
     assert deliver(client, "viber", channel, subscribed).json()["status"] == "ok"
-    ingested(client)
-    time.sleep(0.5)
+    settle(client)
     assert fake.sent == []
     assert len([m for m in messages(client, channel) if m.meta.get("route") == "welcome"]) == 3
 

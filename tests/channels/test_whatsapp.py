@@ -18,7 +18,7 @@ from sqlalchemy import select
 from channels.http_pool import HttpPool
 from channels.models import Channel, ChannelMessage
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, ingested, new_tenant, services, upload, wait_for
+from tests.conftest import auth, ingested, new_tenant, settle, services, upload, wait_for
 
 APP_SECRET = "app-secret-123456"
 VERIFY = "verify-token-123"
@@ -208,7 +208,7 @@ def test_duplicates_are_processed_once(client: TestClient, graph: FakeGraph) -> 
     for _ in range(3):  # Meta's retries, or a replay of a captured delivery
         assert post(client, channel["id"], storm).json()["stored"] == 0
     graph.wait_for(1)
-    time.sleep(0.5)
+    settle(client)
     assert len(graph.sent) == 1 and len(records(client, "in")) == 1
 
 
@@ -311,12 +311,13 @@ def test_restart_between_receiving_and_replying(wa_app: Callable[..., Any], grap
         body = delivery([text_message("wamid.r1", "Are you open today?")])
         assert post(client, channel["id"], body).json()["stored"] == 1
     assert graph.sent == []
-    with TestClient(wa_app()):  # restarted: the unfinished work resumes
+    with TestClient(wa_app()) as restarted:  # restarted: the unfinished work resumes
         sent = graph.wait_for(1)
-        time.sleep(0.5)
+        settle(restarted)
     assert len(sent) == 1 and sent[0]["to"] == "85291234567"
-    with TestClient(wa_app()):  # and a second restart sends nothing again
-        time.sleep(1.0)
+    # And a second restart sends nothing again: what a start resumes, it queues before it serves.
+    with TestClient(wa_app()) as again:
+        settle(again)
     assert len(graph.sent) == 1
 
 

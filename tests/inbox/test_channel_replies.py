@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, or_, select
 
 from channels.human_replies import HUMAN_REPLY_KIND
-from core.models import Job
 from tests.channels import test_messenger as messenger
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.test_whatsapp import delivery, post, setup_channel, shop, text_message
-from tests.conftest import auth, ingested, new_tenant, services
+from tests.conftest import auth, new_tenant, settle, services
 
 
 def conversation_of(client: TestClient, key: str, status: str | None = None) -> str:
@@ -47,24 +44,6 @@ def a_day_old_messenger_conversation(client: TestClient) -> tuple[str, str]:
     assert messenger.post(client, "messenger", channel, raw).status_code == 200
     settle(client)
     return key, channel
-
-
-def settle(client: TestClient) -> None:
-    """Wait until deliveries are ingested and no job runs or is due within a minute (a retry waits
-    seconds; the periodic sweeps, queued for an hour ahead, do not count)."""
-    ingested(client)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        soon = datetime.now(UTC) + timedelta(minutes=1)
-        due = (Job.status == "queued") & or_(Job.locked_until.is_(None), Job.locked_until <= soon)
-        with services(client).core.db.session() as session:
-            busy = session.scalar(
-                select(func.count()).select_from(Job).where((Job.status == "running") | due)
-            )
-        if not busy:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{busy} jobs still running or due after 30 s")
 
 
 def test_whatsapp_human_reply_inside_the_window_and_silence_meanwhile(
