@@ -312,7 +312,7 @@ def settle(client: TestClient) -> None:
     while time.monotonic() < deadline:
         soon = datetime.now(UTC) + timedelta(minutes=1)
         due = (Job.status == "queued") & or_(Job.locked_until.is_(None), Job.locked_until <= soon)
-        with state(client).core.db.session() as session:
+        with services(client).core.db.session() as session:
             busy = session.execute(
                 select(Job.kind, Job.status, Job.attempts, Job.locked_until, Job.error).where(
                     (Job.status == "running") | due

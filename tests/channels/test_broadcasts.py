@@ -26,7 +26,7 @@ from tests.channels import test_telegram as telegram
 from tests.channels import test_wechat as wechat
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.test_whatsapp import delivery, post, setup_channel, text_message
-from tests.conftest import auth, ingested, new_tenant, settle, services
+from tests.conftest import auth, ingested, new_tenant, services, settle
 from tests.crm.test_broadcasts import contact, static_list
 
 TEMPLATE = {"name": "autumn_teas", "language": "zh_HK", "variables": ["{{first_name|朋友}}"]}

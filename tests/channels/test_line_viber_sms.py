@@ -19,7 +19,7 @@ from channels.http_pool import HttpPool
 from channels.models import ChannelMessage
 from channels.twilio_sms import signature as twilio_signature
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, ingested, new_tenant, settle, services, upload, wait_for
+from tests.conftest import auth, ingested, new_tenant, services, settle, upload, wait_for
 
 LINE_SECRET = "line-channel-secret-0123"
 VIBER_TOKEN = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9"

@@ -17,7 +17,7 @@ from channels.messenger import parse_events
 from core.errors import InvalidInput
 from inbox.models import Message
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, new_tenant, settle, services, upload, wait_for
+from tests.conftest import auth, new_tenant, services, settle, upload, wait_for
 
 APP_SECRET = "meta-app-secret-123"
 

@@ -20,7 +20,7 @@ from crm.models import Contact
 from inbox.models import Message
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import CHANNELS, deliver, fake_platforms, line_events, whatsapp_delivery
-from tests.conftest import auth, ingested, new_tenant, settle, services
+from tests.conftest import auth, ingested, new_tenant, services, settle
 
 NOW = int(time.time())
 LINE_USER = "U4af4980629"

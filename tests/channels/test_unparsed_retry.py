@@ -18,7 +18,7 @@ from channels import whatsapp
 from channels.models import UnparsedEvent
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.signing import create_channel, deliver, fake_platforms, whatsapp_delivery
-from tests.conftest import auth, ingested, new_tenant, settle, services
+from tests.conftest import auth, ingested, new_tenant, services, settle
 
 
 @pytest.fixture

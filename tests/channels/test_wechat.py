@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from channels.wechat import parse_xml
 from core.errors import InvalidInput
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, new_tenant, settle, services, upload, wait_for
+from tests.conftest import auth, new_tenant, services, settle, upload, wait_for
 
 TOKEN = "parleytoken"
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"

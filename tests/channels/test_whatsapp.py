@@ -18,7 +18,7 @@ from sqlalchemy import select
 from channels.http_pool import HttpPool
 from channels.models import Channel, ChannelMessage
 from tests.channels.fake_graph import FakeGraph
-from tests.conftest import auth, ingested, new_tenant, settle, services, upload, wait_for
+from tests.conftest import auth, ingested, new_tenant, services, settle, upload, wait_for
 
 APP_SECRET = "app-secret-123456"
 VERIFY = "verify-token-123"

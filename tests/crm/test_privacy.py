@@ -13,7 +13,7 @@ from sqlalchemy import inspect, select, table, text
 
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.test_whatsapp import delivery, post, setup_channel, text_message
-from tests.conftest import auth, ingested, new_tenant, settle, services
+from tests.conftest import auth, ingested, new_tenant, services, settle
 
 NEEDLES = ("kerry", "85291234567", "evening calls", "arrived broken")
 

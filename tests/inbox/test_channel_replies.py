@@ -14,7 +14,7 @@ from channels.human_replies import HUMAN_REPLY_KIND
 from tests.channels import test_messenger as messenger
 from tests.channels.fake_graph import FakeGraph
 from tests.channels.test_whatsapp import delivery, post, setup_channel, shop, text_message
-from tests.conftest import auth, new_tenant, settle, services
+from tests.conftest import auth, new_tenant, services, settle
 
 
 def conversation_of(client: TestClient, key: str, status: str | None = None) -> str:
