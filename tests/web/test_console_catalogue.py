@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from core.staff.models import STAFF_ROLES
-from web.console import knowledge_routes, team_routes
+from web.console import agent_form, agent_routes, knowledge_routes, team_routes
 from web.console.i18n import CATALOGUE, pick, translate
 from web.console.nav import SECTIONS
 from web.console.render import TEMPLATES
@@ -29,6 +29,10 @@ def built_keys() -> set[str]:
     keys |= {f"status.{s}" for s in ("queued", "indexing", "ready", "failed")}
     keys |= {f"knowledge.kind.{k}" for k in knowledge_routes.REMOTE_KINDS}
     keys |= {f"notice.{n}" for n in (*knowledge_routes.NOTICES, *team_routes.NOTICES)}
+    keys |= {f"notice.agent_{n}" for n in agent_routes.NOTICES}
+    keys |= {f"agent.length.{n}" for n in agent_form.LENGTHS}
+    keys |= {f"agent.lang.{n}" for n in agent_form.LANGUAGES}
+    keys |= {f"agent.intent.{n}" for n in agent_form.INTENTS}
     return keys
 
 

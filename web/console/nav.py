@@ -14,7 +14,7 @@ class Section:
 
 SECTIONS: tuple[Section, ...] = (
     Section("knowledge", ("admin",), built=True),
-    Section("agent", ("admin",)),
+    Section("agent", ("admin",), built=True),
     Section("inbox", ("admin", "agent", "qa")),
     Section("contacts", ("admin", "agent")),
     Section("tickets", ("admin", "agent")),

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from core.errors import NotFound
-from web.console import auth_routes, knowledge_routes, team_routes
+from web.console import agent_routes, auth_routes, knowledge_routes, team_routes
 from web.console.deps import UserDep, require_section
 from web.console.nav import BY_KEY, HOME
 from web.console.render import render, secure_headers
@@ -56,4 +56,5 @@ def coming(section: str, request: Request, user: UserDep) -> Response:
 router.include_router(auth_routes.router)
 router.include_router(team_routes.router)
 router.include_router(knowledge_routes.router)
+router.include_router(agent_routes.router)
 router.include_router(pages)
