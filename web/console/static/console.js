@@ -50,8 +50,25 @@
     });
   }
 
+  // The playground: the latest message in view, and Enter sends (Shift+Enter a new line), as in a chat.
+  function playground(chat) {
+    chat.scrollTop = chat.scrollHeight;
+    var box = document.getElementById("f-message");
+    // Back from sending or rating (#m-<id>, #playground): carry on typing; not after saving the settings.
+    if (box && /^#(m-|playground)/.test(window.location.hash)) box.focus();
+  }
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (box.id === "f-message" && event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      if (box.value.trim()) box.form.submit();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-poll]").forEach(poll);
+    var chat = document.getElementById("chat");
+    if (chat) playground(chat);
     document.querySelectorAll("[data-dropzone]").forEach(dropzone);
     var link = document.getElementById("invite-link");
     if (link) { link.focus(); link.select(); }
