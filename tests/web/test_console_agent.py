@@ -13,7 +13,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from knowledge.embeddings import LocalE5Embedder
-from tests.conftest import BACKENDS, auth, new_tenant, upload, wait_for
+from tests.conftest import BACKENDS, auth, new_tenant, services, upload, wait_for
 from tests.helpers.console import console_app, csrf, new_member, sign_in
 
 FAQ = b"# Parking\n\nFree parking is available in the basement car park for two hours.\n"
@@ -231,3 +231,16 @@ def test_another_tenants_admin_sees_nothing_of_the_playground_or_settings(
     assert api.get("/v1/agent/settings", headers=auth(other)).json()["tone"] == "friendly"
     # An unknown conversation id is a 404 page, not an empty playground.
     assert admin.get("/console/agent?conversation=nonexistent").status_code == 404
+
+
+def test_the_playground_writes_in_no_other_channels_conversation(
+    admin: TestClient, api: TestClient, acme: str
+) -> None:
+    """A customer's WhatsApp conversation is not the playground's: an admin's test message would land in it."""
+    tenant = services(api).core.keys.resolve(acme).tenant_id
+    real = services(api).inbox_store.open(tenant, None, None, "whatsapp")
+    assert admin.get(f"/console/agent?conversation={real.id}").status_code == 404
+    sent = admin.post(
+        "/console/agent/chat", data={"csrf": csrf(admin), "message": "test", "conversation_id": real.id}
+    )
+    assert sent.status_code == 404 and services(api).inbox_store.messages(tenant, real.id) == []
