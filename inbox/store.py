@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -263,6 +263,18 @@ class InboxStore:
             feedback.rating, feedback.comment, feedback.correction = rating, comment, correction
             feedback.created_at = utcnow()
             return feedback
+
+    def ratings(self, tenant_id: str, message_ids: Collection[str]) -> dict[str, MessageFeedback]:
+        """The ratings of these messages, by message id (the console's playground shows them by the replies)."""
+        if not message_ids:
+            return {}
+        with self._db.session() as session:
+            found = session.scalars(
+                select(MessageFeedback).where(
+                    MessageFeedback.tenant_id == tenant_id, MessageFeedback.message_id.in_(list(message_ids))
+                )
+            )
+            return {rating.message_id: rating for rating in found}
 
     def feedback(self, tenant_id: str) -> list[MessageFeedback]:
         with self._db.session() as session:

@@ -204,6 +204,10 @@ def test_the_playground_answers_keeps_the_conversation_and_takes_ratings(
         },
     )
     assert rated.status_code == 303 and "notice=rated" in rated.headers["location"]
+    shown = admin.get(rated.headers["location"].split("#")[0]).text
+    assert (
+        'data-rating="down"' in shown and "Parking is free for two hours in the basement.</textarea>" in shown
+    )
     exported = yaml.safe_load(api.get("/v1/evals/ratings.yaml", headers=auth(acme)).text)
     case = next(c for c in exported["cases"] if c["id"] == f"rated-{first}")
     assert case["rating"] == "down" and case["reference"] == "Parking is free for two hours in the basement."

@@ -9,8 +9,9 @@ evals read the ratings from there). The console keeps no rule of its own.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -19,6 +20,7 @@ from agent.routes import AgentDep
 from core.errors import NotFound
 from core.staff.sessions import SignedIn
 from inbox.chat_routes import ChatIn, FeedbackIn, TurnsDep
+from inbox.models import Conversation
 from inbox.turns import Turns
 from web.console import agent_form, cookies
 from web.console.deps import PostedDep, UserDep, require_section
@@ -28,6 +30,7 @@ from web.console.route_class import ConsoleRoute
 
 router = APIRouter(prefix="/console/agent", route_class=ConsoleRoute, include_in_schema=False)
 NOTICES = ("saved", "rated")
+FormStr = Annotated[str, Form()]
 PLAYGROUND = "playground"  # the channel of the playground's conversations, as /v1/agent/chat opens them
 
 
@@ -45,18 +48,27 @@ AgentAdminDep = Annotated[SignedIn, Depends(agent_admin)]
 AgentAdminPostedDep = Annotated[SignedIn, Depends(agent_admin_posted)]
 
 
-def _conversation(turns: Turns, tenant_id: str, conversation_id: str) -> dict[str, Any] | None:
-    """The playground conversation with its messages; another channel's conversation is not the
-    playground's to write in (a customer on WhatsApp would get nothing, the inbox a stray message)."""
-    if not conversation_id:
-        return None
+def _playground(turns: Turns, tenant_id: str, conversation_id: str) -> Conversation:
+    """The tenant's playground conversation of this id. Another channel's conversation is not the
+    playground's to write in: a customer on WhatsApp would get nothing, the inbox a stray message."""
     conversation = turns.inbox.get(tenant_id, conversation_id)  # NotFound outside the tenant
     if conversation.channel != PLAYGROUND:
         raise NotFound(f"conversation {conversation_id} not found")
+    return conversation
+
+
+def _conversation(turns: Turns, tenant_id: str, conversation_id: str) -> dict[str, Any] | None:
+    """What the playground shows: the conversation's messages, and the ratings given to its replies."""
+    if not conversation_id:
+        return None
+    conversation = _playground(turns, tenant_id, conversation_id)
+    messages = turns.inbox.messages(tenant_id, conversation.id)
+    replies = [m.id for m in messages if m.role == "agent"]
     return {
         "id": conversation.id,
         "status": conversation.status,
-        "messages": turns.inbox.messages(tenant_id, conversation.id),
+        "messages": messages,
+        "ratings": turns.inbox.ratings(tenant_id, replies),
     }
 
 
@@ -68,6 +80,8 @@ def _page(
     status_code: int = 200,
     **context: Any,
 ) -> Response:
+    """The page: the saved settings (or the posted ones, with `values=` and `errors=`) and the playground's
+    conversation (`?conversation=`, or `conversation_id=` from a posted form)."""
     tenant = user.user.tenant_id
     lang = cookies.lang(request)
     done = request.query_params.get("notice")
@@ -89,16 +103,14 @@ def _page(
     )
 
 
-def _back_to(conversation_id: str, notice: str | None = None, anchor: str = "playground") -> Response:
-    query = "&".join(
-        part
-        for part in (
-            f"conversation={conversation_id}" if conversation_id else "",
-            f"notice={notice}" if notice else "",
-        )
-        if part
-    )
+def _back_to(conversation_id: str, notice: str = "", anchor: str = "playground") -> Response:
+    """Post/redirect/get: a reload shows the page again instead of sending the form twice."""
+    query = urlencode({k: v for k, v in (("conversation", conversation_id), ("notice", notice)) if v})
     return RedirectResponse(f"/console/agent{'?' + query if query else ''}#{anchor}", status_code=303)
+
+
+def _messages(exc: ValidationError) -> str:
+    return "; ".join(str(error["msg"]) for error in exc.errors())
 
 
 @router.get("")
@@ -110,69 +122,77 @@ def agent_page(request: Request, agent: AgentDep, turns: TurnsDep, user: AgentAd
 async def save_settings(
     request: Request, agent: AgentDep, turns: TurnsDep, user: AgentAdminPostedDep
 ) -> Response:
+    """The whole form (its inputs' names vary with the rows, hence the form read as a whole)."""
     form = await request.form()
     settings, values, errors = agent_form.validate(form)
     conversation_id = str(form.get("conversation_id") or "")
     if settings is None:
-        return _page(
-            request, agent, turns, user, 422, values=values, errors=errors, conversation_id=conversation_id
+        return await run_in_threadpool(
+            _page,
+            request,
+            agent,
+            turns,
+            user,
+            422,
+            values=values,
+            errors=errors,
+            conversation_id=conversation_id,
         )
     await run_in_threadpool(agent.deps.settings.put, user.user.tenant_id, settings)
     return _back_to(conversation_id, "saved", anchor="settings")
 
 
 @router.post("/chat")
-async def chat(request: Request, agent: AgentDep, turns: TurnsDep, user: AgentAdminPostedDep) -> Response:
-    """One playground message through the turn router; the page then shows the whole conversation."""
-    form = await request.form()
-    conversation_id = str(form.get("conversation_id") or "")
-    draft = str(form.get("message") or "")
+def chat(
+    request: Request,
+    agent: AgentDep,
+    turns: TurnsDep,
+    user: AgentAdminPostedDep,
+    message: FormStr = "",
+    conversation_id: FormStr = "",
+) -> Response:
+    """One playground message through the turn router, as POST /v1/agent/chat; then the conversation."""
     try:
-        body = ChatIn(message=draft.strip(), conversation_id=conversation_id or None)
+        body = ChatIn(message=message.strip(), conversation_id=conversation_id or None)
     except ValidationError as exc:
-        message = "; ".join(str(e["msg"]) for e in exc.errors())
+        errors = {"message": _messages(exc)}
         return _page(
             request,
             agent,
             turns,
             user,
             422,
-            chat_errors={"message": message},
-            draft=draft,
+            chat_errors=errors,
+            draft=message,
             conversation_id=conversation_id,
         )
     tenant = user.user.tenant_id
-    if conversation_id:
-        await run_in_threadpool(_conversation, turns, tenant, conversation_id)  # the tenant's playground's
-    result = await run_in_threadpool(turns.chat, tenant, body.message, body.conversation_id, None, PLAYGROUND)
-    return _back_to(
-        result.conversation_id, anchor=f"m-{result.message_id}" if result.message_id else "playground"
-    )
+    if body.conversation_id:
+        _playground(turns, tenant, body.conversation_id)
+    result = turns.chat(tenant, body.message, body.conversation_id, None, PLAYGROUND)
+    # No reply id: a person owns the conversation and the agent stayed silent.
+    return _back_to(result.conversation_id, anchor=f"m-{result.message_id or result.customer_message_id}")
 
 
 @router.post("/feedback")
-async def feedback(request: Request, agent: AgentDep, turns: TurnsDep, user: AgentAdminPostedDep) -> Response:
-    """Thumbs up or down on a reply, with a correction: the inbox's rating, which the evals export."""
-    form = await request.form()
-    conversation_id = str(form.get("conversation_id") or "")
+def feedback(
+    request: Request,
+    agent: AgentDep,
+    turns: TurnsDep,
+    user: AgentAdminPostedDep,
+    message_id: FormStr = "",
+    rating: FormStr = "",
+    correction: FormStr = "",
+    conversation_id: FormStr = "",
+) -> Response:
+    """Thumbs up or down on a reply, with a correction: the inbox's rating, as POST /v1/agent/feedback
+    (the evals turn the ratings into a dataset)."""
     try:
-        body = FeedbackIn(
-            message_id=str(form.get("message_id") or ""),
-            rating=str(form.get("rating") or ""),  # type: ignore[arg-type]  # pydantic checks up | down
-            correction=str(form.get("correction") or "").strip() or None,
+        body = FeedbackIn.model_validate(
+            {"message_id": message_id, "rating": rating, "correction": correction.strip() or None}
         )
     except ValidationError as exc:
-        message = "; ".join(str(e["msg"]) for e in exc.errors())
-        return _page(
-            request,
-            agent,
-            turns,
-            user,
-            422,
-            chat_errors={"feedback": message},
-            conversation_id=conversation_id,
-        )
-    await run_in_threadpool(
-        turns.inbox.rate, user.user.tenant_id, body.message_id, body.rating, body.comment, body.correction
-    )
+        errors = {"feedback": _messages(exc)}
+        return _page(request, agent, turns, user, 422, chat_errors=errors, conversation_id=conversation_id)
+    turns.inbox.rate(user.user.tenant_id, body.message_id, body.rating, body.comment, body.correction)
     return _back_to(conversation_id, "rated", anchor=f"m-{body.message_id}")

@@ -283,6 +283,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "此對話已由真人接手，AI 助理不再回覆。請開始新對話。",
     ),
     "agent.correction": ("Correction (optional)", "更正（選填）"),
+    "agent.rated_up": ("You rated this reply good.", "你評此回覆為好。"),
+    "agent.rated_down": ("You rated this reply bad.", "你評此回覆為差。"),
     "agent.rate_up": ("Good reply", "好的回覆"),
     "agent.rate_down": ("Bad reply", "差的回覆"),
     "agent.message": ("Message", "訊息"),
