@@ -51,6 +51,10 @@ class StaffAccounts:
     def sign_in(self, email: str, password: str, address: str) -> str:
         """A new session token for the right e-mail and password; Unauthorized for a wrong pair (never
         saying which was wrong), RateLimited once either address has failed too often."""
+        try:
+            email = normal_email(email)
+        except InvalidInput:  # no account has such an address (and a NUL would not reach the database)
+            raise Unauthorized(WRONG_SIGN_IN, code="wrong_sign_in") from None
         self.throttle.check(email, address)
         user = self.users.by_email(email)
         if not verify_password(user.password_hash if user else DUMMY_HASH, password) or user is None:

@@ -6,6 +6,7 @@ Inviting an address again replaces its open invitation (the older link stops wor
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -143,7 +144,7 @@ class Invitations:
                 user = StaffUser(
                     tenant_id=row.tenant_id,
                     email=row.email,
-                    name=name.strip()[:200],
+                    name=re.sub(r"[\x00-\x1f\x7f]", "", name).strip()[:200],
                     role=row.role,
                     password_hash=password_hash,
                 )

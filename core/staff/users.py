@@ -15,7 +15,8 @@ from core.db import Database
 from core.errors import Conflict, InvalidInput, NotFound
 from core.staff.models import STAFF_ROLES, StaffUser
 
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# No control characters either: PostgreSQL refuses a NUL in text, and no address holds one.
+EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 
 
 def normal_email(email: str) -> str:

@@ -69,6 +69,13 @@ def test_an_invitation_gives_a_link_once_and_bad_input_names_the_field(api: Test
     )
 
 
+def test_an_address_with_a_control_character_is_refused_at_the_field(api: TestClient) -> None:
+    key = new_tenant(api, "Nul Co")
+    for email in ("a\u0000@nul.example", "tab\t@nul.example"):
+        refused = api.post("/v1/staff/invitations", json={"email": email, "role": "qa"}, headers=auth(key))
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_email", email
+
+
 def test_roles_change_the_last_admin_stays_and_removal_is_audited_as_the_key(api: TestClient) -> None:
     key = new_tenant(api, "Roles Co")
     new_member(api, key, "root@roles.example", "admin")

@@ -120,6 +120,13 @@ def test_a_wrong_password_or_unknown_email_is_refused_alike(
     assert "parley_session" not in person.cookies
 
 
+def test_a_control_character_in_the_address_is_a_wrong_sign_in_not_an_error(app: Any) -> None:
+    # PostgreSQL refuses a NUL in text: it must never reach the database from the open sign-in page.
+    person = browser(app, "10.2.0.9")
+    for email in ("a\x00b@acme.example", "ben@acme.example\x00", "\x7f@acme.example"):
+        assert post_sign_in(person, email, "whatever").status_code == 401, repr(email)
+
+
 def test_sign_in_is_throttled_per_email_and_per_address(app: Any, api: TestClient, tenant_key: str) -> None:
     member = new_member(api, tenant_key, "cat@acme.example", "agent")
     for _ in range(3):

@@ -8,6 +8,7 @@ PUT /v1/agent/settings accepts): the console adds no rule of its own. Lists of p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,7 +56,8 @@ def _rows(form: FormData, prefix: str, parsed: Parsed) -> list[dict[str, Any]]:
         {
             int(key.split("-")[-2])
             for key in form
-            if key.startswith(prefix + "-") and key.split("-")[-2].isdigit()
+            # ASCII digits only, and few: "²".isdigit() is true but int("²") fails
+            if key.startswith(prefix + "-") and re.fullmatch(r"\d{1,4}", key.split("-")[-2], re.ASCII)
         }
     )
     rows: list[dict[str, Any]] = []
