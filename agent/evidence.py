@@ -56,6 +56,11 @@ def _listed(unit: Unit) -> bool:
     return unit.item or bool(_ROW.match(unit.text))
 
 
+def _command(unit: Unit) -> bool:
+    """A shell line to run ("$ /usr/local/bin/k3s-uninstall.sh")."""
+    return answer_types.carries(unit.text, "steps")
+
+
 def units_of(text: str) -> tuple[str, str, list[Unit]]:
     """A chunk as (heading path, FAQ question, its units in order)."""
     title, question, lines = parse_chunk(text)
@@ -103,9 +108,11 @@ def score_units(
         overlap = matched / total if total else 0.0
         # an item of a list or a row of a table is one of the options asked for ("Which cards do you
         # take?": "- Visa")
+        # (Commands all look alike to this check: `mark` adds the one closest to the question instead.)
         typed = (
             1.0
             if kinds
+            and kinds[0] != "steps"
             and (answer_types.carries(unit.text, kinds[0]) or kinds[0] == "options" and _listed(unit))
             else 0.0
         )
@@ -132,11 +139,14 @@ def mark(question: str, units: list[Unit], length: str, faq: bool = False) -> No
     ranked = sorted(range(len(units)), key=lambda i: units[i].score, reverse=True)
     for i in ranked[:wanted]:
         units[i].marked = True
-        if _LEAD_IN.search(units[i].text):  # "We accept:" says nothing without its list or table
+        if _LEAD_IN.search(units[i].text):  # "We accept:" or "run:" says nothing without what follows
             for item in units[i + 1 : i + 1 + LISTED]:
-                if not _listed(item):
+                if not (_listed(item) or _command(item)):
                     break
                 item.marked = True
+    commands = [i for i in ranked if _command(units[i])]
+    if "steps" in answer_types.asked(question) and commands and not any(units[i].marked for i in commands):
+        units[commands[0]].marked = True  # "how do I uninstall it?": the command is the answer
     if _YES_NO.match(units[0].text) and len(units[0].text) < 40 and not answer_types.asked(question):
         units[0].marked = True  # "Yes." opens the answer to a yes/no question, not to "how long"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-AnswerType = Literal["price", "duration", "count", "contact", "percent", "options"]
+AnswerType = Literal["price", "duration", "count", "contact", "percent", "options", "steps"]
 
 _ASKS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
@@ -58,6 +58,14 @@ _ASKS: list[tuple[AnswerType, re.Pattern[str]]] = [
             re.IGNORECASE,
         ),
     ),
+    (
+        # "How do I uninstall it?", 點樣停用？: the way to do it. Last: a more specific kind comes first.
+        "steps",
+        re.compile(
+            r"\bhow (do|can|could|should|would|will) (i|we|you)\b|\bhow to\b|點樣|點做|如何|怎樣|怎麼|怎么",
+            re.IGNORECASE,
+        ),
+    ),
 ]
 
 _CARRIES: dict[AnswerType, re.Pattern[str]] = {
@@ -81,6 +89,12 @@ _CARRIES: dict[AnswerType, re.Pattern[str]] = {
         r"(^|\n)- [^\n]+\n- |(^|\n)[^\n:]{1,40}: [^\n]+\n[^\n:]{1,40}: |[^、\n]{1,20}、[^、\n]{1,20}、"
         r"|\b[A-Z][\w.-]*( [A-Z][\w.-]*)?, [A-Z][\w.-]*( [A-Z][\w.-]*)?,? (and |or )?[A-Z]"
     ),
+    # A command to run: a help page's way to do something is often a shell line of its own.
+    # (Case matters: prose names the tools with capitals, "SSH", "Docker"; a command line does not.)
+    "steps": re.compile(
+        r"^\s*(\$|sudo)\s+\S|\b[\w/.-]+\.(sh|ps1)\b"
+        r"|\b(systemctl|kubectl|apt-get|yum|dnf|docker|curl|wget|npm|npx|pip|brew|chmod|ssh)\s+[-a-z0-9/.]"
+    ),
 }
 
 
@@ -102,9 +116,9 @@ def carries(text: str, kind: AnswerType) -> bool:
 
 def evidence(question_types: list[AnswerType], text: str) -> float:
     """+1 when the text carries the first kind asked for, -1 when it carries none of them, 0 if none asked."""
-    # Lists are on every page: asking for options picks the items within a passage (agent/evidence.py),
-    # not the passage.
-    question_types = [kind for kind in question_types if kind != "options"]
+    # Lists are on every page, and most ways to do something are told in words, not commands: asking for
+    # options or steps picks the units within a passage (agent/evidence.py), not the passage.
+    question_types = [kind for kind in question_types if kind not in ("options", "steps")]
     if not question_types:
         return 0.0
     if carries(text, question_types[0]):

@@ -74,3 +74,38 @@ def test_a_follow_up_that_names_nothing_new_stays_on_its_subject() -> None:
     family = _hit("family", FAMILY, {"The limit is five members.": 0.86})
     ordered = answer_first([referrals, family], "any upper limit? (earn storage)", "any upper limit?")
     assert [h.chunk_id for h in ordered] == ["referrals", "family"]
+
+
+UNINSTALL = """Servers › Uninstall
+First remove the server and its services from the dashboard.
+Removing the server does not remove the infrastructure installed on it.
+The infrastructure runs on K3s, so follow the K3s uninstall steps.
+$ /usr/local/bin/k3s-uninstall.sh"""
+
+
+def test_asked_how_to_do_something_the_command_is_marked_with_the_best_units() -> None:
+    _, _, units = units_of(UNINSTALL)
+    for unit, score in zip(units, (0.9, 0.89, 0.88, 0.7), strict=True):
+        unit.score = score  # the command's own cosine is low: a shell line reads like no question
+    mark("How do I remove everything from my machine?", units, "moderate")
+    marked = [u.text for u in units if u.marked]
+    assert marked[-1] == "$ /usr/local/bin/k3s-uninstall.sh"
+    assert len(marked) == 4  # the three best units, and the command
+
+
+def test_a_command_is_not_marked_for_a_question_that_asks_no_way_to_do_something() -> None:
+    _, _, units = units_of(UNINSTALL)
+    for unit, score in zip(units, (0.9, 0.89, 0.88, 0.7), strict=True):
+        unit.score = score
+    mark("Does removing the server remove the infrastructure?", units, "moderate")
+    assert not units[-1].marked
+
+
+def test_a_lead_in_brings_the_command_after_it() -> None:
+    units = [
+        Unit("Or connect over SSH and run:", item=False, score=1.0),
+        Unit("sudo systemctl disable --now k3s containerd", item=False),
+        Unit("Every container on the server stops.", item=False),
+    ]
+    mark("What do I run to turn it off?", units, "brief")
+    assert [u.marked for u in units] == [True, True, False]

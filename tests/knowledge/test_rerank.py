@@ -153,3 +153,19 @@ def test_a_page_with_an_english_twin_keeps_it() -> None:
         reverse=True,
     )
     assert _scores(QUESTION, _hits(dense, ACROSS)) == _scores(QUESTION, _hits(dense, []))
+
+
+def test_a_way_to_do_something_is_asked_and_a_command_carries_it() -> None:
+    for question in ("How do I uninstall it?", "how to turn it off", "點樣停用 Zeabur？", "如何解除安裝？"):
+        assert answer_types.asked(question)[-1] == "steps", question
+    assert "steps" not in answer_types.asked("Do you take PayPal?")
+    for line in ("$ /usr/local/bin/k3s-uninstall.sh", "sudo systemctl disable --now k3s containerd"):
+        assert answer_types.carries(line, "steps"), line
+    # prose that names a tool is not a command, and a passage is not judged by its commands
+    for line in (
+        "Click SSH in the dashboard.",
+        "您也可以點擊 SSH 選項",
+        "Docker Compose services run as well.",
+    ):
+        assert not answer_types.carries(line, "steps"), line
+    assert answer_types.evidence(["steps"], "Open Settings and press Delete.") == 0.0
