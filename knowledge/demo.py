@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import secrets
 from pathlib import Path
 
@@ -147,6 +148,14 @@ def demo_files() -> dict[str, bytes]:
     }
 
 
+def _write_secret(path: Path, secret: str) -> None:
+    """Replace the file with one only this user can read, from its first byte (no chmod afterwards)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+
+
 def ensure_demo_tenant(core: CoreServices, knowledge: KnowledgeServices, data_dir: Path) -> str:
     """Create the demo tenant and upload its knowledge once; return its admin key (kept in the data dir)."""
     key_file = data_dir / "demo_tenant_key"
@@ -157,8 +166,7 @@ def ensure_demo_tenant(core: CoreServices, knowledge: KnowledgeServices, data_di
         tenant, key = core.tenants.create(DEMO_TENANT)
     else:  # the key file was lost: issue a fresh admin key
         _, key = core.keys.create(tenant.id, "admin", name="demo key")
-    key_file.write_text(key + "\n")
-    key_file.chmod(0o600)
+    _write_secret(key_file, key)
     if not knowledge.sources.list(tenant.id):
         for name, data in demo_files().items():
             knowledge.sources.add_file(tenant.id, name, data)
@@ -179,6 +187,5 @@ def ensure_demo_admin(core: CoreServices, tenant_key: str, data_dir: Path) -> tu
         core.staff.create_user(tenant_id, SYSTEM, DEMO_ADMIN_EMAIL, "admin", password, name="Demo admin")
     else:
         core.staff.reset_password(user.tenant_id, SYSTEM, user.id, password)
-    password_file.write_text(password + "\n")
-    password_file.chmod(0o600)
+    _write_secret(password_file, password)
     return DEMO_ADMIN_EMAIL, password

@@ -131,6 +131,7 @@ def test_the_demo_admin_is_created_once_and_a_lost_password_file_gets_a_new_pass
     core: Any = services(api).core
     email, password = ensure_demo_admin(core, key, tmp_path)
     assert email == DEMO_ADMIN_EMAIL and (tmp_path / "demo_admin_password").read_text().strip() == password
+    assert (tmp_path / "demo_admin_password").stat().st_mode & 0o777 == 0o600  # only this user reads it
     assert ensure_demo_admin(core, key, tmp_path) == (email, password)
     (tmp_path / "demo_admin_password").unlink()
     _, renewed = ensure_demo_admin(core, key, tmp_path)

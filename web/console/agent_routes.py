@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from inbox.chat_routes import ChatIn, FeedbackIn, TurnsDep
 from inbox.models import Conversation
 from inbox.turns import Turns
 from web.console import agent_form, cookies
-from web.console.deps import PostedDep, UserDep, require_section
+from web.console.deps import section_poster, section_user
 from web.console.i18n import translate
 from web.console.render import render
 from web.console.route_class import ConsoleRoute
@@ -34,18 +34,8 @@ FormStr = Annotated[str, Form()]
 PLAYGROUND = "playground"  # the channel of the playground's conversations, as /v1/agent/chat opens them
 
 
-async def agent_admin(user: UserDep) -> SignedIn:
-    require_section(user, "agent")
-    return user
-
-
-async def agent_admin_posted(user: PostedDep) -> SignedIn:
-    require_section(user, "agent")
-    return user
-
-
-AgentAdminDep = Annotated[SignedIn, Depends(agent_admin)]
-AgentAdminPostedDep = Annotated[SignedIn, Depends(agent_admin_posted)]
+AgentAdminDep = Annotated[SignedIn, section_user("agent")]
+AgentAdminPostedDep = Annotated[SignedIn, section_poster("agent")]
 
 
 def _playground(turns: Turns, tenant_id: str, conversation_id: str) -> Conversation:

@@ -6,7 +6,7 @@ sign-in page); a form whose CSRF token is missing or wrong raises CsrfRejected (
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -53,15 +53,21 @@ def require_section(user: SignedIn, key: str) -> None:
         raise Forbidden(f"the {user.user.role} role cannot open {key}", code="forbidden")
 
 
-async def admin(user: UserDep) -> SignedIn:
-    require_section(user, "team")
-    return user
+def section_user(section: str) -> Any:
+    """`Depends` on the signed-in user whose role may open this section of the navigation."""
+
+    async def user_of_section(user: UserDep) -> SignedIn:
+        require_section(user, section)
+        return user
+
+    return Depends(user_of_section)
 
 
-async def admin_posted(user: PostedDep) -> SignedIn:
-    require_section(user, "team")
-    return user
+def section_poster(section: str) -> Any:
+    """`Depends` on the signed-in user of a posted form (CSRF checked) whose role may open this section."""
 
+    async def poster_of_section(user: PostedDep) -> SignedIn:
+        require_section(user, section)
+        return user
 
-AdminDep = Annotated[SignedIn, Depends(admin)]
-AdminPostedDep = Annotated[SignedIn, Depends(admin_posted)]
+    return Depends(poster_of_section)

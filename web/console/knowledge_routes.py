@@ -22,13 +22,15 @@ from knowledge.ingest_job import megabytes
 from knowledge.routes import READ_CHUNK, KnowledgeDep
 from knowledge.services import KnowledgeServices, SearchHit
 from web.console import cookies
-from web.console.deps import AdminDep, AdminPostedDep
+from web.console.deps import section_poster, section_user
 from web.console.forms import message
 from web.console.i18n import translate
 from web.console.render import fragment, render, secure_headers
 from web.console.route_class import ConsoleRoute
 
 router = APIRouter(prefix="/console/knowledge", route_class=ConsoleRoute, include_in_schema=False)
+SectionDep = Annotated[SignedIn, section_user("knowledge")]
+SectionPostedDep = Annotated[SignedIn, section_poster("knowledge")]
 FormStr = Annotated[str, Form()]
 REMOTE_KINDS = ("url", "google_doc", "google_sheet")
 NOTICES = ("uploaded", "added", "deleted", "syncing")
@@ -93,12 +95,12 @@ def _done(notice: str) -> Response:
 
 
 @router.get("")
-def knowledge_page(request: Request, knowledge: KnowledgeDep, user: AdminDep) -> Response:
+def knowledge_page(request: Request, knowledge: KnowledgeDep, user: SectionDep) -> Response:
     return _page(request, knowledge, user)
 
 
 @router.get("/sources")
-def sources_fragment(request: Request, knowledge: KnowledgeDep, user: AdminDep) -> Response:
+def sources_fragment(request: Request, knowledge: KnowledgeDep, user: SectionDep) -> Response:
     """The sources table alone: the page's script fetches it every few seconds while one is in progress."""
     html = fragment("_sources.html", request, **_sources_context(request, knowledge, user))
     return secure_headers(HTMLResponse(html))
@@ -121,7 +123,7 @@ async def _read(upload: UploadFile, left: int) -> bytes:
 
 
 @router.post("/upload")
-async def upload(request: Request, knowledge: KnowledgeDep, user: AdminPostedDep) -> Response:
+async def upload(request: Request, knowledge: KnowledgeDep, user: SectionPostedDep) -> Response:
     lang = cookies.lang(request)
     tenant = user.user.tenant_id
     files = [f for f in (await request.form()).getlist("files") if isinstance(f, UploadFile) and f.filename]
@@ -151,7 +153,7 @@ async def upload(request: Request, knowledge: KnowledgeDep, user: AdminPostedDep
 async def add_remote(
     request: Request,
     knowledge: KnowledgeDep,
-    user: AdminPostedDep,
+    user: SectionPostedDep,
     kind: FormStr = "url",
     origin: FormStr = "",
 ) -> Response:
@@ -167,7 +169,7 @@ async def add_remote(
 
 
 @router.post("/sources/{source_id}/sync")
-async def sync(source_id: str, knowledge: KnowledgeDep, user: AdminPostedDep) -> Response:
+async def sync(source_id: str, knowledge: KnowledgeDep, user: SectionPostedDep) -> Response:
     """Fetch a URL or Google source again and index it (a file is replaced with a new upload instead)."""
     await run_in_threadpool(knowledge.sources.refresh_remote, user.user.tenant_id, source_id, None)
     return _done("syncing")
@@ -175,7 +177,7 @@ async def sync(source_id: str, knowledge: KnowledgeDep, user: AdminPostedDep) ->
 
 @router.post("/sources/{source_id}/replace")
 async def replace(
-    source_id: str, request: Request, knowledge: KnowledgeDep, user: AdminPostedDep
+    source_id: str, request: Request, knowledge: KnowledgeDep, user: SectionPostedDep
 ) -> Response:
     lang = cookies.lang(request)
     tenant = user.user.tenant_id
@@ -196,6 +198,6 @@ async def replace(
 
 
 @router.post("/sources/{source_id}/delete")
-async def delete(source_id: str, knowledge: KnowledgeDep, user: AdminPostedDep) -> Response:
+async def delete(source_id: str, knowledge: KnowledgeDep, user: SectionPostedDep) -> Response:
     await run_in_threadpool(knowledge.sources.delete, user.user.tenant_id, source_id)
     return _done("deleted")

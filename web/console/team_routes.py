@@ -14,13 +14,15 @@ from core.staff.models import STAFF_ROLES
 from core.staff.routes import invitation_url
 from core.staff.sessions import SignedIn
 from web.console import cookies
-from web.console.deps import AdminDep, AdminPostedDep
+from web.console.deps import section_poster, section_user
 from web.console.forms import field_error, message
 from web.console.i18n import translate
 from web.console.render import render
 from web.console.route_class import ConsoleRoute
 
 router = APIRouter(prefix="/console/team", route_class=ConsoleRoute, include_in_schema=False)
+SectionDep = Annotated[SignedIn, section_user("team")]
+SectionPostedDep = Annotated[SignedIn, section_poster("team")]
 FormStr = Annotated[str, Form()]
 NOTICES = ("role_changed", "user_removed", "invitation_revoked")
 
@@ -49,13 +51,13 @@ def _done(notice: str) -> Response:
 
 
 @router.get("")
-def team(request: Request, core: CoreDep, user: AdminDep) -> Response:
+def team(request: Request, core: CoreDep, user: SectionDep) -> Response:
     return _page(request, core, user)
 
 
 @router.post("/invite")
 def invite(
-    request: Request, core: CoreDep, user: AdminPostedDep, email: FormStr = "", role: FormStr = ""
+    request: Request, core: CoreDep, user: SectionPostedDep, email: FormStr = "", role: FormStr = ""
 ) -> Response:
     lang = cookies.lang(request)
     try:
@@ -69,7 +71,7 @@ def invite(
 
 @router.post("/users/{user_id}/role")
 def change_role(
-    user_id: str, request: Request, core: CoreDep, user: AdminPostedDep, role: FormStr = ""
+    user_id: str, request: Request, core: CoreDep, user: SectionPostedDep, role: FormStr = ""
 ) -> Response:
     try:
         core.staff.users.change_role(user.user.tenant_id, user_actor(user.user.id), user_id, role)
@@ -84,7 +86,7 @@ def change_role(
 
 
 @router.post("/users/{user_id}/remove")
-def remove(user_id: str, request: Request, core: CoreDep, user: AdminPostedDep) -> Response:
+def remove(user_id: str, request: Request, core: CoreDep, user: SectionPostedDep) -> Response:
     lang = cookies.lang(request)
     if user_id == user.user.id:
         return _page(request, core, user, 422, row_error=(user_id, translate(lang, "team.not_self")))
@@ -98,6 +100,6 @@ def remove(user_id: str, request: Request, core: CoreDep, user: AdminPostedDep) 
 
 
 @router.post("/invitations/{invitation_id}/revoke")
-def revoke(invitation_id: str, core: CoreDep, user: AdminPostedDep) -> Response:
+def revoke(invitation_id: str, core: CoreDep, user: SectionPostedDep) -> Response:
     core.staff.invitations.revoke(user.user.tenant_id, user_actor(user.user.id), invitation_id)
     return _done("invitation_revoked")
