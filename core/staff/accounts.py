@@ -55,12 +55,11 @@ class StaffAccounts:
             email = normal_email(email)
         except InvalidInput:  # no account has such an address (and a NUL would not reach the database)
             raise Unauthorized(WRONG_SIGN_IN, code="wrong_sign_in") from None
-        self.throttle.check(email, address)
+        attempt = self.throttle.attempt(email, address)  # a failure until the password proves otherwise
         user = self.users.by_email(email)
         if not verify_password(user.password_hash if user else DUMMY_HASH, password) or user is None:
-            self.throttle.failed(email, address)
             raise Unauthorized(WRONG_SIGN_IN, code="wrong_sign_in")
-        self.throttle.succeeded(email)
+        self.throttle.succeeded(email, attempt)
         if needs_rehash(user.password_hash):
             self._set_password(user.id, password)
         return self.sessions.open(user.id)

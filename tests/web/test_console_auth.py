@@ -4,6 +4,7 @@ browser uses them (one app for the module; each test its own e-mail addresses an
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,20 @@ def test_sign_in_is_throttled_per_email_and_per_address(app: Any, api: TestClien
     with services(api).core.db.session() as session:
         session.execute(update_failures_back(timedelta(minutes=16)))
     assert post_sign_in(browser(app, "10.3.0.2"), member.email, member.password).status_code == 303
+
+
+def test_guesses_sent_at_once_do_not_slip_past_the_limit_together(
+    app: Any, api: TestClient, tenant_key: str
+) -> None:
+    member = new_member(api, tenant_key, "guesser@acme.example", "agent")
+    people = [browser(app, f"10.14.0.{i}") for i in range(8)]  # eight addresses: only the e-mail's limit (3)
+
+    def guess(person: TestClient) -> int:
+        return int(post_sign_in(person, member.email, "wrong password").status_code)
+
+    with ThreadPoolExecutor(len(people)) as pool:
+        codes = list(pool.map(guess, people))
+    assert codes.count(401) <= 3 and codes.count(429) >= 5, codes
 
 
 def update_failures_back(by: timedelta) -> Any:
