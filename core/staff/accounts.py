@@ -64,6 +64,10 @@ class StaffAccounts:
             self._set_password(user.id, password)
         return self.sessions.open(user.id)
 
+    def prune(self) -> int:
+        """The retention sweep's part: sign-in failures past their window and ended sessions."""
+        return self.throttle.prune() + self.sessions.prune()
+
     def sign_out(self, token: str) -> None:
         self.sessions.close(token)
 

@@ -93,3 +93,9 @@ class SessionStore:
             query = query.where(StaffSession.id != keep_session_id)
         with self._db.session() as session:
             return int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+    def prune(self) -> int:
+        """Delete ended sessions (the retention sweep: a user who never signs in again keeps them otherwise)."""
+        with self._db.session() as session:
+            gone = session.execute(delete(StaffSession).where(StaffSession.expires_at <= utcnow()))
+            return int(gone.rowcount or 0)  # type: ignore[attr-defined]

@@ -76,3 +76,10 @@ class SignInThrottle:
             session.execute(
                 delete(SignInFailure).where(SignInFailure.scope == self._scopes(email, "")["email"])
             )
+
+    def prune(self) -> int:
+        """Delete the failures the window no longer counts (the retention sweep; an address that never
+        fails again would keep its rows otherwise). Returns how many."""
+        with self._db.session() as session:
+            gone = session.execute(delete(SignInFailure).where(SignInFailure.at <= utcnow() - self._window))
+            return int(gone.rowcount or 0)  # type: ignore[attr-defined]

@@ -4,14 +4,18 @@ rule, tenant isolation, the audit as the key, and passwords stored as argon2id h
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from core.staff.models import StaffUser
+from core.db import utcnow
+from core.errors import Unauthorized
+from core.staff.models import SignInFailure, StaffSession, StaffUser
+from core.staff.sessions import hash_token
 from knowledge.embeddings import LocalE5Embedder
 from tests.conftest import BACKENDS, auth, new_tenant, services
 from tests.helpers.console import PASSWORD, console_app, new_member
@@ -137,3 +141,35 @@ def test_the_demo_admin_is_created_once_and_a_lost_password_file_gets_a_new_pass
     _, renewed = ensure_demo_admin(core, key, tmp_path)
     assert renewed != password
     assert core.staff.sign_in(email, renewed, "127.0.0.1")
+
+
+def test_the_retention_sweep_deletes_old_sign_in_failures_and_ended_sessions(api: TestClient) -> None:
+    key = new_tenant(api, "Sweep Co")
+    member = new_member(api, key, "sweep@sweep.example", "agent")
+    staff: Any = services(api).core.staff
+    kept, ended = (staff.sign_in(member.email, PASSWORD, "10.9.0.1") for _ in range(2))
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            staff.sign_in("nobody@sweep.example", "wrong", "10.9.0.2")
+    long_ago = utcnow() - timedelta(days=2)
+    with services(api).core.db.session() as session:
+        session.execute(
+            update(StaffSession)
+            .where(StaffSession.token_hash == hash_token(ended))
+            .values(expires_at=long_ago)
+        )
+        session.execute(
+            update(SignInFailure).where(SignInFailure.scope == "address:10.9.0.2").values(at=long_ago)
+        )
+    assert staff.prune() >= 3  # the ended session and the address's two old failures (and any other test's)
+
+    def count(model: Any, *where: Any) -> int:
+        with services(api).core.db.session() as session:
+            return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    assert count(StaffSession, StaffSession.token_hash == hash_token(ended)) == 0
+    assert staff.sessions.resolve(kept) is not None  # a live session stays
+    assert count(SignInFailure, SignInFailure.scope == "address:10.9.0.2") == 0
+    assert (
+        count(SignInFailure, SignInFailure.scope == "email:nobody@sweep.example") == 2
+    )  # still in the window
