@@ -127,14 +127,14 @@ async def accept_invitation(
     lang = cookies.lang(request)
     if password != confirm:
         errors = {"confirm": translate(lang, "password.mismatch")}
-        return _invitation_page(request, core, token, 422, name=name, errors=errors)
+        return await run_in_threadpool(_invitation_page, request, core, token, 422, name=name, errors=errors)
     try:
         user = await run_in_threadpool(core.staff.invitations.accept, token, name, password)
     except InvitationGone:
-        return _invitation_page(request, core, token)
+        return await run_in_threadpool(_invitation_page, request, core, token)
     except InvalidInput as exc:
         errors = field_error(lang, exc, ("password",), "password")
-        return _invitation_page(request, core, token, 422, name=name, errors=errors)
+        return await run_in_threadpool(_invitation_page, request, core, token, 422, name=name, errors=errors)
     session_token = await run_in_threadpool(core.staff.sessions.open, user.id)
     return _signed_in_redirect(request, core, session_token, "/console")
 

@@ -128,7 +128,9 @@ async def upload(request: Request, knowledge: KnowledgeDep, user: SectionPostedD
     tenant = user.user.tenant_id
     files = [f for f in (await request.form()).getlist("files") if isinstance(f, UploadFile) and f.filename]
     if not files:
-        return _page(request, knowledge, user, 422, errors={"files": translate(lang, "knowledge.no_file")})
+        return await run_in_threadpool(
+            _page, request, knowledge, user, 422, errors={"files": translate(lang, "knowledge.no_file")}
+        )
     problems: list[str] = []
     queued = 0
     for upload_file in files:
@@ -144,8 +146,14 @@ async def upload(request: Request, knowledge: KnowledgeDep, user: SectionPostedD
     if not problems:
         return _done("uploaded")
     notice = translate(lang, "knowledge.uploaded", count=queued) if queued else None
-    return _page(
-        request, knowledge, user, 200 if queued else 422, errors={"files": "\n".join(problems)}, notice=notice
+    return await run_in_threadpool(
+        _page,
+        request,
+        knowledge,
+        user,
+        200 if queued else 422,
+        errors={"files": "\n".join(problems)},
+        notice=notice,
     )
 
 
@@ -164,7 +172,9 @@ async def add_remote(
         await run_in_threadpool(knowledge.sources.add_remote, user.user.tenant_id, kind, origin)
     except ParleyError as exc:
         errors = {"origin": message(lang, exc)}
-        return _page(request, knowledge, user, 422, errors=errors, remote_kind=kind, remote_origin=origin)
+        return await run_in_threadpool(
+            _page, request, knowledge, user, 422, errors=errors, remote_kind=kind, remote_origin=origin
+        )
     return _done("added")
 
 
@@ -183,7 +193,9 @@ async def replace(
     tenant = user.user.tenant_id
     upload_file = (await request.form()).get("file")
     if not isinstance(upload_file, UploadFile) or not upload_file.filename:
-        return _page(request, knowledge, user, 422, errors={"files": translate(lang, "knowledge.no_file")})
+        return await run_in_threadpool(
+            _page, request, knowledge, user, 422, errors={"files": translate(lang, "knowledge.no_file")}
+        )
     try:
         left = await run_in_threadpool(knowledge.sources.bytes_left, tenant, source_id)
         data = await _read(upload_file, left)
@@ -191,8 +203,13 @@ async def replace(
     except ParleyError as exc:
         if exc.code == "not_found":
             raise
-        return _page(
-            request, knowledge, user, 422, errors={"files": f"{upload_file.filename}: {message(lang, exc)}"}
+        return await run_in_threadpool(
+            _page,
+            request,
+            knowledge,
+            user,
+            422,
+            errors={"files": f"{upload_file.filename}: {message(lang, exc)}"},
         )
     return _done("uploaded")
 
