@@ -41,11 +41,6 @@ def app(
 
 
 @pytest.fixture(scope="module")
-def api(app: Any) -> TestClient:
-    return TestClient(app)
-
-
-@pytest.fixture(scope="module")
 def tenant_key(api: TestClient) -> str:
     return new_tenant(api, "Acme Beauty")
 

@@ -5,38 +5,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from knowledge.embeddings import LocalE5Embedder
-from tests.conftest import BACKENDS, auth, new_tenant, upload, wait_for
-from tests.helpers.console import browser, console_app, csrf, hidden, new_member, sign_in
+from tests.conftest import auth, new_tenant, upload, wait_for
+from tests.helpers.console import browser, csrf, hidden, new_member, sign_in
 
 FAQ = (
     b"# Opening hours\n\nWe are open Monday to Saturday, 10am to 8pm.\n\n"
     b"# Parking\n\nFree parking is available in the basement car park for two hours.\n"
 )
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def app(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    migrated_sqlite: Path,
-    embedder: LocalE5Embedder,
-) -> Iterator[Any]:
-    for app in console_app(request, tmp_path_factory, migrated_sqlite, embedder):
-        with TestClient(app):
-            yield app
-
-
-@pytest.fixture(scope="module")
-def api(app: Any) -> TestClient:
-    return TestClient(app)
 
 
 @pytest.fixture(scope="module")
