@@ -21,6 +21,7 @@ Calibrated on the faq-dev set (bench/answers.py prints abstention precision and 
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ CANDIDATES = 2  # passages judged: the reranked first, and the next when it hold
 RARE_ZIPF = 4.5  # words rarer than this say what a question is about ("hotline" 3.0, "plan" 5.3)
 RARE_ZIPFS = (RARE_ZIPF, 5.0)  # absent words are judged among the rarest, then among the fairly rare too
 ABSENT_SHARE = 0.5  # the share of those words' weight the knowledge must lack for the question to be declined
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")  # not the dot inside "v1.2" or "e.g."
 ORDINALS = frozenset(
     ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
 )
@@ -90,8 +92,25 @@ def mentioned(term: Term, vocabulary: Vocabulary) -> bool:
     return vocabulary.covers(term) or any(all(w in vocabulary.words for w in p.split()) for p in platforms)
 
 
+def named_anywhere(term: Term, vocabulary: Vocabulary) -> bool:
+    """A name is in the knowledge as written, by what it stands for ("EU" where the page says "European
+    Union"), or in the other language ("EU" where it says 歐盟)."""
+    return mentioned(term, vocabulary) or holds(vocabulary, term)
+
+
 def missing_terms(question: str, vocabulary: Vocabulary) -> list[str]:
-    return [t.text for t in content_terms(question) if specific(t) and not mentioned(t, vocabulary)]
+    """The names of the question the knowledge never mentions. Only the sentences that ask are read when
+    the message also says something: "I'm in Hong Kong so I'd rather pay in HKD" beside "What currency do
+    you bill in?" is the customer's situation, not what the knowledge must name."""
+    terms = content_terms(asked_sentences(question))
+    return [t.text for t in terms if specific(t) and not named_anywhere(t, vocabulary)]
+
+
+def asked_sentences(question: str) -> str:
+    """The sentences ending in a question mark, or the whole message when none does (or all do)."""
+    sentences = [s for s in _SENTENCE_END.split(question) if s.strip()]
+    asked = [s for s in sentences if s.rstrip().endswith(("?", "？"))]
+    return " ".join(asked) if asked else question
 
 
 def absent_words(question: str, vocabulary: Vocabulary) -> list[str]:
@@ -102,7 +121,8 @@ def absent_words(question: str, vocabulary: Vocabulary) -> list[str]:
     Chinese words are left out: cut from a run of characters, a word the knowledge lacks is as often a
     mis-cut (我怕, 多付) as a topic."""
     for rare in RARE_ZIPFS:
-        terms = [t for t in content_terms(asked_part(question)) if t.zipf < rare and not t.text.isdigit()]
+        asked = asked_part(asked_sentences(question))
+        terms = [t for t in content_terms(asked) if t.zipf < rare and not t.text.isdigit()]
         absent = [
             t
             for t in terms

@@ -48,7 +48,7 @@ def judgeable(vocabulary: Vocabulary, term: Term) -> bool:
 
 
 def holds(vocabulary: Vocabulary, term: Term) -> bool:
-    if vocabulary.covers(term):
+    if vocabulary.covers(term) or vocabulary.spells_out(term):  # "EU" where the text says European Union
         return True
     words = lexicon()
     if term.han:

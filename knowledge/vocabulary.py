@@ -18,6 +18,9 @@ from knowledge.terms import Term, simplified
 
 _LATIN = re.compile(r"[a-z0-9][a-z0-9'+&.-]*[a-z0-9+]|[a-z0-9]")
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+# A run of two to four capitalised words, whose initials a customer may write instead ("European Union":
+# EU, "Customer Relationship Management": CRM).
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,3}\b")
 
 
 @dataclass(frozen=True)
@@ -30,14 +33,18 @@ class Vocabulary:
     """How many texts (chunks) it was built from."""
     frequency: Mapping[str, int] = field(default_factory=dict)
     """For each Latin word and stem, in how many of those texts it occurs."""
+    initials: frozenset[str] = frozenset()
+    """The initials (lower case) of the capitalised names the texts spell out ("european union": eu)."""
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> Vocabulary:
         counts: Counter[str] = Counter()
         runs: list[str] = []
+        initials: set[str] = set()
         documents = 0
         for text in texts:
             documents += 1
+            initials.update(_initials(name) for name in _CAPITALISED_RUN.findall(text))
             lowered = text.lower()
             mine: set[str] = set()
             for word in _LATIN.findall(lowered):
@@ -47,7 +54,9 @@ class Vocabulary:
                 mine.update(p for p in re.split(r"[-./]", word) if p)
             counts.update(mine)
             runs.extend(_HAN_RUN.findall(text))
-        return cls(frozenset(counts), simplified("|".join(runs)), max(1, documents), counts)
+        return cls(
+            frozenset(counts), simplified("|".join(runs)), max(1, documents), counts, frozenset(initials)
+        )
 
     def rarity(self, term: Term) -> float:
         """1 for a word in none or few of the texts, toward 0 for one in nearly all (a brand name that is
@@ -62,6 +71,14 @@ class Vocabulary:
             return any(simplified(form) in self.han for form in term.forms)
         return any(form in self.words for form in term.forms)
 
+    def spells_out(self, term: Term) -> bool:
+        """An acronym the customer wrote ("EU") whose name the knowledge writes in full."""
+        return term.name and term.text.isalpha() and 2 <= len(term.text) <= 5 and term.text in self.initials
+
     @property
     def has_chinese(self) -> bool:
         return len(self.han) > 200
+
+
+def _initials(name: str) -> str:
+    return "".join(word[0] for word in re.split(r"[ -]", name)).lower()

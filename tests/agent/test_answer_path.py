@@ -30,6 +30,11 @@ We accept:
 - Visa and Mastercard
 - FPS
 Refunds are paid back to the original card within 7 working days.
+Which currency do you charge in?
+Every plan is charged in Hong Kong dollars.
+Invoices
+Can you put a tax number on the invoice?
+Yes. An invoice can show your Business Registration number or a European Union VAT number.
 方案
 基本方案每月幾錢？
 基本方案每月 HK$120，包兩位用戶。
@@ -84,6 +89,21 @@ def test_a_question_about_what_the_knowledge_never_speaks_of_is_declined(
     # the plan's words are in the knowledge: answered, whatever the customer says of themselves first
     assert "HK$480" in chat(client, shop, "How much is the Business plan each month?")["reply"]
     assert "HK$120" in chat(client, shop, "I'm at uni, how much is the Basic plan?")["reply"]
+
+
+def test_what_the_customer_says_of_themselves_does_not_decline_their_question(
+    client: TestClient, shop: str
+) -> None:
+    # Singapore and SGD are in no page, but only the question sentence says what must be known
+    body = chat(client, shop, "What currency do you charge in? I'm in Singapore so I'd rather pay in SGD.")
+    assert body["route"] == "model" and "Hong Kong dollars" in body["reply"], body
+    asked = chat(client, shop, "I'm in Singapore. Can I pay in SGD?")
+    assert asked["route"] == "unknown" and asked["sources"] == [], asked
+
+
+def test_an_acronym_of_a_name_the_knowledge_writes_in_full_is_known(client: TestClient, shop: str) -> None:
+    body = chat(client, shop, "Can you put our EU VAT number on the invoice?")  # the page: European Union
+    assert body["route"] == "model" and "VAT" in body["reply"], body
 
 
 def test_an_answer_carries_the_fact_and_never_the_next_question(client: TestClient, shop: str) -> None:
