@@ -14,12 +14,15 @@ the same services the HTTP API calls:
 Neutral cases (off-topic without a company tag, small talk, handoff) are asked of both tenants and pass
 only when they pass on both.
 
-    .venv/bin/python bench/answers.py [--flat] [-v] [--release REF]
+    .venv/bin/python bench/answers.py [--flat] [-v] [--company zeabur|ente] [--keep DIR] [--release REF]
 
 --flat uploads each document as plain text with its Markdown and blank lines taken out (headings and
 questions as bare lines), the shape of a FAQ pasted into a .txt file.
 --release REF runs this same file against another commit (checked out into a temporary git worktree),
 e.g. --release HEAD~5, for the previous release's figures in the same run conditions.
+--company runs one company's tenant and cases only (neutral cases are asked of it alone).
+--keep DIR keeps the data dir: a later run with the same DIR reuses the ingested tenants (for tuning
+answers; one upload shape per DIR; delete DIR after a change to chunking or embeddings).
 """
 
 from __future__ import annotations
@@ -110,8 +113,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+COMPANIES = ("zeabur", "ente")
+
+
 class Bench:
-    def __init__(self, flat: bool) -> None:
+    def __init__(self, flat: bool, companies: tuple[str, ...] = COMPANIES, keep: Path | None = None) -> None:
         import yaml
 
         from agent.builder import build_agent
@@ -119,13 +125,18 @@ class Bench:
         from inbox.store import InboxStore
         from inbox.turns import Turns
 
-        self._env_cm = environment()
+        self._env_cm = environment(data_dir=keep)
         self.env = self._env_cm.__enter__()
         self.tenants: dict[str, str] = {}
-        for company, prefix in (("zeabur", "zeabur-"), ("ente", "ente-")):
-            tenant, _ = self.env.core.tenants.create(f"faq-dev {company}")
+        for company in companies:
+            name = f"faq-dev {company}"
+            kept = self.env.core.tenants.find_by_name(name)
+            if kept:  # ingested by an earlier run with --keep
+                self.tenants[company] = kept.id
+                continue
+            tenant, _ = self.env.core.tenants.create(name)
             self.tenants[company] = tenant.id
-            for path in sorted(DATASET.glob(f"{prefix}*.md")):
+            for path in sorted(DATASET.glob(f"{company}-*.md")):
                 data = path.read_text(encoding="utf-8")
                 name = path.name
                 if flat:
@@ -144,11 +155,16 @@ class Bench:
         def read(path: Path, key: str) -> list[dict[str, Any]]:
             return list(yaml.safe_load(path.read_text(encoding="utf-8"))[key])
 
+        def ours(item: dict[str, Any]) -> bool:
+            return (company_of(item) or companies[0]) in companies
+
         # faq-dev's cases, then ours over the same documents (evals/datasets/faq-dev-own*.yaml)
-        self.cases = read(DATASET / "cases.yaml", "cases") + read(OWN / "faq-dev-own.yaml", "cases")
-        self.dialogues = read(DATASET / "dialogues.yaml", "dialogues") + read(
+        cases = read(DATASET / "cases.yaml", "cases") + read(OWN / "faq-dev-own.yaml", "cases")
+        dialogues = read(DATASET / "dialogues.yaml", "dialogues") + read(
             OWN / "faq-dev-own-dialogues.yaml", "dialogues"
         )
+        self.cases = [c for c in cases if ours(c)]
+        self.dialogues = [d for d in dialogues if ours(d)]
         self.latencies: list[float] = []
 
     def close(self) -> None:
@@ -259,7 +275,7 @@ def run_answers(bench: Bench, verbose: bool) -> None:
             tallies["handoff"].add(all(o.handoff for o in outcomes), label)
 
     for dialogue in bench.dialogues:
-        company = company_of(dialogue) or "zeabur"
+        company = company_of(dialogue) or next(iter(bench.tenants))
         conversation = None
         ok = True
         replies = []
@@ -335,7 +351,7 @@ def run_retrieval(bench: Bench, verbose: bool) -> None:
     for mode in ("hybrid", "dense", "sparse"):
         ranks: list[int | None] = []
         for case in golden:
-            tenant = bench.tenants[company_of(case) or "zeabur"]
+            tenant = bench.tenants[company_of(case) or next(iter(bench.tenants))]
             if mode == "hybrid":
                 texts = [h.text for h in bench.env.knowledge.search(tenant, case["question"], k=5)]
             else:
@@ -373,9 +389,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--flat", action="store_true", help="upload the documents as plain-text FAQs")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    parser.add_argument("--company", choices=COMPANIES, help="one company's tenant and cases only")
+    parser.add_argument("--keep", type=Path, help="a data dir kept between runs: reuse its ingest")
     parser.add_argument("--release", help="run against this git ref instead of the working tree")
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each figure as it is printed
     if not DATASET.is_dir():
         print(f"skipped: the faq-dev set is not at {DATASET}")
         return 0
@@ -385,7 +404,7 @@ def main() -> int:
     root = Path(args.root) if args.root else ROOT
     sys.path.insert(0, str(root))
     sys.path.insert(1, str(ROOT))  # bench.common when the other commit has none
-    bench = Bench(args.flat)
+    bench = Bench(args.flat, (args.company,) if args.company else COMPANIES, args.keep)
     try:
         revision = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True

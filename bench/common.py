@@ -30,10 +30,13 @@ class Env:
 
 
 @contextmanager
-def environment(embedder: Embedder | None = None) -> Iterator[Env]:
-    """Embedded defaults (SQLite + Qdrant Edge) under a temporary data dir."""
+def environment(embedder: Embedder | None = None, data_dir: Path | None = None) -> Iterator[Env]:
+    """Embedded defaults (SQLite + Qdrant Edge) under a temporary data dir, or under `data_dir` kept
+    between runs (a bench that reuses what an earlier run ingested)."""
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
-        settings = Settings(data_dir=Path(tmp), admin_key="pa_bench-admin-key-0123456789abcdef")
+        folder = data_dir or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        settings = Settings(data_dir=folder, admin_key="pa_bench-admin-key-0123456789abcdef")
         core, _, _ = build_core(settings)
         embedder = embedder or LocalE5Embedder()
         knowledge = build_knowledge(settings, core, embedder=embedder)
