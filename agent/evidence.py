@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from core.language import customer_language
 from knowledge import answer_types, lexical
 from knowledge.chunking import parse_chunk, split_sentences
-from knowledge.coverage import holds
+from knowledge.coverage import coverage, holds
 from knowledge.retrieval import translated_tokens
 from knowledge.services import SearchHit
 from knowledge.terms import Term, content_terms
@@ -40,6 +41,8 @@ _LEAD_IN = re.compile(r"[:：]$")
 # A table row as chunking renders it ("5222: messaging", "Plan: Pro; Price: US$9").
 _ROW = re.compile(r"^[^:：;]{1,40}: \S")
 LISTED = 8  # the items or rows a lead-in brings along
+REPEAT_DEPTH = 3  # passages looked at for one that does not repeat the previous reply
+REPEAT_WORDS = 0.25  # the least share of the question's words such a passage must hold
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
@@ -207,6 +210,42 @@ def answer_first(hits: list[SearchHit], question: str, message: str) -> list[Sea
     if best and scores[best] > scores[0] + UNIT_MARGIN:
         return [hits[best], *hits[:best], *hits[best + 1 :]]
     return hits
+
+
+def repeats(hit: SearchHit, question: str, length: str, message: str, said: str) -> bool:
+    """Whether every unit the answer would take from this passage is already in the reply before."""
+    _, faq_question, units = score_units(question, hit.text, hit.units, message)
+    mark(question, units, length, faq=bool(faq_question))
+    marked = [u.text for u in units if u.marked]
+    return bool(marked) and all(text in said for text in marked)
+
+
+def not_repeated(
+    hits: list[SearchHit], question: str, length: str, message: str, said: str
+) -> list[SearchHit]:
+    """For a follow-up ("is there a maximum?"): when the first passage would only say again what the
+    previous reply said, the next passage that adds something goes first. The customer asked again
+    because that reply did not say it."""
+    if not said or not hits or not repeats(hits[0], question, length, message, said):
+        return hits
+    # Only a passage about the same subject: one holding little of the question's words would answer
+    # something else ("咁最高級呢？" after a table of referral tiers is not about upgrading a plan).
+    terms = content_terms(question)
+    needed = max(REPEAT_WORDS, coverage(terms, hits[0].text) / 2)
+    for i, hit in enumerate(hits[1:REPEAT_DEPTH], start=1):
+        if coverage(terms, hit.text) >= needed and not repeats(hit, question, length, message, said):
+            return [hit, *hits[:i], *hits[i + 1 :]]
+    return hits
+
+
+def topic(question: str, answered: dict[str, Any], language: str) -> str:
+    """What a follow-up will be about: the question, with the FAQ question of the passage that answered
+    it when that is in the customer's language ("If I get a friend to sign up, what do I get?" + "How
+    can I earn free storage?": "is there a maximum?" is then about earning storage, not about friends)."""
+    faq_question = answered.get("question") or ""
+    if not faq_question or customer_language(faq_question) != language or faq_question in question:
+        return question
+    return f"{question} {faq_question}"
 
 
 def passage(

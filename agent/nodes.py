@@ -132,6 +132,12 @@ def _history(state: State) -> list[tuple[str, str]]:
     ]
 
 
+def _previous_reply(state: State) -> str:
+    """The agent's reply before this turn's message ("" on a first turn)."""
+    earlier = state.messages[:-1] if state.messages else []
+    return next((str(m.content) for m in reversed(earlier) if isinstance(m, AIMessage) and m.content), "")
+
+
 def _this_turn(state: State) -> list[Any]:
     last_human = max((i for i, m in enumerate(state.messages) if isinstance(m, HumanMessage)), default=-1)
     return list(state.messages[last_human + 1 :])
@@ -256,15 +262,17 @@ class AgentNodes:
         message = _question(state)
         if question != message:
             ordered = evidence.answer_first(ordered, question, message)
+            ordered = evidence.not_repeated(ordered, question, length, message, _previous_reply(state))
         used = evidence.complementary(question, ordered)
+        passages = [
+            evidence.passage(h, question, length, u, message) for h, u in zip(ordered, used, strict=True)
+        ]
         return {
-            "passages": [
-                evidence.passage(h, question, length, u, message) for h, u in zip(ordered, used, strict=True)
-            ],
+            "passages": passages,
             "hits": [],
             "answerable": True,
             "gate_reason": verdict.reason,
-            "topic": question,
+            "topic": evidence.topic(question, passages[0], state.language),
             "topic_chunks": [h.chunk_id for h, u in zip(ordered, used, strict=True) if u],
         }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.evidence import Unit, answer_first, mark, units_of
+from agent.evidence import Unit, answer_first, mark, not_repeated, score_units, topic, units_of
 from agent.models.local import _joined
 from knowledge.services import SearchHit
 
@@ -109,3 +109,55 @@ def test_a_lead_in_brings_the_command_after_it() -> None:
     ]
     mark("What do I run to turn it off?", units, "brief")
     assert [u.marked for u in units] == [True, True, False]
+
+
+CAPPED = (
+    "Referrals\nHow much storage can I earn through referrals?\nEach friend earns you 10 GB."
+    "\nThe storage you earn is limited by your plan.\nThis means you can at most double your storage."
+    "\nFor example, a 50 GB plan can earn 50 GB more.\nYour earnings are on the Claim screen."
+    "\nEarnings past your plan wait until you upgrade."
+)
+EARN = "Storage\nHow can I earn free storage?\nUse our referral program.\nFriends who subscribe earn you storage."
+
+
+def test_a_limit_said_in_words_answers_a_question_about_a_maximum() -> None:
+    # all units equally close by cosine: the kind of fact asked for decides. A limit said in words ("at
+    # most") counts like a number, so the sentence that answers is not left behind the examples.
+    _, _, units = score_units("is there a maximum?", CAPPED, {})
+    limit = next(u for u in units if "at most" in u.text)
+    words_only = next(u for u in units if u.text.startswith("Your earnings"))
+    assert limit.score > words_only.score
+    assert limit.score == max(u.score for u in units if "Each friend" not in u.text)
+
+
+def test_a_follow_up_does_not_get_the_previous_reply_again() -> None:
+    earn = _hit("earn", EARN, {"Friends who subscribe earn you storage.": 0.9})
+    capped = _hit("capped", CAPPED, {"This means you can at most double your storage.": 0.88})
+    said = "Sure! Use our referral program. Friends who subscribe earn you storage."
+    question = "is there a maximum? (earn free storage referral)"
+    ordered = not_repeated([earn, capped], question, "moderate", "is there a maximum?", said)
+    assert [h.chunk_id for h in ordered] == ["capped", "earn"]
+    # on a first turn, or when the reply before said something else, the order stands
+    assert not_repeated([earn, capped], question, "moderate", "is there a maximum?", "") == [earn, capped]
+    other = not_repeated([earn, capped], question, "moderate", "is there a maximum?", "Sure! Visa.")
+    assert [h.chunk_id for h in other] == ["earn", "capped"]
+
+
+def test_a_follow_up_does_not_leave_its_subject_to_avoid_repeating() -> None:
+    tiers = _hit("tiers", "Referral tiers\nLevel 1: 10% off\nLevel 5: 50% off", {"Level 5: 50% off": 0.9})
+    upgrade = _hit("upgrade", "Plans\nHow do I upgrade my plan?\nOpen Billing and pick a plan.", {"x": 0.8})
+    said = "Sure! Referral tiers. Level 1: 10% off. Level 5: 50% off."
+    # everything the tiers page says was said, but the other page holds none of the question's words
+    ordered = not_repeated(
+        [tiers, upgrade], "and the top level? (referral tiers)", "brief", "and the top level?", said
+    )
+    assert [h.chunk_id for h in ordered] == ["tiers", "upgrade"]
+
+
+def test_the_next_topic_carries_the_faq_question_that_answered_in_the_customers_language() -> None:
+    answered = {"question": "How can I earn free storage?"}
+    assert topic("If a friend signs up, what do I get?", answered, "en") == (
+        "If a friend signs up, what do I get? How can I earn free storage?"
+    )
+    assert topic("朋友登記有咩著數？", answered, "zh") == "朋友登記有咩著數？"  # not a subject in English
+    assert topic("How can I earn free storage?", answered, "en") == "How can I earn free storage?"
