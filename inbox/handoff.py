@@ -10,7 +10,7 @@ changes nothing (idempotent). Every move is audited with its actor (a staff key,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Literal, get_args
 
 from sqlalchemy import func, select
@@ -160,8 +160,12 @@ class Handoff:
         channel: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        statuses: Collection[str] | None = None,
     ) -> tuple[list[Conversation], int]:
+        """`statuses`: any of these (the console's "open" view: waiting for a person or with one)."""
         query = select(Conversation).where(Conversation.tenant_id == tenant_id)
+        if statuses is not None:
+            query = query.where(Conversation.status.in_(list(statuses)))
         for column, value in (
             (Conversation.status, status),
             (Conversation.handoff_team, team),
@@ -176,3 +180,16 @@ class Handoff:
                 query.order_by(Conversation.updated_at.desc()).offset(offset).limit(limit)
             )
             return list(items), total
+
+    def facets(self, tenant_id: str) -> tuple[list[str], list[str]]:
+        """The channels and teams the tenant's conversations have, for the inbox's filters."""
+        with self._db.session() as session:
+            channels = session.scalars(
+                select(Conversation.channel).where(Conversation.tenant_id == tenant_id).distinct()
+            ).all()
+            teams = session.scalars(
+                select(Conversation.handoff_team)
+                .where(Conversation.tenant_id == tenant_id, Conversation.handoff_team.is_not(None))
+                .distinct()
+            ).all()
+        return sorted(channels), sorted(t for t in teams if t)

@@ -15,7 +15,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("knowledge", ("admin",), built=True),
     Section("agent", ("admin",), built=True),
-    Section("inbox", ("admin", "agent", "qa")),
+    Section("inbox", ("admin", "agent", "qa"), built=True),
     Section("contacts", ("admin", "agent")),
     Section("tickets", ("admin", "agent")),
     Section("broadcasts", ("admin",)),

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from core.errors import NotFound
-from web.console import agent_routes, auth_routes, knowledge_routes, team_routes
+from web.console import (
+    agent_routes,
+    auth_routes,
+    inbox_assist_routes,
+    inbox_routes,
+    knowledge_routes,
+    team_routes,
+)
 from web.console.deps import UserDep, require_section
 from web.console.nav import BY_KEY, HOME
 from web.console.render import render, secure_headers
@@ -57,4 +64,6 @@ router.include_router(auth_routes.router)
 router.include_router(team_routes.router)
 router.include_router(knowledge_routes.router)
 router.include_router(agent_routes.router)
+router.include_router(inbox_routes.router)
+router.include_router(inbox_assist_routes.router)
 router.include_router(pages)

@@ -18,20 +18,42 @@
     }
   });
 
-  // Live status: a region with data-poll is fetched again every 2 s while it holds a [data-live] table.
+  // Live status: a region with data-poll is fetched again every 2 s (or its data-every ms) while it holds a
+  // [data-live] element. The inbox's regions always do; they are left alone while the reader is using a
+  // control in them (an assignee being chosen) and when nothing changed (no flicker, no lost scroll).
   function poll(region) {
     var url = region.getAttribute("data-poll");
+    var every = parseInt(region.getAttribute("data-every") || "2000", 10);
     var timer = window.setInterval(function () {
       if (!region.querySelector("[data-live]")) { window.clearInterval(timer); return; }
+      if (region.contains(document.activeElement) && document.activeElement !== document.body) return;
       fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (response) {
           if (response.redirected || !response.ok) { window.clearInterval(timer); return null; }
           return response.text();
         })
-        .then(function (html) { if (html !== null) region.innerHTML = html; })
+        .then(function (html) {
+          if (html === null || html === region.getAttribute("data-last")) return;
+          region.setAttribute("data-last", html);
+          region.innerHTML = html;
+          var chat = region.querySelector(".chat");
+          if (chat) chat.scrollTop = chat.scrollHeight;
+        })
         .catch(function () { /* a missed refresh; the next one tries again */ });
-    }, 2000);
+    }, every);
   }
+
+  // A Smart Reply suggestion: its button puts the text into the reply box in place (without a script the
+  // button posts it, and the page comes back with it in the box).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-fill]");
+    if (!button) return;
+    var box = document.getElementById(button.getAttribute("data-fill"));
+    if (!box) return;
+    event.preventDefault();
+    box.value = button.value;
+    box.focus();
+  });
 
   // Drag and drop: files dropped on the drop zone go into its file input, and the form is sent.
   function dropzone(zone) {
@@ -69,6 +91,8 @@
     document.querySelectorAll("[data-poll]").forEach(poll);
     var chat = document.getElementById("chat");
     if (chat) playground(chat);
+    var thread = document.getElementById("messages");
+    if (thread) thread.scrollTop = thread.scrollHeight;
     document.querySelectorAll("[data-dropzone]").forEach(dropzone);
     var link = document.getElementById("invite-link");
     if (link) { link.focus(); link.select(); }
