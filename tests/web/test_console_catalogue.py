@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 from core.staff.models import STAFF_ROLES
-from web.console import agent_form, agent_routes, knowledge_routes, team_routes
+from inbox.handoff import STATUSES
+from web.console import agent_form, agent_routes, inbox_view, knowledge_routes, team_routes
 from web.console.i18n import CATALOGUE, pick, translate
 from web.console.nav import SECTIONS
 from web.console.render import TEMPLATES
@@ -33,6 +34,10 @@ def built_keys() -> set[str]:
     keys |= {f"agent.length.{n}" for n in agent_form.LENGTHS}
     keys |= {f"agent.lang.{n}" for n in agent_form.LANGUAGES}
     keys |= {f"agent.intent.{n}" for n in agent_form.INTENTS}
+    keys |= {f"inbox.state.{n}" for n in inbox_view.STATES}
+    keys |= {f"inbox.status.{n}" for n in STATUSES}
+    keys |= {f"inbox.write.{n}" for n in inbox_view.WRITE_ACTIONS}
+    keys |= {f"inbox.role.{n}" for n in ("customer", "agent", "human", "note")}
     return keys
 
 

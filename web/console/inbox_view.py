@@ -20,7 +20,6 @@ from inbox.models import ConversationNote, Message
 
 # The list's views, in the order of their tabs: "open" is the team's (waiting for a person or with one).
 STATES = ("open", "waiting", "mine", "bot", "resolved", "all")
-STATUS_KEYS = ("bot", "pending_human", "human", "resolved")  # inbox/handoff.py's states, for inbox.status.*
 ACTING_ROLES = ("admin", "agent")  # QA reads conversations, never acts on them
 WRITE_ACTIONS = ("improve", "shorter", "en", "zh-Hant")  # the Writing Assistant's buttons
 PAGE_SIZE = 100
