@@ -100,6 +100,8 @@ def timeline(messages: list[Message], notes: list[ConversationNote]) -> list[dic
 
 
 def contact_name(contact: Any) -> str:
+    """The contact as people know them; "" for an anonymous visitor (the pages say "Visitor <ref>": an
+    external id is a platform's or a widget's token, not a name)."""
     if contact is None:
         return ""
-    return str(contact.name or contact.phone or contact.email or contact.external_id or contact.id)
+    return str(contact.name or contact.phone or contact.email or "")
