@@ -24,8 +24,10 @@
   function poll(region) {
     var url = region.getAttribute("data-poll");
     var every = parseInt(region.getAttribute("data-every") || "2000", 10);
+    var last = null;  // the fragment as last fetched
     var timer = window.setInterval(function () {
       if (!region.querySelector("[data-live]")) { window.clearInterval(timer); return; }
+      if (document.hidden) return;  // a tab in the background asks nothing; it catches up when shown
       if (region.contains(document.activeElement) && document.activeElement !== document.body) return;
       fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (response) {
@@ -33,8 +35,8 @@
           return response.text();
         })
         .then(function (html) {
-          if (html === null || html === region.getAttribute("data-last")) return;
-          region.setAttribute("data-last", html);
+          if (html === null || html === last) return;
+          last = html;
           region.innerHTML = html;
           var chat = region.querySelector(".chat");
           if (chat) chat.scrollTop = chat.scrollHeight;
