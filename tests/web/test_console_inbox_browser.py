@@ -65,6 +65,7 @@ def test_an_agent_sees_a_handoff_live_and_answers_with_a_smart_reply(tmp_path: P
 
         expect(visitor.locator(".parley-human")).to_contain_text(suggestion[:40], timeout=15_000)
 
+        desk.screenshot(path=str(tmp_path / "inbox-conversation.png"), full_page=True)
         desk.set_viewport_size({"width": 390, "height": 844})
         desk.screenshot(path=str(tmp_path / "inbox-phone.png"), full_page=True)
         wide = desk.evaluate(
@@ -74,6 +75,7 @@ def test_an_agent_sees_a_handoff_live_and_answers_with_a_smart_reply(tmp_path: P
         overflow = desk.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"the conversation page is {overflow}px wider than a phone: {wide}"
         desk.goto(f"{base}/console/inbox")
+        desk.screenshot(path=str(tmp_path / "inbox-list-phone.png"), full_page=True)
         overflow = desk.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"the inbox is {overflow}px wider than a phone"
         browser.close()
