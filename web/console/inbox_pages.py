@@ -39,7 +39,8 @@ class Desk:
     assist: Assist
 
 
-def desk(inbox: InboxDep, core: CoreDep, crm: CrmDep, assist: AssistDep) -> Desk:
+async def desk(inbox: InboxDep, core: CoreDep, crm: CrmDep, assist: AssistDep) -> Desk:
+    """Async: only gathers what the app built (a sync dependency would take a trip through the thread pool)."""
     return Desk(inbox, core, crm, assist)
 
 
