@@ -103,6 +103,8 @@ def test_the_list_shows_a_waiting_conversation_under_its_state(mandy: TestClient
     assert "Do you have gift cards for my mum?" in conversation.text
     assert 'class="bubble customer"' in conversation.text and 'class="bubble agent"' in conversation.text
     assert "This channel lets you reply at any time." in conversation.text  # live chat has no window
+    recent = re.search(r'<ul class="recent">.*?</ul>', conversation.text, re.S)
+    assert recent and "Waiting for a person" in recent.group(0)  # the handoff, in the contact's timeline
 
 
 def test_an_agent_takes_replies_notes_assigns_resolves_reopens_and_gives_back(

@@ -19,7 +19,7 @@ from core.services import CoreServices
 from core.staff.sessions import SignedIn
 from crm.routes import CrmDep
 from crm.services import CrmServices
-from inbox.handoff import TRANSITIONS
+from inbox.handoff import STATUSES, TRANSITIONS
 from inbox.routes import InboxDep
 from inbox.service import InboxService
 from web.console import inbox_view
@@ -159,6 +159,7 @@ def contact_context(crm: CrmServices, tenant_id: str, contact_id: str) -> dict[s
         "contact_name": inbox_view.contact_name(contact),
         "tickets": [t for t in tickets if t.status != "resolved"],
         "recent": crm.contacts.timeline(tenant_id, contact_id, RECENT),
+        "statuses": STATUSES,  # a conversation's moves in the timeline are named as the list names them
     }
 
 
