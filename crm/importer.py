@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -44,7 +44,7 @@ class ImportReport:
             self.errors.append({"row": row, "message": message})
 
 
-def read_rows(data: IO[bytes], filename: str) -> Iterator[list[Any]]:
+def read_rows(data: IO[bytes], filename: str) -> Generator[list[Any], None, None]:
     """The file's rows (header first), streamed: CSV in UTF-8 (with or without BOM), or an XLSX's first sheet."""
     name = filename.lower()
     if name.endswith(".xlsx"):

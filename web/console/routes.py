@@ -12,10 +12,13 @@ from core.errors import NotFound
 from web.console import (
     agent_routes,
     auth_routes,
+    contact_routes,
+    import_routes,
     inbox_assist_routes,
     inbox_routes,
     knowledge_routes,
     team_routes,
+    ticket_routes,
 )
 from web.console.deps import UserDep, require_section
 from web.console.nav import BY_KEY, HOME
@@ -66,4 +69,8 @@ router.include_router(knowledge_routes.router)
 router.include_router(agent_routes.router)
 router.include_router(inbox_routes.router)
 router.include_router(inbox_assist_routes.router)
+# The import's fixed path before a contact's /console/contacts/{contact_id}.
+router.include_router(import_routes.router)
+router.include_router(contact_routes.router)
+router.include_router(ticket_routes.router)
 router.include_router(pages)

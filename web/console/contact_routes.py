@@ -1,0 +1,250 @@
+"""The Contacts pages (admins and agents): the list with search, tag, list and attribute filters and
+paging; a contact's page (fields, attributes, tags, lists, lead score, conversations, tickets, timeline)
+with its edit form, notes and static lists; the CSV export (admins, as GET /v1/contacts/export.csv).
+
+Every read and write goes through the CRM services the /v1 contact routes call, with the same request
+models (ContactFields, ViewFilters, NoteIn): the console adds no rule of its own. Changes are audited as
+the signed-in user.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from core.audit import user_actor
+from core.deps import CoreDep
+from core.errors import Forbidden, ParleyError
+from core.staff.sessions import SignedIn
+from crm.contacts import FIELDS
+from crm.lists import Condition, matches
+from crm.models import Contact
+from crm.routes import ContactFields, CrmDep, NoteIn, contacts_csv, find_contacts
+from crm.services import CrmServices
+from crm.views import ViewFilters
+from web.console import contact_form, cookies
+from web.console.deps import section_poster, section_user
+from web.console.forms import message
+from web.console.i18n import translate
+from web.console.render import render
+from web.console.route_class import ConsoleRoute
+from web.console.staff_choices import choices, names
+
+router = APIRouter(prefix="/console/contacts", route_class=ConsoleRoute, include_in_schema=False)
+SectionDep = Annotated[SignedIn, section_user("contacts")]
+SectionPostedDep = Annotated[SignedIn, section_poster("contacts")]
+FormStr = Annotated[str, Form()]
+PAGE = 50
+NOTICES = ("saved", "noted", "listed", "unlisted")
+FILTERS = ("q", "tag", "list", "attr", "value")
+
+
+def require_admin(user: SignedIn) -> None:
+    """Import and export are for admins, as /v1/contacts/import and /export.csv take an admin key."""
+    if user.user.role != "admin":
+        raise Forbidden("importing and exporting contacts is for admins", code="forbidden")
+
+
+def _filters(request: Request, crm: CrmServices, tenant: str) -> tuple[ViewFilters, dict[str, str]]:
+    """The list's filters from the query, checked as the API checks them; {input: error} for the rest."""
+    lang = cookies.lang(request)
+    given = {name: request.query_params.get(name, "").strip() for name in FILTERS}
+    errors: dict[str, str] = {}
+    attribute = given["attr"]
+    if attribute and attribute not in crm.attributes.definitions(tenant):
+        errors["attr"] = translate(lang, "contacts.unknown_attribute", name=attribute)
+    try:
+        filters = ViewFilters(
+            q=given["q"] or None,
+            tag=given["tag"] or None,
+            list_id=given["list"] or None,
+            attributes={attribute: given["value"]} if attribute and not errors else {},
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = {"list_id": "list"}.get(str(error["loc"][0]), str(error["loc"][0]))
+            errors[name] = str(error["msg"])
+        filters = ViewFilters()
+    return filters, errors
+
+
+@router.get("")
+def contacts(
+    request: Request,
+    crm: CrmDep,
+    core: CoreDep,
+    user: SectionDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    tenant = user.user.tenant_id
+    filters, errors = _filters(request, crm, tenant)
+    found = None if errors else find_contacts(crm, tenant, filters, PAGE, (page - 1) * PAGE)
+    kept = {name: request.query_params.get(name, "") for name in FILTERS if request.query_params.get(name)}
+    return render(
+        request,
+        "contacts.html",
+        user=user,
+        section="contacts",
+        status_code=422 if errors else 200,
+        found=found,
+        page=page,
+        pages=max(1, -(-found.total // PAGE)) if found else 1,
+        link=lambda to: "/console/contacts?" + urlencode({**kept, "page": to}),
+        given={name: request.query_params.get(name, "") for name in FILTERS},
+        errors=errors,
+        lists=crm.lists.all(tenant),
+        attributes=crm.attributes.all(tenant),
+        people=names(core.staff.users.list(tenant)),
+    )
+
+
+@router.get("/export.csv")
+def export(crm: CrmDep, user: SectionDep) -> Response:
+    """The same file as GET /v1/contacts/export.csv."""
+    require_admin(user)
+    return contacts_csv(crm, user.user.tenant_id)
+
+
+def _lists_of(crm: CrmServices, tenant: str, contact: Contact) -> tuple[list[Any], list[Any]]:
+    """(the lists the contact is in, the static lists it could be added to)."""
+    member, other = [], []
+    for contact_list in crm.lists.all(tenant):
+        if contact_list.kind == "condition":
+            conditions = [Condition.model_validate(c) for c in contact_list.conditions]
+            if all(matches(contact, condition) for condition in conditions):
+                member.append(contact_list)
+        elif contact.id in {c.id for c in crm.lists.members(tenant, contact_list.id)}:
+            member.append(contact_list)
+        else:
+            other.append(contact_list)
+    return member, other
+
+
+def _contact_page(
+    request: Request,
+    crm: CrmServices,
+    core: CoreDep,
+    user: SignedIn,
+    contact_id: str,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    tenant = user.user.tenant_id
+    lang = cookies.lang(request)
+    contact = crm.contacts.get(tenant, contact_id)  # NotFound (404) outside the tenant
+    timeline = crm.contacts.timeline(tenant, contact.id, 100)
+    conversations: dict[str, dict[str, Any]] = {}
+    for entry in reversed(timeline):  # oldest first: a conversation's first and last message
+        if entry["kind"] == "message":
+            shown = conversations.setdefault(entry["conversation_id"], {"channel": entry["channel"]})
+            shown["last"] = entry["at"]
+    member, other = _lists_of(crm, tenant, contact)
+    history = crm.leads.history(tenant, contact.id)
+    users = core.staff.users.list(tenant)
+    done = request.query_params.get("notice")
+    values = context.pop("values", None) or {
+        **{field: getattr(contact, field) for field in FIELDS},
+        "attributes": dict(contact.attributes or {}),
+        "tags": list(contact.tags or []),
+        "opted_out": bool(contact.opted_out),
+    }
+    return render(
+        request,
+        "contact.html",
+        user=user,
+        section="contacts",
+        status_code=status_code,
+        contact=contact,
+        values=values,
+        fields=FIELDS,
+        attributes=crm.attributes.all(tenant),
+        owners=choices(users, values.get("owner")),
+        people=names(users),
+        member_of=member,
+        can_join=other,
+        lead=history[0] if history else None,
+        conversations=sorted(conversations.items(), key=lambda item: item[1]["last"], reverse=True),
+        tickets=crm.tickets.search(tenant, contact_id=contact.id, limit=20)[0],
+        timeline=timeline[:50],
+        notice=translate(lang, f"notice.contact_{done}") if done in NOTICES else None,
+        **{"errors": {}, "note": "", **context},
+    )
+
+
+def _back(contact_id: str, notice: str, anchor: str = "") -> Response:
+    return RedirectResponse(f"/console/contacts/{contact_id}?notice={notice}{anchor}", status_code=303)
+
+
+@router.get("/{contact_id}")
+def contact_page(contact_id: str, request: Request, crm: CrmDep, core: CoreDep, user: SectionDep) -> Response:
+    return _contact_page(request, crm, core, user, contact_id)
+
+
+@router.post("/{contact_id}/edit")
+async def edit(
+    contact_id: str, request: Request, crm: CrmDep, core: CoreDep, user: SectionPostedDep
+) -> Response:
+    """The whole form: built-in fields, attributes, tags, opted out (as one PATCH /v1/contacts)."""
+    tenant = user.user.tenant_id
+    definitions = await run_in_threadpool(crm.attributes.all, tenant)
+    patch = contact_form.patch_of(await request.form(), definitions)
+    errors: dict[str, str] = {}
+    try:
+        ContactFields.model_validate(patch)  # the API's lengths and shapes
+        await run_in_threadpool(crm.contacts.update, tenant, user_actor(user.user.id), contact_id, patch)
+    except ValidationError as exc:
+        for error in exc.errors():
+            errors.setdefault(str(error["loc"][0]), str(error["msg"]))
+    except ParleyError as exc:
+        if exc.code == "not_found":
+            raise
+        errors[contact_form.input_for(exc)] = message(cookies.lang(request), exc)
+    if errors:
+        return await run_in_threadpool(
+            _contact_page,
+            request,
+            crm,
+            core,
+            user,
+            contact_id,
+            422,
+            values=contact_form.values_of(patch),
+            errors=errors,
+        )
+    return _back(contact_id, "saved")
+
+
+@router.post("/{contact_id}/notes")
+def add_note(
+    contact_id: str,
+    request: Request,
+    crm: CrmDep,
+    core: CoreDep,
+    user: SectionPostedDep,
+    text: FormStr = "",
+) -> Response:
+    try:
+        body = NoteIn(text=text.strip())
+    except ValidationError as exc:
+        errors = {"note": "; ".join(str(e["msg"]) for e in exc.errors())}
+        return _contact_page(request, crm, core, user, contact_id, 422, errors=errors, note=text)
+    crm.contacts.add_note(user.user.tenant_id, user_actor(user.user.id), contact_id, body.text)
+    return _back(contact_id, "noted", "#timeline")
+
+
+@router.post("/{contact_id}/lists")
+def join_list(contact_id: str, crm: CrmDep, user: SectionPostedDep, list_id: FormStr = "") -> Response:
+    """Add to a static list (a condition list's members follow its conditions: the store refuses)."""
+    crm.lists.add(user.user.tenant_id, user_actor(user.user.id), list_id, [contact_id])
+    return _back(contact_id, "listed", "#lists")
+
+
+@router.post("/{contact_id}/lists/{list_id}/remove")
+def leave_list(contact_id: str, list_id: str, crm: CrmDep, user: SectionPostedDep) -> Response:
+    crm.lists.remove(user.user.tenant_id, user_actor(user.user.id), list_id, contact_id)
+    return _back(contact_id, "unlisted", "#lists")
