@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import Workbook
 
 from tests.conftest import auth, new_tenant
 from tests.helpers.console import csrf, hidden, new_member, sign_in
@@ -147,6 +148,7 @@ def test_editing_saves_fields_attributes_and_tags_as_the_user(
     shown = api.get(f"/v1/contacts/{chan}", headers=auth(acme)).json()
     assert shown["company"] == "大文茶餐廳" and shown["attributes"] == {"plan": "premium"}
     assert shown["tags"] == ["regular", "茶"] and shown["owner"] == "agent@contacts.example"
+    assert listed(agent.get("/console/contacts?owner=agent%40contacts.example").text) == {chan}
     events = api.get(f"/v1/audit?entity=contact&entity_id={chan}", headers=auth(acme)).json()
     assert any(e["action"] == "contact.update" and e["actor"].startswith("user:") for e in events)
     # Bad input: the store's message at the field, nothing saved.
@@ -234,6 +236,33 @@ def test_import_maps_previews_with_row_errors_then_writes(
     assert fay["attributes"] == {"plan": "premium"} and fay["phone"] == "+85290000004"
     # The staged file is gone once it ran.
     assert admin.post(path, data={**mapping, "step": "run"}).status_code == 404
+
+
+def test_an_xlsx_file_imports_with_the_columns_named_like_fields(
+    admin: TestClient, api: TestClient, acme: str
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["name", "email", "tags"])
+    sheet.append(["黃小明", "siu.ming@shop.example", "xlsx|walk-in"])
+    data = io.BytesIO()
+    book.save(data)
+    token = csrf(admin, "/console/contacts/import")
+    uploaded = admin.post(
+        "/console/contacts/import",
+        data={"csrf": token},
+        files={"file": ("people.xlsx", data.getvalue(), "application/octet-stream")},
+    )
+    assert uploaded.status_code == 200 and "1 row(s): 1 new" in uploaded.text
+    assert "siu.ming@shop.example" not in emails(api, acme)
+    step = re.search(r'action="(/console/contacts/import/[A-Za-z0-9_-]+)"', uploaded.text)
+    assert step
+    mapping = {"map-0": "name", "map-1": "email", "map-2": "tags", "filename": "people.xlsx"}
+    ran = admin.post(step.group(1), data={"csrf": token, "step": "run", **mapping})
+    assert ran.status_code == 200 and "Imported" in ran.text
+    made = api.get("/v1/contacts?q=siu.ming", headers=auth(acme)).json()["items"]
+    assert [(c["name"], c["tags"]) for c in made] == [("黃小明", ["xlsx", "walk-in"])]
 
 
 def test_import_refuses_a_wrong_file_at_the_field(admin: TestClient) -> None:

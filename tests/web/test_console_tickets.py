@@ -74,6 +74,8 @@ def test_the_list_filters_and_shows_sla_clocks(agent: TestClient, tickets: dict[
     assert listed(agent.get("/console/tickets?priority=low").text) == {low}
     assert listed(agent.get("/console/tickets?assignee=Old+Mary").text) == {urgent}
     assert listed(agent.get("/console/tickets?status=resolved").text) == set()
+    assert {urgent, low} <= listed(agent.get("/console/tickets?type=general_support").text)
+    assert listed(agent.get("/console/tickets?type=bug_report").text) == set()
     bad = agent.get("/console/tickets?status=lost")
     assert bad.status_code == 422 and 'id="e-status"' in bad.text and "lost" in bad.text
 

@@ -30,7 +30,7 @@ from crm.views import ViewFilters
 from web.console import contact_form, cookies
 from web.console.deps import section_poster, section_user
 from web.console.forms import message
-from web.console.i18n import translate
+from web.console.i18n import Lang, translate
 from web.console.render import render
 from web.console.route_class import ConsoleRoute
 from web.console.staff_choices import choices, names
@@ -41,7 +41,7 @@ SectionPostedDep = Annotated[SignedIn, section_poster("contacts")]
 FormStr = Annotated[str, Form()]
 PAGE = 50
 NOTICES = ("saved", "noted", "listed", "unlisted")
-FILTERS = ("q", "tag", "list", "attr", "value")
+FILTERS = ("q", "tag", "owner", "list", "attr", "value")
 
 
 def require_admin(user: SignedIn) -> None:
@@ -50,10 +50,10 @@ def require_admin(user: SignedIn) -> None:
         raise Forbidden("importing and exporting contacts is for admins", code="forbidden")
 
 
-def _filters(request: Request, crm: CrmServices, tenant: str) -> tuple[ViewFilters, dict[str, str]]:
+def _filters(
+    lang: Lang, given: dict[str, str], crm: CrmServices, tenant: str
+) -> tuple[ViewFilters, dict[str, str]]:
     """The list's filters from the query, checked as the API checks them; {input: error} for the rest."""
-    lang = cookies.lang(request)
-    given = {name: request.query_params.get(name, "").strip() for name in FILTERS}
     errors: dict[str, str] = {}
     attribute = given["attr"]
     if attribute and attribute not in crm.attributes.definitions(tenant):
@@ -62,6 +62,7 @@ def _filters(request: Request, crm: CrmServices, tenant: str) -> tuple[ViewFilte
         filters = ViewFilters(
             q=given["q"] or None,
             tag=given["tag"] or None,
+            owner=given["owner"] or None,
             list_id=given["list"] or None,
             attributes={attribute: given["value"]} if attribute and not errors else {},
         )
@@ -82,9 +83,11 @@ def contacts(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     tenant = user.user.tenant_id
-    filters, errors = _filters(request, crm, tenant)
+    given = {name: request.query_params.get(name, "").strip() for name in FILTERS}
+    filters, errors = _filters(cookies.lang(request), given, crm, tenant)
     found = None if errors else find_contacts(crm, tenant, filters, PAGE, (page - 1) * PAGE)
-    kept = {name: request.query_params.get(name, "") for name in FILTERS if request.query_params.get(name)}
+    kept = {name: value for name, value in given.items() if value}
+    users = core.staff.users.list(tenant)
     return render(
         request,
         "contacts.html",
@@ -95,11 +98,12 @@ def contacts(
         page=page,
         pages=max(1, -(-found.total // PAGE)) if found else 1,
         link=lambda to: "/console/contacts?" + urlencode({**kept, "page": to}),
-        given={name: request.query_params.get(name, "") for name in FILTERS},
+        given=given,
         errors=errors,
         lists=crm.lists.all(tenant),
         attributes=crm.attributes.all(tenant),
-        people=names(core.staff.users.list(tenant)),
+        people=names(users),
+        owners=choices(users, given["owner"] or None),
     )
 
 

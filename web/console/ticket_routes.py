@@ -43,7 +43,7 @@ STATUSES: tuple[str, ...] = get_args(Status)
 TYPES: tuple[str, ...] = get_args(TicketType)
 PAGE = 50
 NOTICES = ("created", "moved", "saved", "noted")
-FILTERS = ("status", "priority", "assignee")
+FILTERS = ("status", "priority", "type", "assignee")
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
@@ -68,7 +68,7 @@ def tickets(
     given = {name: request.query_params.get(name, "").strip() for name in FILTERS}
     errors = {
         name: translate(lang, "tickets.unknown_value", value=given[name])
-        for name, known in (("status", STATUSES), ("priority", PRIORITIES))
+        for name, known in (("status", STATUSES), ("priority", PRIORITIES), ("type", TYPES))
         if given[name] and given[name] not in known
     }
     found: list[Ticket] = []
@@ -78,6 +78,7 @@ def tickets(
             tenant,
             status=given["status"] or None,
             priority=given["priority"] or None,
+            type=given["type"] or None,
             assignee=given["assignee"] or None,
             limit=PAGE,
             offset=(page - 1) * PAGE,
@@ -101,6 +102,7 @@ def tickets(
         errors=errors,
         statuses=STATUSES,
         priorities=PRIORITIES,
+        types=TYPES,
         assignees=choices(users, given["assignee"] or None),
         people=names(users),
         now=now,
