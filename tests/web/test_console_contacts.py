@@ -325,3 +325,31 @@ def test_roles_tenants_and_chinese(
     assert chinese.status_code == 200 and "聯絡人" in chinese.text and "潛在客戶評分" in chinese.text
     page = agent.get(f"/console/contacts/{people['chan']['id']}", headers={"accept-language": "zh-HK"})
     assert "陳大文" in page.text and "時間線" in page.text
+
+
+def test_conversations_link_to_the_inbox_and_the_lead_is_scored_again(
+    agent: TestClient, api: TestClient, acme: str
+) -> None:
+    said = api.post(
+        "/v1/agent/chat",
+        json={
+            "message": "I want to buy the premium package today",
+            "contact": {"name": "Gigi Ho", "external_id": "gigi-1"},
+        },
+        headers=auth(acme),
+    )
+    assert said.status_code == 200, said.text
+    conversation = said.json()["conversation_id"]
+    found = api.get("/v1/contacts?q=Gigi", headers=auth(acme)).json()["items"]
+    assert len(found) == 1
+    gigi = found[0]["id"]
+    page = agent.get(f"/console/contacts/{gigi}")
+    assert f'href="/console/inbox/{conversation}"' in page.text
+    assert "I want to buy the premium package today" in page.text  # the timeline
+    token = csrf(agent, f"/console/contacts/{gigi}")
+    scored = agent.post(f"/console/contacts/{gigi}/lead", data={"csrf": token})
+    assert scored.status_code == 303 and scored.headers["location"].endswith("notice=scored")
+    score = api.get(f"/v1/contacts/{gigi}/lead", headers=auth(acme)).json()["score"]
+    assert score is not None
+    shown = agent.get(f"/console/contacts/{gigi}").text
+    assert f'<strong id="lead-score">{score}</strong>' in shown

@@ -40,7 +40,7 @@ SectionDep = Annotated[SignedIn, section_user("contacts")]
 SectionPostedDep = Annotated[SignedIn, section_poster("contacts")]
 FormStr = Annotated[str, Form()]
 PAGE = 50
-NOTICES = ("saved", "noted", "listed", "unlisted")
+NOTICES = ("saved", "noted", "listed", "unlisted", "scored")
 FILTERS = ("q", "tag", "owner", "list", "attr", "value")
 
 
@@ -252,3 +252,10 @@ def join_list(contact_id: str, crm: CrmDep, user: SectionPostedDep, list_id: For
 def leave_list(contact_id: str, list_id: str, crm: CrmDep, user: SectionPostedDep) -> Response:
     crm.lists.remove(user.user.tenant_id, user_actor(user.user.id), list_id, contact_id)
     return _back(contact_id, "unlisted", "#lists")
+
+
+@router.post("/{contact_id}/lead")
+def score_lead(contact_id: str, crm: CrmDep, user: SectionPostedDep) -> Response:
+    """Score the lead again from what they wrote and their attributes (POST /v1/contacts/{id}/lead)."""
+    crm.leads.score(user.user.tenant_id, user_actor(user.user.id), contact_id)
+    return _back(contact_id, "scored")

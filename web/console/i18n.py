@@ -464,6 +464,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "notice.contact_noted": ("Note added.", "備註已新增。"),
     "notice.contact_listed": ("Added to the list.", "已加入名單。"),
     "notice.contact_unlisted": ("Removed from the list.", "已從名單移除。"),
+    "notice.contact_scored": ("Lead scored again.", "已重新評分。"),
+    "contact.score_again": ("Score again", "重新評分"),
     "import.title": ("Import contacts", "匯入聯絡人"),
     "import.step_file": ("1. Choose a file", "1. 選擇檔案"),
     "import.file_hint": (
