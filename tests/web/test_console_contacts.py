@@ -96,6 +96,27 @@ def test_search_and_filters_find_the_right_contacts(
     assert too_long.status_code == 422 and 'id="e-q"' in too_long.text
 
 
+def test_saved_views_keep_a_set_of_filters(
+    agent: TestClient, api: TestClient, acme: str, people: dict[str, dict[str, Any]]
+) -> None:
+    token = csrf(agent, "/console/contacts")
+    filters = {"q": "", "tag": "vip", "owner": "", "list": "", "attr": "plan", "value": "premium"}
+    saved = agent.post("/console/contacts/views", data={"csrf": token, "name": "VIP premium", **filters})
+    assert saved.status_code == 303
+    view_id = saved.headers["location"].split("view=", 1)[1]
+    shown = agent.get(saved.headers["location"])
+    assert listed(shown.text) == {people["alice"]["id"]}
+    assert f'<option value="{view_id}" selected>VIP premium</option>' in shown.text
+    views = api.get("/v1/views", headers=auth(acme)).json()
+    assert [v["filters"]["attributes"] for v in views if v["id"] == view_id] == [{"plan": "premium"}]
+    again = agent.post("/console/contacts/views", data={"csrf": token, "name": "VIP premium", **filters})
+    assert again.status_code == 409 and 'id="e-view_name"' in again.text
+    assert 'name="tag" value="vip"' in again.text  # the filters shown stay
+    nameless = agent.post("/console/contacts/views", data={"csrf": token, "name": "", **filters})
+    assert nameless.status_code == 422 and 'id="e-view_name"' in nameless.text
+    assert agent.get("/console/contacts?view=nonexistent").status_code == 404
+
+
 def test_paging_shows_fifty_a_page(app: Any, api: TestClient) -> None:
     key = new_tenant(api, "Many Contacts")
     for n in range(52):

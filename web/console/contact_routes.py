@@ -1,18 +1,16 @@
-"""The Contacts pages (admins and agents): the list with search, tag, list and attribute filters and
-paging; a contact's page (fields, attributes, tags, lists, lead score, conversations, tickets, timeline)
+"""A contact's page (fields, attributes, tags, lists, lead score, conversations, tickets, timeline)
 with its edit form, notes and static lists; the CSV export (admins, as GET /v1/contacts/export.csv).
 
 Every read and write goes through the CRM services the /v1 contact routes call, with the same request
-models (ContactFields, ViewFilters, NoteIn): the console adds no rule of its own. Changes are audited as
+models (ContactFields, NoteIn): the console adds no rule of its own. Changes are audited as
 the signed-in user.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -24,13 +22,12 @@ from core.staff.sessions import SignedIn
 from crm.contacts import FIELDS
 from crm.lists import Condition, matches
 from crm.models import Contact
-from crm.routes import ContactFields, CrmDep, NoteIn, contacts_csv, find_contacts
+from crm.routes import ContactFields, CrmDep, NoteIn, contacts_csv
 from crm.services import CrmServices
-from crm.views import ViewFilters
 from web.console import contact_form, cookies
 from web.console.deps import section_poster, section_user
 from web.console.forms import message
-from web.console.i18n import Lang, translate
+from web.console.i18n import translate
 from web.console.render import render
 from web.console.route_class import ConsoleRoute
 from web.console.staff_choices import choices, names
@@ -41,70 +38,12 @@ SectionPostedDep = Annotated[SignedIn, section_poster("contacts")]
 FormStr = Annotated[str, Form()]
 PAGE = 50
 NOTICES = ("saved", "noted", "listed", "unlisted", "scored")
-FILTERS = ("q", "tag", "owner", "list", "attr", "value")
 
 
 def require_admin(user: SignedIn) -> None:
     """Import and export are for admins, as /v1/contacts/import and /export.csv take an admin key."""
     if user.user.role != "admin":
         raise Forbidden("importing and exporting contacts is for admins", code="forbidden")
-
-
-def _filters(
-    lang: Lang, given: dict[str, str], crm: CrmServices, tenant: str
-) -> tuple[ViewFilters, dict[str, str]]:
-    """The list's filters from the query, checked as the API checks them; {input: error} for the rest."""
-    errors: dict[str, str] = {}
-    attribute = given["attr"]
-    if attribute and attribute not in crm.attributes.definitions(tenant):
-        errors["attr"] = translate(lang, "contacts.unknown_attribute", name=attribute)
-    try:
-        filters = ViewFilters(
-            q=given["q"] or None,
-            tag=given["tag"] or None,
-            owner=given["owner"] or None,
-            list_id=given["list"] or None,
-            attributes={attribute: given["value"]} if attribute and not errors else {},
-        )
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = {"list_id": "list"}.get(str(error["loc"][0]), str(error["loc"][0]))
-            errors[name] = str(error["msg"])
-        filters = ViewFilters()
-    return filters, errors
-
-
-@router.get("")
-def contacts(
-    request: Request,
-    crm: CrmDep,
-    core: CoreDep,
-    user: SectionDep,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
-    tenant = user.user.tenant_id
-    given = {name: request.query_params.get(name, "").strip() for name in FILTERS}
-    filters, errors = _filters(cookies.lang(request), given, crm, tenant)
-    found = None if errors else find_contacts(crm, tenant, filters, PAGE, (page - 1) * PAGE)
-    kept = {name: value for name, value in given.items() if value}
-    users = core.staff.users.list(tenant)
-    return render(
-        request,
-        "contacts.html",
-        user=user,
-        section="contacts",
-        status_code=422 if errors else 200,
-        found=found,
-        page=page,
-        pages=max(1, -(-found.total // PAGE)) if found else 1,
-        link=lambda to: "/console/contacts?" + urlencode({**kept, "page": to}),
-        given=given,
-        errors=errors,
-        lists=crm.lists.all(tenant),
-        attributes=crm.attributes.all(tenant),
-        people=names(users),
-        owners=choices(users, given["owner"] or None),
-    )
 
 
 @router.get("/export.csv")

@@ -12,6 +12,7 @@ from core.errors import NotFound
 from web.console import (
     agent_routes,
     auth_routes,
+    contact_list_routes,
     contact_routes,
     import_routes,
     inbox_assist_routes,
@@ -71,6 +72,7 @@ router.include_router(inbox_routes.router)
 router.include_router(inbox_assist_routes.router)
 # The import's fixed path before a contact's /console/contacts/{contact_id}.
 router.include_router(import_routes.router)
+router.include_router(contact_list_routes.router)
 router.include_router(contact_routes.router)
 router.include_router(ticket_routes.router)
 router.include_router(pages)
