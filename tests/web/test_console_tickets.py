@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from crm.contacts import FIELDS
 from tests.conftest import auth, new_tenant
 from tests.helpers.console import csrf, new_member, sign_in
-from web.console import contact_routes, ticket_routes
+from web.console import contact_routes, ticket_list_routes, ticket_routes
 from web.console.i18n import CATALOGUE
 
 
@@ -216,10 +216,10 @@ def test_roles_another_tenant_and_chinese(
 
 def test_every_built_ticket_key_has_both_languages() -> None:
     """Keys built from the models' values (the catalogue test finds only literal ones)."""
-    keys = {f"ticket.status.{s}" for s in ticket_routes.STATUSES}
-    keys |= {f"ticket.move_to.{s}" for s in ticket_routes.STATUSES}
+    keys = {f"ticket.status.{s}" for s in ticket_list_routes.STATUSES}
+    keys |= {f"ticket.move_to.{s}" for s in ticket_list_routes.STATUSES}
     keys |= {f"ticket.priority.{p}" for p in ("urgent", "high", "medium", "low")}
-    keys |= {f"ticket.type.{t}" for t in ticket_routes.TYPES}
+    keys |= {f"ticket.type.{t}" for t in ticket_list_routes.TYPES}
     keys |= {f"notice.ticket_{n}" for n in ticket_routes.NOTICES}
     keys |= {"contact.said_by.customer", "contact.said_by.agent", "common.true", "common.false"}
     keys |= {"import.duplicate.update", "import.duplicate.skip"}

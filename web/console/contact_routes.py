@@ -26,7 +26,7 @@ from crm.routes import ContactFields, CrmDep, NoteIn, contacts_csv
 from crm.services import CrmServices
 from web.console import contact_form, cookies
 from web.console.deps import section_poster, section_user
-from web.console.forms import message
+from web.console.forms import message, validation_errors
 from web.console.i18n import translate
 from web.console.render import render
 from web.console.route_class import ConsoleRoute
@@ -36,7 +36,6 @@ router = APIRouter(prefix="/console/contacts", route_class=ConsoleRoute, include
 SectionDep = Annotated[SignedIn, section_user("contacts")]
 SectionPostedDep = Annotated[SignedIn, section_poster("contacts")]
 FormStr = Annotated[str, Form()]
-PAGE = 50
 NOTICES = ("saved", "noted", "listed", "unlisted", "scored")
 
 
@@ -141,8 +140,7 @@ async def edit(
         ContactFields.model_validate(patch)  # the API's lengths and shapes
         await run_in_threadpool(crm.contacts.update, tenant, user_actor(user.user.id), contact_id, patch)
     except ValidationError as exc:
-        for error in exc.errors():
-            errors.setdefault(str(error["loc"][0]), str(error["msg"]))
+        errors = validation_errors(exc)
     except ParleyError as exc:
         if exc.code == "not_found":
             raise

@@ -6,6 +6,8 @@ the catalogue knows (`err.<code>`) is shown in the reader's language, anything e
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from core.errors import ParleyError
 from web.console.i18n import CATALOGUE, Lang, translate
 
@@ -26,3 +28,12 @@ def field_error(lang: Lang, exc: ParleyError, fields: tuple[str, ...], default: 
     key = f"err.{exc.code}"
     text = translate(lang, key) if key in CATALOGUE else (rest if field == head else exc.message)
     return {field: text}
+
+
+def validation_errors(exc: ValidationError) -> dict[str, str]:
+    """{input: message} from an API request model's errors (the first part of a location is the field)."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "form"
+        errors.setdefault(name, str(error["msg"]).removeprefix("Value error, "))
+    return errors

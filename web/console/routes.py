@@ -19,6 +19,7 @@ from web.console import (
     inbox_routes,
     knowledge_routes,
     team_routes,
+    ticket_list_routes,
     ticket_routes,
 )
 from web.console.deps import UserDep, require_section
@@ -74,5 +75,7 @@ router.include_router(inbox_assist_routes.router)
 router.include_router(import_routes.router)
 router.include_router(contact_list_routes.router)
 router.include_router(contact_routes.router)
+# The new ticket's fixed path before a ticket's /console/tickets/{ticket_id}.
+router.include_router(ticket_list_routes.router)
 router.include_router(ticket_routes.router)
 router.include_router(pages)
