@@ -112,6 +112,7 @@ def test_fields_assignee_and_notes_are_saved_as_the_user(
     assert '<option value="Old Mary" selected>Old Mary</option>' in page.text
     assert 'value="agent@tickets.example"' in page.text  # the tenant's staff users to pick from
     assert "May Cheung" in page.text  # the contact, linked
+    assert "by an API key" in page.text  # who created it, as the audit actor says
     token = csrf(agent, f"/console/tickets/{tid}")
     saved = agent.post(
         f"/console/tickets/{tid}/edit",
@@ -223,6 +224,7 @@ def test_every_built_ticket_key_has_both_languages() -> None:
     keys |= {f"notice.ticket_{n}" for n in ticket_routes.NOTICES}
     keys |= {"contact.said_by.customer", "contact.said_by.agent", "common.true", "common.false"}
     keys |= {"import.duplicate.update", "import.duplicate.skip"}
+    keys |= {f"actor.{a}" for a in ("key", "agent", "system", "customer")}
     keys |= {f"contact.field.{f}" for f in FIELDS} | {f"notice.contact_{n}" for n in contact_routes.NOTICES}
     missing = sorted(k for k in keys if k not in CATALOGUE or not all(CATALOGUE[k]))
     assert not missing

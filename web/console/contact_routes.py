@@ -30,7 +30,7 @@ from web.console.forms import message, validation_errors
 from web.console.i18n import translate
 from web.console.render import render
 from web.console.route_class import ConsoleRoute
-from web.console.staff_choices import choices, names
+from web.console.staff_choices import choices, describer, names
 
 router = APIRouter(prefix="/console/contacts", route_class=ConsoleRoute, include_in_schema=False)
 SectionDep = Annotated[SignedIn, section_user("contacts")]
@@ -107,6 +107,7 @@ def _contact_page(
         attributes=crm.attributes.all(tenant),
         owners=choices(users, values.get("owner")),
         people=names(users),
+        who=describer(users, lang),
         member_of=member,
         can_join=other,
         lead=history[0] if history else None,

@@ -6,10 +6,12 @@ taking a plain string, and values written before there were staff users (free te
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.audit import user_actor
+from core.audit import AGENT, CUSTOMER, SYSTEM, user_actor
 from core.staff.models import StaffUser
+from web.console.i18n import Lang, translate
 
 
 @dataclass(frozen=True)
@@ -30,3 +32,18 @@ def names(users: list[StaffUser]) -> dict[str, str]:
     """Who an owner, an assignee or an audit actor (user:<id>) is, by the value stored."""
     shown = {u.email: u.name or u.email for u in users}
     return shown | {user_actor(u.id): u.name or u.email for u in users}
+
+
+def describer(users: list[StaffUser], lang: Lang) -> Callable[[str], str]:
+    """Who did something, by its audit actor: a staff user's name, else an API key, the AI agent, the
+    system or the customer (plain text: the page escapes it once)."""
+    shown = names(users)
+
+    def who(actor: str) -> str:
+        if actor in shown:
+            return shown[actor]
+        if actor.startswith("key:"):
+            return translate(lang, "actor.key")
+        return translate(lang, f"actor.{actor}") if actor in (AGENT, SYSTEM, CUSTOMER) else actor
+
+    return who

@@ -31,7 +31,7 @@ from web.console.forms import message, validation_errors
 from web.console.i18n import translate
 from web.console.render import render
 from web.console.route_class import ConsoleRoute
-from web.console.staff_choices import choices, names
+from web.console.staff_choices import choices, describer, names
 
 router = APIRouter(prefix="/console/tickets", route_class=ConsoleRoute, include_in_schema=False)
 SectionDep = Annotated[SignedIn, section_user("tickets")]
@@ -69,6 +69,7 @@ def _ticket_page(
         priorities=PRIORITIES,
         assignees=choices(users, ticket.assignee),
         people=names(users),
+        who=describer(users, lang),
         notice=translate(lang, f"notice.ticket_{done}") if done in NOTICES else None,
         **{"errors": {}, "note": "", **context},
     )
