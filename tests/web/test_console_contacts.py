@@ -186,6 +186,28 @@ def test_editing_saves_fields_attributes_and_tags_as_the_user(
     assert api.get(f"/v1/contacts/{chan}", headers=auth(acme)).json()["company"] == "大文茶餐廳"
 
 
+def test_a_new_contact_from_the_console(agent: TestClient, api: TestClient, acme: str) -> None:
+    token = csrf(agent, "/console/contacts/new")
+    form = {
+        "csrf": token,
+        "name": "Ivy Tam",
+        "email": "ivy@shop.example",
+        "attr-plan": "basic",
+        "tags": "new",
+    }
+    taken = agent.post("/console/contacts/new", data={**form, "email": "bob@shop.example"})
+    assert taken.status_code == 422 and 'id="e-email"' in taken.text and 'value="Ivy Tam"' in taken.text
+    bad = agent.post("/console/contacts/new", data={**form, "name": "x" * 201})
+    assert bad.status_code == 422 and 'id="e-name"' in bad.text
+    made = agent.post("/console/contacts/new", data=form)
+    assert made.status_code == 303 and made.headers["location"].endswith("?notice=created")
+    found = api.get("/v1/contacts?q=ivy@shop", headers=auth(acme)).json()["items"]
+    assert [(c["name"], c["attributes"], c["tags"], c["phone"]) for c in found] == [
+        ("Ivy Tam", {"plan": "basic"}, ["new"], None)
+    ]
+    assert agent.get(made.headers["location"]).text.count("Contact created.") == 1
+
+
 def test_notes_and_static_lists_from_the_contact_page(
     agent: TestClient, api: TestClient, acme: str, people: dict[str, dict[str, Any]]
 ) -> None:

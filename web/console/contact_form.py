@@ -41,6 +41,13 @@ def patch_of(form: FormData, definitions: list[AttributeDefinition]) -> dict[str
     return patch
 
 
+def new_fields(patch: dict[str, Any]) -> dict[str, Any]:
+    """A new contact's fields: only those given (a blank input means none, not "remove")."""
+    attributes = {k: v for k, v in patch["attributes"].items() if v is not None}
+    fields = {k: v for k, v in patch.items() if k != "attributes" and v not in (None, [], False)}
+    return {**fields, "attributes": attributes} if attributes else fields
+
+
 def values_of(patch: dict[str, Any]) -> dict[str, Any]:
     """The posted values in the shape the form shows a contact (to show them again with an error)."""
     return {**patch, "attributes": {k: v for k, v in patch["attributes"].items() if v is not None}}

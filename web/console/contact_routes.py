@@ -36,7 +36,7 @@ router = APIRouter(prefix="/console/contacts", route_class=ConsoleRoute, include
 SectionDep = Annotated[SignedIn, section_user("contacts")]
 SectionPostedDep = Annotated[SignedIn, section_poster("contacts")]
 FormStr = Annotated[str, Form()]
-NOTICES = ("saved", "noted", "listed", "unlisted", "scored")
+NOTICES = ("created", "saved", "noted", "listed", "unlisted", "scored")
 
 
 def require_admin(user: SignedIn) -> None:
@@ -50,6 +50,51 @@ def export(crm: CrmDep, user: SectionDep) -> Response:
     """The same file as GET /v1/contacts/export.csv."""
     require_admin(user)
     return contacts_csv(crm, user.user.tenant_id)
+
+
+def _new_page(
+    request: Request, crm: CrmServices, core: CoreDep, user: SignedIn, status_code: int = 200, **context: Any
+) -> Response:
+    tenant = user.user.tenant_id
+    values = context.pop("values", None) or {"attributes": {}, "tags": [], "opted_out": False}
+    return render(
+        request,
+        "contact_new.html",
+        user=user,
+        section="contacts",
+        status_code=status_code,
+        values=values,
+        fields=FIELDS,
+        attributes=crm.attributes.all(tenant),
+        owners=choices(core.staff.users.list(tenant), values.get("owner")),
+        **{"errors": {}, **context},
+    )
+
+
+@router.get("/new")
+def new_contact(request: Request, crm: CrmDep, core: CoreDep, user: SectionDep) -> Response:
+    return _new_page(request, crm, core, user)
+
+
+@router.post("/new")
+async def create(request: Request, crm: CrmDep, core: CoreDep, user: SectionPostedDep) -> Response:
+    """A new contact from the same inputs as the edit form (as POST /v1/contacts; its e-mail and phone
+    must be free)."""
+    tenant = user.user.tenant_id
+    definitions = await run_in_threadpool(crm.attributes.all, tenant)
+    patch = contact_form.patch_of(await request.form(), definitions)
+    fields = contact_form.new_fields(patch)
+    try:
+        ContactFields.model_validate(fields)
+        made = await run_in_threadpool(crm.contacts.create, tenant, user_actor(user.user.id), fields)
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+    except ParleyError as exc:
+        errors = {contact_form.input_for(exc): message(cookies.lang(request), exc)}
+    else:
+        return RedirectResponse(f"/console/contacts/{made.id}?notice=created", status_code=303)
+    values = contact_form.values_of(patch)
+    return await run_in_threadpool(_new_page, request, crm, core, user, 422, values=values, errors=errors)
 
 
 def _lists_of(crm: CrmServices, tenant: str, contact: Contact) -> tuple[list[Any], list[Any]]:

@@ -419,6 +419,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "contacts.filter": ("Filter", "篩選"),
     "contacts.total": ("{count} contact(s)", "共 {count} 位聯絡人"),
     "contacts.none": ("No contact matches.", "沒有相符的聯絡人。"),
+    "contacts.new": ("New contact", "新增聯絡人"),
+    "notice.contact_created": ("Contact created.", "聯絡人已建立。"),
     "contacts.views": ("Saved views", "已儲存的檢視"),
     "contacts.show_view": ("Show", "顯示"),
     "contacts.view_name": ("Save these filters as", "把篩選條件儲存為"),
