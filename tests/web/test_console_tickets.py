@@ -114,20 +114,29 @@ def test_fields_assignee_and_notes_are_saved_as_the_user(
     assert "May Cheung" in page.text  # the contact, linked
     assert "by an API key" in page.text  # who created it, as the audit actor says
     token = csrf(agent, f"/console/tickets/{tid}")
-    saved = agent.post(
-        f"/console/tickets/{tid}/edit",
-        data={"csrf": token, "priority": "high", "assignee": "agent@tickets.example", "team": "Payments"},
-    )
+    form = {
+        "csrf": token,
+        "subject": "Card declined at checkout",
+        "type": "billing",
+        "description": "Visa ending 4242",
+        "priority": "high",
+        "assignee": "agent@tickets.example",
+        "team": "Payments",
+    }
+    saved = agent.post(f"/console/tickets/{tid}/edit", data=form)
     assert saved.status_code == 303
     shown = api.get(f"/v1/tickets/{tid}", headers=auth(acme)).json()
-    assert (shown["priority"], shown["assignee"], shown["team"]) == (
-        "high",
-        "agent@tickets.example",
-        "Payments",
-    )
+    fields = ("subject", "type", "description", "priority", "assignee", "team")
+    assert {name: shown[name] for name in fields} == {name: form[name] for name in fields}
+    custom = agent.post(f"/console/tickets/{tid}/edit", data={**form, "type": "custom", "team": "Other"})
+    assert custom.status_code == 422 and 'id="e-custom_type"' in custom.text
+    assert 'value="Other"' in custom.text  # what was typed is shown again
+    nameless = agent.post(f"/console/tickets/{tid}/edit", data={**form, "subject": " "})
+    assert nameless.status_code == 422 and 'id="e-subject"' in nameless.text
+    assert api.get(f"/v1/tickets/{tid}", headers=auth(acme)).json()["team"] == "Payments"
     mine = agent.get("/console/tickets?assignee=agent%40tickets.example")
     assert listed(mine.text) == {tid}
-    bad = agent.post(f"/console/tickets/{tid}/edit", data={"csrf": token, "priority": "asap", "assignee": ""})
+    bad = agent.post(f"/console/tickets/{tid}/edit", data={**form, "priority": "asap"})
     assert bad.status_code == 422 and 'id="e-priority"' in bad.text
     empty = agent.post(f"/console/tickets/{tid}/notes", data={"csrf": token, "text": " "})
     assert empty.status_code == 422 and 'id="e-text"' in empty.text

@@ -9,7 +9,7 @@ A refused move comes back as the store's message, at the status buttons. Assigne
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -22,7 +22,7 @@ from core.errors import ParleyError
 from core.staff.sessions import SignedIn
 from crm.routes import CrmDep, NoteIn
 from crm.services import CrmServices
-from crm.ticket_models import PRIORITIES, TRANSITIONS
+from crm.ticket_models import PRIORITIES, TRANSITIONS, TicketType
 from crm.ticket_routes import TicketPatch
 from crm.tickets import sla_of
 from web.console import cookies
@@ -55,6 +55,8 @@ def _ticket_page(
     users = core.staff.users.list(tenant)
     done = request.query_params.get("notice")
     contact = crm.contacts.get(tenant, ticket.contact_id) if ticket.contact_id else None
+    edited = ("subject", "type", "custom_type", "description", "priority", "assignee", "team")
+    values = context.pop("values", None) or {name: getattr(ticket, name) for name in edited}
     return render(
         request,
         "ticket.html",
@@ -66,8 +68,10 @@ def _ticket_page(
         moves=TRANSITIONS[ticket.status],
         notes=crm.tickets.notes(tenant, ticket.id),
         contact=contact,
+        values=values,
+        types=get_args(TicketType),
         priorities=PRIORITIES,
-        assignees=choices(users, ticket.assignee),
+        assignees=choices(users, values.get("assignee")),
         people=names(users),
         who=describer(users, lang),
         notice=translate(lang, f"notice.ticket_{done}") if done in NOTICES else None,
@@ -101,7 +105,7 @@ def _change(
         )
     except ValidationError as exc:
         errors = {name if name in patch else at: text for name, text in validation_errors(exc).items()}
-        return _ticket_page(request, crm, core, user, ticket_id, 422, errors=errors)
+        return _ticket_page(request, crm, core, user, ticket_id, 422, errors=errors, values=patch)
     except ParleyError as exc:
         if exc.code == "not_found":
             raise
@@ -109,8 +113,9 @@ def _change(
         refused = exc.code == "conflict" and at == "status"
         text = translate(lang, "ticket.move_refused", detail=exc.message) if refused else message(lang, exc)
         status_code = 409 if exc.code == "conflict" else 422
-        errors = {at: text}
-        return _ticket_page(request, crm, core, user, ticket_id, status_code, errors=errors)
+        # The store names custom_type when a custom ticket has none; anything else is about `at`.
+        errors = {"custom_type" if "custom_type" in exc.message and "custom_type" in patch else at: text}
+        return _ticket_page(request, crm, core, user, ticket_id, status_code, errors=errors, values=patch)
     return None
 
 
@@ -129,12 +134,24 @@ def edit(
     crm: CrmDep,
     core: CoreDep,
     user: SectionPostedDep,
+    subject: FormStr = "",
+    type: FormStr = "",
+    custom_type: FormStr = "",
+    description: FormStr = "",
     priority: FormStr = "",
     assignee: FormStr = "",
     team: FormStr = "",
 ) -> Response:
-    patch = {"priority": priority, "assignee": assignee.strip() or None, "team": team.strip() or None}
-    refused = _change(request, crm, core, user, ticket_id, patch, "priority")
+    patch = {
+        "subject": subject.strip(),
+        "type": type,
+        "custom_type": custom_type.strip() or None,
+        "description": description.strip(),
+        "priority": priority,
+        "assignee": assignee.strip() or None,
+        "team": team.strip() or None,
+    }
+    refused = _change(request, crm, core, user, ticket_id, patch, "subject")
     return refused or _back(ticket_id, "saved")
 
 
