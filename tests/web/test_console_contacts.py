@@ -326,6 +326,26 @@ def test_import_refuses_a_wrong_file_at_the_field(admin: TestClient) -> None:
     assert latin.status_code == 422 and "UTF-8" in latin.text
 
 
+def test_an_admin_deletes_a_contact_and_an_agent_cannot(
+    admin: TestClient, agent: TestClient, api: TestClient, acme: str
+) -> None:
+    doomed = contact(api, acme, name="Temp Person", email="temp@shop.example")["id"]
+    page = admin.get(f"/console/contacts/{doomed}")
+    assert 'id="delete-contact"' in page.text
+    assert 'id="delete-contact"' not in agent.get(f"/console/contacts/{doomed}").text
+    refused = agent.post(
+        f"/console/contacts/{doomed}/delete", data={"csrf": csrf(agent, "/console/contacts")}
+    )
+    assert refused.status_code == 403
+    assert api.get(f"/v1/contacts/{doomed}", headers=auth(acme)).status_code == 200
+    deleted = admin.post(f"/console/contacts/{doomed}/delete", data={"csrf": hidden(page.text, "csrf")})
+    assert deleted.status_code == 303
+    assert "Contact deleted." in admin.get(deleted.headers["location"]).text
+    assert api.get(f"/v1/contacts/{doomed}", headers=auth(acme)).status_code == 404
+    events = api.get(f"/v1/audit?entity=contact&entity_id={doomed}", headers=auth(acme)).json()
+    assert any(e["action"] == "contact.delete" and e["actor"].startswith("user:") for e in events)
+
+
 def test_export_downloads_every_contact(
     admin: TestClient, agent: TestClient, people: dict[str, dict[str, Any]]
 ) -> None:

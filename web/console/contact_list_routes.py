@@ -35,6 +35,7 @@ SectionPostedDep = Annotated[SignedIn, section_poster("contacts")]
 FormStr = Annotated[str, Form()]
 PAGE = 50
 FILTERS = ("q", "tag", "owner", "list", "attr", "value")
+NOTICES = ("deleted",)
 
 
 def _filters(
@@ -93,6 +94,7 @@ def _list_page(
     found = None if errors else find_contacts(crm, tenant, filters, PAGE, (page - 1) * PAGE)
     users = core.staff.users.list(tenant)
     errors |= context.pop("errors", {})
+    lang, done = cookies.lang(request), request.query_params.get("notice")
     return render(
         request,
         "contacts.html",
@@ -111,6 +113,7 @@ def _list_page(
         attributes=crm.attributes.all(tenant),
         people=names(users),
         owners=choices(users, given["owner"] or None),
+        notice=translate(lang, f"notice.contacts_{done}") if done in NOTICES else None,
         **{"view_name": "", **context},
     )
 

@@ -40,9 +40,9 @@ NOTICES = ("created", "saved", "noted", "listed", "unlisted", "scored")
 
 
 def require_admin(user: SignedIn) -> None:
-    """Import and export are for admins, as /v1/contacts/import and /export.csv take an admin key."""
+    """Import, export and delete are for admins, as the API's take an admin key."""
     if user.user.role != "admin":
-        raise Forbidden("importing and exporting contacts is for admins", code="forbidden")
+        raise Forbidden("importing, exporting and deleting contacts is for admins", code="forbidden")
 
 
 @router.get("/export.csv")
@@ -242,3 +242,11 @@ def score_lead(contact_id: str, crm: CrmDep, user: SectionPostedDep) -> Response
     """Score the lead again from what they wrote and their attributes (POST /v1/contacts/{id}/lead)."""
     crm.leads.score(user.user.tenant_id, user_actor(user.user.id), contact_id)
     return _back(contact_id, "scored")
+
+
+@router.post("/{contact_id}/delete")
+def delete(contact_id: str, crm: CrmDep, user: SectionPostedDep) -> Response:
+    """Admins only, as DELETE /v1/contacts/{id} takes an admin key; audited with the contact's fields."""
+    require_admin(user)
+    crm.contacts.delete(user.user.tenant_id, user_actor(user.user.id), contact_id)
+    return RedirectResponse("/console/contacts?notice=deleted", status_code=303)

@@ -421,6 +421,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "contacts.none": ("No contact matches.", "沒有相符的聯絡人。"),
     "contacts.new": ("New contact", "新增聯絡人"),
     "notice.contact_created": ("Contact created.", "聯絡人已建立。"),
+    "contact.delete": ("Delete contact", "刪除聯絡人"),
+    "contact.delete_confirm": (
+        "Delete this contact with its notes and conversations? Its tickets stay, without a contact.",
+        "確定刪除此聯絡人及其備註和對話？其工單會保留，但不再連結聯絡人。",
+    ),
+    "notice.contacts_deleted": ("Contact deleted.", "聯絡人已刪除。"),
     "contacts.views": ("Saved views", "已儲存的檢視"),
     "contacts.show_view": ("Show", "顯示"),
     "contacts.view_name": ("Save these filters as", "把篩選條件儲存為"),
