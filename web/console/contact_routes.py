@@ -20,11 +20,10 @@ from core.deps import CoreDep
 from core.errors import Forbidden, ParleyError
 from core.staff.sessions import SignedIn
 from crm.contacts import FIELDS
-from crm.lists import Condition, matches
-from crm.models import Contact
 from crm.routes import ContactFields, CrmDep, NoteIn, contacts_csv
 from crm.services import CrmServices
 from web.console import contact_form, cookies
+from web.console.contact_panel import conversations_in, lists_of
 from web.console.deps import section_poster, section_user
 from web.console.forms import message, validation_errors
 from web.console.i18n import translate
@@ -97,21 +96,6 @@ async def create(request: Request, crm: CrmDep, core: CoreDep, user: SectionPost
     return await run_in_threadpool(_new_page, request, crm, core, user, 422, values=values, errors=errors)
 
 
-def _lists_of(crm: CrmServices, tenant: str, contact: Contact) -> tuple[list[Any], list[Any]]:
-    """(the lists the contact is in, the static lists it could be added to)."""
-    member, other = [], []
-    for contact_list in crm.lists.all(tenant):
-        if contact_list.kind == "condition":
-            conditions = [Condition.model_validate(c) for c in contact_list.conditions]
-            if all(matches(contact, condition) for condition in conditions):
-                member.append(contact_list)
-        elif contact.id in {c.id for c in crm.lists.members(tenant, contact_list.id)}:
-            member.append(contact_list)
-        else:
-            other.append(contact_list)
-    return member, other
-
-
 def _contact_page(
     request: Request,
     crm: CrmServices,
@@ -125,12 +109,7 @@ def _contact_page(
     lang = cookies.lang(request)
     contact = crm.contacts.get(tenant, contact_id)  # NotFound (404) outside the tenant
     timeline = crm.contacts.timeline(tenant, contact.id, 100)
-    conversations: dict[str, dict[str, Any]] = {}
-    for entry in reversed(timeline):  # oldest first: a conversation's first and last message
-        if entry["kind"] == "message":
-            shown = conversations.setdefault(entry["conversation_id"], {"channel": entry["channel"]})
-            shown["last"] = entry["at"]
-    member, other = _lists_of(crm, tenant, contact)
+    member, other = lists_of(crm, tenant, contact)
     history = crm.leads.history(tenant, contact.id)
     users = core.staff.users.list(tenant)
     done = request.query_params.get("notice")
@@ -156,7 +135,7 @@ def _contact_page(
         member_of=member,
         can_join=other,
         lead=history[0] if history else None,
-        conversations=sorted(conversations.items(), key=lambda item: item[1]["last"], reverse=True),
+        conversations=conversations_in(timeline),
         tickets=crm.tickets.search(tenant, contact_id=contact.id, limit=20)[0],
         timeline=timeline[:50],
         notice=translate(lang, f"notice.contact_{done}") if done in NOTICES else None,
