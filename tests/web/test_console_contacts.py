@@ -308,6 +308,30 @@ def test_an_xlsx_file_imports_with_the_columns_named_like_fields(
     assert [(c["name"], c["tags"]) for c in made] == [("黃小明", ["xlsx", "walk-in"])]
 
 
+def test_an_import_can_skip_existing_contacts_and_speaks_chinese(
+    admin: TestClient, api: TestClient, acme: str, people: dict[str, dict[str, Any]]
+) -> None:
+    zh = {"accept-language": "zh-HK"}
+    page = admin.get("/console/contacts/import", headers=zh)
+    assert "匯入聯絡人" in page.text and "略過" in page.text
+    token = hidden(page.text, "csrf")
+    existing = "email,company\nalice@shop.example,New Co\n"
+    skipped = admin.post(
+        "/console/contacts/import",
+        data={"csrf": token, "on_duplicate": "skip"},
+        files={"file": ("again.csv", existing.encode(), "text/csv")},
+        headers=zh,
+    )
+    assert skipped.status_code == 200 and "新增 0、更新 0、略過 1" in skipped.text
+    step = re.search(r'action="(/console/contacts/import/[A-Za-z0-9_-]+)"', skipped.text)
+    assert step
+    mapping = {"map-0": "email", "map-1": "company", "on_duplicate": "skip"}
+    ran = admin.post(step.group(1), data={"csrf": token, "step": "run", **mapping})
+    assert ran.status_code == 200
+    alice = api.get(f"/v1/contacts/{people['alice']['id']}", headers=auth(acme)).json()
+    assert alice["company"] is None  # skipped, not updated
+
+
 def test_import_refuses_a_wrong_file_at_the_field(admin: TestClient) -> None:
     token = csrf(admin, "/console/contacts/import")
     nothing = admin.post("/console/contacts/import", data={"csrf": token})
