@@ -4,6 +4,7 @@ fields and staff assignees, notes, CSAT, a new ticket for a contact, roles, anot
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -78,6 +79,33 @@ def test_the_list_filters_and_shows_sla_clocks(agent: TestClient, tickets: dict[
     assert listed(agent.get("/console/tickets?type=bug_report").text) == set()
     bad = agent.get("/console/tickets?status=lost")
     assert bad.status_code == 422 and 'id="e-status"' in bad.text and "lost" in bad.text
+
+
+def test_a_late_ticket_shows_its_breached_clock_and_the_list_pages(app: Any, api: TestClient) -> None:
+    """A tenant open round the clock whose SLA gives a second to answer: its ticket is late at once."""
+    key = new_tenant(api, "Late Tickets")
+    always = {
+        day: {"start": "00:00", "end": "23:59:59"}
+        for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    }
+    tight = {"first_response_hours": 0.0003, "resolution_hours": 1000}
+    settings = {
+        "sla": {p: tight for p in ("urgent", "high", "medium", "low")},
+        "working_hours": {"days": always},
+    }
+    saved = api.put("/v1/tickets/settings", json=settings, headers=auth(key))
+    assert saved.status_code == 200, saved.text
+    late = [ticket(api, key, subject=f"Late {n}", priority="low") for n in range(51)]
+    new_member(api, key, "agent@late.example", "agent")
+    person = sign_in(app, "agent@late.example", address="10.50.0.9")
+    time.sleep(1.5)
+    first = person.get("/console/tickets")
+    assert len(listed(first.text)) == 50 and "Page 1 of 2" in first.text
+    row = first.text.split(f'id="ticket-{late[-1]["id"]}"', 1)[1].split("</tr>", 1)[0]
+    assert '<span class="sla breached">First response:' in row and "breached" in row
+    assert '<span class="sla running">Resolution:' in row
+    second = person.get("/console/tickets?page=2")
+    assert listed(second.text) == {late[0]["id"]}
 
 
 def test_status_moves_the_service_allows_and_a_refused_one_says_why(
