@@ -1,6 +1,7 @@
 """The `parley` command: `serve`, `worker`, `migrate` and `evals`.
 
     parley serve [--host 127.0.0.1] [--port 8000] [--workers N]   the HTTP server (uvicorn app:app)
+                 [--forwarded-allow-ips ADDRS]                      behind a proxy: whose X-Forwarded-* to trust
     parley worker [--kinds a,b] [--concurrency N] [--metrics-port P]   background jobs, no HTTP API
     parley migrate                                                   bring the database to the latest schema
     parley evals ...                                                 the evals suite (as `python -m evals`)
@@ -43,6 +44,11 @@ def parser() -> argparse.ArgumentParser:
         "PARLEY_WORKER=false with `parley worker` processes)",
     )
     serve.add_argument("--log-level", default="info", help="uvicorn's log level (default info)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        help="comma-separated proxy addresses (or *) whose X-Forwarded-For/-Proto are trusted, so the client's "
+        "address is the one seen (default as uvicorn's: $FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)",
+    )
     worker = commands.add_parser(
         "worker", help="run background jobs without the HTTP API (several may run, on PostgreSQL)"
     )
@@ -74,7 +80,7 @@ def main(argv: Sequence[str] | None, *, create_app: AppFactory, evals: Command) 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "serve":
-            return serve(args.host, args.port, args.workers, args.log_level)
+            return serve(args.host, args.port, args.workers, args.log_level, args.forwarded_allow_ips)
         if args.command == "migrate":
             return migrate(Settings())
         settings = Settings()
@@ -90,10 +96,18 @@ def main(argv: Sequence[str] | None, *, create_app: AppFactory, evals: Command) 
         return 2
 
 
-def serve(host: str, port: int, workers: int, log_level: str) -> int:
+def serve(host: str, port: int, workers: int, log_level: str, forwarded_allow_ips: str | None = None) -> int:
     import uvicorn
 
-    uvicorn.run("app:app", host=host, port=port, workers=workers, log_level=log_level)
+    # None leaves uvicorn's own default (its FORWARDED_ALLOW_IPS environment variable, else loopback).
+    uvicorn.run(
+        "app:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
     return 0
 
 

@@ -162,3 +162,38 @@ def test_worker_process_runs_jobs_queued_by_an_http_only_app(
         assert "worker running knowledge.ingest" in output
         # A stopped worker removes its heartbeat: the kind is uncovered again at once.
         assert "knowledge.ingest" in client.get("/readyz").json()["checks"]["workers"]["detail"]
+
+
+def served_config(monkeypatch: Any, *args: str) -> Any:
+    """The uvicorn Config `parley serve` builds from its options, in this process: loading the app and
+    running the server are stubbed (no app is built, no port is bound)."""
+    import uvicorn
+
+    from app import main
+
+    seen: list[Any] = []
+
+    def run(server: Any, sockets: Any = None) -> None:
+        seen.append(server.config)
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Config, "load_app", lambda self: None)
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    assert main(["serve", *args]) == 0
+    assert len(seen) == 1
+    return seen[0]
+
+
+def test_serve_passes_forwarded_allow_ips_to_uvicorn(monkeypatch: Any) -> None:
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    config = served_config(monkeypatch, "--forwarded-allow-ips", "10.0.0.1,10.0.0.2", "--port", "8123")
+    assert config.forwarded_allow_ips == "10.0.0.1,10.0.0.2"
+    assert config.port == 8123
+    assert served_config(monkeypatch).forwarded_allow_ips == "127.0.0.1,::1"  # uvicorn's default ...
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    assert served_config(monkeypatch).forwarded_allow_ips == "*"  # ... and its environment variable
+
+
+def test_serve_help_names_forwarded_allow_ips(tmp_path: Path) -> None:
+    done = parley("serve", "--help", env=parley_env(PARLEY_DATA_DIR=str(tmp_path)))
+    assert done.returncode == 0 and "--forwarded-allow-ips" in done.stdout
