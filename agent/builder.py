@@ -47,7 +47,7 @@ def build_agent(
     crm: CrmServices | None = None,
     broadcasts: BroadcastStore | None = None,
 ) -> AgentService:
-    agent_settings = AgentSettingsStore(core.db)
+    agent_settings = AgentSettingsStore(core.db, core.audit)
 
     crm = crm or CrmServices.build(core.db, core.audit)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from agent.service import AgentService
 from agent.settings import AgentSettings
+from core.audit import key_actor
 from core.deps import AdminDep, provided
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
@@ -31,4 +32,4 @@ def get_settings(principal: AdminDep, agent: AgentDep) -> AgentSettings:
 
 @router.put("/settings", response_model=AgentSettings)
 def put_settings(body: AgentSettings, principal: AdminDep, agent: AgentDep) -> AgentSettings:
-    return agent.deps.settings.put(principal.tenant_id, body)
+    return agent.deps.settings.put(principal.tenant_id, key_actor(principal.key_id), body)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sqlalchemy import JSON, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.audit import AuditLog
 from core.db import Base, Database, UTCDateTime, utcnow
 from core.tenant_settings import TenantSettings
 
@@ -131,11 +132,15 @@ class AgentSettingsRow(Base):
 
 
 class AgentSettingsStore:
-    def __init__(self, db: Database) -> None:
-        self._settings = TenantSettings(db, AgentSettingsRow, AgentSettings)
+    def __init__(self, db: Database, audit: AuditLog | None = None) -> None:
+        self._settings = TenantSettings(
+            db, AgentSettingsRow, AgentSettings, audit=audit, entity="agent_settings"
+        )
 
     def get(self, tenant_id: str) -> AgentSettings:
         return self._settings.get(tenant_id)
 
-    def put(self, tenant_id: str, settings: AgentSettings) -> AgentSettings:
-        return self._settings.save(tenant_id, settings)
+    def put(self, tenant_id: str, actor: str, settings: AgentSettings) -> AgentSettings:
+        """Save the tenant's settings; the audit log gets an agent_settings.update entry by `actor`, in the
+        same transaction."""
+        return self._settings.save(tenant_id, settings, actor)

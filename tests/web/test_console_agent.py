@@ -235,3 +235,22 @@ def test_the_playground_writes_in_no_other_channels_conversation(
         "/console/agent/chat", data={"csrf": csrf(admin), "message": "test", "conversation_id": real.id}
     )
     assert sent.status_code == 404 and services(api).inbox_store.messages(tenant, real.id) == []
+
+
+def test_a_console_save_is_audited_as_the_signed_in_user(
+    admin: TestClient, api: TestClient, acme: str
+) -> None:
+    """The same audited store as PUT /v1/agent/settings: the entry names the user, as the API's names its key."""
+    users = api.get("/v1/staff/users", headers=auth(acme)).json()["users"]
+    boss = next(u for u in users if u["email"] == "boss@acme.example")
+    stored = api.get("/v1/agent/settings", headers=auth(acme)).json()
+    form = settings_form(csrf(admin, "/console/agent"), tone="calm and exact")
+    assert admin.post("/console/agent/settings", data=form).status_code == 303
+    audit = api.get("/v1/audit", params={"entity": "agent_settings"}, headers=auth(acme)).json()
+    mine = [e for e in audit if e["actor"] == f"user:{boss['id']}"]
+    assert mine and {e["action"] for e in mine} == {"agent_settings.update"}  # the earlier tests' saves too
+    assert mine[0]["after"]["tone"] == "calm and exact" and mine[0]["before"]["tone"] == stored["tone"]
+    # The API's save, for comparison: its entry names the key, not a user.
+    assert api.put("/v1/agent/settings", json=stored, headers=auth(acme)).status_code == 200
+    audit = api.get("/v1/audit", params={"entity": "agent_settings"}, headers=auth(acme)).json()
+    assert audit[0]["actor"].startswith("key:") and audit[0]["after"]["tone"] == stored["tone"]

@@ -1,7 +1,7 @@
 """The Agent page (admins): the agent's settings beside a playground to chat with it and rate its replies.
 
 The settings are validated by AgentSettings and saved through the agent's settings store, as
-PUT /v1/agent/settings does; a playground message goes through the turn router (inbox.turns.Turns.chat) as
+PUT /v1/agent/settings does (audited as the signed-in user, as the API audits its key); a playground message goes through the turn router (inbox.turns.Turns.chat) as
 POST /v1/agent/chat does, and a rating through the inbox's `rate`, as POST /v1/agent/feedback does (the
 evals read the ratings from there). The console keeps no rule of its own.
 """
@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from agent.routes import AgentDep
+from core.audit import user_actor
 from core.errors import NotFound
 from core.staff.sessions import SignedIn
 from inbox.chat_routes import ChatIn, FeedbackIn, TurnsDep
@@ -128,7 +129,7 @@ async def save_settings(
             errors=errors,
             conversation_id=conversation_id,
         )
-    await run_in_threadpool(agent.deps.settings.put, user.user.tenant_id, settings)
+    await run_in_threadpool(agent.deps.settings.put, user.user.tenant_id, user_actor(user.user.id), settings)
     return _back_to(conversation_id, "saved", anchor="settings")
 
 
