@@ -220,7 +220,16 @@ def test_qa_reads_but_cannot_act(api: TestClient, quinn: TestClient, shop: str, 
     for action, form in (("take", {}), ("reply", {"text": "hi"}), ("move", {"to": "resolved"})):
         refused = quinn.post(f"/console/inbox/{waiting}/{action}", data={"csrf": token, **form})
         assert refused.status_code == 403, action
+        # The refusal is of the action: the page itself is QA's to read.
+        assert "Your role cannot do this here." in refused.text, action
+        assert "Your role cannot open this page." not in refused.text, action
     assert detail(api, shop, waiting)["status"] == "pending_human"
+    quinn.get(f"/console/lang?to=zh-Hant&next=/console/inbox/{waiting}")
+    try:
+        refused = quinn.post(f"/console/inbox/{waiting}/take", data={"csrf": token})
+        assert refused.status_code == 403 and "您的角色無權在此執行此操作。" in refused.text
+    finally:
+        quinn.get(f"/console/lang?to=en&next=/console/inbox/{waiting}")
 
 
 def test_another_tenants_conversation_is_not_found_and_csrf_is_required(

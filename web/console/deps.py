@@ -17,6 +17,8 @@ from core.staff.sessions import SignedIn
 from web.console import cookies
 from web.console.nav import BY_KEY
 
+FORBIDDEN_ACTION = "forbidden_action"  # the error code of a refused form (err.forbidden_action)
+
 
 class SignInRequired(Exception):
     """No live session: the visitor is sent to the sign-in page and brought back after."""
@@ -48,9 +50,10 @@ async def posted_by(request: Request, user: UserDep) -> SignedIn:
 PostedDep = Annotated[SignedIn, Depends(posted_by)]
 
 
-def require_section(user: SignedIn, key: str) -> None:
+def require_section(user: SignedIn, key: str, code: str = "forbidden") -> None:
+    """The user's role may open this section; else Forbidden with `code` (its message: err.<code>)."""
     if user.user.role not in BY_KEY[key].roles:
-        raise Forbidden(f"the {user.user.role} role cannot open {key}", code="forbidden")
+        raise Forbidden(f"the {user.user.role} role cannot open {key}", code=code)
 
 
 def section_user(section: str) -> Any:
@@ -64,10 +67,11 @@ def section_user(section: str) -> Any:
 
 
 def section_poster(section: str) -> Any:
-    """`Depends` on the signed-in user of a posted form (CSRF checked) whose role may open this section."""
+    """`Depends` on the signed-in user of a posted form (CSRF checked) whose role may open this section; a
+    refusal names the action, not the page (err.forbidden_action)."""
 
     async def poster_of_section(user: PostedDep) -> SignedIn:
-        require_section(user, section)
+        require_section(user, section, code=FORBIDDEN_ACTION)
         return user
 
     return Depends(poster_of_section)

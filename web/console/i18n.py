@@ -153,6 +153,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "err.title": ("Something is not right", "出現問題"),
     "err.back": ("Back to the console", "返回控制台"),
     "err.forbidden": ("Your role cannot open this page.", "您的角色無權開啟此頁面。"),
+    "err.forbidden_action": ("Your role cannot do this here.", "您的角色無權在此執行此操作。"),
     "err.not_found": ("Not found.", "找不到。"),
     "err.csrf": (
         "This form has expired or did not come from this console. Reload the page and try again.",

@@ -26,7 +26,7 @@ from core.staff.sessions import SignedIn
 from crm.routes import NoteIn
 from inbox.routes import ReplyIn
 from web.console import cookies
-from web.console.deps import section_poster, section_user
+from web.console.deps import FORBIDDEN_ACTION, section_poster, section_user
 from web.console.forms import message
 from web.console.inbox_pages import (
     Desk,
@@ -48,7 +48,9 @@ MOVES = ("resolved", "bot", "human")  # resolve, give back to the bot, reopen to
 async def acting_user(user: Annotated[SignedIn, section_poster("inbox")]) -> SignedIn:
     """A posted form (CSRF checked) of a role that may act on conversations: QA may only read them."""
     if user.user.role not in ACTING_ROLES:
-        raise Forbidden(f"the {user.user.role} role can read the inbox but not act on it", code="forbidden")
+        raise Forbidden(
+            f"the {user.user.role} role can read the inbox but not act on it", code=FORBIDDEN_ACTION
+        )
     return user
 
 
