@@ -487,7 +487,9 @@ def _retention(settings: Settings, core: CoreServices, beats: WorkerBeats) -> re
         age = timedelta(days=settings.retention_deliveries_days)
         sweep.add("ingested webhook deliveries", channel_retention.ingested_deliveries(core.db, age))
     sweep.add("stale worker heartbeats", lambda: beats.prune(timedelta(days=1)))
-    sweep.add("console sign-in failures past their window and ended sessions", core.staff.prune)
+    sweep.add(
+        "console sign-in failures past their window, ended sessions and expired invitations", core.staff.prune
+    )
     return sweep
 
 

@@ -65,8 +65,9 @@ class StaffAccounts:
         return self.sessions.open(user.id)
 
     def prune(self) -> int:
-        """The retention sweep's part: sign-in failures past their window and ended sessions."""
-        return self.throttle.prune() + self.sessions.prune()
+        """The retention sweep's part: sign-in failures past their window, ended sessions and expired
+        invitations nobody accepted."""
+        return self.throttle.prune() + self.sessions.prune() + self.invitations.prune()
 
     def sign_out(self, token: str) -> None:
         self.sessions.close(token)

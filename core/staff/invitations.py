@@ -48,8 +48,8 @@ class Invitations:
         with self._db.session() as session:
             if session.scalar(select(StaffUser.id).where(StaffUser.email == email)) is not None:
                 raise Conflict(f"email: {email} already has a Parley account", code="email_taken")
-            # The address's open invitation is replaced, and the tenant's expired ones go (nothing else
-            # deletes them; accepted ones stay as the record of who invited whom).
+            # The address's open invitation is replaced, and the tenant's expired ones go (the retention
+            # sweep deletes them too, `prune`; accepted ones stay as the record of who invited whom).
             session.execute(
                 delete(StaffInvitation).where(
                     StaffInvitation.tenant_id == tenant_id,
@@ -113,6 +113,17 @@ class Invitations:
                 before={"email": invitation.email, "role": invitation.role},
             )
             session.delete(invitation)
+
+    def prune(self) -> int:
+        """Delete expired invitations nobody accepted, of every tenant (the retention sweep: a tenant that
+        never invites again keeps them otherwise). Accepted ones stay as the record of who invited whom."""
+        with self._db.session() as session:
+            gone = session.execute(
+                delete(StaffInvitation).where(
+                    StaffInvitation.accepted_at.is_(None), StaffInvitation.expires_at <= utcnow()
+                )
+            )
+            return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
     def open(self, token: str) -> StaffInvitation:
         """The invitation a link names, while it can still be accepted."""

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from core.db import utcnow
 from core.errors import Unauthorized
-from core.staff.models import SignInFailure, StaffSession, StaffUser
+from core.staff.models import SignInFailure, StaffInvitation, StaffSession, StaffUser
 from core.staff.sessions import hash_token
 from knowledge.embeddings import LocalE5Embedder
 from tests.conftest import BACKENDS, auth, new_tenant, services
@@ -173,3 +173,26 @@ def test_the_retention_sweep_deletes_old_sign_in_failures_and_ended_sessions(api
     assert (
         count(SignInFailure, SignInFailure.scope == "email:nobody@sweep.example") == 2
     )  # still in the window
+
+
+def test_the_retention_sweep_deletes_expired_invitations_nobody_accepted(api: TestClient) -> None:
+    """Without the sweep they went only when the tenant invited again."""
+    key = new_tenant(api, "Lapsed Co")
+    new_member(api, key, "joined@lapsed.example", "agent")  # an accepted invitation: the record stays
+    for email in ("late@lapsed.example", "soon@lapsed.example"):
+        invited = api.post("/v1/staff/invitations", json={"email": email, "role": "qa"}, headers=auth(key))
+        assert invited.status_code == 201
+    tenant = services(api).core.keys.resolve(key).tenant_id
+    ours = StaffInvitation.tenant_id == tenant
+    with services(api).core.db.session() as session:
+        session.execute(
+            update(StaffInvitation)
+            .where(ours, StaffInvitation.email.in_(["late@lapsed.example", "joined@lapsed.example"]))
+            .values(expires_at=utcnow() - timedelta(days=1))
+        )
+    services(api).sweep.run({})  # the retention job's run, as app.py wires it
+    with services(api).core.db.session() as session:
+        left = sorted(session.scalars(select(StaffInvitation.email).where(ours)))
+    assert left == ["joined@lapsed.example", "soon@lapsed.example"]
+    listed = api.get("/v1/staff/invitations", headers=auth(key)).json()["invitations"]
+    assert [i["email"] for i in listed] == ["soon@lapsed.example"]
