@@ -121,3 +121,11 @@ def csrf(person: TestClient, path: str = "/console/account/password") -> str:
     page = person.get(path)
     assert page.status_code == 200, page.text
     return hidden(page.text, "csrf")
+
+
+def switch_language(person: TestClient, to: str, path: str) -> None:
+    """Press the language switch on this page, as the browser would (a form with the page's CSRF token)."""
+    page = person.get(path)
+    assert page.status_code == 200, page.text
+    switched = person.post("/console/lang", data={"csrf": hidden(page.text, "csrf"), "to": to, "next": path})
+    assert switched.status_code == 303 and switched.headers["location"] == path, switched.text

@@ -267,12 +267,26 @@ def test_an_invitation_works_once_and_not_after_it_expires(
 
 def test_the_language_switch_translates_the_console(app: Any, api: TestClient, tenant_key: str) -> None:
     person = browser(app, "10.8.0.1")
-    switched = person.get("/console/lang?to=zh-Hant&next=/console/sign-in")
+    # Signed out, the switch is a form with the signed-out forms' double-submit token.
+    token = hidden(person.get("/console/sign-in").text, "csrf")
+    assert token == person.cookies.get("parley_form")
+    switch = {"csrf": token, "to": "zh-Hant", "next": "/console/sign-in"}
+    switched = person.post("/console/lang", data=switch)
     assert switched.status_code == 303 and switched.headers["location"] == "/console/sign-in"
     page = person.get("/console/sign-in")
     assert '<html lang="zh-Hant">' in page.text and "登入" in page.text
-    assert person.get("/console/lang?to=fr").status_code == 404
-    away = person.get("/console/lang?to=en&next=https://evil.example/")
+    assert person.post("/console/lang", data={**switch, "to": "fr"}).status_code == 404
+    away = person.post("/console/lang", data={**switch, "to": "en", "next": "https://evil.example/"})
     assert away.headers["location"] == "/console"  # never an open redirect
+    assert '<html lang="en">' in person.get("/console/sign-in").text
+    # It changes state, so it is a POST with a CSRF token: neither a link nor a forged form switches.
+    link = person.get("/console/lang?to=zh-Hant&next=/console/sign-in")  # /console/{section}: sign in
+    assert "parley_lang" not in link.headers.get("set-cookie", "")
+    forged = browser(app, "10.8.0.2")
+    assert forged.get("/console/sign-in").status_code == 200 and forged.cookies.get("parley_form")
+    assert forged.post("/console/lang", data={"to": "zh-Hant", "csrf": "y" * 40}).status_code == 403
+    assert forged.post("/console/lang", data={"to": "zh-Hant"}).status_code == 403
+    assert "parley_lang" not in forged.cookies
+    assert '<html lang="en">' in person.get("/console/sign-in").text  # the refusals changed nothing
     chinese_browser = TestClient(app, headers={"Accept-Language": "zh-HK,zh;q=0.9"}, follow_redirects=False)
     assert "電郵" in chinese_browser.get("/console/sign-in").text

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from tests.channels.test_livechat import ws_url
 from tests.channels.test_whatsapp import delivery, post, setup_channel, text_message
 from tests.conftest import auth, new_tenant, settle
-from tests.helpers.console import csrf, new_member, sign_in
+from tests.helpers.console import csrf, new_member, sign_in, switch_language
 from tests.inbox.test_inbox import say
 from web.console import inbox_pages
 
@@ -224,12 +224,12 @@ def test_qa_reads_but_cannot_act(api: TestClient, quinn: TestClient, shop: str, 
         assert "Your role cannot do this here." in refused.text, action
         assert "Your role cannot open this page." not in refused.text, action
     assert detail(api, shop, waiting)["status"] == "pending_human"
-    quinn.get(f"/console/lang?to=zh-Hant&next=/console/inbox/{waiting}")
+    switch_language(quinn, "zh-Hant", f"/console/inbox/{waiting}")
     try:
         refused = quinn.post(f"/console/inbox/{waiting}/take", data={"csrf": token})
         assert refused.status_code == 403 and "您的角色無權在此執行此操作。" in refused.text
     finally:
-        quinn.get(f"/console/lang?to=en&next=/console/inbox/{waiting}")
+        switch_language(quinn, "en", f"/console/inbox/{waiting}")
 
 
 def test_another_tenants_conversation_is_not_found_and_csrf_is_required(
@@ -295,7 +295,7 @@ def test_smart_reply_and_the_writing_assistant_fill_the_reply_box(mandy: TestCli
 
 
 def test_the_inbox_in_chinese(mandy: TestClient, waiting: str) -> None:
-    mandy.get("/console/lang?to=zh-Hant&next=/console/inbox")
+    switch_language(mandy, "zh-Hant", "/console/inbox")
     try:
         page = mandy.get("/console/inbox?state=waiting")
         assert '<html lang="zh-Hant">' in page.text and "收件匣" in page.text and "等候真人" in page.text
@@ -304,7 +304,7 @@ def test_the_inbox_in_chinese(mandy: TestClient, waiting: str) -> None:
             "智能回覆" in conversation and "寫作助手" in conversation and "此渠道可隨時回覆。" in conversation
         )
     finally:
-        mandy.get("/console/lang?to=en&next=/console/inbox")
+        switch_language(mandy, "en", "/console/inbox")
 
 
 def test_an_old_free_text_assignee_is_still_shown(api: TestClient, mandy: TestClient, shop: str) -> None:

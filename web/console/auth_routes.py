@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from core.deps import CoreDep
 from core.errors import InvalidInput, NotFound, RateLimited, Unauthorized
+from core.signatures import matches
 from core.staff.invitations import InvitationGone
 from web.console import cookies
 from web.console.deps import CsrfRejected, PostedDep, UserDep
@@ -36,9 +37,7 @@ def _signed_in_redirect(request: Request, core: CoreDep, token: str, target: str
 
 def _sign_in_page(request: Request, status_code: int = 200, **context: Any) -> Response:
     token = cookies.form_token(request)
-    response = render(request, "sign_in.html", status_code=status_code, form_token=token, **context)
-    cookies.keep_form_token(request, response, token)
-    return response
+    return render(request, "sign_in.html", status_code=status_code, form_token=token, **context)
 
 
 @router.get("/sign-in")
@@ -93,7 +92,7 @@ def _invitation_page(
         return render(request, "error.html", status_code=404, message=message)
     tenant = core.tenants.get(invitation.tenant_id)
     form_token = cookies.form_token(request)
-    response = render(
+    return render(
         request,
         "invite.html",
         status_code=status_code,
@@ -103,8 +102,6 @@ def _invitation_page(
         form_token=form_token,
         **{"name": "", "errors": {}, **context},
     )
-    cookies.keep_form_token(request, response, form_token)
-    return response
 
 
 @router.get("/invite/{token}")
@@ -169,8 +166,15 @@ async def change_password(
     return render(request, "password.html", user=user, errors={}, notice=notice)
 
 
-@router.get("/lang")
-def switch_language(request: Request, to: str = "en", next: str = "/console") -> Response:
+@router.post("/lang")
+def switch_language(
+    request: Request, core: CoreDep, to: FormStr = "en", next: FormStr = "/console", csrf: FormStr = ""
+) -> Response:
+    """The language switch (a cookie): a form with the session's CSRF token, or before sign-in the
+    signed-out forms' double-submit token (an error page shows a signed-in user that one too)."""
+    signed_in = core.staff.sessions.resolve(request.cookies.get(cookies.SESSION))
+    if not (signed_in and matches(csrf, signed_in.csrf)) and not cookies.form_token_matches(request, csrf):
+        raise CsrfRejected()
     if to not in LANGS:
         raise NotFound(f"language {to!r}: one of {', '.join(LANGS)}")
     response = RedirectResponse(cookies.safe_next(next), status_code=303)

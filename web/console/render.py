@@ -70,8 +70,11 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """The page, in the reader's language, with the navigation their role sees."""
+    """The page, in the reader's language, with the navigation their role sees. The language switch is a
+    form: a signed-in user's carries their session's CSRF token, a signed-out visitor's the double-submit
+    token of the signed-out forms (`form_token`, kept in this browser's cookie)."""
     lang = cookies.lang(request)
+    form_token = None if user else context.pop("form_token", None) or cookies.form_token(request)
     html = _env.get_template(template).render(
         t=translator(lang),
         lang=lang,
@@ -81,9 +84,12 @@ def render(
         csrf=user.csrf if user else None,
         nav=visible(user.user.role) if user else [],
         section=section,
+        form_token=form_token,
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)
+    if form_token is not None:
+        cookies.keep_form_token(request, response, form_token)
     secure_headers(response)
     return response
 
