@@ -147,11 +147,30 @@ def mark(question: str, units: list[Unit], length: str, faq: bool = False) -> No
                 if not (_listed(item) or _command(item)):
                     break
                 item.marked = True
+    if answer_types.asked(question)[:1] == ["options"]:
+        _whole_lists(units)  # "Which cards do you take?": every card, with what they are
     commands = [i for i in ranked if _command(units[i])]
     if "steps" in answer_types.asked(question) and commands and not any(units[i].marked for i in commands):
         units[commands[0]].marked = True  # "how do I uninstall it?": the command is the answer
     if _YES_NO.match(units[0].text) and len(units[0].text) < 40 and not answer_types.asked(question):
         units[0].marked = True  # "Yes." opens the answer to a yes/no question, not to "how long"
+
+
+def _whole_lists(units: list[Unit]) -> None:
+    """A marked item of a list brings the whole list and its lead-in: the options asked for are all of
+    them, not the two closest to the question."""
+    for i, unit in enumerate(units):
+        if not (unit.marked and _listed(unit)):
+            continue
+        start = i
+        while start > 0 and _listed(units[start - 1]):
+            start -= 1
+        end = i
+        while end + 1 < len(units) and _listed(units[end + 1]) and end + 1 - start < LISTED:
+            end += 1
+        lead_in = start - 1 if start > 0 and _LEAD_IN.search(units[start - 1].text) else start
+        for listed in units[lead_in : end + 1]:
+            listed.marked = True
 
 
 def complementary(question: str, hits: list[SearchHit]) -> list[bool]:

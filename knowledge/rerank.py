@@ -17,7 +17,7 @@ from knowledge import answer_types
 from knowledge.chunking import parse_chunk
 from knowledge.coverage import coverage
 from knowledge.retrieval import Candidate
-from knowledge.terms import content_terms
+from knowledge.terms import Term, content_terms
 from knowledge.vocabulary import Vocabulary
 
 RERANK_TOP = 15
@@ -25,6 +25,8 @@ QUESTION_FLOOR = 0.86  # below this cosine a chunk's question says nothing about
 W_QUESTION = 6.0
 W_COVERAGE = 2.0  # the question's own words settle what e5 leaves close (across languages most of all)
 W_TYPE = 0.8
+W_LISTED = 2.0  # as much as the question's words: a list introduced as what is asked about is the answer
+LISTED_ZIPF = 5.5  # a word rarer than this can name what a list is of ("cards", 作業系統)
 
 
 @dataclass
@@ -45,6 +47,19 @@ def question_match(text: str, units: dict[int, tuple[float, str]]) -> float:
     return max((score for score, unit in units.values() if unit == question), default=0.0)
 
 
+def lists_asked(terms: list[Term], text: str) -> bool:
+    """The chunk lists what the question asks to choose from: a lead-in that names it ("Zeabur accepts all
+    credit and debit cards:") followed by items. ("Which cards do you take?" Lists are on every page; one
+    introduced as the thing asked about is the answer.)"""
+    _, _, lines = parse_chunk(text)
+    for line, following in zip(lines, lines[1:], strict=False):
+        if line.endswith((":", "：")) and following.startswith("- "):
+            named = Vocabulary.of([line])
+            if any(named.covers(t) for t in terms if t.zipf < LISTED_ZIPF):
+                return True
+    return False
+
+
 def rerank(query: str, candidates: list[Candidate], knowledge: Vocabulary | None = None) -> list[Candidate]:
     """The top RERANK_TOP candidates reordered by their fused score plus evidence; the rest follow.
     `knowledge`: the tenant's vocabulary (its common words weigh less in coverage)."""
@@ -57,9 +72,11 @@ def rerank(query: str, candidates: list[Candidate], knowledge: Vocabulary | None
             coverage=coverage(terms, candidate.text, knowledge),
             answer_type=answer_types.evidence(kinds, candidate.text),
         )
+        listed = kinds[:1] == ["options"] and lists_asked(terms, candidate.text)
         candidate.score += (
             W_QUESTION * max(0.0, found.question_match - QUESTION_FLOOR)
             + W_COVERAGE * found.coverage
             + W_TYPE * found.answer_type
+            + W_LISTED * listed
         )
     return sorted(head, key=lambda c: c.score, reverse=True) + tail

@@ -161,3 +161,25 @@ def test_the_next_topic_carries_the_faq_question_that_answered_in_the_customers_
     )
     assert topic("朋友登記有咩著數？", answered, "zh") == "朋友登記有咩著數？"  # not a subject in English
     assert topic("How can I earn free storage?", answered, "en") == "How can I earn free storage?"
+
+
+def test_asked_which_options_there_are_the_whole_list_is_marked_with_its_lead_in() -> None:
+    units = [
+        Unit("Cards are billed in US dollars.", item=False, score=0.85),
+        Unit("We accept all these cards:", item=False, score=0.86),
+        *(Unit(card, item=True, score=0.87) for card in ("Visa", "Mastercard", "American Express", "JCB")),
+        Unit("Refunds take a week.", item=False, score=0.80),
+    ]
+    units[3].score = units[5].score = 0.88  # the two cards e5 likes best
+    mark("Which cards do you take?", units, "brief")
+    assert [u.text for u in units if u.marked] == [
+        "We accept all these cards:",
+        "Visa",
+        "Mastercard",
+        "American Express",
+        "JCB",
+    ]
+    for unit in units:
+        unit.marked = False
+    mark("Do you take Mastercard?", units, "brief")  # not asking for the options: the best unit alone
+    assert sum(u.marked for u in units) == 1

@@ -8,7 +8,8 @@ from knowledge.bilingual import lexicon
 from knowledge.coverage import coverage
 from knowledge.index import DENSE, LATENT, SPARSE, Hit
 from knowledge.lexical import stem
-from knowledge.retrieval import TRANSLATED, fuse, translated_query
+from knowledge.rerank import lists_asked, rerank
+from knowledge.retrieval import TRANSLATED, Candidate, fuse, translated_query
 from knowledge.terms import content_terms
 
 TYPHOON = "Severe weather\nWhen Typhoon Signal No. 8 is in force, the salon closes."
@@ -169,3 +170,30 @@ def test_a_way_to_do_something_is_asked_and_a_command_carries_it() -> None:
     ):
         assert not answer_types.carries(line, "steps"), line
     assert answer_types.evidence(["steps"], "Open Settings and press Delete.") == 0.0
+
+
+def test_a_list_introduced_as_what_is_asked_about_moves_above_a_close_faq() -> None:
+    """ "Which cards do you take?": e5 puts the FAQ about a declined card closest; the section whose lead-in
+    names the cards and lists them is the answer."""
+    declined = Candidate(
+        "declined",
+        "s",
+        "Payment › FAQ\nWhat if my card is declined?\n- Check the balance.\n- Try another card.",
+        "en",
+    )
+    cards = Candidate(
+        "cards",
+        "s",
+        "Payment › Cards\nWe accept these credit and debit cards:\n- Visa\n- Mastercard\n- JCB",
+        "en",
+    )
+    declined.score, cards.score = 4.8, 3.1  # fused: the FAQ well ahead
+    terms = content_terms("Which cards do you take?")
+    assert lists_asked(terms, cards.text) and not lists_asked(terms, declined.text)
+    assert [c.chunk_id for c in rerank("Which cards do you take?", [declined, cards])] == [
+        "cards",
+        "declined",
+    ]
+    # a question that does not ask for options keeps the fused order (rerank adds to the scores it gets)
+    declined.score, cards.score = 4.8, 3.1
+    assert [c.chunk_id for c in rerank("Is my card safe?", [declined, cards])][0] == "declined"
