@@ -197,3 +197,9 @@ def test_a_list_introduced_as_what_is_asked_about_moves_above_a_close_faq() -> N
     # a question that does not ask for options keeps the fused order (rerank adds to the scores it gets)
     declined.score, cards.score = 4.8, 3.1
     assert [c.chunk_id for c in rerank("Is my card safe?", [declined, cards])][0] == "declined"
+
+
+def test_minimum_meets_the_words_a_chinese_page_writes_it_with() -> None:
+    page = "前置條件\n這台伺服器必須至少有 1 個 CPU 核心，且至少有 2 GB 的記憶體。"
+    assert "至少" in lexicon().chinese("minimum")
+    assert coverage(content_terms("What's the minimum RAM?"), page) == 1.0
