@@ -19,6 +19,7 @@ from starlette.datastructures import UploadFile
 from core.audit import key_actor
 from core.deps import AdminDep, PrincipalDep, provided
 from core.errors import InvalidInput, LimitExceeded
+from crm import spreadsheet
 from crm.attributes import AttributeDefinition, AttributeType
 from crm.contacts import FIELDS
 from crm.importer import read_rows
@@ -275,18 +276,17 @@ def contacts_csv(crm: CrmServices, tenant_id: str) -> StreamingResponse:
             values = ["|".join(v) if isinstance(v, list) else v for v in (attrs.get(k) for k in keys)]
             last = c.last_contacted_at.isoformat() if c.last_contacted_at else ""
             tags = "|".join(c.tags or [])
-            writer.writerow(
-                [
-                    c.id,
-                    *(getattr(c, f) for f in FIELDS),
-                    tags,
-                    "yes" if c.opted_out else "no",
-                    c.lead_score,
-                    c.created_at.isoformat(),
-                    last,
-                    *values,
-                ]
-            )
+            row = [
+                c.id,
+                *(getattr(c, f) for f in FIELDS),
+                tags,
+                "yes" if c.opted_out else "no",
+                c.lead_score,
+                c.created_at.isoformat(),
+                last,
+                *values,
+            ]
+            writer.writerow([spreadsheet.cell(value) for value in row])
             if n % 500 == 0:  # hand the client a chunk, keep the buffer small
                 yield buffer.getvalue()
                 buffer.seek(0)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.audit import key_actor
 from core.deps import AdminDep, PrincipalDep, provided
+from crm import spreadsheet
 from crm.broadcasts.metrics import CSV_COLUMNS
 from crm.broadcasts.models import Audience, Broadcast, Content, Recipient
 from crm.broadcasts.store import BroadcastStore, zone
@@ -213,7 +214,7 @@ def export_recipients(broadcast_id: str, principal: PrincipalDep, store: Broadca
         for row in itertools.chain([first] if first is not None else [], rows):
             buffer.seek(0)
             buffer.truncate()
-            writer.writerow(row)
+            writer.writerow([spreadsheet.cell(value) for value in row])  # names come from customers
             yield buffer.getvalue()
 
     headers = {"Content-Disposition": f'attachment; filename="broadcast-{broadcast_id}.csv"'}

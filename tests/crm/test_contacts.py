@@ -301,3 +301,18 @@ def test_export_contacts_as_csv(client: TestClient) -> None:
     assert imported.json()["created"] == 2, imported.json()
     [sam] = client.get("/v1/contacts", params={"q": "Sam"}, headers=auth(other)).json()["items"]
     assert sam["opted_out"] is True and sam["phone"] == rows[1]["phone"]
+
+
+def test_an_exported_cell_a_spreadsheet_would_run_is_written_as_text(client: TestClient) -> None:
+    import csv
+    import io
+
+    admin = new_tenant(client)
+    new_contact(client, admin, name='=HYPERLINK("http://evil.example","Click")', company="@SUM(A1)")
+    new_contact(client, admin, name="Sam", phone="+852 9123 4567")
+    response = client.get("/v1/contacts/export.csv", headers=auth(admin))
+    rows = list(csv.DictReader(io.StringIO(response.text.removeprefix("\ufeff"))))
+    assert (
+        rows[0]["name"] == '\'=HYPERLINK("http://evil.example","Click")' and rows[0]["company"] == "'@SUM(A1)"
+    )
+    assert rows[1]["phone"].startswith("+852")  # a phone number is not a formula: left as it is
