@@ -129,3 +129,9 @@ def switch_language(person: TestClient, to: str, path: str) -> None:
     assert page.status_code == 200, page.text
     switched = person.post("/console/lang", data={"csrf": hidden(page.text, "csrf"), "to": to, "next": path})
     assert switched.status_code == 303 and switched.headers["location"] == path, switched.text
+
+
+def user_ref(client: TestClient, tenant_key: str, email: str) -> str:
+    """How the console stores a staff user as an owner or assignee: `user:<id>`."""
+    users = client.get("/v1/staff/users", headers=auth(tenant_key)).json()["users"]
+    return "user:" + next(str(u["id"]) for u in users if u["email"] == email)

@@ -1,7 +1,8 @@
 """Staff users as the people a contact's owner or a ticket's assignee can be.
 
-Owners and assignees are stored as the staff user's e-mail address: the /v1 API and its filters keep
-taking a plain string, and values written before there were staff users (free text) still show as written.
+Owners and assignees are stored as `user:<id>`, as the Inbox stores a conversation's assignee and the audit
+log its actors (an e-mail address can change; the id does not). The /v1 API and its filters keep taking a
+plain string, and values written before there were staff users (free text) still show as written.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class Choice:
 
 def choices(users: list[StaffUser], current: str | None) -> list[Choice]:
     """The tenant's users, and the current value when it is none of them (an old free-text name)."""
-    found = [Choice(u.email, f"{u.name} <{u.email}>" if u.name else u.email) for u in users]
+    found = [Choice(user_actor(u.id), f"{u.name} <{u.email}>" if u.name else u.email) for u in users]
     if current and current not in {c.value for c in found}:
         found.insert(0, Choice(current, current))
     return found
