@@ -54,7 +54,7 @@ _ASKS: list[tuple[AnswerType, re.Pattern[str]]] = [
         "options",
         re.compile(
             r"\b(which|what)(?=\s+(?:[a-z-]+\s+)?[a-z-]+[^s']s\s+(do|does|can|could|are|have|will|would|should|must|may)\b)"
-            r"|有邊啲|邊啲|哪些|哪幾|邊幾|有邊",
+            r"|有邊啲|邊啲|哪些|哪幾|邊幾|有邊|揀咩|揀邊|咩選擇|什麼選擇|哪種|邊種|邊款|哪款",
             re.IGNORECASE,
         ),
     ),
