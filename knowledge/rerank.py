@@ -5,6 +5,7 @@
 - coverage: how much of the question's specific wording (rare words weigh more, knowledge/terms.py)
   the chunk contains, in the question's words or their translations (knowledge/bilingual.py);
 - answer type: the question asks for a price, a duration, a count, a contact, and the chunk carries one.
+- a list asked for: "Which cards do you take?" and the chunk lists them after a lead-in that names them.
 The fused score stays the base; each piece of evidence moves a candidate by a bounded amount.
 Measured on the faq-dev set (bench/answers.py): see the README.
 """
