@@ -21,13 +21,13 @@ Calibrated on the faq-dev set (bench/answers.py prints abstention precision and 
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from agent.gate_probes import PROBES
 from agent.standalone import asked_part
+from knowledge.chunking import split_sentences
 from knowledge.coverage import coverage, holds, term_weight
 from knowledge.rerank import question_match
 from knowledge.services import KnowledgeServices, SearchHit
@@ -46,7 +46,6 @@ CANDIDATES = 2  # passages judged: the reranked first, and the next when it hold
 RARE_ZIPF = 4.5  # words rarer than this say what a question is about ("hotline" 3.0, "plan" 5.3)
 RARE_ZIPFS = (RARE_ZIPF, 5.0)  # absent words are judged among the rarest, then among the fairly rare too
 ABSENT_SHARE = 0.5  # the share of those words' weight the knowledge must lack for the question to be declined
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")  # not the dot inside "v1.2" or "e.g."
 ORDINALS = frozenset(
     ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
 )
@@ -108,8 +107,7 @@ def missing_terms(question: str, vocabulary: Vocabulary) -> list[str]:
 
 def asked_sentences(question: str) -> str:
     """The sentences ending in a question mark, or the whole message when none does (or all do)."""
-    sentences = [s for s in _SENTENCE_END.split(question) if s.strip()]
-    asked = [s for s in sentences if s.rstrip().endswith(("?", "？"))]
+    asked = [s for s in split_sentences(question) if s.endswith(("?", "？"))]
     return " ".join(asked) if asked else question
 
 
