@@ -134,8 +134,7 @@ def _history(state: State) -> list[tuple[str, str]]:
 
 def _previous_reply(state: State) -> str:
     """The agent's reply before this turn's message ("" on a first turn)."""
-    earlier = state.messages[:-1] if state.messages else []
-    return next((str(m.content) for m in reversed(earlier) if isinstance(m, AIMessage) and m.content), "")
+    return next((text for who, text in reversed(_history(state)) if who == "agent"), "")
 
 
 def _this_turn(state: State) -> list[Any]:
