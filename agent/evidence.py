@@ -259,8 +259,8 @@ def not_repeated(
 
 def topic(question: str, answered: dict[str, Any], language: str) -> str:
     """What a follow-up will be about: the question, with the FAQ question of the passage that answered
-    it when that is in the customer's language ("If I get a friend to sign up, what do I get?" + "How
-    can I earn free storage?": "is there a maximum?" is then about earning storage, not about friends)."""
+    it when that is in the customer's language ("What do I get for inviting a friend?" + "How do I get
+    extra space?": "is there a maximum?" is then about extra space, not about friends)."""
     faq_question = answered.get("question") or ""
     if not faq_question or customer_language(faq_question) != language or faq_question in question:
         return question

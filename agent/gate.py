@@ -99,8 +99,8 @@ def named_anywhere(term: Term, vocabulary: Vocabulary) -> bool:
 
 def missing_terms(question: str, vocabulary: Vocabulary) -> list[str]:
     """The names of the question the knowledge never mentions. Only the sentences that ask are read when
-    the message also says something: "I'm in Hong Kong so I'd rather pay in HKD" beside "What currency do
-    you bill in?" is the customer's situation, not what the knowledge must name."""
+    the message also says something: "I'm in Singapore so I'd rather pay in SGD" beside "What currency do
+    you charge in?" is the customer's situation, not what the knowledge must name."""
     terms = content_terms(asked_sentences(question))
     return [t.text for t in terms if specific(t) and not named_anywhere(t, vocabulary)]
 

@@ -83,7 +83,7 @@ _CARRIES: dict[AnswerType, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "contact": re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+|https?://|www\.|\+?\d[\d\s-]{7,}\d"),
-    # a number, or a limit said in words ("at most double your storage", "unlimited", 最多兩倍)
+    # a number, or a limit said in words ("at most twice your plan", "unlimited", 最多兩倍)
     "count": re.compile(
         r"\d|(一|兩|二|三|四|五|六|七|八|九|十|百|千)(個|位|部|台|次|人|項)"
         r"|\b(at most|at least|up to|no more than|capped|unlimited|no limit|double|twice|triple)\b"

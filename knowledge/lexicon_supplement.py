@@ -18,7 +18,7 @@ SUPPLEMENT: dict[str, str] = {
     "黃雨": "amber rainstorm warning",
     "暴雨警告": "rainstorm warning",
     "公眾假期": "public holiday",
-    # quantities: CEDICT gives 至少 only as "at least", so "the minimum RAM" never meets "至少 2 GB 的記憶體"
+    # quantities: CEDICT gives 至少 only as "at least", so "the minimum RAM" never meets "至少 4 GB 記憶體"
     "至少": "at least/minimum",
     "最少": "at least/minimum/least",
     # paying and shopping

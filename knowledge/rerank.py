@@ -49,7 +49,7 @@ def question_match(text: str, units: dict[int, tuple[float, str]]) -> float:
 
 
 def lists_asked(terms: list[Term], text: str) -> bool:
-    """The chunk lists what the question asks to choose from: a lead-in that names it ("Zeabur accepts all
+    """The chunk lists what the question asks to choose from: a lead-in that names it ("We accept these
     credit and debit cards:") followed by items. ("Which cards do you take?" Lists are on every page; one
     introduced as the thing asked about is the answer.)"""
     _, _, lines = parse_chunk(text)

@@ -113,11 +113,11 @@ def test_a_lead_in_brings_the_command_after_it() -> None:
 
 CAPPED = (
     "Referrals\nHow much storage can I earn through referrals?\nEach friend earns you 10 GB."
-    "\nThe storage you earn is limited by your plan.\nThis means you can at most double your storage."
+    "\nThe storage you earn is limited by your plan.\nSo you can get at most twice your plan's space."
     "\nFor example, a 50 GB plan can earn 50 GB more.\nYour earnings are on the Claim screen."
     "\nEarnings past your plan wait until you upgrade."
 )
-EARN = "Storage\nHow can I earn free storage?\nUse our referral program.\nFriends who subscribe earn you storage."
+EARN = "Storage\nHow do I get extra space?\nInvite your friends.\nFriends who subscribe earn you storage."
 
 
 def test_a_limit_said_in_words_answers_a_question_about_a_maximum() -> None:
@@ -132,9 +132,9 @@ def test_a_limit_said_in_words_answers_a_question_about_a_maximum() -> None:
 
 def test_a_follow_up_does_not_get_the_previous_reply_again() -> None:
     earn = _hit("earn", EARN, {"Friends who subscribe earn you storage.": 0.9})
-    capped = _hit("capped", CAPPED, {"This means you can at most double your storage.": 0.88})
-    said = "Sure! Use our referral program. Friends who subscribe earn you storage."
-    question = "is there a maximum? (earn free storage referral)"
+    capped = _hit("capped", CAPPED, {"So you can get at most twice your plan's space.": 0.88})
+    said = "Sure! Invite your friends. Friends who subscribe earn you storage."
+    question = "is there a maximum? (extra space friends)"
     ordered = not_repeated([earn, capped], question, "moderate", "is there a maximum?", said)
     assert [h.chunk_id for h in ordered] == ["capped", "earn"]
     # on a first turn, or when the reply before said something else, the order stands
@@ -155,12 +155,12 @@ def test_a_follow_up_does_not_leave_its_subject_to_avoid_repeating() -> None:
 
 
 def test_the_next_topic_carries_the_faq_question_that_answered_in_the_customers_language() -> None:
-    answered = {"question": "How can I earn free storage?"}
+    answered = {"question": "How do I get extra space?"}
     assert topic("If a friend signs up, what do I get?", answered, "en") == (
-        "If a friend signs up, what do I get? How can I earn free storage?"
+        "If a friend signs up, what do I get? How do I get extra space?"
     )
     assert topic("朋友登記有咩著數？", answered, "zh") == "朋友登記有咩著數？"  # not a subject in English
-    assert topic("How can I earn free storage?", answered, "en") == "How can I earn free storage?"
+    assert topic("How do I get extra space?", answered, "en") == "How do I get extra space?"
 
 
 def test_asked_which_options_there_are_the_whole_list_is_marked_with_its_lead_in() -> None:

@@ -200,13 +200,13 @@ def test_a_list_introduced_as_what_is_asked_about_moves_above_a_close_faq() -> N
 
 
 def test_minimum_meets_the_words_a_chinese_page_writes_it_with() -> None:
-    page = "前置條件\n這台伺服器必須至少有 1 個 CPU 核心，且至少有 2 GB 的記憶體。"
+    page = "開機要求\n每部主機至少要有 4 GB 記憶體同兩個處理器核心。"
     assert "至少" in lexicon().chinese("minimum")
     assert coverage(content_terms("What's the minimum RAM?"), page) == 1.0
 
 
 def test_cantonese_asks_which_options_and_a_chinese_lead_in_names_them() -> None:
-    assert answer_types.asked("買伺服器可以揀咩作業系統？")[:1] == ["options"]
+    assert answer_types.asked("租主機可以揀咩作業系統？")[:1] == ["options"]
     assert answer_types.asked("有咩著數？") == []  # "what benefits": not a choice among listed options
     page = "作業系統\n購買主機時可以選擇機器要執行的作業系統：\n- 甲系統\n- 乙系統"
-    assert lists_asked(content_terms("買伺服器可以揀咩作業系統？"), page)
+    assert lists_asked(content_terms("租主機可以揀咩作業系統？"), page)
