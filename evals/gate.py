@@ -34,32 +34,44 @@ class Gate(BaseModel):
 def load_gate(path: Path | str) -> Gate:
     """A gate file; a bad one fails with its line and the key at fault."""
     path = Path(path)
-    text = read_text(path)
+    return parse_gate(read_text(path), str(path))
+
+
+def parse_gate(text: str, source: str) -> Gate:
+    """A gate file's text (from a file, or typed into the console); `source` names it in the errors."""
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         line, problem = yaml_problem(exc, text)
-        raise DatasetError(f"{path}:{line}: not a gate file: not valid YAML: {problem}") from None
+        raise DatasetError(f"{source}:{line}: not a gate file: not valid YAML: {problem}") from None
     if data is not None and not isinstance(data, dict):
-        raise DatasetError(f"{path}:1: not a gate file: a mapping with thresholds and max_regression")
+        raise DatasetError(f"{source}:1: not a gate file: a mapping with thresholds and max_regression")
     try:
         return Gate.model_validate(data or {})
     except ValidationError as exc:
         where, problem = validation_problem(exc)
         line = line_of(root, where) if root is not None else 1
-        raise DatasetError(f"{path}:{line}: not a gate file: {problem}") from None
+        raise DatasetError(f"{source}:{line}: not a gate file: {problem}") from None
+
+
+def threshold_checks(gate: Gate, means: dict[str, float]) -> list[tuple[str, float, float | None, bool]]:
+    """(metric, threshold, the run's mean or None, passed) for each threshold, by metric name."""
+    checks = []
+    for metric, minimum in sorted(gate.thresholds.items()):
+        value = means.get(metric)
+        checks.append((metric, minimum, value, value is not None and value >= minimum))
+    return checks
 
 
 def evaluate(gate: Gate, run: dict[str, Any], baseline: dict[str, Any] | None = None) -> dict[str, Any]:
     """{"passed", "failures": [why, ...]} for a run (and its baseline run), both as report.run_json makes."""
     means = run["summary"]["metrics"]
     failures = []
-    for metric, minimum in sorted(gate.thresholds.items()):
-        value = means.get(metric)
+    for metric, minimum, value, passed in threshold_checks(gate, means):
         if value is None:
             failures.append(f"{metric}: no value in this run (threshold {minimum})")
-        elif value < minimum:
+        elif not passed:
             failures.append(f"{metric}: {value:.4f} is below the threshold {minimum}")
     if baseline is None and gate.max_regression is not None:
         # The CLI and the API refuse this up front; a caller that gets here must not pass silently.

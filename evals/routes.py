@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
+from core.audit import key_actor
 from core.deps import AdminDep, provided
-from core.errors import InvalidInput
-from evals.dataset import DATASET_NAME, parse
+from evals.dataset import DATASET_NAME
 from evals.gate import Gate
 from evals.models import EvalDataset, EvalRun
 from evals.service import EvalService
@@ -104,12 +104,10 @@ def _run_out(row: EvalRun, report: bool = False) -> RunOut:
 @router.post("/datasets", response_model=DatasetOut, status_code=status.HTTP_201_CREATED)
 def add_dataset(body: DatasetIn, principal: AdminDep, evals: EvalsDep) -> DatasetOut:
     source = f"{body.name or 'dataset'}.{body.format}"
-    dataset = parse(body.content, source, body.format)
-    if body.format == "jsonl" and body.name:
-        dataset.name = body.name
-    if not dataset.cases:
-        raise InvalidInput(f"{source}: the dataset has no cases")
-    return _dataset_out(evals.add_dataset(principal.tenant_id, dataset))
+    actor = key_actor(principal.key_id)
+    return _dataset_out(
+        evals.upload(principal.tenant_id, body.content, body.format, body.name, source, actor)
+    )
 
 
 @router.get("/datasets")
@@ -124,7 +122,9 @@ def get_dataset(dataset_id: str, principal: AdminDep, evals: EvalsDep) -> Datase
 
 @router.post("/datasets/from-ratings", response_model=FromRatingsOut, status_code=status.HTTP_201_CREATED)
 def dataset_from_ratings(body: FromRatingsIn, principal: AdminDep, evals: EvalsDep) -> FromRatingsOut:
-    export, saved = evals.export_ratings(principal.tenant_id, body.name, save=True)
+    export, saved = evals.export_ratings(
+        principal.tenant_id, body.name, save=True, actor=key_actor(principal.key_id)
+    )
     return FromRatingsOut(
         dataset=_dataset_out(saved) if saved else None,
         cases=len(export.dataset.cases),
@@ -146,7 +146,8 @@ def ratings_yaml(
 
 @router.post("/runs", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED)
 def start_run(body: RunIn, principal: AdminDep, evals: EvalsDep) -> RunOut:
-    return _run_out(evals.start(principal.tenant_id, body.dataset_id, body.baseline_run_id, body.gate))
+    actor = key_actor(principal.key_id)
+    return _run_out(evals.start(principal.tenant_id, body.dataset_id, body.baseline_run_id, body.gate, actor))
 
 
 @router.get("/runs")

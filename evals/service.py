@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from pathlib import Path
+from typing import Any, Literal
 
 from config import Settings
 from core.errors import Conflict, InvalidInput
 from core.jobs import JobQueue
 from core.services import CoreServices
-from evals.dataset import Dataset
+from evals.compare import Comparison, compare
+from evals.dataset import Dataset, parse
 from evals.gate import Gate
 from evals.models import EvalDataset, EvalRun
 from evals.ratings import Export, export_ratings
@@ -35,16 +38,45 @@ class EvalService:
         self._erase = erase
         self._jobs.register(RUN_KIND, self._run_job, lease_seconds=LEASE_SECONDS)
 
-    def add_dataset(self, tenant_id: str, dataset: Dataset) -> EvalDataset:
-        return self.store.add_dataset(tenant_id, dataset)
+    def add_dataset(self, tenant_id: str, dataset: Dataset, actor: str | None = None) -> EvalDataset:
+        return self.store.add_dataset(tenant_id, dataset, actor)
 
-    def export_ratings(self, tenant_id: str, name: str, save: bool) -> tuple[Export, EvalDataset | None]:
+    def upload(
+        self,
+        tenant_id: str,
+        content: str,
+        fmt: Literal["yaml", "jsonl"],
+        name: str | None,
+        source: str,
+        actor: str | None = None,
+    ) -> EvalDataset:
+        """A dataset file's text, validated (errors name `source` and the line) and stored. A JSONL file
+        has no name inside: `name`, else the file's stem."""
+        dataset = parse(content, source, fmt)
+        if fmt == "jsonl":
+            dataset.name = name or re.sub(r"[^\w.-]", "-", Path(source).stem) or "dataset"
+        if not dataset.cases:
+            raise InvalidInput(f"{source}: the dataset has no cases")
+        return self.store.add_dataset(tenant_id, dataset, actor)
+
+    def export_ratings(
+        self, tenant_id: str, name: str, save: bool, actor: str | None = None
+    ) -> tuple[Export, EvalDataset | None]:
         export = export_ratings(self._turns.inbox, tenant_id, name)
-        saved = self.store.add_dataset(tenant_id, export.dataset) if save and export.dataset.cases else None
+        saved = (
+            self.store.add_dataset(tenant_id, export.dataset, actor)
+            if save and export.dataset.cases
+            else None
+        )
         return export, saved
 
     def start(
-        self, tenant_id: str, dataset_id: str, baseline_run_id: str | None, gate: Gate | None
+        self,
+        tenant_id: str,
+        dataset_id: str,
+        baseline_run_id: str | None,
+        gate: Gate | None,
+        actor: str | None = None,
     ) -> EvalRun:
         dataset = self.store.dataset(tenant_id, dataset_id)
         if baseline_run_id:
@@ -55,11 +87,11 @@ class EvalService:
                 code="no_baseline",
             )
         options = {"baseline_run_id": baseline_run_id, "gate": gate.model_dump() if gate else None}
-        run = self.store.create_run(tenant_id, dataset, options)
+        run = self.store.create_run(tenant_id, dataset, options, actor)
         self._jobs.enqueue(RUN_KIND, {"tenant_id": tenant_id, "run_id": run.id}, tenant_id=tenant_id)
         return run
 
-    def _check_baseline(self, tenant_id: str, dataset: EvalDataset, baseline_run_id: str) -> None:
+    def _check_baseline(self, tenant_id: str, dataset: EvalDataset, baseline_run_id: str) -> EvalRun:
         """The baseline is the tenant's own finished run of the same dataset (any version of it): a
         queued, running or failed run has no report to compare with, and another dataset's means say
         nothing about this one."""
@@ -75,6 +107,7 @@ class EvalService:
                 f"baseline run {baseline_run_id} is of dataset {of.name!r}, not {dataset.name!r}",
                 code="baseline_other_dataset",
             )
+        return baseline
 
     def _run_job(self, payload: dict[str, Any]) -> None:
         # ragas (and what it pulls in) loads with the first run, not with every server start.
@@ -111,12 +144,38 @@ class EvalService:
             return
         self.store.update(run_id, status="done", report=report)
 
-    def report_html(self, tenant_id: str, run_id: str) -> str:
+    def baseline_of(self, tenant_id: str, run: EvalRun, baseline_id: str | None = None) -> EvalRun | None:
+        """The run to compare a finished run with: `baseline_id` when given (checked as start() checks a
+        baseline), else the run's own baseline, else the latest finished run of its dataset before it."""
+        if baseline_id:
+            if baseline_id == run.id:
+                raise InvalidInput("a run cannot be its own baseline", code="baseline_is_run")
+            return self._check_baseline(tenant_id, self.store.dataset(tenant_id, run.dataset_id), baseline_id)
+        own = run.options.get("baseline_run_id")
+        return self.store.run(tenant_id, own) if own else self.store.previous(tenant_id, run)
+
+    def baselines(self, tenant_id: str, run: EvalRun) -> list[EvalRun]:
+        """The runs a finished run can be compared with: the other finished runs of its dataset's name."""
+        name = self.store.dataset(tenant_id, run.dataset_id).name
+        return [other for other in self.store.finished_runs(tenant_id, name) if other.id != run.id]
+
+    def compare(
+        self, tenant_id: str, run_id: str, baseline_id: str | None = None
+    ) -> tuple[EvalRun | None, Comparison | None]:
+        """A finished run's baseline (as baseline_of picks it) and the comparison with it."""
+        run = self._finished(tenant_id, run_id)
+        baseline = self.baseline_of(tenant_id, run, baseline_id)
+        if baseline is None or baseline.report is None or run.report is None:
+            return baseline, None
+        return baseline, compare(run.report, baseline.report)
+
+    def _finished(self, tenant_id: str, run_id: str) -> EvalRun:
         run = self.store.run(tenant_id, run_id)
         if run.report is None:
             raise Conflict(f"eval run {run_id} is {run.status}: no report yet", code="run_not_finished")
-        baseline_id = run.options.get("baseline_run_id")
-        previous = (
-            self.store.run(tenant_id, baseline_id) if baseline_id else self.store.previous(tenant_id, run)
-        )
-        return render_html(run.report, previous.report if previous else None)
+        return run
+
+    def report_html(self, tenant_id: str, run_id: str, baseline_id: str | None = None) -> str:
+        run = self._finished(tenant_id, run_id)
+        previous = self.baseline_of(tenant_id, run, baseline_id)
+        return render_html(run.report or {}, previous.report if previous else None)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
+from core.audit import AuditLog
 from core.db import Database, utcnow
 from core.errors import NotFound
 from evals.dataset import Case, Dataset
@@ -22,8 +24,9 @@ class EvalStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def add_dataset(self, tenant_id: str, dataset: Dataset) -> EvalDataset:
-        """Store a dataset; an upload with a name the tenant already has is that name's next version."""
+    def add_dataset(self, tenant_id: str, dataset: Dataset, actor: str | None = None) -> EvalDataset:
+        """Store a dataset; an upload with a name the tenant already has is that name's next version. With
+        an actor (who uploaded it), audited in the same transaction."""
         with self._db.session() as session:
             latest = session.scalar(
                 select(func.max(EvalDataset.version)).where(
@@ -39,6 +42,11 @@ class EvalStore:
             )
             session.add(row)
             session.flush()
+            if actor:
+                after = {"name": row.name, "version": row.version, "cases": row.cases}
+                AuditLog.record(
+                    session, tenant_id, actor, "eval_dataset.create", "eval_dataset", row.id, None, after
+                )
             return row
 
     def datasets(self, tenant_id: str) -> list[EvalDataset]:
@@ -58,7 +66,9 @@ class EvalStore:
                 raise NotFound(f"dataset {dataset_id} not found")
             return row
 
-    def create_run(self, tenant_id: str, dataset: EvalDataset, options: dict[str, Any]) -> EvalRun:
+    def create_run(
+        self, tenant_id: str, dataset: EvalDataset, options: dict[str, Any], actor: str | None = None
+    ) -> EvalRun:
         with self._db.session() as session:
             run = EvalRun(
                 tenant_id=tenant_id,
@@ -70,6 +80,9 @@ class EvalStore:
             )
             session.add(run)
             session.flush()
+            if actor:
+                after = {"dataset_id": dataset.id, **options}
+                AuditLog.record(session, tenant_id, actor, "eval_run.start", "eval_run", run.id, None, after)
             return run
 
     def run(self, tenant_id: str, run_id: str) -> EvalRun:
@@ -79,11 +92,25 @@ class EvalStore:
                 raise NotFound(f"eval run {run_id} not found")
             return row
 
-    def runs(self, tenant_id: str) -> list[EvalRun]:
+    def runs(self, tenant_id: str, limit: int | None = None, reports: bool = True) -> list[EvalRun]:
+        """Newest first; without `reports` the report column is not read (a list polled every few seconds
+        needs the status, not every case's results)."""
+        query = select(EvalRun).where(EvalRun.tenant_id == tenant_id).order_by(EvalRun.created_at.desc())
+        if not reports:
+            query = query.options(defer(EvalRun.report, raiseload=True))
+        with self._db.session() as session:
+            return list(session.scalars(query.limit(limit)))
+
+    def finished_runs(self, tenant_id: str, name: str) -> list[EvalRun]:
+        """The finished runs of a dataset name (any version), newest first, without their reports."""
         with self._db.session() as session:
             return list(
                 session.scalars(
-                    select(EvalRun).where(EvalRun.tenant_id == tenant_id).order_by(EvalRun.created_at.desc())
+                    select(EvalRun)
+                    .join(EvalDataset, EvalDataset.id == EvalRun.dataset_id)
+                    .where(EvalRun.tenant_id == tenant_id, EvalDataset.name == name, EvalRun.status == "done")
+                    .options(defer(EvalRun.report, raiseload=True))
+                    .order_by(EvalRun.created_at.desc())
                 )
             )
 

@@ -8,7 +8,15 @@ from pathlib import Path
 
 from core.staff.models import STAFF_ROLES
 from inbox.handoff import STATUSES
-from web.console import agent_form, agent_routes, deps, inbox_view, knowledge_routes, team_routes
+from web.console import (
+    agent_form,
+    agent_routes,
+    deps,
+    evals_routes,
+    inbox_view,
+    knowledge_routes,
+    team_routes,
+)
 from web.console.i18n import CATALOGUE, pick, translate
 from web.console.nav import SECTIONS
 from web.console.render import TEMPLATES
@@ -38,6 +46,11 @@ def built_keys() -> set[str]:
     keys |= {f"inbox.status.{n}" for n in STATUSES}
     keys |= {f"inbox.write.{n}" for n in inbox_view.WRITE_ACTIONS}
     keys |= {f"inbox.role.{n}" for n in ("customer", "agent", "human", "note")}
+    keys |= {f"evals.status.{n}" for n in evals_routes.STATUSES}
+    keys |= {f"evals.kind.{n}" for n in ("golden", "behaviour", "regression")}
+    keys |= {f"evals.direction.{n}" for n in ("up", "down", "same", "new", "gone")}
+    keys |= {f"notice.evals_{n}" for n in evals_routes.NOTICES}
+    keys |= {"evals.gate_failed", "evals.below", "evals.exported", "evals.nothing_exported", "evals.not_utf8"}
     keys |= {f"err.{code}" for code in ("forbidden", deps.FORBIDDEN_ACTION)}  # ConsoleRoute's error pages
     return keys
 

@@ -20,7 +20,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("tickets", ("admin", "agent"), built=True),
     Section("broadcasts", ("admin",)),
     Section("channels", ("admin",)),
-    Section("evals", ("admin", "qa")),
+    Section("evals", ("admin", "qa"), built=True),
     Section("team", ("admin",), built=True),
 )
 BY_KEY = {section.key: section for section in SECTIONS}

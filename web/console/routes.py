@@ -14,6 +14,8 @@ from web.console import (
     auth_routes,
     contact_list_routes,
     contact_routes,
+    eval_run_routes,
+    evals_routes,
     import_routes,
     inbox_assist_routes,
     inbox_routes,
@@ -78,4 +80,6 @@ router.include_router(contact_routes.router)
 # The new ticket's fixed path before a ticket's /console/tickets/{ticket_id}.
 router.include_router(ticket_list_routes.router)
 router.include_router(ticket_routes.router)
+router.include_router(evals_routes.router)
+router.include_router(eval_run_routes.router)
 router.include_router(pages)
