@@ -50,7 +50,14 @@ def built_keys() -> set[str]:
     keys |= {f"evals.kind.{n}" for n in ("golden", "behaviour", "regression")}
     keys |= {f"evals.direction.{n}" for n in ("up", "down", "same", "new", "gone")}
     keys |= {f"notice.evals_{n}" for n in evals_routes.NOTICES}
-    keys |= {"evals.gate_failed", "evals.below", "evals.exported", "evals.nothing_exported", "evals.not_utf8"}
+    keys |= {
+        "evals.gate_failed",
+        "evals.below",
+        "evals.exported",
+        "evals.nothing_exported",
+        "evals.not_utf8",
+        "evals.too_big",
+    }
     keys |= {f"err.{code}" for code in ("forbidden", deps.FORBIDDEN_ACTION)}  # ConsoleRoute's error pages
     return keys
 

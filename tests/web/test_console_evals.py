@@ -93,6 +93,12 @@ def test_qa_lands_on_evals_and_uploads_datasets_with_refusals_at_the_field(qa: T
     assert "broken.yaml:10: case 2: kind:" in broken.text  # the file, the line and the field at fault
     wrong_type = send_file(qa, "cases.csv", "id,question\n")
     assert wrong_type.status_code == 422 and "A dataset is a .yaml, .yml or .jsonl file." in wrong_type.text
+    latin1 = qa.post(
+        "/console/evals/datasets",
+        data={"csrf": csrf(qa, "/console/evals")},
+        files={"file": ("old.yaml", "name: café\n".encode("latin-1"))},
+    )
+    assert latin1.status_code == 422 and "The file is not UTF-8 text." in latin1.text
     nothing = post(qa, "/console/evals/datasets")
     assert nothing.status_code == 422 and "Choose a dataset file." in nothing.text
     bad_name = send_file(

@@ -124,6 +124,8 @@ async def upload(request: Request, evals: EvalsDep, user: SectionPostedDep) -> R
     data = await file.read(MAX_UPLOAD + 1)
     if fmt is None:
         return await run_in_threadpool(refused, "file", translate(lang, "evals.file_type"))
+    if len(data) > MAX_UPLOAD:
+        return await run_in_threadpool(refused, "file", translate(lang, "evals.too_big"))
     try:
         body = DatasetIn(content=data.decode("utf-8"), format=fmt, name=name or None)
     except UnicodeDecodeError:

@@ -245,6 +245,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "資料集須為 .yaml、.yml 或 .jsonl 檔案。",
     ),
     "evals.not_utf8": ("The file is not UTF-8 text.", "檔案並非 UTF-8 文字。"),
+    "evals.too_big": ("The file is over 20 MB.", "檔案超過 20 MB。"),
+    "evals.result": ("Result", "結果"),
     "notice.evals_uploaded": ("Dataset uploaded.", "資料集已上載。"),
     "evals.from_ratings": ("From the ratings", "由評分建立"),
     "evals.from_ratings_hint": (
