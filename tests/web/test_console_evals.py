@@ -206,6 +206,14 @@ def test_a_dataset_from_the_ratings(api: TestClient, nails: str, qa: TestClient)
     assert made.status_code == 200 and "Dataset rated v1 made with 1 case(s)." in made.text
     assert "1 rating(s) skipped:" in made.text and "thumbs-down without a corrected answer" in made.text
     assert 'id="dataset-' in made.text and ">rated</a>" in made.text
+    file = qa.get("/console/evals/ratings.yaml")
+    assert (
+        file.status_code == 200
+        and file.headers["content-disposition"] == 'attachment; filename="ratings.yaml"'
+    )
+    assert f"rated-{liked['message_id']}" in file.text and "kind: regression" in file.text
+    stored = qa.get(f"/console/evals/datasets/{dataset_id(qa, 'rated')}/dataset.yaml")
+    assert stored.status_code == 200 and "name: rated" in stored.text and "kind: regression" in stored.text
     bad = post(qa, "/console/evals/datasets/from-ratings", name="rated set!")
     assert bad.status_code == 422 and 'id="e-ratings_name"' in bad.text
 
@@ -223,6 +231,7 @@ def test_another_tenant_and_other_roles_see_nothing(
         f"/console/evals/runs/{run_id}/live",
         f"/console/evals/runs/{run_id}/report.html",
         f"/console/evals/datasets/{salon}",
+        f"/console/evals/datasets/{salon}/dataset.yaml",
     ):
         assert outsider.get(path).status_code == 404, path
     assert run_id not in outsider.get("/console/evals").text

@@ -11,19 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from core.audit import user_actor
 from core.errors import NotFound, ParleyError
 from core.staff.sessions import SignedIn
+from evals.dataset import DATASET_NAME
 from evals.gate import parse_gate
 from evals.models import EvalDataset, EvalRun
 from evals.routes import DatasetIn, EvalsDep, FromRatingsIn, RunIn
 from evals.service import EvalService
+from evals.store import dataset_of
 from web.console import cookies
 from web.console.deps import section_poster, section_user
 from web.console.forms import message, validation_errors
@@ -216,3 +218,26 @@ def dataset_page(dataset_id: str, request: Request, evals: EvalsDep, user: Secti
         description=dataset.content.get("description", ""),
         cases=dataset.content.get("cases", []),
     )
+
+
+def _yaml_file(text: str, name: str) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{name}.yaml"'}
+    return secure_headers(PlainTextResponse(text, media_type="application/yaml", headers=headers))
+
+
+@router.get("/datasets/{dataset_id}/dataset.yaml")
+def dataset_file(dataset_id: str, evals: EvalsDep, user: SectionDep) -> Response:
+    """The stored dataset as a file, to keep in a repository or edit and upload as its next version."""
+    row = evals.store.dataset(user.user.tenant_id, dataset_id)
+    return _yaml_file(dataset_of(row).to_yaml(), row.name)
+
+
+@router.get("/ratings.yaml")
+def ratings_file(
+    evals: EvalsDep,
+    user: SectionDep,
+    name: Annotated[str, Query(min_length=1, max_length=200, pattern=DATASET_NAME)] = "ratings",
+) -> Response:
+    """As GET /v1/evals/ratings.yaml: the ratings as a dataset file, nothing stored."""
+    export, _ = evals.export_ratings(user.user.tenant_id, name, save=False)
+    return _yaml_file(export.dataset.to_yaml(), name)

@@ -254,6 +254,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "每個讚好會成為回歸案例，每個附更正的差評會成為標準答案案例。",
     ),
     "evals.from_ratings_submit": ("Make a dataset", "建立資料集"),
+    "evals.ratings_file": (
+        "Download the ratings as a dataset file (nothing is saved)",
+        "下載評分為資料集檔案（不會儲存）",
+    ),
+    "evals.dataset_file": ("Download as YAML", "下載 YAML 檔案"),
     "evals.exported": (
         "Dataset {name} v{version} made with {cases} case(s).",
         "已建立資料集 {name} v{version}，共 {cases} 個案例。",
