@@ -101,6 +101,17 @@ class EvalStore:
         with self._db.session() as session:
             return list(session.scalars(query.limit(limit)))
 
+    def verdicts(self, tenant_id: str, run_ids: list[str]) -> dict[str, bool]:
+        """Whether each finished, gated run passed its gate, read inside the stored report (not the report)."""
+        passed = EvalRun.report[("gate", "passed")].as_boolean()
+        with self._db.session() as session:
+            rows = session.execute(
+                select(EvalRun.id, passed).where(
+                    EvalRun.tenant_id == tenant_id, EvalRun.id.in_(run_ids), EvalRun.status == "done"
+                )
+            )
+            return {run_id: bool(value) for run_id, value in rows if value is not None}
+
     def finished_runs(self, tenant_id: str, name: str) -> list[EvalRun]:
         """The finished runs of a dataset name (any version), newest first, without their reports."""
         with self._db.session() as session:

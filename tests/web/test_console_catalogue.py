@@ -52,6 +52,7 @@ def built_keys() -> set[str]:
     keys |= {f"notice.evals_{n}" for n in evals_routes.NOTICES}
     keys |= {
         "evals.gate_failed",
+        "evals.verdict_fail",
         "evals.below",
         "evals.exported",
         "evals.nothing_exported",

@@ -158,6 +158,9 @@ def test_a_run_shows_progress_then_scores_gate_comparison_and_report(
     assert re.search(r'<tr data-metric="fact_recall" data-direction="same">', part)
     assert "Cases: 0 better, 0 worse, 2 the same, 0 not in the baseline." in part
     assert f"report.html?baseline={first}" in part
+    runs = qa.get("/console/evals/runs").text  # each run's verdict in the list
+    assert re.search(rf'id="run-row-{first}".*?<span class="pass">Passed</span>', runs, re.S)
+    assert re.search(rf'id="run-row-{second}".*?<span class="fail">Failed</span>', runs, re.S)
     compared = qa.get(f"/console/evals/runs/{second}/report.html?baseline={first}")
     assert compared.status_code == 200 and f"previous run {first}" in compared.text
     # The first run compared with the later one, picked on its page.

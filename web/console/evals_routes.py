@@ -52,6 +52,7 @@ def runs_context(evals: EvalService, user: SignedIn) -> dict[str, Any]:
     runs = evals.store.runs(tenant, limit=RUNS_SHOWN, reports=False)
     return {
         "runs": runs,
+        "verdicts": evals.store.verdicts(tenant, [run.id for run in runs if run.status == "done"]),
         "datasets": {d.id: d for d in evals.store.datasets(tenant)},
         "live": any(run.status in LIVE for run in runs),
         "more": len(runs) == RUNS_SHOWN,

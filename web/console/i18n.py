@@ -277,6 +277,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "evals.no_gate": ("No gate was applied to this run.", "此執行未有套用門檻。"),
     "evals.gate_passed": ("The gate passed.", "已通過門檻。"),
     "evals.gate_failed": ("The gate failed.", "未能通過門檻。"),
+    "evals.verdict_pass": ("Passed", "通過"),
+    "evals.verdict_fail": ("Failed", "不通過"),
     "evals.metric": ("Metric", "指標"),
     "evals.threshold": ("Threshold", "門檻"),
     "evals.mean": ("Mean", "平均"),
