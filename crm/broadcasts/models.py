@@ -42,6 +42,11 @@ class Audience(BaseModel):
     lists: list[str] = Field(default_factory=list, max_length=20, description="contact list ids")
     conditions: list[Condition] = Field(default_factory=list, max_length=20)
 
+    @property
+    def empty(self) -> bool:
+        """Neither lists nor conditions: the broadcast has no audience (only contacts the agent enrols)."""
+        return not self.lists and not self.conditions
+
 
 class Template(BaseModel):
     model_config = ConfigDict(extra="forbid")

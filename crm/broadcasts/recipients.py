@@ -3,6 +3,7 @@ sending starts, contacts the agent enrols in a campaign, and the outcome (metric
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from crm.broadcasts.metrics import metrics, recipient_rows
 from crm.broadcasts.models import OPEN_TO_AGENT, SEND_KIND, Audience, Broadcast, Content, Recipient, send_key
 from crm.broadcasts.personalise import MissingValue, render
 from crm.contacts import ContactStore
+from crm.models import Contact
 
 if TYPE_CHECKING:
     from crm.broadcasts.store import BroadcastStore
@@ -34,9 +36,16 @@ class Recipients:
     # --- before sending -------------------------------------------------------------------------------
     def count(self, tenant_id: str, broadcast_id: str) -> dict[str, int]:
         broadcast = self._broadcasts.get(tenant_id, broadcast_id)
-        kind = self._broadcasts.kind(broadcast)
+        audience = Audience.model_validate(broadcast.audience)
+        return self.tally(tenant_id, self._broadcasts.kind(broadcast), audience)
+
+    def tally(self, tenant_id: str, kind: str, audience: Audience) -> dict[str, int]:
+        """Contacts the audience matches, those of them opted out or without an address on a channel of this
+        kind, and the rest: who would receive it. An empty audience matches nobody (as `write` writes)."""
         counts = {"matching": 0, "opted_out": 0, "unreachable": 0, "recipients": 0}
-        for contact in self.audience.contacts(tenant_id, Audience.model_validate(broadcast.audience)):
+        if audience.empty:
+            return counts
+        for contact in self.audience.contacts(tenant_id, audience):
             counts["matching"] += 1
             if contact.opted_out:
                 counts["opted_out"] += 1
@@ -46,26 +55,17 @@ class Recipients:
                 counts["recipients"] += 1
         return counts
 
+    def sample(self, tenant_id: str, audience: Audience, limit: int = 20) -> list[Contact]:
+        """The first contacts the audience matches (opted-out ones included), to preview the message for."""
+        if audience.empty:
+            return []
+        return list(itertools.islice(self.audience.contacts(tenant_id, audience), limit))
+
     def preview(self, tenant_id: str, broadcast_id: str, contact_id: str) -> dict[str, Any]:
         broadcast = self._broadcasts.get(tenant_id, broadcast_id)
         contact = self.audience.contacts_store.get(tenant_id, contact_id)
         content = Content.model_validate(broadcast.content)
-        result: dict[str, Any] = {
-            "contact_id": contact.id,
-            "address": address_of(contact, self._broadcasts.kind(broadcast)),
-            "opted_out": bool(contact.opted_out),
-            "text": render(content.text, contact) if content.text else None,
-            "media": content.media.model_dump() if content.media else None,
-            "template": None,
-        }
-        if content.template:
-            template: dict[str, Any] = {"name": content.template.name, "language": content.template.language}
-            try:
-                template["parameters"] = [render(v, contact, strict=True) for v in content.template.variables]
-            except MissingValue as missing:
-                template["parameters"], template["error"] = None, str(missing)
-            result["template"] = template
-        return result
+        return personalised(content, contact, self._broadcasts.kind(broadcast))
 
     def write(self, broadcast: Broadcast) -> int:
         """The audience as recipient rows (once per contact, opted-out contacts left out), in batches; a
@@ -85,7 +85,7 @@ class Recipients:
             return count
 
         audience = Audience.model_validate(broadcast.audience)
-        if audience.lists or audience.conditions:
+        if not audience.empty:
             for contact in self.audience.contacts(broadcast.tenant_id, audience):
                 if contact.opted_out:
                     continue
@@ -192,6 +192,27 @@ class Recipients:
                 query.order_by(Recipient.created_at, Recipient.id).offset(offset).limit(limit)
             )
             return list(rows), total
+
+
+def personalised(content: Content, contact: Contact, kind: str) -> dict[str, Any]:
+    """The message one contact would get on a channel of this kind: the text with its fallbacks filled in,
+    the media, the template's parameters (or why one is missing: that contact would be skipped)."""
+    result: dict[str, Any] = {
+        "contact_id": contact.id,
+        "address": address_of(contact, kind),
+        "opted_out": bool(contact.opted_out),
+        "text": render(content.text, contact) if content.text else None,
+        "media": content.media.model_dump() if content.media else None,
+        "template": None,
+    }
+    if content.template:
+        template: dict[str, Any] = {"name": content.template.name, "language": content.template.language}
+        try:
+            template["parameters"] = [render(v, contact, strict=True) for v in content.template.variables]
+        except MissingValue as missing:
+            template["parameters"], template["error"] = None, str(missing)
+        result["template"] = template
+    return result
 
 
 def _recipient_row(

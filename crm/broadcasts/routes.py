@@ -110,7 +110,8 @@ class RecipientPage(BaseModel):
     total: int
 
 
-def _fields(body: BroadcastFields) -> dict[str, Any]:
+def given_fields(body: BroadcastFields) -> dict[str, Any]:
+    """The fields a request gave, as the store takes them (the console's form is read into the same)."""
     fields = body.model_dump(exclude_unset=True)
     for key in ("audience", "content"):  # keep them as given (their own models validate them again)
         if key in fields and fields[key] is not None:
@@ -120,7 +121,7 @@ def _fields(body: BroadcastFields) -> dict[str, Any]:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BroadcastOut)
 def create_broadcast(body: BroadcastIn, principal: AdminDep, store: BroadcastsDep) -> BroadcastOut:
-    return BroadcastOut.of(store.create(principal.tenant_id, key_actor(principal.key_id), _fields(body)))
+    return BroadcastOut.of(store.create(principal.tenant_id, key_actor(principal.key_id), given_fields(body)))
 
 
 @router.get("", response_model=list[BroadcastOut])
@@ -142,7 +143,7 @@ def update_broadcast(
     broadcast_id: str, body: BroadcastFields, principal: AdminDep, store: BroadcastsDep
 ) -> BroadcastOut:
     actor = key_actor(principal.key_id)
-    return BroadcastOut.of(store.update(principal.tenant_id, actor, broadcast_id, _fields(body)))
+    return BroadcastOut.of(store.update(principal.tenant_id, actor, broadcast_id, given_fields(body)))
 
 
 @router.delete("/{broadcast_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -203,7 +204,12 @@ def recipients(
 @router.get("/{broadcast_id}/export.csv", response_class=StreamingResponse)
 def export_recipients(broadcast_id: str, principal: PrincipalDep, store: BroadcastsDep) -> StreamingResponse:
     """One row per recipient with its outcome (UTF-8 with a BOM, so Excel reads Chinese names)."""
-    rows = store.recipients.export_rows(principal.tenant_id, broadcast_id)
+    return recipients_csv(store, principal.tenant_id, broadcast_id)
+
+
+def recipients_csv(store: BroadcastStore, tenant_id: str, broadcast_id: str) -> StreamingResponse:
+    """The export's response (the console's download gives the same file)."""
+    rows = store.recipients.export_rows(tenant_id, broadcast_id)
     first = next(rows, None)  # a wrong id is a 404 before the response starts
 
     def lines() -> Iterator[str]:

@@ -25,6 +25,14 @@ from crm.broadcasts.personalise import check
 from crm.broadcasts.recipients import Recipients
 
 EDITABLE = ("draft", "scheduled")
+# The statuses each action starts from; from any other it is a 409 (the console offers only these).
+MOVES: dict[str, tuple[str, ...]] = {
+    "publish": ("draft",),
+    "pause": ("scheduled", "sending"),
+    "resume": ("paused",),
+    "cancel": ("scheduled", "sending", "paused"),
+}
+DELETABLE = ("draft", "paused", "sent", "cancelled")  # not while it is scheduled or sending
 ChannelKind = Callable[[str, str], str]  # (tenant, channel id) -> kind; raises NotFound
 TenantZone = Callable[[str], str]
 
@@ -77,6 +85,27 @@ class BroadcastStore:
         return self._channel_kind(broadcast.tenant_id, broadcast.channel_id)
 
     # --- writing ------------------------------------------------------------------------------------
+    def audience_of(self, tenant_id: str, value: dict[str, Any]) -> Audience:
+        """An audience as given, checked: its lists are the tenant's, its conditions name known fields."""
+        audience = Audience.model_validate(value)
+        for list_id in audience.lists:
+            try:
+                self.audience.lists.get(tenant_id, list_id)
+            except NotFound as exc:
+                raise InvalidInput(f"audience list {list_id} not found") from exc
+        self.audience.lists.check_conditions(tenant_id, audience.conditions)
+        return audience
+
+    def content_of(self, tenant_id: str, kind: str, value: dict[str, Any]) -> Content:
+        """Content as given, checked for a channel of this kind: templates are WhatsApp's, and every
+        variable names a contact field or a defined attribute."""
+        content = Content.model_validate(value)
+        if content.template and kind != "whatsapp":
+            raise InvalidInput("templates are WhatsApp's; give this channel text (and media)")
+        keys = set(self.audience.attributes.definitions(tenant_id))
+        check([content.text or "", *(content.template.variables if content.template else [])], keys)
+        return content
+
     def _clean(self, tenant_id: str, fields: dict[str, Any], current: Broadcast | None) -> dict[str, Any]:
         """Validate a create or a patch against the channel, the lists, the attributes and the clock."""
         for key in ("name", "channel_id", "agent_enrol", "follow_up_minutes"):
@@ -89,18 +118,8 @@ class BroadcastStore:
             raise InvalidInput(
                 f"channel {merged['channel_id']} is not one of this tenant's channels"
             ) from exc
-        audience = Audience.model_validate(merged.get("audience") or {})
-        for list_id in audience.lists:
-            try:
-                self.audience.lists.get(tenant_id, list_id)
-            except NotFound as exc:
-                raise InvalidInput(f"audience list {list_id} not found") from exc
-        self.audience.lists.check_conditions(tenant_id, audience.conditions)
-        content = Content.model_validate(merged.get("content") or {})
-        if content.template and kind != "whatsapp":
-            raise InvalidInput("templates are WhatsApp's; give this channel text (and media)")
-        keys = set(self.audience.attributes.definitions(tenant_id))
-        check([content.text or "", *(content.template.variables if content.template else [])], keys)
+        audience = self.audience_of(tenant_id, merged.get("audience") or {})
+        content = self.content_of(tenant_id, kind, merged.get("content") or {})
         tz = merged.get("timezone") or self._tenant_zone(tenant_id)
         send_at = merged.get("send_at")
         if isinstance(send_at, datetime):  # without an offset: a wall-clock time in the zone
@@ -174,7 +193,7 @@ class BroadcastStore:
     def delete(self, tenant_id: str, actor: str, broadcast_id: str) -> None:
         with self._db.session() as session:
             broadcast = self.owned(session, tenant_id, broadcast_id)
-            if broadcast.status in ("sending", "scheduled"):
+            if broadcast.status not in DELETABLE:
                 raise Conflict(f"broadcast is {broadcast.status}: pause or cancel it before deleting it")
             self._audit.record(
                 session,
@@ -233,8 +252,7 @@ class BroadcastStore:
                 content = Content.model_validate(broadcast.content)
                 if not (content.text or content.media or content.template):
                     raise InvalidInput("the broadcast has no content: give it text, media or a template")
-                audience = Audience.model_validate(broadcast.audience)
-                if not audience.lists and not audience.conditions and not broadcast.agent_enrol:
+                if Audience.model_validate(broadcast.audience).empty and not broadcast.agent_enrol:
                     raise InvalidInput(
                         "the broadcast has no audience: give it lists or conditions (or enable agent enrolment)"
                     )
@@ -273,16 +291,16 @@ class BroadcastStore:
         return broadcast
 
     def publish(self, tenant_id: str, actor: str, broadcast_id: str) -> Broadcast:
-        return self._move(tenant_id, actor, broadcast_id, ("draft",), "publish")
+        return self._move(tenant_id, actor, broadcast_id, MOVES["publish"], "publish")
 
     def pause(self, tenant_id: str, actor: str, broadcast_id: str) -> Broadcast:
-        return self._move(tenant_id, actor, broadcast_id, ("scheduled", "sending"), "pause")
+        return self._move(tenant_id, actor, broadcast_id, MOVES["pause"], "pause")
 
     def resume(self, tenant_id: str, actor: str, broadcast_id: str) -> Broadcast:
-        return self._move(tenant_id, actor, broadcast_id, ("paused",), "resume")
+        return self._move(tenant_id, actor, broadcast_id, MOVES["resume"], "resume")
 
     def cancel(self, tenant_id: str, actor: str, broadcast_id: str) -> Broadcast:
-        return self._move(tenant_id, actor, broadcast_id, ("scheduled", "sending", "paused"), "cancel")
+        return self._move(tenant_id, actor, broadcast_id, MOVES["cancel"], "cancel")
 
 
 def _refuse_a_namesake(session: Session, broadcast: Broadcast) -> None:
