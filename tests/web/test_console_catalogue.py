@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 from core.staff.models import STAFF_ROLES
+from crm.broadcasts.models import RecipientStatus, Status
+from crm.broadcasts.store import MOVES
 from inbox.handoff import STATUSES
 from web.console import (
     agent_form,
     agent_routes,
+    broadcast_form,
+    broadcast_list_routes,
+    broadcast_routes,
     deps,
     evals_routes,
     inbox_view,
@@ -60,6 +66,16 @@ def built_keys() -> set[str]:
         "evals.too_big",
     }
     keys |= {f"err.{code}" for code in ("forbidden", deps.FORBIDDEN_ACTION)}  # ConsoleRoute's error pages
+    keys |= {f"broadcast.{p}.{s}" for p in ("status", "about") for s in get_args(Status)}
+    keys |= {f"recipient.status.{s}" for s in get_args(RecipientStatus)}
+    keys |= {f"broadcast.op.{o}" for o in broadcast_form.OPERATORS}
+    keys |= {f"broadcast.media.{k}" for k in broadcast_form.MEDIA_KINDS}
+    keys |= {f"broadcast.do.{a}" for a in MOVES}
+    keys |= {f"broadcast.route.{r}" for r in ("text", "media", "template")}
+    keys |= {f"broadcast.metric.{m}" for m in ("sent", "delivered", "read", "replied", "failed", "skipped")}
+    keys |= {"broadcast.metric.recipients", "broadcast.metric.waiting"}
+    keys |= {f"notice.broadcast_{n}" for n in broadcast_routes.NOTICES}
+    keys |= {f"notice.broadcasts_{n}" for n in broadcast_list_routes.NOTICES}
     return keys
 
 

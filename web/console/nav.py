@@ -18,7 +18,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("inbox", ("admin", "agent", "qa"), built=True),
     Section("contacts", ("admin", "agent"), built=True),
     Section("tickets", ("admin", "agent"), built=True),
-    Section("broadcasts", ("admin",)),
+    Section("broadcasts", ("admin",), built=True),
     Section("channels", ("admin",)),
     Section("evals", ("admin", "qa"), built=True),
     Section("team", ("admin",), built=True),

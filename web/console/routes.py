@@ -12,6 +12,8 @@ from core.errors import NotFound
 from web.console import (
     agent_routes,
     auth_routes,
+    broadcast_list_routes,
+    broadcast_routes,
     contact_list_routes,
     contact_routes,
     eval_run_routes,
@@ -82,4 +84,7 @@ router.include_router(ticket_list_routes.router)
 router.include_router(ticket_routes.router)
 router.include_router(evals_routes.router)
 router.include_router(eval_run_routes.router)
+# The new broadcast's and the live panel's fixed paths before a broadcast's /console/broadcasts/{broadcast_id}.
+router.include_router(broadcast_list_routes.router)
+router.include_router(broadcast_routes.router)
 router.include_router(pages)

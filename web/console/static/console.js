@@ -45,6 +45,39 @@
     }, every);
   }
 
+  // A live panel beside a form (the broadcast's audience count and preview): a region with
+  // data-preview-of="<form id>" is fetched again, by posting that form whole (its CSRF token with it) to the
+  // region's data-preview-url, a moment after any of the form's inputs (or the region's own) change. An
+  // answer that arrives after a later change's request was sent is dropped: the panel shows the last one.
+  function livePanel(region) {
+    var form = document.getElementById(region.getAttribute("data-preview-of"));
+    var url = region.getAttribute("data-preview-url");
+    if (!form || !url) return;
+    var timer = null;
+    var asked = 0;
+    function refresh() {
+      var ticket = ++asked;
+      fetch(url, { method: "POST", credentials: "same-origin", body: new FormData(form),
+                   headers: { "Accept": "text/html" } })
+        .then(function (response) { return response.ok && !response.redirected ? response.text() : null; })
+        .then(function (html) {
+          if (html === null || ticket !== asked) return;
+          var focused = region.contains(document.activeElement) ? document.activeElement.id : "";
+          region.innerHTML = html;
+          var again = focused && document.getElementById(focused);
+          if (again) again.focus();  // a contact chosen for the preview keeps the keyboard's place
+        })
+        .catch(function () { /* the next change asks again */ });
+    }
+    function soon() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, 300);
+    }
+    form.addEventListener("input", soon);
+    form.addEventListener("change", soon);
+    region.addEventListener("change", soon);
+  }
+
   // A Smart Reply suggestion: its button puts the text into the reply box in place (without a script the
   // button posts it, and the page comes back with it in the box).
   document.addEventListener("click", function (event) {
@@ -96,6 +129,7 @@
     var thread = document.getElementById("messages");
     if (thread) thread.scrollTop = thread.scrollHeight;
     document.querySelectorAll("[data-dropzone]").forEach(dropzone);
+    document.querySelectorAll("[data-preview-of]").forEach(livePanel);
     var link = document.getElementById("invite-link");
     if (link) { link.focus(); link.select(); }
   });
