@@ -381,7 +381,7 @@ def test_a_sent_broadcast_shows_its_chart_recipients_by_page_and_the_export(
     )
     widths = re.findall(r'class="bar bar-([a-z]+)"', page.text)
     assert len(widths) == 8
-    assert 'width="166.7" height="20" rx="3" class="bar bar-sent"' in page.text  # 2 of 3 of 250
+    assert 'width="126.7" height="20" rx="3" class="bar bar-sent"' in page.text  # 2 of 3 of 190
     assert "cannot be reached on whatsapp" in page.text.split('id="reasons"', 1)[1]
     assert buttons(page.text) == {"duplicate", "delete"}
     assert "3 recipient(s)" in page.text
@@ -424,6 +424,7 @@ def test_roles_another_tenant_and_chinese(
     assert theirs.status_code == 422 and "not one of this tenant's channels" in error_at(
         theirs.text, "channel_id"
     )
+    assert f'<option value="{shop["channel"]}" selected>a deleted channel</option>' in theirs.text  # no name
     assert (
         "Kerry" not in stranger.post("/console/broadcasts/live", data={"csrf": token, **compose(shop)}).text
     )
