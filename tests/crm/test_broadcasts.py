@@ -165,4 +165,8 @@ def test_bad_broadcasts_are_refused_with_a_reason(client: TestClient) -> None:
     client.patch(f"/v1/broadcasts/{empty['id']}", json={"content": text}, headers=auth(key))
     publish = client.post(f"/v1/broadcasts/{empty['id']}/publish", headers=auth(key))
     assert publish.status_code == 422 and "no audience" in publish.json()["error"]["message"]
+    contact(client, key, first_name="Somebody", phone="85291119999")
+    # Without lists or conditions it would reach nobody, and its count says so (not "every contact").
+    counts = client.get(f"/v1/broadcasts/{empty['id']}/audience", headers=auth(key)).json()
+    assert counts == {"matching": 0, "opted_out": 0, "unreachable": 0, "recipients": 0}
     assert client.get(f"/v1/broadcasts/{empty['id']}", headers=auth(key)).json()["status"] == "draft"
