@@ -4,18 +4,19 @@ they never wait for the agent."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from channels import wechat, whatsapp
 from channels.models import Channel, UnparsedEvent
-from channels.store import ChannelStore
+from channels.store import Activity, ChannelStore
 from channels.unparsed import State, UnparsedEvents
 from channels.unparsed_retry import UnparsedRetry
 from channels.webhook import MAX_WEBHOOK_BYTES, Webhooks, accept, public_url, too_large
+from core.audit import key_actor
 from core.deps import AdminDep, provided
 from core.errors import NotFound
 
@@ -111,11 +112,19 @@ class WeChatIn(BaseModel):
     welcome_message: WelcomeMessage = None
 
 
-ChannelIn = Annotated[
-    WhatsAppIn | TelegramIn | MetaPageIn | LineIn | ViberIn | SmsIn | WeChatIn, Field(discriminator="kind")
-]
+ChannelModel = WhatsAppIn | TelegramIn | MetaPageIn | LineIn | ViberIn | SmsIn | WeChatIn
+ChannelIn = Annotated[ChannelModel, Field(discriminator="kind")]
+CHANNEL_IN: TypeAdapter[ChannelModel] = TypeAdapter(ChannelIn)
 
-# What each kind keeps in the clear (config) and sealed (secrets).
+# The model POST /v1/channels reads each kind with (the console's forms show their fields).
+MODEL_OF: dict[str, type[BaseModel]] = {
+    kind: model
+    for model in get_args(ChannelModel)
+    for kind in get_args(model.model_fields["kind"].annotation)
+}
+
+# What each kind keeps in the clear (config) and sealed (secrets). Sealed values are never returned: not by
+# this API, not by the console.
 PUBLIC_FIELDS = {
     "line": ("welcome_message",),
     "viber": ("bot_name", "welcome_message"),
@@ -123,11 +132,36 @@ PUBLIC_FIELDS = {
     "wechat": ("app_id", "welcome_message"),
 }
 SECRET_FIELDS = {
+    "whatsapp": ("access_token", "app_secret", "verify_token"),
+    "messenger": ("access_token", "app_secret", "verify_token"),
+    "instagram": ("access_token", "app_secret", "verify_token"),
+    "telegram": ("bot_token", "secret_token"),
     "line": ("channel_secret", "access_token"),
     "viber": ("auth_token",),
     "sms": ("auth_token",),
     "wechat": ("app_secret", "token"),
 }
+
+
+def _config(body: ChannelModel) -> dict[str, Any]:
+    if isinstance(body, WhatsAppIn):
+        return {
+            "phone_number_id": body.phone_number_id,
+            "messages_per_second": body.messages_per_second,
+            "fallback_template": body.fallback_template.model_dump() if body.fallback_template else None,
+        }
+    if isinstance(body, TelegramIn):
+        return {"bot_id": body.bot_token.split(":", 1)[0], "welcome_message": body.welcome_message}
+    if isinstance(body, MetaPageIn):
+        return {"page_id": body.page_id}
+    return {name: getattr(body, name) for name in PUBLIC_FIELDS[body.kind]}
+
+
+def connect(channels: ChannelStore, tenant_id: str, actor: str, body: ChannelModel) -> Channel:
+    """Store a channel read by ChannelIn (CHANNEL_IN): its public settings in the clear, its secrets
+    sealed; audited as `actor`. POST /v1/channels and the console's Channels page both connect here."""
+    secrets = {name: getattr(body, name) for name in SECRET_FIELDS[body.kind]}
+    return channels.create(tenant_id, body.kind, body.name, _config(body), secrets, actor=actor)
 
 
 class ChannelOut(BaseModel):
@@ -137,56 +171,49 @@ class ChannelOut(BaseModel):
     config: dict[str, Any]
     webhook_path: str
     created_at: datetime
+    last_delivery_at: datetime | None = Field(
+        description="when the latest webhook delivery still kept arrived (ingested deliveries are deleted "
+        "after PARLEY_RETENTION_DELIVERIES_DAYS); null: none yet, or none within that time"
+    )
+    waiting_deliveries: int = Field(description="deliveries stored and not yet turned into messages")
+    open_unparsed_events: int = Field(description="events that could not be read and are still flagged")
 
     @classmethod
-    def of(cls, channel: Channel) -> ChannelOut:
+    def of(cls, channel: Channel, activity: Activity | None = None) -> ChannelOut:
+        activity = activity or Activity()
         return cls(
             id=channel.id,
             kind=channel.kind,
             name=channel.name,
             config=channel.config,
-            webhook_path=f"/webhooks/{channel.kind}/{channel.id}",
+            webhook_path=webhook_path(channel),
             created_at=channel.created_at,
+            last_delivery_at=activity.last_delivery_at,
+            waiting_deliveries=activity.waiting_deliveries,
+            open_unparsed_events=activity.open_unparsed_events,
         )
+
+
+def webhook_path(channel: Channel) -> str:
+    return f"/webhooks/{channel.kind}/{channel.id}"
 
 
 @router.post("/v1/channels", status_code=status.HTTP_201_CREATED, response_model=ChannelOut)
 def create_channel(body: ChannelIn, principal: AdminDep, channels: ChannelsDep) -> ChannelOut:
-    if isinstance(body, WhatsAppIn):
-        config: dict[str, Any] = {
-            "phone_number_id": body.phone_number_id,
-            "messages_per_second": body.messages_per_second,
-            "fallback_template": body.fallback_template.model_dump() if body.fallback_template else None,
-        }
-        secrets = {
-            "access_token": body.access_token,
-            "app_secret": body.app_secret,
-            "verify_token": body.verify_token,
-        }
-    elif isinstance(body, TelegramIn):
-        config = {"bot_id": body.bot_token.split(":", 1)[0], "welcome_message": body.welcome_message}
-        secrets = {"bot_token": body.bot_token, "secret_token": body.secret_token}
-    elif isinstance(body, MetaPageIn):
-        config = {"page_id": body.page_id}
-        secrets = {
-            "access_token": body.access_token,
-            "app_secret": body.app_secret,
-            "verify_token": body.verify_token,
-        }
-    else:
-        config = {name: getattr(body, name) for name in PUBLIC_FIELDS[body.kind]}
-        secrets = {name: getattr(body, name) for name in SECRET_FIELDS[body.kind]}
-    return ChannelOut.of(channels.create(principal.tenant_id, body.kind, body.name, config, secrets))
+    return ChannelOut.of(connect(channels, principal.tenant_id, key_actor(principal.key_id), body))
 
 
 @router.get("/v1/channels", response_model=list[ChannelOut])
 def list_channels(principal: AdminDep, channels: ChannelsDep) -> list[ChannelOut]:
-    return [ChannelOut.of(c) for c in channels.list(principal.tenant_id)]
+    listed = channels.list(principal.tenant_id)
+    activity = channels.activity(principal.tenant_id, [c.id for c in listed])
+    return [ChannelOut.of(c, activity[c.id]) for c in listed]
 
 
 @router.get("/v1/channels/{channel_id}", response_model=ChannelOut)
 def get_channel(channel_id: str, principal: AdminDep, channels: ChannelsDep) -> ChannelOut:
-    return ChannelOut.of(channels.get(channel_id, principal.tenant_id))
+    channel = channels.get(channel_id, principal.tenant_id)
+    return ChannelOut.of(channel, channels.activity(principal.tenant_id, [channel.id])[channel.id])
 
 
 class UnparsedEventOut(BaseModel):
@@ -259,7 +286,7 @@ def retry_unparsed_event(
 
 @router.delete("/v1/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_channel(channel_id: str, principal: AdminDep, channels: ChannelsDep) -> Response:
-    channels.delete(principal.tenant_id, channel_id)
+    channels.delete(principal.tenant_id, channel_id, actor=key_actor(principal.key_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -30,6 +30,9 @@ from channels.livechat.limits import TurnLimits
 from channels.livechat.locks import TurnLocks
 from channels.livechat.store import LivechatStore
 from channels.livechat.visitors import VisitorSockets
+from channels.webhook import public_url
+from config import Settings
+from core.audit import key_actor
 from core.deps import AdminDep, provided
 from core.errors import ParleyError
 from inbox.turns import Turns
@@ -40,6 +43,7 @@ WEB = Path(__file__).resolve().parents[2] / "web"
 
 
 LivechatDep = Annotated[LivechatStore, provided(LivechatStore)]
+SettingsDep = Annotated[Settings, provided(Settings)]
 DemoDep = Annotated[DemoPage, provided(DemoPage)]
 TurnsDep = Annotated[Turns, provided(Turns)]
 LocksDep = Annotated[TurnLocks, provided(TurnLocks)]
@@ -59,9 +63,13 @@ class WidgetIn(BaseModel):
     rotate_key: bool = False
 
 
-def _widget_out(request: Request, store: LivechatStore, tenant_id: str, **changes: Any) -> WidgetOut:
+def widget_out(
+    request: Request, settings: Settings, store: LivechatStore, tenant_id: str, **changes: Any
+) -> WidgetOut:
+    """The tenant's widget (after `changes`, LivechatStore.update's) with its snippet, whose script is
+    this server's at its public address (PARLEY_PUBLIC_URL behind a proxy). The console shows the same."""
     widget = store.update(tenant_id, **changes) if changes else store.widget(tenant_id)
-    src = str(request.base_url).rstrip("/") + "/widget.js"
+    src = public_url(settings, request.url.replace(path="/widget.js", query=""))
     snippet = f'<script src="{src}" data-widget-key="{widget.widget_key}" async></script>'
     return WidgetOut(
         widget_key=widget.widget_key,
@@ -72,16 +80,20 @@ def _widget_out(request: Request, store: LivechatStore, tenant_id: str, **change
 
 
 @router.get("/v1/livechat/widget", response_model=WidgetOut)
-def get_widget(request: Request, principal: AdminDep, store: LivechatDep) -> WidgetOut:
-    return _widget_out(request, store, principal.tenant_id)
+def get_widget(request: Request, principal: AdminDep, store: LivechatDep, settings: SettingsDep) -> WidgetOut:
+    return widget_out(request, settings, store, principal.tenant_id)
 
 
 @router.put("/v1/livechat/widget", response_model=WidgetOut)
-def put_widget(body: WidgetIn, request: Request, principal: AdminDep, store: LivechatDep) -> WidgetOut:
-    return _widget_out(
+def put_widget(
+    body: WidgetIn, request: Request, principal: AdminDep, store: LivechatDep, settings: SettingsDep
+) -> WidgetOut:
+    return widget_out(
         request,
+        settings,
         store,
         principal.tenant_id,
+        actor=key_actor(principal.key_id),
         require_identity=body.require_identity,
         rotate_key=body.rotate_key,
     )

@@ -18,10 +18,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import select
 
 from channels.livechat.models import Visitor, Widget
+from core.audit import SYSTEM, AuditLog, changed
 from core.auth import hash_key
 from core.db import Database
 from core.errors import Forbidden, Unauthorized
@@ -38,6 +40,10 @@ class Session:
     token: str | None  # set when a new token was issued
     visitor: str  # the token's hash: who this visitor is, for their turn budget
     external_id: str | None = None  # a verified visitor's identity
+
+
+def _audited(widget: Widget) -> dict[str, Any]:
+    return {"widget_key": widget.widget_key, "require_identity": widget.require_identity}
 
 
 def identity_hash(secret: str, identifier: str) -> str:
@@ -64,16 +70,36 @@ class LivechatStore:
             return widget
 
     def update(
-        self, tenant_id: str, *, require_identity: bool | None = None, rotate_key: bool = False
+        self,
+        tenant_id: str,
+        *,
+        actor: str = SYSTEM,
+        require_identity: bool | None = None,
+        rotate_key: bool = False,
     ) -> Widget:
+        """Require a verified identity (or not), or give the widget a new key (the old one stops working
+        at once); audited as `actor` (livechat_widget.update, the public key but never the secret)."""
         self.widget(tenant_id)
         with self._db.session() as session:
             widget = session.get(Widget, tenant_id)
             assert widget is not None
+            before = _audited(widget)
             if require_identity is not None:
                 widget.require_identity = require_identity
             if rotate_key:
                 widget.widget_key = "wk_" + secrets.token_urlsafe(18)
+            old, new = changed(before, _audited(widget))
+            if new:
+                AuditLog.record(
+                    session,
+                    tenant_id,
+                    actor,
+                    "livechat_widget.update",
+                    "livechat_widget",
+                    tenant_id,
+                    old,
+                    new,
+                )
             return widget
 
     def tenant_for(self, widget_key: str) -> Widget:
