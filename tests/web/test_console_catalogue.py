@@ -17,6 +17,8 @@ from web.console import (
     broadcast_form,
     broadcast_list_routes,
     broadcast_routes,
+    channel_form,
+    channel_routes,
     deps,
     evals_routes,
     inbox_view,
@@ -65,6 +67,16 @@ def built_keys() -> set[str]:
         "evals.not_utf8",
         "evals.too_big",
     }
+    keys |= {f"channels.{part}.{kind}" for part in ("kind", "intro", "steps") for kind in channel_form.KINDS}
+    keys |= {f"channels.field.{i.name}" for kind in channel_form.KINDS for i in channel_form.inputs(kind)}
+    keys |= {
+        channel_form.hint_key(kind, i.name) for kind in channel_form.KINDS for i in channel_form.inputs(kind)
+    }
+    keys |= {"channels.field.bot_id", "channels.field.fallback_template", "channels.kind.livechat"}  # config
+    keys |= {f"channels.state.{s}" for s in ("receiving", "waiting", "quiet")}
+    keys |= {f"channels.events_state.{s}" for s in channel_routes.EVENT_STATES}
+    keys |= {f"notice.channel_{n}" for n in (*channel_routes.NOTICES, *channel_routes.CHANNEL_NOTICES)}
+    keys |= set(channel_form.MESSAGES.values())
     keys |= {f"err.{code}" for code in ("forbidden", deps.FORBIDDEN_ACTION)}  # ConsoleRoute's error pages
     keys |= {f"broadcast.{p}.{s}" for p in ("status", "about") for s in get_args(Status)}
     keys |= {f"recipient.status.{s}" for s in get_args(RecipientStatus)}

@@ -149,6 +149,423 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "notice.deleted": ("Source deleted.", "來源已刪除。"),
     "notice.syncing": ("Queued to be fetched and indexed again.", "已排隊重新擷取及索引。"),
     "knowledge.no_file": ("Choose at least one file.", "請至少選擇一個檔案。"),
+    # channels
+    "channels.title": ("Channels", "渠道"),
+    "channels.list": ("Connected channels", "已連接的渠道"),
+    "channels.none": (
+        "No channel connected yet. Connect one below; the live-chat widget needs no connecting.",
+        "尚未連接任何渠道。請在下方連接；網站即時聊天小工具毋須連接。",
+    ),
+    "channels.col.name": ("Name", "名稱"),
+    "channels.col.kind": ("Platform", "平台"),
+    "channels.col.status": ("Status", "狀態"),
+    "channels.col.last": ("Last delivery", "最近一次傳送"),
+    "channels.col.waiting": ("Waiting to be processed", "等候處理"),
+    "channels.col.unreadable": ("Unreadable events", "無法讀取的事件"),
+    "channels.state.receiving": ("Receiving", "接收中"),
+    "channels.state.waiting": ("Waiting for the first delivery", "等候首次傳送"),
+    "channels.state.quiet": ("No delivery in the last {days} days", "過去 {days} 日沒有傳送"),
+    "channels.connect": ("Connect a channel", "連接渠道"),
+    "channels.connect_intro": (
+        "Choose the platform. Its form says where to find every value; after saving you get the webhook "
+        "URL to enter on the platform.",
+        "請選擇平台。表格會說明每項資料在哪裏找到；儲存後會提供要填到平台上的 Webhook 網址。",
+    ),
+    "channels.kind.whatsapp": ("WhatsApp", "WhatsApp"),
+    "channels.kind.messenger": ("Messenger", "Messenger"),
+    "channels.kind.instagram": ("Instagram", "Instagram"),
+    "channels.kind.telegram": ("Telegram", "Telegram"),
+    "channels.kind.line": ("LINE", "LINE"),
+    "channels.kind.viber": ("Viber", "Viber"),
+    "channels.kind.wechat": ("WeChat", "微信"),
+    "channels.kind.sms": ("SMS (Twilio)", "短訊（Twilio）"),
+    "channels.kind.livechat": ("Live chat on your website", "網站即時聊天"),
+    "channels.new_title": ("Connect {kind}", "連接 {kind}"),
+    "channels.back": ("All channels", "所有渠道"),
+    "channels.submit": ("Connect", "連接"),
+    "channels.optional": ("optional", "選填"),
+    "channels.intro.whatsapp": (
+        "You need a Meta app with the WhatsApp product and a business phone number registered in it.",
+        "您需要一個已加入 WhatsApp 產品的 Meta 應用程式，以及已在其中登記的商業電話號碼。",
+    ),
+    "channels.intro.messenger": (
+        "You need a Meta app with the Messenger product and admin access to your Facebook Page.",
+        "您需要一個已加入 Messenger 產品的 Meta 應用程式，以及您 Facebook 專頁的管理權限。",
+    ),
+    "channels.intro.instagram": (
+        "You need a Meta app, an Instagram professional account and the Facebook Page linked to it.",
+        "您需要一個 Meta 應用程式、一個 Instagram 專業帳戶，以及與其連結的 Facebook 專頁。",
+    ),
+    "channels.intro.telegram": (
+        "You need a bot: on Telegram, talk to @BotFather and send /newbot.",
+        "您需要一個 Bot：在 Telegram 與 @BotFather 對話並發送 /newbot。",
+    ),
+    "channels.intro.line": (
+        "You need a LINE Official Account with the Messaging API turned on, and its channel in the LINE "
+        "Developers console.",
+        "您需要一個已啟用 Messaging API 的 LINE 官方帳號，以及它在 LINE Developers 主控台中的 channel。",
+    ),
+    "channels.intro.viber": (
+        "You need a Viber bot account (Viber Admin Panel).",
+        "您需要一個 Viber Bot 帳戶（Viber Admin Panel）。",
+    ),
+    "channels.intro.wechat": (
+        "You need a verified WeChat Official Account (service account): replies go through its customer "
+        "service message API.",
+        "您需要一個已認證的微信公眾號（服務號）：回覆經其客服消息接口發送。",
+    ),
+    "channels.intro.sms": (
+        "You need a Twilio account and a Twilio phone number that can send and receive SMS.",
+        "您需要一個 Twilio 帳戶，以及可收發短訊的 Twilio 電話號碼。",
+    ),
+    # the connect form's fields (labels) and what each one is (hints)
+    "channels.field.name": ("Name", "名稱"),
+    "channels.field.phone_number_id": ("Phone number ID", "Phone number ID（電話號碼 ID）"),
+    "channels.field.access_token": ("Access token", "Access token（存取權杖）"),
+    "channels.field.app_secret": ("App secret", "App secret（應用程式密鑰）"),
+    "channels.field.verify_token": ("Verify token", "Verify token（驗證權杖）"),
+    "channels.field.messages_per_second": ("Messages per second", "每秒訊息上限"),
+    "channels.field.fallback_template": ("Fallback template", "後備範本"),
+    "channels.field.fallback_template-name": ("Fallback template name", "後備範本名稱"),
+    "channels.field.fallback_template-language": ("Fallback template language", "後備範本語言"),
+    "channels.field.bot_token": ("Bot token", "Bot token（Bot 權杖）"),
+    "channels.field.bot_id": ("Bot ID", "Bot ID"),
+    "channels.field.secret_token": ("Secret token", "Secret token（秘密權杖）"),
+    "channels.field.welcome_message": ("Welcome message", "歡迎訊息"),
+    "channels.field.page_id": ("Page ID", "Page ID（專頁 ID）"),
+    "channels.field.channel_secret": ("Channel secret", "Channel secret（頻道密鑰）"),
+    "channels.field.auth_token": ("Auth token", "Auth token（授權權杖）"),
+    "channels.field.bot_name": ("Sender name", "發送者名稱"),
+    "channels.field.account_sid": ("Account SID", "Account SID"),
+    "channels.field.from_number": ("Twilio phone number", "Twilio 電話號碼"),
+    "channels.field.app_id": ("AppID", "AppID"),
+    "channels.field.token": ("Token", "Token（令牌）"),
+    "channels.hint.name": (
+        "For you and your team: it names the channel on this page and in the Inbox.",
+        "供您及團隊辨認：會顯示在此頁及收件匣。",
+    ),
+    "channels.hint.welcome_message": (
+        "Sent when a customer follows the account or opens a chat with it, in place of the welcome on the "
+        "Agent page. Blank: the Agent page's welcome.",
+        "客戶關注帳戶或開始對話時發送，取代「AI 助理」頁的歡迎訊息。留空則使用「AI 助理」頁的歡迎訊息。",
+    ),
+    "channels.hint.app_secret": (
+        "Meta App Dashboard → App settings → Basic → App secret. Parley checks the signature of every "
+        "delivery with it. Sealed; never shown again.",
+        "Meta 應用程式管理中心 → 應用程式設定 → 基本資料 → 應用程式密鑰。Parley 用它核對每次傳送的簽署。"
+        "加密保存，不會再顯示。",
+    ),
+    "channels.hint.verify_token": (
+        "A phrase you choose, at least 8 characters; a random one is filled in. Enter the same value as "
+        "the verify token when you add the callback URL in Meta's dashboard. Shown once more after saving.",
+        "由您自訂的字串，最少 8 個字元，已預先填入隨機值。在 Meta 管理中心加入回呼網址時，於 Verify token "
+        "欄填入相同的值。儲存後會再顯示一次。",
+    ),
+    "channels.hint.whatsapp.phone_number_id": (
+        "Meta App Dashboard → WhatsApp → API Setup: the Phone number ID (digits only), not the phone "
+        "number itself.",
+        "Meta 應用程式管理中心 → WhatsApp → API Setup：Phone number ID（只有數字），並非電話號碼本身。",
+    ),
+    "channels.hint.whatsapp.access_token": (
+        "A permanent access token of a system user (Meta Business Settings → System users) with the "
+        "whatsapp_business_messaging permission; the temporary token on API Setup expires within a day. "
+        "Parley sends replies with it. Sealed; never shown again.",
+        "系統用戶（Meta 商業設定 → 系統用戶）的永久存取權杖，需具備 whatsapp_business_messaging 權限；"
+        "API Setup 頁的臨時權杖一天內便會過期。Parley 用它發送回覆。加密保存，不會再顯示。",
+    ),
+    "channels.hint.whatsapp.messages_per_second": (
+        "The most messages Parley sends per second from this number, 1 to 1,000 (80 when blank, Meta's "
+        "standard throughput).",
+        "Parley 從此號碼每秒最多發送的訊息數，1 至 1,000（留空為 80，即 Meta 的標準吞吐量）。",
+    ),
+    "channels.hint.whatsapp.fallback_template-name": (
+        "An approved message template sent in place of a reply once the customer's 24-hour window has "
+        "closed (WhatsApp then allows templates only). Blank: nothing is sent outside the window.",
+        "客戶的 24 小時對話時段結束後，以已批核的訊息範本代替回覆（WhatsApp 此時只容許範本）。"
+        "留空則時段外不發送。",
+    ),
+    "channels.hint.whatsapp.fallback_template-language": (
+        "The template's language code exactly as approved in WhatsApp Manager, e.g. en, en_US or zh_HK "
+        "(en when blank).",
+        "範本在 WhatsApp Manager 中批核的語言代碼，例如 en、en_US 或 zh_HK（留空為 en）。",
+    ),
+    "channels.hint.messenger.page_id": (
+        "Your Facebook Page's ID (digits): on the Page, About → Page transparency, or Meta App Dashboard → "
+        "Messenger → Settings.",
+        "您 Facebook 專頁的 ID（數字）：專頁的「關於 → 專頁透明度」，或 Meta 應用程式管理中心 → "
+        "Messenger → 設定。",
+    ),
+    "channels.hint.messenger.access_token": (
+        "A Page access token with the pages_messaging permission (Meta App Dashboard → Messenger → "
+        "Settings → Access tokens → Generate). Parley sends replies with it. Sealed; never shown again.",
+        "具 pages_messaging 權限的專頁存取權杖（Meta 應用程式管理中心 → Messenger → 設定 → 存取權杖 → "
+        "產生）。Parley 用它發送回覆。加密保存，不會再顯示。",
+    ),
+    "channels.hint.instagram.page_id": (
+        "The ID (digits) of the Facebook Page linked to your Instagram professional account: Instagram "
+        "messages reach Parley through that Page.",
+        "與您 Instagram 專業帳戶連結的 Facebook 專頁 ID（數字）：Instagram 訊息經該專頁傳到 Parley。",
+    ),
+    "channels.hint.instagram.access_token": (
+        "A Page access token of that Page with the instagram_manage_messages permission. Parley sends "
+        "replies with it. Sealed; never shown again.",
+        "該專頁具 instagram_manage_messages 權限的專頁存取權杖。Parley 用它發送回覆。加密保存，不會再顯示。",
+    ),
+    "channels.hint.telegram.bot_token": (
+        "The token @BotFather gave you for the bot (/newbot or /token), like 123456789:AAH…. Parley sends "
+        "replies with it. Sealed; never shown again.",
+        "@BotFather 給您的 Bot 權杖（/newbot 或 /token），格式如 123456789:AAH…。Parley 用它發送回覆。"
+        "加密保存，不會再顯示。",
+    ),
+    "channels.hint.telegram.secret_token": (
+        "16 to 256 letters, digits, _ or -; a random one is filled in. You give it to Telegram's "
+        "setWebhook with the webhook URL; Telegram sends it with every update, which is how Parley knows "
+        "the update is Telegram's. Shown once more after saving.",
+        "16 至 256 個英文字母、數字、_ 或 -，已預先填入隨機值。呼叫 Telegram 的 setWebhook 時連同 Webhook "
+        "網址一併提供；Telegram 每次傳送都會附上，Parley 藉此確認來源。儲存後會再顯示一次。",
+    ),
+    "channels.hint.line.channel_secret": (
+        "LINE Developers console → your Messaging API channel → Basic settings → Channel secret. Parley "
+        "checks the signature of every delivery with it. Sealed; never shown again.",
+        "LINE Developers 主控台 → 您的 Messaging API channel → Basic settings → Channel secret。"
+        "Parley 用它核對每次傳送的簽署。加密保存，不會再顯示。",
+    ),
+    "channels.hint.line.access_token": (
+        "Messaging API tab → Channel access token (long-lived) → Issue. Parley replies and pushes "
+        "messages with it. Sealed; never shown again.",
+        "Messaging API 分頁 → Channel access token (long-lived) → Issue。Parley 用它回覆及推送訊息。"
+        "加密保存，不會再顯示。",
+    ),
+    "channels.hint.viber.auth_token": (
+        "The token Viber shows for your bot (Viber Admin Panel → your bot account → Token). Viber signs "
+        "deliveries with it and Parley sends replies with it. Sealed; never shown again.",
+        "Viber 為您的 Bot 提供的權杖（Viber Admin Panel → 您的 Bot 帳戶 → Token）。Viber 用它簽署傳送，"
+        "Parley 用它發送回覆。加密保存，不會再顯示。",
+    ),
+    "channels.hint.viber.bot_name": (
+        "The sender name customers see on replies, up to 28 characters (Bot when blank).",
+        "客戶在回覆上看到的發送者名稱，最多 28 個字元（留空為 Bot）。",
+    ),
+    "channels.hint.sms.account_sid": (
+        "Twilio Console → Account Info: the Account SID, AC followed by 32 letters and digits.",
+        "Twilio Console → Account Info：Account SID，即 AC 加 32 個英文字母及數字。",
+    ),
+    "channels.hint.sms.auth_token": (
+        "Twilio Console → Account Info: the Auth Token. Twilio signs each message with it and Parley "
+        "sends replies with it. Sealed; never shown again.",
+        "Twilio Console → Account Info：Auth Token。Twilio 用它簽署每則訊息，Parley 用它發送回覆。"
+        "加密保存，不會再顯示。",
+    ),
+    "channels.hint.sms.from_number": (
+        "Your Twilio number in international form with +, e.g. +85230001234: replies are sent from it.",
+        "您的 Twilio 電話號碼，以 + 開頭的國際格式，例如 +85230001234；回覆由此號碼發出。",
+    ),
+    "channels.hint.wechat.app_id": (
+        "WeChat Official Accounts Platform → Settings and Development → Basic Configuration: the AppID "
+        "(it starts with wx).",
+        "微信公眾平台 → 設置與開發 → 基本配置：AppID（以 wx 開頭）。",
+    ),
+    "channels.hint.wechat.app_secret": (
+        "The AppSecret on the same page (reset it there if you do not have it). Parley gets the access "
+        "tokens for replies with it. Sealed; never shown again.",
+        "同一頁的 AppSecret（如沒有，可在該頁重置）。Parley 用它取得發送回覆所需的 access token。"
+        "加密保存，不會再顯示。",
+    ),
+    "channels.hint.wechat.token": (
+        "3 to 32 letters or digits; a random one is filled in. Enter the same Token in WeChat's server "
+        "configuration: WeChat signs every delivery with it. Shown once more after saving.",
+        "3 至 32 個英文字母或數字，已預先填入隨機值。在微信的伺服器配置中填入相同的 Token；微信用它簽署"
+        "每次傳送。儲存後會再顯示一次。",
+    ),
+    "channels.retype": (
+        "Some values need fixing (marked below). The credentials you typed are never sent back to a page: "
+        "enter them again.",
+        "部分資料需要修正（見下方標示）。您輸入的憑證不會傳回頁面，請重新輸入。",
+    ),
+    "channels.error.missing": ("Required.", "必填。"),
+    "channels.error.pattern": ("Not in the expected form: see the note below.", "格式不符：請參閱下方說明。"),
+    "channels.error.too_short": ("At least {min_length} characters.", "最少 {min_length} 個字元。"),
+    "channels.error.too_long": ("At most {max_length} characters.", "最多 {max_length} 個字元。"),
+    "channels.error.number": ("A whole number.", "請輸入整數。"),
+    "channels.error.at_least": ("At least {ge}.", "最少為 {ge}。"),
+    "channels.error.at_most": ("At most {le}.", "最多為 {le}。"),
+    # after connecting, and a channel's page
+    "channels.connected_title": ("{name} is connected", "已連接 {name}"),
+    "channels.connected_intro": (
+        "Parley accepts this channel's deliveries from now on. To finish, enter these on the platform:",
+        "Parley 由現在起接收此渠道的傳送。最後一步，請在平台上填入以下資料：",
+    ),
+    "channels.webhook_url": ("Webhook URL", "Webhook 網址"),
+    "channels.shown_once": (
+        "Shown this once: it is sealed from now on. Copy it now if you have not.",
+        "只顯示這一次，之後會加密保存。如未複製，請現在複製。",
+    ),
+    "channels.credentials_sealed": (
+        "The credentials you entered are sealed and never shown again: the channel's page says only "
+        "whether each one is set.",
+        "您輸入的憑證已加密保存，不會再顯示；渠道頁面只會顯示是否已設定。",
+    ),
+    "channels.open": ("Open the channel", "開啟渠道"),
+    "channels.steps_title": ("On the platform", "在平台上設定"),
+    "channels.steps.whatsapp": (
+        "In Meta App Dashboard → WhatsApp → Configuration, edit the webhook: the webhook URL is the "
+        "callback URL, with the verify token; press Verify and save, then subscribe to the messages field.",
+        "在 Meta 應用程式管理中心 → WhatsApp → Configuration 編輯 Webhook：回呼網址填 Webhook 網址，"
+        "並填入 Verify token；按「驗證並儲存」，然後訂閱 messages 欄位。",
+    ),
+    "channels.steps.messenger": (
+        "In Meta App Dashboard → Messenger → Settings → Webhooks, add the webhook URL as the callback URL "
+        "with the verify token, then subscribe your Page to messages, messaging_postbacks and "
+        "message_deliveries.",
+        "在 Meta 應用程式管理中心 → Messenger → 設定 → Webhooks，以 Webhook 網址作回呼網址並填入 Verify "
+        "token，然後為您的專頁訂閱 messages、messaging_postbacks 及 message_deliveries。",
+    ),
+    "channels.steps.instagram": (
+        "In Meta App Dashboard → Instagram → Webhooks, add the webhook URL as the callback URL with the "
+        "verify token, and subscribe to messages.",
+        "在 Meta 應用程式管理中心 → Instagram → Webhooks，以 Webhook 網址作回呼網址並填入 Verify token，"
+        "然後訂閱 messages。",
+    ),
+    "channels.steps.telegram": (
+        "Register the webhook with Telegram: open this address in a browser (or call it with curl) with "
+        "your bot token in place of <BOT_TOKEN>. Telegram answers “Webhook was set”.",
+        "向 Telegram 登記 Webhook：把以下網址中的 <BOT_TOKEN> 換成您的 Bot 權杖，然後在瀏覽器開啟"
+        "（或用 curl 呼叫）。Telegram 會回覆「Webhook was set」。",
+    ),
+    "channels.steps.line": (
+        "In the LINE Developers console → Messaging API tab → Webhook settings: paste the webhook URL, "
+        "press Verify and turn on Use webhook. In LINE Official Account Manager, turn auto-reply messages "
+        "off, so customers get one answer.",
+        "在 LINE Developers 主控台 → Messaging API 分頁 → Webhook settings：貼上 Webhook 網址，按 Verify "
+        "並開啟 Use webhook。再到 LINE Official Account Manager 關閉自動回應訊息，以免客戶收到兩個回覆。",
+    ),
+    "channels.steps.viber": (
+        "Register the webhook with Viber's set_webhook API, with your auth token in place of <AUTH_TOKEN> "
+        "(Viber calls the URL at once to check it):",
+        "以 Viber 的 set_webhook API 登記 Webhook，把 <AUTH_TOKEN> 換成您的 Auth token（Viber 會即時呼叫"
+        "該網址作檢查）：",
+    ),
+    "channels.steps.wechat": (
+        "WeChat Official Accounts Platform → Settings and Development → Basic Configuration → Server "
+        "configuration: URL is the webhook URL, Token the token, message encryption plaintext (明文模式); "
+        "submit (WeChat calls the URL at once to check it), then enable it.",
+        "微信公眾平台 → 設置與開發 → 基本配置 → 服務器配置：URL 填 Webhook 網址，Token 填上述 Token，"
+        "消息加解密方式選明文模式；提交（微信會即時呼叫該網址作檢查）後啟用。",
+    ),
+    "channels.steps.sms": (
+        "Twilio Console → Phone Numbers → Manage → Active numbers → your number → Messaging "
+        "configuration: “A message comes in” → Webhook, HTTP POST, the webhook URL. Twilio signs the exact "
+        "URL it calls: behind a proxy, set PARLEY_PUBLIC_URL so this address is that one.",
+        "Twilio Console → Phone Numbers → Manage → Active numbers → 您的號碼 → Messaging configuration："
+        "「A message comes in」→ Webhook、HTTP POST、Webhook 網址。Twilio 會以其呼叫的確實網址簽署："
+        "如經代理伺服器，請設定 PARLEY_PUBLIC_URL，令此網址與之相同。",
+    ),
+    "channels.not_public": (
+        "Platforms deliver only to a public HTTPS address, and this one is not: serve Parley over HTTPS on "
+        "a public host (behind a proxy, set PARLEY_PUBLIC_URL to the public address).",
+        "平台只會傳送到公開的 HTTPS 網址，而此網址並不是：請在公開主機以 HTTPS 提供 Parley"
+        "（如經代理伺服器，請把 PARLEY_PUBLIC_URL 設為公開網址）。",
+    ),
+    "channels.status": ("Status", "狀態"),
+    "channels.settings": ("Settings", "設定"),
+    "channels.set": ("set", "已設定"),
+    "channels.not_set": ("not set", "未設定"),
+    "channels.none_value": ("none", "無"),
+    "channels.connected_at": ("Connected", "連接於"),
+    "channels.no_edit": (
+        "A connected channel's settings cannot be changed (the API has no edit either). To change one, "
+        "connect the channel again with the new values, point the platform at the new webhook URL, then "
+        "delete this one.",
+        "已連接渠道的設定不能修改（API 亦不支援）。如需更改，請以新資料再次連接渠道，把平台改為新的 "
+        "Webhook 網址，然後刪除此渠道。",
+    ),
+    "channels.events": ("Events that could not be read", "無法讀取的事件"),
+    "channels.events_intro": (
+        "Events of signed deliveries that Parley could not read are kept here with the reason; the rest "
+        "of each delivery was handled as usual. Once an upgrade fixes the reason, read them again: what "
+        "they bring is stored and answered once.",
+        "Parley 無法讀取的已簽署傳送事件會連同原因保存在此；同一傳送中的其他事件已照常處理。"
+        "待升級修正問題後，可重新讀取：其內容只會儲存及回覆一次。",
+    ),
+    "channels.events_state.open": ("Open", "待處理"),
+    "channels.events_state.resolved": ("Read", "已讀取"),
+    "channels.events_state.all": ("All", "全部"),
+    "channels.events_none": ("None.", "沒有。"),
+    "channels.retry_all": ("Read all again", "全部重新讀取"),
+    "channels.retry": ("Read again", "重新讀取"),
+    "channels.event_received": ("Received", "接收時間"),
+    "channels.event_error": ("Reason", "原因"),
+    "channels.event_retries": ("Tries", "重試次數"),
+    "channels.event_resolved": ("Read at", "讀取時間"),
+    "channels.event_raw": ("The event as sent", "原始事件內容"),
+    "channels.delete": ("Delete channel", "刪除渠道"),
+    "channels.delete_intro": (
+        "The platform's deliveries are refused from then on and no reply can be sent through it; its "
+        "conversations stay in the Inbox. Connecting it again gives a new webhook URL.",
+        "刪除後，平台的傳送會被拒絕，亦不能再經此渠道回覆；其對話會保留在收件匣。再次連接會得到新的 "
+        "Webhook 網址。",
+    ),
+    "channels.delete_confirm": (
+        "Delete this channel? Its deliveries are refused at once.",
+        "確定刪除此渠道？其傳送會即時被拒絕。",
+    ),
+    # the live-chat widget
+    "channels.widget_intro": (
+        "Paste this snippet into every page of your site where the chat bubble should appear, before "
+        "</body>.",
+        "請把以下程式碼貼到網站每個需要顯示聊天氣泡的頁面，放在 </body> 之前。",
+    ),
+    "channels.widget_snippet": ("Embed snippet", "嵌入程式碼"),
+    "channels.widget_key": ("Widget key", "小工具金鑰"),
+    "channels.widget_key_hint": (
+        "Public: it is in your site's pages and only lets visitors chat.",
+        "公開資料：會出現在網站頁面中，只可用來聊天。",
+    ),
+    "channels.rotate": ("Rotate the key", "更換金鑰"),
+    "channels.rotate_confirm": (
+        "Give the widget a new key? The old one stops working at once: pages with the old snippet have no "
+        "chat until you paste the new one.",
+        "確定更換小工具金鑰？舊金鑰會即時失效：使用舊程式碼的頁面會失去聊天功能，直至換上新程式碼。",
+    ),
+    "channels.identity": ("Verified visitors", "已驗證訪客"),
+    "channels.identity_intro": (
+        "For a signed-in customer, your server adds data-identifier (your id for them) and "
+        "data-identifier-hash (the HMAC-SHA256 of that id with the identity secret, in hex) to the "
+        "snippet; their conversation then follows them across devices.",
+        "對已登入的客戶，由您的伺服器在程式碼加上 data-identifier（您給該客戶的 ID）及 "
+        "data-identifier-hash（以身分密鑰計算該 ID 的 HMAC-SHA256，十六進位）；其對話便可跨裝置延續。",
+    ),
+    "channels.require_identity": (
+        "Only verified visitors may chat (every visitor needs data-identifier and a matching "
+        "data-identifier-hash)",
+        "只限已驗證訪客聊天（每位訪客都需要 data-identifier 及相符的 data-identifier-hash）",
+    ),
+    "channels.save": ("Save", "儲存"),
+    "channels.identity_secret": ("Show the identity secret", "顯示身分密鑰"),
+    "channels.identity_secret_label": ("Identity secret", "身分密鑰"),
+    "channels.identity_secret_hint": (
+        "Keep it on your server: never put it in a page or in JavaScript.",
+        "請只保存在伺服器上，切勿放在網頁或 JavaScript 中。",
+    ),
+    "channels.identity_example": ("On your server, for example in Python:", "在您的伺服器上，例如 Python："),
+    "notice.channel_deleted": ("Channel deleted.", "渠道已刪除。"),
+    "notice.channel_widget_saved": ("Widget saved.", "小工具設定已儲存。"),
+    "notice.channel_widget_rotated": (
+        "The widget has a new key: paste the new snippet into your site.",
+        "小工具已更換金鑰：請把新程式碼貼到網站。",
+    ),
+    "notice.channel_event_read": (
+        "The event was read and what it brought is stored.",
+        "事件已讀取，其內容已儲存。",
+    ),
+    "notice.channel_event_unreadable": (
+        "The event still cannot be read; its reason is updated.",
+        "事件仍無法讀取，原因已更新。",
+    ),
+    "notice.channel_events_retried": (
+        "{resolved} read and stored, {failing} still unreadable.",
+        "{resolved} 個已讀取並儲存，{failing} 個仍無法讀取。",
+    ),
     # errors
     "err.title": ("Something is not right", "出現問題"),
     "err.back": ("Back to the console", "返回控制台"),

@@ -19,7 +19,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("contacts", ("admin", "agent"), built=True),
     Section("tickets", ("admin", "agent"), built=True),
     Section("broadcasts", ("admin",), built=True),
-    Section("channels", ("admin",)),
+    Section("channels", ("admin",), built=True),
     Section("evals", ("admin", "qa"), built=True),
     Section("team", ("admin",), built=True),
 )

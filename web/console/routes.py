@@ -14,6 +14,7 @@ from web.console import (
     auth_routes,
     broadcast_list_routes,
     broadcast_routes,
+    channel_routes,
     contact_list_routes,
     contact_routes,
     eval_run_routes,
@@ -25,6 +26,7 @@ from web.console import (
     team_routes,
     ticket_list_routes,
     ticket_routes,
+    widget_routes,
 )
 from web.console.deps import UserDep, require_section
 from web.console.nav import BY_KEY, HOME
@@ -73,6 +75,9 @@ router.include_router(auth_routes.router)
 router.include_router(team_routes.router)
 router.include_router(knowledge_routes.router)
 router.include_router(agent_routes.router)
+# The widget's fixed paths before a channel's /console/channels/{channel_id}/....
+router.include_router(widget_routes.router)
+router.include_router(channel_routes.router)
 router.include_router(inbox_routes.router)
 router.include_router(inbox_assist_routes.router)
 # The import's fixed path before a contact's /console/contacts/{contact_id}.
