@@ -29,11 +29,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "nav.password": ("Change password", "更改密碼"),
     "nav.sign_out": ("Sign out", "登出"),
     "nav.signed_in_as": ("Signed in as {email} ({role})", "已登入：{email}（{role}）"),
-    "coming.title": ("{section} is coming", "{section}即將推出"),
-    "coming.body": (
-        "This page is not built yet. The same work can be done through the /v1 API meanwhile.",
-        "此頁面尚未完成。在此期間，可透過 /v1 API 進行相同操作。",
-    ),
     # roles
     "role.admin": ("Admin", "管理員"),
     "role.agent": ("Agent", "客服人員"),
@@ -1152,8 +1147,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "broadcast.channel": ("Channel", "渠道"),
     "broadcast.channel_gone": ("a deleted channel", "已刪除的渠道"),
     "broadcast.no_channels": (
-        "No channel is connected yet: connect one first (through the /v1 API until the Channels page is built).",
-        "尚未連接任何渠道：請先連接一個（在「渠道」頁面完成前，可透過 /v1 API 連接）。",
+        "No channel is connected yet: connect one first on the Channels page.",
+        "尚未連接任何渠道：請先在「渠道」頁面連接一個。",
     ),
     "broadcast.when": ("Send time", "發送時間"),
     "broadcast.updated": ("Updated", "更新時間"),

@@ -1,11 +1,11 @@
 """The console's router: its pages, its two static files, the home page per role, `/` -> `/console`, and
-the placeholder of each section not built yet."""
+the console's "not found" page for any other /console/<name>."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from core.errors import NotFound
@@ -28,9 +28,9 @@ from web.console import (
     ticket_routes,
     widget_routes,
 )
-from web.console.deps import UserDep, require_section
-from web.console.nav import BY_KEY, HOME
-from web.console.render import render, secure_headers
+from web.console.deps import UserDep
+from web.console.nav import HOME
+from web.console.render import secure_headers
 from web.console.route_class import ConsoleRoute
 
 STATIC = Path(__file__).parent / "static"
@@ -62,15 +62,12 @@ def home(user: UserDep) -> Response:
 
 
 @pages.get("/{section}")
-def coming(section: str, request: Request, user: UserDep) -> Response:
-    """A section of the navigation whose page is not built yet (issue 16, later parts)."""
-    if section not in BY_KEY or BY_KEY[section].built:
-        raise NotFound(f"no console page {section}")
-    require_section(user, section)
-    return render(request, "coming.html", user=user, section=section)
+def unknown(section: str, user: UserDep) -> Response:
+    """Any other /console/<name>: the console's own "not found" page (after the pages' routes, below)."""
+    raise NotFound(f"no console page {section}")
 
 
-# The built pages first: /console/{section} would otherwise answer for them.
+# The pages first: /console/{section} would otherwise answer for them.
 router.include_router(auth_routes.router)
 router.include_router(team_routes.router)
 router.include_router(knowledge_routes.router)
