@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from knowledge.demo import DEMO_ADMIN_EMAIL
+from tests.helpers.served import copy_of
 from tests.test_serve import http, server
 from tests.web.test_console_contacts_browser import fits_a_phone
 from tests.web.test_widget_browser import ARGS, CHROMIUM
@@ -57,10 +58,12 @@ def sign_in(page: Page, base: str, password: str) -> None:
     page.click("button[type=submit]")
 
 
-def test_admin_composes_to_a_tagged_audience_sees_the_count_and_preview_and_schedules(tmp_path: Path) -> None:
+def test_admin_composes_to_a_tagged_audience_sees_the_count_and_preview_and_schedules(
+    tmp_path: Path, demo_data: Path
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    data = tmp_path / "data"
+    data = copy_of(demo_data, tmp_path)
     with server(data) as (base, _), sync_playwright() as playwright:
         seed(base, (data / "demo_tenant_key").read_text().strip())
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.demo import DEMO_ADMIN_EMAIL
+from tests.helpers.served import copy_of
 from tests.test_serve import server
 from tests.web.test_widget_browser import ARGS, CHROMIUM
 
@@ -22,10 +23,10 @@ pytestmark = pytest.mark.skipif(
 HOURS = "Lotus Glow late opening: on Thursdays the salon stays open until 10pm for members.\n"
 
 
-def test_admin_signs_in_switches_to_chinese_uploads_and_searches(tmp_path: Path) -> None:
+def test_admin_signs_in_switches_to_chinese_uploads_and_searches(tmp_path: Path, demo_data: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    data = tmp_path / "data"
+    data = copy_of(demo_data, tmp_path)
     upload = tmp_path / "late-opening.txt"
     upload.write_text(HOURS)
     with server(data) as (base, proc), sync_playwright() as playwright:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.demo import DEMO_ADMIN_EMAIL
+from tests.helpers.served import copy_of
 from tests.test_serve import server
 from tests.web.test_widget_browser import ARGS, CHROMIUM
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 BOT_TOKEN = "7312345678:AAFq-Zx3kT9pLmN0vB2cD4eF6gH8iJ0kLmN"
 
 
-def test_admin_connects_telegram_and_the_token_is_not_shown_back(tmp_path: Path) -> None:
+def test_admin_connects_telegram_and_the_token_is_not_shown_back(tmp_path: Path, demo_data: Path) -> None:
     from playwright.sync_api import Page, expect, sync_playwright
 
     def fits_a_phone(page: Page, name: str) -> None:
@@ -33,7 +34,7 @@ def test_admin_connects_telegram_and_the_token_is_not_shown_back(tmp_path: Path)
         page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
         page.set_viewport_size({"width": 1280, "height": 900})
 
-    data = tmp_path / "data"
+    data = copy_of(demo_data, tmp_path)
     with server(data) as (base, _proc), sync_playwright() as playwright:
         password = (data / "demo_admin_password").read_text().strip()
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from knowledge.demo import DEMO_ADMIN_EMAIL
+from tests.helpers.served import copy_of
 from tests.test_serve import server
 from tests.web.test_widget_browser import ARGS, CHROMIUM
 
@@ -33,10 +34,10 @@ def fits_a_phone(page: Page) -> None:
     assert overflow <= 1, f"{page.url} is {overflow}px wider than a phone"
 
 
-def test_admin_imports_finds_tags_and_opens_a_ticket_on_a_phone(tmp_path: Path) -> None:
+def test_admin_imports_finds_tags_and_opens_a_ticket_on_a_phone(tmp_path: Path, demo_data: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    data = tmp_path / "data"
+    data = copy_of(demo_data, tmp_path)
     people = tmp_path / "people.csv"
     people.write_text(PEOPLE)
     with server(data) as (base, _), sync_playwright() as playwright:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.served import copy_of
 from tests.test_serve import ROOT, http, server, wait_ready
 from tests.web.test_console_contacts_browser import fits_a_phone
 from tests.web.test_widget_browser import ARGS, CHROMIUM
@@ -24,10 +25,10 @@ DATASETS = ROOT / "evals" / "datasets"
 PASSWORD = "a long enough secret"
 
 
-def test_qa_runs_the_demo_dataset_and_opens_its_report(tmp_path: Path) -> None:
+def test_qa_runs_the_demo_dataset_and_opens_its_report(tmp_path: Path, demo_data: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    data = tmp_path / "data"
+    data = copy_of(demo_data, tmp_path)
     # The demo gate's thresholds; its max_regression needs a baseline run, which this first run has not.
     thresholds = (DATASETS / "demo.gate.yaml").read_text().split("\n# Against")[0]
     assert "max_regression" not in thresholds and "fact_recall: 1.0" in thresholds

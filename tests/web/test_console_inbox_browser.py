@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.demo import DEMO_ADMIN_EMAIL
+from tests.helpers.served import copy_of
 from tests.test_serve import server, wait_ready
 from tests.web.test_widget_browser import ARGS, CHROMIUM
 
@@ -20,10 +21,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_an_agent_sees_a_handoff_live_and_answers_with_a_smart_reply(tmp_path: Path) -> None:
+def test_an_agent_sees_a_handoff_live_and_answers_with_a_smart_reply(tmp_path: Path, demo_data: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    data = tmp_path / "data"
+    data = copy_of(demo_data, tmp_path)
     with server(data) as (base, _), sync_playwright() as playwright:
         wait_ready(base, (data / "demo_tenant_key").read_text().strip())
         password = (data / "demo_admin_password").read_text().strip()

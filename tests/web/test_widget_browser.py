@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.served import copy_of
 from tests.test_serve import server, wait_ready
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -28,10 +29,10 @@ ARGS = [
 ]
 
 
-def test_widget_chats_and_keeps_history_across_a_reload(tmp_path: Path) -> None:
+def test_widget_chats_and_keeps_history_across_a_reload(tmp_path: Path, demo_data: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    data = tmp_path / "data"
+    data = copy_of(demo_data, tmp_path)
     with server(data) as (base, _), sync_playwright() as playwright:
         wait_ready(base, (data / "demo_tenant_key").read_text().strip())
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
