@@ -13,7 +13,8 @@ and JS are fetched every time, the worst case for a staff member). Per page, med
   - server: responseStart - requestStart of the HTML (the server's time to produce the page, seen by the
     browser on loopback).
 Pages whose FCP median or max is over 1 s are listed at the end. `--warm` reuses one context instead (the
-CSS and JS cached, as for a staff member moving between pages).
+CSS and JS cached, as for a staff member moving between pages). The browser and the server share the
+machine's CPUs, so other work there lengthens every column: the load average before and after is printed.
 
     .venv/bin/python bench/console_paint.py              # 5 loads per page, empty cache
     .venv/bin/python bench/console_paint.py --runs 20 --warm
@@ -164,9 +165,11 @@ def measure(
     return figures
 
 
-def report(figures: dict[str, Figures], runs: int, warm: bool) -> None:
+def report(figures: dict[str, Figures], runs: int, warm: bool, load: tuple[float, float]) -> None:
     cache = "warm cache (one context)" if warm else "empty cache (a fresh context per load)"
     print(f"\nconsole pages on the demo tenant, {runs} loads each, {cache}; ms, median / max")
+    # Other work on the machine shows up in every column: say how busy it was.
+    print(f"(load average {load[0]:.1f} before, {load[1]:.1f} after, {os.cpu_count()} CPUs)")
     print(f"{'page':<14}{'FCP':>16}{'DCL':>16}{'server (HTML)':>18}")
     over = []
     for name, f in figures.items():
@@ -192,11 +195,12 @@ def main() -> None:
             key = (data / "demo_tenant_key").read_text().strip()
             knowledge_ready(base, key)
             pages = {section.key: f"/console/{section.key}" for section in SECTIONS} | record_pages(base, key)
+            before = os.getloadavg()[0]
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             state = sign_in(browser, base, (data / "demo_admin_password").read_text().strip())
             figures = measure(browser, base, state, pages, args.runs, args.warm)
             browser.close()
-    report(figures, args.runs, args.warm)
+    report(figures, args.runs, args.warm, (before, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":
