@@ -90,25 +90,25 @@ def main() -> int:
     print(
         f"{'threads':>8} {'alone p50/p95':>16} {'+ ingest p50/p95':>18} {'ingest passages/s':>18} {'2 processes p50/p95':>20}"
     )
-    for threads in ("all", "1", "2"):
-        alone = child(threads, args.queries, "none")
-        ingest = child(threads, args.queries, "ingest")
+    for setting in ("all", "1", "2"):
+        alone = child(setting, args.queries, "none")
+        ingest = child(setting, args.queries, "ingest")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         command = [
             sys.executable,
             __file__,
             "--child",
-            threads,
+            setting,
             "--queries",
             str(args.queries),
             "--busy",
             "none",
         ]
         other = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        pair = child(threads, args.queries, "none")
+        pair = child(setting, args.queries, "none")
         other.wait()
         print(
-            f"{threads:>8} {alone['p50']:7.1f}/{alone['p95']:<8.1f} {ingest['p50']:8.1f}/{ingest['p95']:<9.1f}"
+            f"{setting:>8} {alone['p50']:7.1f}/{alone['p95']:<8.1f} {ingest['p50']:8.1f}/{ingest['p95']:<9.1f}"
             f" {ingest['passages_per_s']:18.0f} {pair['p50']:10.1f}/{pair['p95']:<9.1f}"
         )
     return 0
