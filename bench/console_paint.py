@@ -84,11 +84,15 @@ def parley_serve(data_dir: Path) -> Iterator[str]:
         env.pop(name, None)
     port = free_port()
     command = ["-c", "import sys; from app import main; sys.exit(main())", "serve", "--port", str(port)]
-    with open(data_dir.parent / "server.log", "wb") as log:
+    log_path = data_dir.parent / "server.log"
+    with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=log, stderr=log)
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_until_up(f"{base}/healthz")
+            try:
+                wait_until_up(f"{base}/healthz")
+            except RuntimeError:
+                raise RuntimeError("parley serve did not start:\n" + log_path.read_text()[-4000:]) from None
             yield base
         finally:
             proc.terminate()
