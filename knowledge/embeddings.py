@@ -74,7 +74,7 @@ class LocalE5Embedder:
         threadpool_limits(limits=1, user_api="blas")
         # num_threads None: OpenMP's default, a spinning thread per core. Two handles (queries, ingest) or
         # two processes then run more threads than cores and each waits on the others' spinning: a query
-        # took 0.5-3 s instead of 20 ms (bench/embed_threads.py). It is set for the process, by the first
+        # took about a second instead of 30 ms (bench/embed_threads.py). It is set for the process, by the first
         # handle made.
         self._model = E5(num_threads=num_threads)
         self._batch = batch_size
