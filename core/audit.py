@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, select
+from sqlalchemy import JSON, ForeignKey, Index, Select, String, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, Database, UTCDateTime, new_id, utcnow
@@ -30,7 +30,11 @@ def user_actor(user_id: str) -> str:
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_entity", "tenant_id", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_entity", "tenant_id", "entity", "entity_id"),
+        # A tenant's log newest first, page by page, without sorting the tenant's entries (migration 0029).
+        Index("ix_audit_events_tenant_at", "tenant_id", "at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
@@ -85,12 +89,49 @@ class AuditLog:
         *,
         entity: str | None = None,
         entity_id: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[AuditEvent]:
-        query = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
-        if entity:
-            query = query.where(AuditEvent.entity == entity)
-        if entity_id:
-            query = query.where(AuditEvent.entity_id == entity_id)
+        """The tenant's entries newest first, filtered (see `_matching`), `limit` of them from `offset`."""
+        query = _matching(tenant_id, entity, entity_id, actor, action)
         with self._db.session() as session:
-            return list(session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id).limit(limit)))
+            return list(
+                session.scalars(
+                    query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
+                )
+            )
+
+    def count(
+        self,
+        tenant_id: str,
+        *,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+    ) -> int:
+        """How many entries `list` pages through with the same filters."""
+        query = _matching(tenant_id, entity, entity_id, actor, action)
+        with self._db.session() as session:
+            return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def _matching(
+    tenant_id: str, entity: str | None, entity_id: str | None, actor: str | None, action: str | None
+) -> Select[AuditEvent]:
+    """The tenant's entries; `actor` is matched exactly (`user:<id>`, `key:<id>`, `agent`...), `action` as
+    the action itself or its record's prefix (`contact` finds `contact.update`, `contact.tag`...)."""
+    query = select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+    if entity:
+        query = query.where(AuditEvent.entity == entity)
+    if entity_id:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if action:
+        query = query.where(
+            or_(AuditEvent.action == action, AuditEvent.action.startswith(action + ".", autoescape=True))
+        )
+    return query

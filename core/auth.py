@@ -15,6 +15,7 @@ from typing import Literal
 
 from sqlalchemy import select
 
+from core.audit import AuditLog
 from core.db import Database, utcnow
 from core.errors import Forbidden, NotFound, Unauthorized
 from core.models import ApiKey
@@ -68,14 +69,21 @@ class KeyStore:
     def is_platform_admin(self, key: str) -> bool:
         return matches(hash_key(key), self._admin_hash)
 
-    def create(self, tenant_id: str, role: Role, name: str = "") -> tuple[ApiKey, str]:
-        """Create a key; the plaintext is returned once and never stored."""
+    def create(
+        self, tenant_id: str, role: Role, name: str = "", *, actor: str | None = None
+    ) -> tuple[ApiKey, str]:
+        """Create a key; the plaintext is returned once and never stored. Audited as `actor` when given (a
+        tenant's first key, made with the tenant, has none); the entry names the key, never its secret."""
         plaintext = generate_key()
         row = ApiKey(
             tenant_id=tenant_id, role=role, name=name, key_hash=hash_key(plaintext), prefix=plaintext[:10]
         )
         with self._db.session() as session:
             session.add(row)
+            if actor is not None:
+                session.flush()  # the row's id, for the entry
+                after = {"name": name, "role": role, "prefix": row.prefix}
+                AuditLog.record(session, tenant_id, actor, "api_key.create", "api_key", row.id, None, after)
         return row, plaintext
 
     def resolve(self, key: str) -> Principal:
@@ -93,11 +101,23 @@ class KeyStore:
                 )
             )
 
-    def revoke(self, tenant_id: str, key_id: str) -> ApiKey:
+    def revoke(self, tenant_id: str, key_id: str, *, actor: str) -> ApiKey:
+        """Revoke a key of the tenant (it stops working at once), audited as `actor`; revoking a revoked key
+        changes nothing. NotFound for another tenant's key."""
         with self._db.session() as session:
             row = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.tenant_id == tenant_id))
             if row is None:
                 raise NotFound(f"API key {key_id} not found")
             if row.revoked_at is None:
                 row.revoked_at = utcnow()
+                AuditLog.record(
+                    session,
+                    tenant_id,
+                    actor,
+                    "api_key.revoke",
+                    "api_key",
+                    row.id,
+                    {"revoked_at": None},
+                    {"revoked_at": row.revoked_at.isoformat()},
+                )
             return row

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.audit import key_actor
 from core.auth import Role
 from core.credits import CreditsExhausted
 from core.deps import AdminDep, CoreDep, PlatformAdminDep
@@ -141,7 +142,7 @@ def list_keys(core: CoreDep, principal: AdminDep) -> list[KeyOut]:
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated, tags=["api keys"])
 def create_key(body: KeyIn, core: CoreDep, principal: AdminDep) -> KeyCreated:
-    row, key = core.keys.create(principal.tenant_id, body.role, body.name)
+    row, key = core.keys.create(principal.tenant_id, body.role, body.name, actor=key_actor(principal.key_id))
     return KeyCreated(**KeyOut.model_validate(row, from_attributes=True).model_dump(), api_key=key)
 
 
@@ -149,7 +150,8 @@ def create_key(body: KeyIn, core: CoreDep, principal: AdminDep) -> KeyCreated:
 def revoke_key(key_id: str, core: CoreDep, principal: AdminDep) -> KeyOut:
     if key_id == principal.key_id:
         raise InvalidInput("a key cannot revoke itself; use another admin key")
-    return KeyOut.model_validate(core.keys.revoke(principal.tenant_id, key_id), from_attributes=True)
+    revoked = core.keys.revoke(principal.tenant_id, key_id, actor=key_actor(principal.key_id))
+    return KeyOut.model_validate(revoked, from_attributes=True)
 
 
 class AuditOut(BaseModel):
@@ -169,8 +171,21 @@ def audit_log(
     core: CoreDep,
     entity: Annotated[str | None, Query(max_length=40)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=100, description="key:<id>, user:<id>, agent...")] = None,
+    action: Annotated[
+        str | None, Query(max_length=60, description="an action (contact.update) or its record (contact)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[AuditOut]:
-    """Who changed what, newest first (admins only)."""
-    events = core.audit.list(principal.tenant_id, entity=entity, entity_id=entity_id, limit=limit)
+    """Who changed what, newest first (admins only); `offset` pages on."""
+    events = core.audit.list(
+        principal.tenant_id,
+        entity=entity,
+        entity_id=entity_id,
+        actor=actor,
+        action=action,
+        limit=limit,
+        offset=offset,
+    )
     return [AuditOut.model_validate(e, from_attributes=True) for e in events]

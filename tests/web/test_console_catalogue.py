@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import get_args
 
+from core.auth import ROLES
 from core.staff.models import STAFF_ROLES
 from crm.broadcasts.models import RecipientStatus, Status
 from crm.broadcasts.store import MOVES
@@ -23,6 +24,7 @@ from web.console import (
     evals_routes,
     inbox_view,
     knowledge_routes,
+    settings_routes,
     team_routes,
 )
 from web.console.i18n import CATALOGUE, pick, translate
@@ -88,6 +90,9 @@ def built_keys() -> set[str]:
     keys |= {"broadcast.metric.recipients", "broadcast.metric.waiting"}
     keys |= {f"notice.broadcast_{n}" for n in broadcast_routes.NOTICES}
     keys |= {f"notice.broadcasts_{n}" for n in broadcast_list_routes.NOTICES}
+    keys |= {f"notice.settings_{n}" for n in settings_routes.NOTICES}
+    keys |= {f"settings.key_role.{r}" for r in ROLES}
+    keys |= {f"actor.{a}" for a in settings_routes.FIXED_ACTORS}
     return keys
 
 

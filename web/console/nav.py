@@ -21,6 +21,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("channels", ("admin",)),
     Section("evals", ("admin", "qa")),
     Section("team", ("admin",)),
+    Section("settings", ("admin",)),
 )
 BY_KEY = {section.key: section for section in SECTIONS}
 HOME = {"admin": "knowledge", "agent": "inbox", "qa": "evals"}

@@ -23,6 +23,7 @@ from web.console import (
     inbox_assist_routes,
     inbox_routes,
     knowledge_routes,
+    settings_routes,
     team_routes,
     ticket_list_routes,
     ticket_routes,
@@ -70,6 +71,7 @@ def unknown(section: str, user: UserDep) -> Response:
 # The pages first: /console/{section} would otherwise answer for them.
 router.include_router(auth_routes.router)
 router.include_router(team_routes.router)
+router.include_router(settings_routes.router)
 router.include_router(knowledge_routes.router)
 router.include_router(agent_routes.router)
 # The widget's fixed paths before a channel's /console/channels/{channel_id}/....

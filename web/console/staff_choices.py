@@ -7,10 +7,12 @@ plain string, and values written before there were staff users (free text) still
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from core.audit import AGENT, CUSTOMER, SYSTEM, user_actor
+from core.audit import AGENT, CUSTOMER, SYSTEM, key_actor, user_actor
+from core.credits import PLATFORM_ADMIN
+from core.models import ApiKey
 from core.staff.models import StaffUser
 from web.console.i18n import Lang, translate
 
@@ -35,16 +37,22 @@ def names(users: list[StaffUser]) -> dict[str, str]:
     return shown | {user_actor(u.id): u.name or u.email for u in users}
 
 
-def describer(users: list[StaffUser], lang: Lang) -> Callable[[str], str]:
-    """Who did something, by its audit actor: a staff user's name, else an API key, the AI agent, the
-    system or the customer (plain text: the page escapes it once)."""
+def describer(users: list[StaffUser], lang: Lang, keys: Sequence[ApiKey] = ()) -> Callable[[str], str]:
+    """Who did something, by its audit actor: a staff user's name, else an API key (by its name and prefix
+    when `keys` has it), the AI agent, the system, the customer or the platform admin (plain text: the page
+    escapes it once)."""
     shown = names(users)
+    shown |= {
+        key_actor(k.id): translate(lang, "actor.named_key", name=k.name or k.prefix, prefix=k.prefix)
+        for k in keys
+    }
 
     def who(actor: str) -> str:
         if actor in shown:
             return shown[actor]
         if actor.startswith("key:"):
             return translate(lang, "actor.key")
-        return translate(lang, f"actor.{actor}") if actor in (AGENT, SYSTEM, CUSTOMER) else actor
+        fixed = (AGENT, SYSTEM, CUSTOMER, PLATFORM_ADMIN)
+        return translate(lang, f"actor.{actor}") if actor in fixed else actor
 
     return who
