@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from knowledge.embeddings import LocalE5Embedder
-from tests.conftest import BACKENDS
-from tests.helpers.console import console_app
+from tests.conftest import BACKENDS, new_tenant
+from tests.helpers.console import console_app, new_member, sign_in
 from tests.test_serve import server, wait_ready
 
 
@@ -33,6 +33,19 @@ def app(
 @pytest.fixture(scope="module")
 def api(app: Any) -> TestClient:
     return TestClient(app)
+
+
+@pytest.fixture(scope="module")
+def acme(api: TestClient) -> str:
+    """The module's tenant (a module whose tests need other knowledge or fields defines its own)."""
+    return new_tenant(api, "Acme Beauty")
+
+
+@pytest.fixture(scope="module")
+def admin(app: Any, api: TestClient, acme: str) -> TestClient:
+    """The tenant's admin, signed in to the console."""
+    new_member(api, acme, "boss@acme.example", "admin")
+    return sign_in(app, "boss@acme.example")
 
 
 @pytest.fixture(scope="session")

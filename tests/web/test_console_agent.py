@@ -23,12 +23,6 @@ def acme(api: TestClient) -> str:
     return key
 
 
-@pytest.fixture(scope="module")
-def admin(app: Any, api: TestClient, acme: str) -> TestClient:
-    new_member(api, acme, "boss@acme.example", "admin")
-    return sign_in(app, "boss@acme.example", address="10.30.0.1")
-
-
 def settings_form(token: str, **changes: str) -> dict[str, Any]:
     """The whole settings form as a browser posts it (an unticked box is not sent)."""
     form: dict[str, Any] = {

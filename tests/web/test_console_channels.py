@@ -58,17 +58,6 @@ def app(
             yield app
 
 
-@pytest.fixture(scope="module")
-def acme(api: TestClient) -> str:
-    return new_tenant(api, "Acme Beauty")
-
-
-@pytest.fixture(scope="module")
-def admin(app: Any, api: TestClient, acme: str) -> TestClient:
-    new_member(api, acme, "boss@acme.example", "admin")
-    return sign_in(app, "boss@acme.example", address="10.60.0.1")
-
-
 def sample(kind: str) -> dict[str, str]:
     """Valid values of a kind, as the API tests send them (Instagram's are Messenger's)."""
     return dict(CHANNELS["messenger" if kind == "instagram" else kind])

@@ -7,7 +7,6 @@ import re
 import time
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import auth, new_tenant, upload, wait_for
@@ -17,17 +16,6 @@ FAQ = (
     b"# Opening hours\n\nWe are open Monday to Saturday, 10am to 8pm.\n\n"
     b"# Parking\n\nFree parking is available in the basement car park for two hours.\n"
 )
-
-
-@pytest.fixture(scope="module")
-def acme(api: TestClient) -> str:
-    return new_tenant(api, "Acme Beauty")
-
-
-@pytest.fixture(scope="module")
-def admin(app: Any, api: TestClient, acme: str) -> TestClient:
-    new_member(api, acme, "boss@acme.example", "admin")
-    return sign_in(app, "boss@acme.example", address="10.20.0.1")
 
 
 def nav(page: str) -> list[str]:

@@ -21,17 +21,6 @@ SECRET = re.compile(r'id="new-key" type="text" class="mono link-box" readonly va
 
 
 @pytest.fixture(scope="module")
-def acme(api: TestClient) -> str:
-    return new_tenant(api, "Acme Beauty")
-
-
-@pytest.fixture(scope="module")
-def admin(app: Any, api: TestClient, acme: str) -> TestClient:
-    new_member(api, acme, "boss@acme.example", "admin")
-    return sign_in(app, "boss@acme.example", address="10.70.0.1")
-
-
-@pytest.fixture(scope="module")
 def boss(api: TestClient, acme: str, admin: TestClient) -> str:
     """The signed-in admin as the audit log names them."""
     return user_ref(api, acme, "boss@acme.example")
