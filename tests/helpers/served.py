@@ -1,4 +1,5 @@
-"""The demo as `make run` leaves it, for tests that start a real server: made once per test process."""
+"""The demo as `make run` leaves it, for tests that start a real server (made once per run: see the
+`demo_data` fixture in tests/web/conftest.py)."""
 
 from __future__ import annotations
 
