@@ -56,9 +56,12 @@ def test_a_back_off_holds_back_every_sender_of_the_number(db: Database) -> None:
     interval = 1 / (20 * HEADROOM)
     refused.slow_down()  # a stray refusal costs nothing more
     assert other.reserve() - time.monotonic() == pytest.approx(0, abs=0.03)
+    # Measured from before the back-off, not after the reservation: on a busy machine the reservation's own
+    # round trip eats into the gap (CI once saw 101 ms of the 153 left).
+    before = time.monotonic()
     refused.slow_down()
     refused.slow_down()  # the third in a row: held back one slot, then two
-    assert other.reserve() - time.monotonic() >= 3 * interval - 0.03
+    assert other.reserve() - before >= 3 * interval - 0.01
     refused.recovered()
 
 
