@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from knowledge.demo import DEMO_ADMIN_EMAIL
+from tests.helpers.served import copy_of
 from tests.test_serve import server
 from tests.web.test_widget_browser import ARGS, CHROMIUM
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_admin_creates_a_key_sees_it_once_and_revokes_it(tmp_path: Path) -> None:
+def test_admin_creates_a_key_sees_it_once_and_revokes_it(tmp_path: Path, demo_data: Path) -> None:
     from playwright.sync_api import Dialog, Page, expect, sync_playwright
 
     def fits_a_phone(page: Page, name: str) -> None:
@@ -32,7 +33,7 @@ def test_admin_creates_a_key_sees_it_once_and_revokes_it(tmp_path: Path) -> None
         page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
         page.set_viewport_size({"width": 1280, "height": 900})
 
-    data = tmp_path / "data"
+    data = copy_of(demo_data, tmp_path)
     with server(data) as (base, _proc), sync_playwright() as playwright:
 
         def works(key: str) -> int:
